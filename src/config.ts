@@ -1,0 +1,67 @@
+import { resolve } from 'node:path';
+
+/** Operator settings. Each has an environment variable and a default; flags override both. */
+export interface Config {
+  /** `JCS_HOST`, default `127.0.0.1`. */
+  host: string;
+  /** `JCS_PORT`, default 8000. */
+  port: number;
+  /** `JCS_DATA_DIR`, default `./data`: the database file and every instance's data. */
+  dataDir: string;
+  /** `JCS_INSTANCE_PORTS`, default `6400-7399`: ports handed to instance nodes. */
+  instancePorts: { from: number; to: number };
+  /** `JCS_ACCESS_KEY` + `JCS_SECRET_KEY`: an account that exists from the first start. */
+  accessKey: string | undefined;
+  secretKey: string | undefined;
+  /** `JCS_REDIS_SERVER`: path to redis-server; default: found on PATH. */
+  redisServer: string;
+  /** `JCS_ADVERTISED_HOST`, default `127.0.0.1`: host put in `connectionDomain`. */
+  advertisedHost: string;
+  /** `JCS_REGIONS`, default `cn-north-1,cn-east-2,cn-south-1`; zones are `<region>a|b|c`. */
+  regions: string[];
+  /** `JCS_QUOTA`, default 20: instances per account and region. */
+  quota: number;
+  /** `JCS_LOG_LEVEL`, default `info`. */
+  logLevel: string;
+}
+
+function parsePortRange(text: string): { from: number; to: number } {
+  const m = /^(\d+)-(\d+)$/.exec(text.trim());
+  const from = m ? Number(m[1]) : NaN;
+  const to = m ? Number(m[2]) : NaN;
+  if (!m || from < 1024 || to > 65535 || from > to) {
+    throw new Error(`JCS_INSTANCE_PORTS must look like 6400-7399 (1024..65535, from <= to), got "${text}"`);
+  }
+  return { from, to };
+}
+
+function parsePositiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+/** Reads the configuration from an environment (process.env by default), applying the defaults. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const config: Config = {
+    host: env.JCS_HOST ?? '127.0.0.1',
+    port: parsePositiveInt('JCS_PORT', env.JCS_PORT ?? '8000'),
+    dataDir: resolve(env.JCS_DATA_DIR ?? './data'),
+    instancePorts: parsePortRange(env.JCS_INSTANCE_PORTS ?? '6400-7399'),
+    accessKey: env.JCS_ACCESS_KEY || undefined,
+    secretKey: env.JCS_SECRET_KEY || undefined,
+    redisServer: env.JCS_REDIS_SERVER ?? 'redis-server',
+    advertisedHost: env.JCS_ADVERTISED_HOST ?? '127.0.0.1',
+    regions: (env.JCS_REGIONS ?? 'cn-north-1,cn-east-2,cn-south-1')
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean),
+    quota: parsePositiveInt('JCS_QUOTA', env.JCS_QUOTA ?? '20'),
+    logLevel: env.JCS_LOG_LEVEL ?? 'info',
+    ...overrides,
+  };
+  if (Boolean(config.accessKey) !== Boolean(config.secretKey)) {
+    throw new Error('JCS_ACCESS_KEY and JCS_SECRET_KEY must be set together');
+  }
+  return config;
+}
