@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Db } from '../../store/open-store.ts';
+import { deleteAccount, findAccount, insertAccount, listAccounts } from '../../store/accounts-repo.ts';
+
+export interface AccessKeyPair {
+  accessKey: string;
+  secretKey: string;
+}
+
+/** A new key pair: `JDC_` + 28 upper-case hex for the access key, 32 upper-case hex for the secret. */
+export function generateKeyPair(): AccessKeyPair {
+  return {
+    accessKey: `JDC_${randomBytes(14).toString('hex').toUpperCase()}`,
+    secretKey: randomBytes(16).toString('hex').toUpperCase(),
+  };
+}
+
+export async function createAccount(db: Db, pair: AccessKeyPair = generateKeyPair()): Promise<AccessKeyPair> {
+  await insertAccount(db, { access_key: pair.accessKey, secret_key: pair.secretKey, created_at: new Date().toISOString() });
+  return pair;
+}
+
+export async function accountSecret(db: Db, accessKey: string): Promise<string | undefined> {
+  return (await findAccount(db, accessKey))?.secret_key;
+}
+
+export async function listAccountKeys(db: Db): Promise<{ accessKey: string; createdAt: string }[]> {
+  return (await listAccounts(db)).map((a) => ({ accessKey: a.access_key, createdAt: a.created_at }));
+}
+
+export { deleteAccount };
+
+/**
+ * Makes sure an account exists on start: the configured pair (created or its secret updated), or,
+ * when none is configured and the store has no account, a generated one written to
+ * `<dataDir>/credentials.json` (mode 0600). Returns what it did, for the start-up log line.
+ */
+export async function ensureBootstrapAccount(
+  db: Db,
+  dataDir: string,
+  configured: Partial<AccessKeyPair>,
+): Promise<{ kind: 'configured' | 'generated' | 'existing'; accessKey: string; file?: string }> {
+  if (configured.accessKey && configured.secretKey) {
+    const existing = await findAccount(db, configured.accessKey);
+    if (!existing) await createAccount(db, { accessKey: configured.accessKey, secretKey: configured.secretKey });
+    else if (existing.secret_key !== configured.secretKey) {
+      await db.updateTable('accounts').set({ secret_key: configured.secretKey }).where('access_key', '=', configured.accessKey).execute();
+    }
+    return { kind: 'configured', accessKey: configured.accessKey };
+  }
+  const accounts = await listAccounts(db);
+  if (accounts.length > 0) return { kind: 'existing', accessKey: accounts[0]!.access_key };
+  const pair = await createAccount(db);
+  const file = join(dataDir, 'credentials.json');
+  writeFileSync(file, JSON.stringify(pair, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { kind: 'generated', accessKey: pair.accessKey, file };
+}

@@ -1,0 +1,43 @@
+/** Inputs of the instance operations, after the API has checked their shape (types, lengths, patterns). */
+
+export interface ChargeInput {
+  chargeMode?: string;
+  chargeUnit?: string;
+  chargeDuration?: number;
+  autoRenew?: boolean;
+}
+
+export interface CreateInstanceInput {
+  vpcId: string;
+  subnetId: string;
+  cacheInstanceName: string;
+  cacheInstanceClass: string;
+  password?: string;
+  azId: { master: string; slave: string };
+  cacheInstanceDescription?: string;
+  redisVersion?: string;
+  ipv6On?: number;
+  shardNumber?: number;
+  userTags?: { key?: string; value?: string }[];
+  resourceGroupId?: string;
+  dbNum?: number;
+  maxmemoryPolicy?: string;
+  cacheInstanceType?: string;
+  replicaNumber?: number;
+  enableSmartProxy?: number;
+  port?: number;
+  cpuArchType?: string;
+  backupId?: string;
+  srcInstanceId?: string;
+}
+
+export interface ModifyClassInput {
+  cacheInstanceClass: string;
+  shardNumber?: number;
+}
+
+/** Who asks, and where: every operation is scoped to one account and one region. */
+export interface RequestScope {
+  account: string;
+  region: string;
+}

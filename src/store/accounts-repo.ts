@@ -1,0 +1,31 @@
+import type { Db } from './open-store.ts';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, AccountsTable } from './schema.ts';
+
+type Q = Kysely<Database> | Transaction<Database>;
+
+export async function insertAccount(db: Q, row: AccountsTable): Promise<void> {
+  await db.insertInto('accounts').values(row).execute();
+}
+
+export async function findAccount(db: Q, accessKey: string): Promise<AccountsTable | undefined> {
+  return db.selectFrom('accounts').selectAll().where('access_key', '=', accessKey).executeTakeFirst();
+}
+
+export async function listAccounts(db: Db): Promise<AccountsTable[]> {
+  return db.selectFrom('accounts').selectAll().orderBy('created_at').execute();
+}
+
+/** Deletes an account; refuses (returns false) while it still owns instances. */
+export async function deleteAccount(db: Db, accessKey: string): Promise<'deleted' | 'missing' | 'has-instances'> {
+  return db.transaction().execute(async (trx) => {
+    const owned = await trx
+      .selectFrom('instances')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('account', '=', accessKey)
+      .executeTakeFirstOrThrow();
+    if (Number(owned.n) > 0) return 'has-instances';
+    const res = await trx.deleteFrom('accounts').where('access_key', '=', accessKey).executeTakeFirst();
+    return res.numDeletedRows > 0n ? 'deleted' : 'missing';
+  });
+}

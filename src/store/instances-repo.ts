@@ -1,0 +1,126 @@
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Database, InstancesTable, InstanceTagsTable } from './schema.ts';
+
+type Q = Kysely<Database> | Transaction<Database>;
+export type InstanceRecord = Selectable<InstancesTable>;
+
+/** A list query after the API has parsed and validated it. Every array is an OR; fields AND together. */
+export interface InstanceListQuery {
+  account: string;
+  region: string;
+  ids?: string[];
+  nameContains?: string[];
+  statuses?: string[];
+  redisVersions?: string[];
+  instanceTypes?: string[];
+  chargeModes?: string[];
+  vpcIds?: string[];
+  subnetIds?: string[];
+  tagFilters?: { key: string; values: string[] }[];
+  sortDirection: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+}
+
+export async function insertInstance(db: Q, row: InstancesTable, tags: { key: string; value: string }[]): Promise<void> {
+  await db.insertInto('instances').values(row).execute();
+  if (tags.length > 0) {
+    await db
+      .insertInto('instance_tags')
+      .values(tags.map((t) => ({ instance_id: row.id, key: t.key, value: t.value })))
+      .execute();
+  }
+}
+
+/** Finds an instance of one account in one region; another account's instance is simply not found. */
+export async function findInstance(db: Q, account: string, region: string, id: string): Promise<InstanceRecord | undefined> {
+  return db
+    .selectFrom('instances')
+    .selectAll()
+    .where('id', '=', id)
+    .where('account', '=', account)
+    .where('region', '=', region)
+    .executeTakeFirst();
+}
+
+export async function getInstanceById(db: Q, id: string): Promise<InstanceRecord | undefined> {
+  return db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function countInstances(db: Q, account: string, region: string): Promise<number> {
+  const r = await db
+    .selectFrom('instances')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('account', '=', account)
+    .where('region', '=', region)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export async function listInstances(db: Q, q: InstanceListQuery): Promise<{ rows: InstanceRecord[]; total: number }> {
+  let base = db.selectFrom('instances as i').where('i.account', '=', q.account).where('i.region', '=', q.region);
+  type Col = 'id' | 'status' | 'redis_version' | 'instance_type' | 'charge_mode' | 'vpc_id' | 'subnet_id';
+  const inList = (col: Col, values: string[] | undefined): void => {
+    if (values && values.length > 0) base = base.where(sql.ref<string>(`i.${col}`), 'in', values);
+  };
+  inList('id', q.ids);
+  inList('status', q.statuses);
+  inList('redis_version', q.redisVersions);
+  inList('instance_type', q.instanceTypes);
+  inList('charge_mode', q.chargeModes);
+  inList('vpc_id', q.vpcIds);
+  inList('subnet_id', q.subnetIds);
+  if (q.nameContains && q.nameContains.length > 0) {
+    const names = q.nameContains;
+    base = base.where((eb) => eb.or(names.map((n) => sql<boolean>`${eb.ref('i.name')} like ${`%${escapeLike(n)}%`} escape '\\'`)));
+  }
+  for (const tf of q.tagFilters ?? []) {
+    base = base.where((eb) => {
+      let sub = eb.selectFrom('instance_tags as t').select('t.instance_id').whereRef('t.instance_id', '=', 'i.id').where('t.key', '=', tf.key);
+      if (tf.values.length > 0) sub = sub.where('t.value', 'in', tf.values);
+      return eb.exists(sub);
+    });
+  }
+  const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const rows = await base
+    .selectAll('i')
+    .orderBy('i.created_ms', q.sortDirection)
+    .orderBy('i.id', q.sortDirection)
+    .offset(q.offset)
+    .limit(q.limit)
+    .execute();
+  return { rows, total: Number(total.n) };
+}
+
+export async function tagsOf(db: Q, ids: string[]): Promise<Map<string, { key: string; value: string }[]>> {
+  const out = new Map<string, { key: string; value: string }[]>();
+  if (ids.length === 0) return out;
+  const rows: InstanceTagsTable[] = await db.selectFrom('instance_tags').selectAll().where('instance_id', 'in', ids).execute();
+  for (const r of rows) {
+    const list = out.get(r.instance_id) ?? [];
+    list.push({ key: r.key, value: r.value });
+    out.set(r.instance_id, list);
+  }
+  return out;
+}
+
+export async function updateInstance(db: Q, id: string, patch: Partial<InstancesTable>): Promise<void> {
+  await db.updateTable('instances').set(patch).where('id', '=', id).execute();
+}
+
+/** Removes the instance row with its tags and port reservations (the caller's transaction). */
+export async function deleteInstanceRow(db: Q, id: string): Promise<void> {
+  await db.deleteFrom('instance_tags').where('instance_id', '=', id).execute();
+  await db.deleteFrom('ports').where('instance_id', '=', id).execute();
+  await db.deleteFrom('instances').where('id', '=', id).execute();
+}
+
+export async function instancesInStatus(db: Q, statuses: string[]): Promise<InstanceRecord[]> {
+  return db.selectFrom('instances').selectAll().where('status', 'in', statuses).execute();
+}
+
+export async function allInstances(db: Q): Promise<InstanceRecord[]> {
+  return db.selectFrom('instances').selectAll().execute();
+}

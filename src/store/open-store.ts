@@ -1,0 +1,37 @@
+import { mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import type { Database } from './schema.ts';
+import { migrationProvider } from './migrations.ts';
+
+export type Db = Kysely<Database>;
+
+/**
+ * Opens (creating when missing) the SQLite store at `file`, in WAL mode, and runs pending migrations.
+ * The file holds account secrets, so it is created with mode 0600.
+ */
+export async function openStore(file: string): Promise<Db> {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const fresh = !existsSync(file);
+  const sqlite = new SqliteDatabase(file);
+  if (fresh) chmodSync(file, 0o600);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    await db.destroy();
+    throw new Error(`store migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`);
+  }
+  return db;
+}
+
+/** Runs SQLite's own integrity check; returns the problems found (empty when healthy). */
+export async function checkStoreIntegrity(db: Db): Promise<string[]> {
+  const res = await sql<{ integrity_check: string }>`pragma integrity_check`.execute(db);
+  return res.rows.map((r) => r.integrity_check).filter((r) => r !== 'ok');
+}

@@ -1,0 +1,82 @@
+import type { Generated } from 'kysely';
+
+/** Table and row types of the store. Rows are not domain objects: see domain/instances/instance-mapper.ts. */
+export interface AccountsTable {
+  access_key: string;
+  /** Kept in clear because HMAC verification needs it; the database file is mode 0600. */
+  secret_key: string;
+  created_at: string;
+}
+
+export interface InstancesTable {
+  id: string;
+  account: string;
+  region: string;
+  name: string;
+  description: string;
+  instance_class: string;
+  instance_type: string;
+  redis_version: string;
+  shard_number: number;
+  memory_mb_per_shard: number;
+  max_connections: number;
+  status: string;
+  status_reason: string;
+  /** SHA-256 hex of the password; null means password-free. Never the clear password. */
+  password_sha256: string | null;
+  az_master: string;
+  az_slave: string;
+  vpc_id: string;
+  subnet_id: string;
+  ipv6_on: number;
+  db_num: number;
+  maxmemory_policy: string;
+  charge_mode: string;
+  charge_unit: string | null;
+  charge_duration: number | null;
+  auto_renew: number;
+  charge_start_time: string;
+  charge_expired_time: string | null;
+  resource_group_id: string;
+  order_num: string;
+  buy_id: string;
+  create_time: string;
+  /** Milliseconds since the epoch, for stable sorting of equal-second createTimes. */
+  created_ms: number;
+}
+
+export interface PortsTable {
+  port: number;
+  instance_id: string;
+  /** `s<shard>-master` or `s<shard>-replica`. */
+  role: string;
+}
+
+export interface TasksTable {
+  id: Generated<number>;
+  instance_id: string;
+  kind: string;
+  /** JSON with the task's parameters (never a clear password). */
+  payload: string;
+  state: string;
+  attempts: number;
+  last_error: string;
+  next_run_ms: number;
+  created_ms: number;
+  updated_ms: number;
+}
+
+/** User tags given at create, one row each, so tag filters are plain SQL on every dialect. */
+export interface InstanceTagsTable {
+  instance_id: string;
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  instance_tags: InstanceTagsTable;
+  instances: InstancesTable;
+  ports: PortsTable;
+  tasks: TasksTable;
+}
