@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { canonicalComponent, percentDecode, rfc3986Encode } from './percent-encoding.ts';
+
+/**
+ * The two signature variants: JDCLOUD2 (JS and Go SDKs) and JDCLOUD3 (Python SDK since 1.6.95).
+ * They share the key chain and the string to sign and differ only in how the request is made canonical.
+ */
+export type SigningVersion = 'JDCLOUD2' | 'JDCLOUD3';
+
+export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Canonical URI. JDCLOUD2: split the raw path on `/`, decode and re-encode each segment, so `%3A` and a
+ * literal `:` give the same result and an encoded `%2F` stays inside its segment. JDCLOUD3: decode the
+ * whole path (`+` is a space, as Python's `unquote_plus`), collapse runs of `/`, re-encode keeping `/`.
+ */
+export function canonicalUri(rawPath: string, version: SigningVersion): string {
+  if (version === 'JDCLOUD2') {
+    return rawPath
+      .split('/')
+      .map((segment) => canonicalComponent(segment, false))
+      .join('/');
+  }
+  const decoded = percentDecode(rawPath, true);
+  const encoded = rfc3986Encode(decoded, true).replace(/\/{2,}/g, '/');
+  return encoded.startsWith('/') ? encoded : '/' + encoded;
+}
+
+interface QueryItem {
+  /** Decoded key and value, compared as strings like the JS SDK's `Object.keys(…).sort()`. */
+  sortKey: string;
+  sortValue: string;
+  key: string;
+  value: string;
+}
+
+/**
+ * Canonical query string from the raw query as received (without `?`): decode `+` and `%XX`,
+ * re-encode with RFC 3986, sort by key then value, join `k=v` with `&`. An item without `=` is
+ * `key=` in JDCLOUD2 (Node's querystring) and dropped in JDCLOUD3, as are empty keys in JDCLOUD3.
+ */
+export function canonicalQuery(rawQuery: string, version: SigningVersion): string {
+  const items: QueryItem[] = [];
+  for (const part of rawQuery.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (version === 'JDCLOUD3' && eq <= 0) continue;
+    const rawKey = eq < 0 ? part : part.slice(0, eq);
+    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
+    const keyBytes = percentDecode(rawKey, true);
+    const valueBytes = percentDecode(rawValue, true);
+    items.push({
+      sortKey: keyBytes.toString('utf8'),
+      sortValue: valueBytes.toString('utf8'),
+      key: rfc3986Encode(keyBytes),
+      value: rfc3986Encode(valueBytes),
+    });
+  }
+  items.sort((a, b) => compare(a.sortKey, b.sortKey) || compare(a.sortValue, b.sortValue));
+  return items.map((item) => `${item.key}=${item.value}`).join('&');
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Canonical value of one header: trimmed; JDCLOUD2 also collapses inner whitespace runs to one space
+ * (the JS SDK collapses `\s+`), JDCLOUD3 only trims.
+ */
+export function canonicalHeaderValue(value: string, version: SigningVersion): string {
+  return version === 'JDCLOUD2' ? value.replace(/\s+/g, ' ').trim() : value.trim();
+}
+
+export interface CanonicalRequestParts {
+  method: string;
+  /** Path as sent or received, possibly percent-encoded; it is made canonical here. */
+  path: string;
+  /** Raw query string without the leading `?` ('' when none); made canonical here. */
+  query: string;
+  /** Lower-case signed header names, in any order (they are sorted here). */
+  signedHeaders: readonly string[];
+  /** Value for each signed header name (lower-case keys). */
+  headerValue: (name: string) => string;
+  /** Hex SHA-256 of the exact body bytes. */
+  bodySha256: string;
+}
+
+/** Builds the canonical request text (reference §2.3); hash it with `sha256Hex` for the string to sign. */
+export function canonicalRequest(parts: CanonicalRequestParts, version: SigningVersion): string {
+  const names = [...parts.signedHeaders].sort();
+  const headerLines = names.map((name) => `${name}:${canonicalHeaderValue(parts.headerValue(name), version)}\n`);
+  return [
+    parts.method.toUpperCase(),
+    canonicalUri(parts.path, version),
+    canonicalQuery(parts.query, version),
+    headerLines.join(''),
+    names.join(';'),
+    parts.bodySha256,
+  ].join('\n');
+}

@@ -1,0 +1,132 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { canonicalRequest, sha256Hex } from './canonical-request.ts';
+import { parseAuthorizationHeader } from './authorization-header.ts';
+import type { NonceCache } from './nonce-cache.ts';
+import { computeSignature, credentialScope, deriveSigningKey, stringToSign } from './signing-key.ts';
+
+export interface ReceivedRequest {
+  method: string;
+  /** Path and query exactly as received (Node's `req.url`), e.g. `/v1/regions/cn-north-1/quota?x=1`. */
+  rawUrl: string;
+  /** Node's lower-case header object. */
+  headers: IncomingHttpHeaders;
+  /** The exact body bytes received (empty for GET/DELETE). Never a re-serialization. */
+  body: Buffer;
+}
+
+export interface VerifyOptions {
+  now: Date;
+  /** Largest accepted difference between x-jdcloud-date and `now`, either way. Default 15 minutes. */
+  maxSkewMs?: number;
+  /** Replay protection; a nonce is remembered only after the signature checks out. */
+  nonces: NonceCache;
+  /** Expected service in the credential scope. Default `redis`. */
+  service?: string;
+}
+
+export type VerifyResult =
+  | {
+      ok: true;
+      accessKey: string;
+      /** Region of the credential scope; the caller may require it to equal the path's regionId. */
+      region: string;
+    }
+  | { ok: false; reason: string };
+
+const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
+const JDCLOUD_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+function headerText(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  // Node joins repeated headers itself except for a few (set-cookie); join any array the same way.
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function parseJdcloudDate(text: string): number | undefined {
+  const m = JDCLOUD_DATE.exec(text);
+  if (!m) return undefined;
+  const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function fail(reason: string): VerifyResult {
+  return { ok: false, reason };
+}
+
+/**
+ * Verifies a JDCLOUD2/JDCLOUD3-HMAC-SHA256 signed request (reference §2.5). The reason of a failure
+ * names the check that failed; it is safe to show to the caller (it never contains the secret or the
+ * expected signature).
+ *
+ * The date is always taken from the x-jdcloud-date header, signed or not: the Python SDK sends it
+ * without signing it. Which headers are signed is the client's choice, read from SignedHeaders.
+ */
+export function verifyRequest(
+  req: ReceivedRequest,
+  lookupSecret: (accessKey: string) => string | undefined,
+  opts: VerifyOptions,
+): VerifyResult {
+  const service = opts.service ?? 'redis';
+  const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+
+  const authorization = headerText(req.headers, 'authorization');
+  if (authorization === undefined || authorization === '') return fail('lack of header authorization');
+  const auth = parseAuthorizationHeader(authorization);
+  if (!auth) {
+    return fail(
+      'malformed authorization header: expected "JDCLOUD2-HMAC-SHA256 Credential=<accessKey>/<yyyyMMdd>/<region>/<service>/jdcloud2_request, SignedHeaders=<h1;h2>, Signature=<64 hex>"',
+    );
+  }
+  if (auth.service !== service) return fail(`service in the credential scope is "${auth.service}", expected "${service}"`);
+
+  const jdcloudDate = headerText(req.headers, 'x-jdcloud-date');
+  if (!jdcloudDate) return fail('lack of header x-jdcloud-date');
+  const requestMs = parseJdcloudDate(jdcloudDate);
+  if (requestMs === undefined) return fail(`x-jdcloud-date "${jdcloudDate}" is not in the form yyyyMMddTHHmmssZ`);
+  if (jdcloudDate.slice(0, 8) !== auth.date8) {
+    return fail(`credential scope date ${auth.date8} does not match x-jdcloud-date ${jdcloudDate}`);
+  }
+  const nonce = headerText(req.headers, 'x-jdcloud-nonce');
+  if (!nonce) return fail('lack of header x-jdcloud-nonce');
+
+  const nowMs = opts.now.getTime();
+  if (Math.abs(nowMs - requestMs) > maxSkewMs) {
+    return fail(
+      `x-jdcloud-date ${jdcloudDate} is more than ${Math.round(maxSkewMs / 60000)} minutes away from the server time ${opts.now.toISOString()}`,
+    );
+  }
+
+  const secretKey = lookupSecret(auth.accessKey);
+  if (secretKey === undefined) return fail(`unknown access key "${auth.accessKey}"`);
+
+  const missing = auth.signedHeaders.filter((name) => headerText(req.headers, name) === undefined);
+  if (missing.length > 0) return fail(`signed header(s) missing from the request: ${missing.join(', ')}`);
+
+  const queryStart = req.rawUrl.indexOf('?');
+  const path = queryStart < 0 ? req.rawUrl : req.rawUrl.slice(0, queryStart);
+  const query = queryStart < 0 ? '' : req.rawUrl.slice(queryStart + 1);
+  const canonical = canonicalRequest(
+    {
+      method: req.method,
+      path,
+      query,
+      signedHeaders: auth.signedHeaders,
+      headerValue: (name) => headerText(req.headers, name) ?? '',
+      bodySha256: sha256Hex(req.body),
+    },
+    auth.version,
+  );
+  const scope = credentialScope(auth.date8, auth.region, auth.service, auth.version);
+  const key = deriveSigningKey(secretKey, auth.date8, auth.region, auth.service, auth.version);
+  const expected = computeSignature(key, stringToSign(auth.version, jdcloudDate, scope, sha256Hex(canonical)));
+  // Both are 64 hex characters (the parser guarantees it), so the lengths always match.
+  if (!timingSafeEqual(Buffer.from(expected, 'latin1'), Buffer.from(auth.signature, 'latin1'))) {
+    return fail('sign result is not same: the signature does not match the request (check the secret key, path, query, signed headers and body)');
+  }
+
+  if (!opts.nonces.checkAndRemember(auth.accessKey, nonce, nowMs, requestMs + maxSkewMs)) {
+    return fail(`nonce "${nonce}" was already used (replayed request)`);
+  }
+  return { ok: true, accessKey: auth.accessKey, region: auth.region };
+}
