@@ -86,3 +86,11 @@ export interface Driver {
   /** Releases connections and timers; leaves every instance running. */
   close(): Promise<void>;
 }
+
+/** A port of the spec is held by something that is not this instance's node. The engine re-allocates it. */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+  constructor(readonly port: number) {
+    super(`port ${port} is in use by another process`);
+  }
+}
