@@ -1,0 +1,26 @@
+import type { FastifyRequest } from 'fastify';
+import { DomainError } from '../domain/domain-error.ts';
+import { parseAuthorizationHeader } from '../signing/authorization-header.ts';
+import type { NonceCache } from '../signing/nonce-cache.ts';
+import { verifyRequest } from '../signing/verify-request.ts';
+
+export interface AuthDeps {
+  /** Looks up an account's secret key; undefined for an unknown access key. */
+  lookupSecret: (accessKey: string) => Promise<string | undefined>;
+  nonces: NonceCache;
+  now?: () => Date;
+}
+
+/** Verifies the request's signature over the original URL and raw body; returns the access key. */
+export async function authenticate(deps: AuthDeps, request: FastifyRequest, rawBody: Buffer): Promise<string> {
+  const header = request.headers.authorization;
+  const accessKey = typeof header === 'string' ? parseAuthorizationHeader(header)?.accessKey : undefined;
+  const secret = accessKey ? await deps.lookupSecret(accessKey) : undefined;
+  const result = verifyRequest(
+    { method: request.method, rawUrl: request.originalUrl, headers: request.headers, body: rawBody },
+    (ak) => (ak === accessKey ? secret : undefined),
+    { now: deps.now?.() ?? new Date(), nonces: deps.nonces },
+  );
+  if (!result.ok) throw new DomainError('ACCESS_ERROR', result.reason);
+  return result.accessKey;
+}

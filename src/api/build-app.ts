@@ -1,0 +1,130 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import swagger from '@fastify/swagger';
+import type { Logger } from '../logger.ts';
+import { newRequestId } from '../domain/ids.ts';
+import { DomainError } from '../domain/domain-error.ts';
+import { sendError } from './error-envelope.ts';
+import { rewriteActionUrl } from './action-url.ts';
+import { authenticate, type AuthDeps } from './authenticate.ts';
+import { registerInstanceRoutes } from './routes/instance-routes.ts';
+import { registerRegionRoutes } from './routes/region-routes.ts';
+import type { InstanceService } from '../domain/instances/instance-service.ts';
+
+export interface AppDeps extends AuthDeps {
+  logger: Logger;
+  instances: InstanceService;
+  regions: readonly string[];
+  /** Health details for GET /healthz (engine and store state). */
+  health?: () => Promise<Record<string, unknown>>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The access key of the verified caller; set by the auth hook. */
+    account: string;
+  }
+  interface FastifyContextConfig {
+    /** Routes that answer without a signature (health, OpenAPI). */
+    public?: boolean;
+  }
+}
+
+/** Request bodies larger than this are refused with 413 before they are read further. */
+export const BODY_LIMIT = 64 * 1024;
+
+/**
+ * Builds the HTTP app without listening: main.ts listens, tests call `inject()` or listen on port 0.
+ * Order of work per request: raw body → signature (over the raw bytes) → JSON parse → schema
+ * validation → handler → JD Cloud envelope.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: () => newRequestId(),
+    requestIdLogLabel: 'requestId',
+    bodyLimit: BODY_LIMIT,
+    rewriteUrl: (req) => rewriteActionUrl(req.url ?? '/'),
+    disableRequestLogging: true,
+    ajv: { customOptions: { verbose: true, coerceTypes: true, removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('account', '');
+
+  // Keep the exact bytes: the signature covers them, so JSON is parsed only after it verifies.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-jdcloud-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  app.addHook('preValidation', async (request) => {
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    if (!request.routeOptions.config.public) {
+      request.account = await authenticate(deps, request, raw);
+      const params = request.params as { regionId?: string } | undefined;
+      if (params?.regionId !== undefined && !deps.regions.includes(params.regionId)) {
+        throw new DomainError('INVALID_ARGUMENT', `regionId: unknown region "${params.regionId}"; known regions: ${deps.regions.join(', ')}`);
+      }
+    }
+    if (request.method === 'POST' || request.method === 'PATCH' || request.method === 'PUT') {
+      request.body = parseJsonObject(raw);
+    }
+  });
+
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(new DomainError('NOT_FOUND', `no such operation: ${request.method} ${request.url.split('?')[0]}`), request, reply),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'jcs-redis: JD Cloud JCS for Redis OpenAPI v1', version: '1.0.0' },
+      components: {
+        securitySchemes: {
+          jdcloud: { type: 'apiKey', in: 'header', name: 'authorization', description: 'JDCLOUD2-HMAC-SHA256 or JDCLOUD3-HMAC-SHA256 signature' },
+        },
+      },
+      security: [{ jdcloud: [] }],
+    },
+    transform: ({ schema, url }) => ({ schema, url: url.replace(/\/~([A-Za-z]+)$/, ':$1') }),
+  });
+
+  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async (request) => ({
+    requestId: request.id,
+    result: { status: 'ok', ...(deps.health ? await deps.health() : {}) },
+  }));
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  registerInstanceRoutes(app, deps.instances);
+  registerRegionRoutes(app, deps.instances);
+  return app;
+}
+
+/** Parses a request body as a JSON object, treating JSON null as absent at every depth. */
+function parseJsonObject(raw: Buffer): Record<string, unknown> {
+  if (raw.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new DomainError('INVALID_ARGUMENT', `malformed JSON body: ${(err as Error).message}`);
+  }
+  if (parsed === null) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new DomainError('INVALID_ARGUMENT', 'body: must be a JSON object');
+  return stripNulls(parsed) as Record<string, unknown>;
+}
+
+function stripNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripNulls);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    // `__proto__` from JSON.parse is an own key; copying it would set the prototype, so it is dropped.
+    for (const [k, v] of Object.entries(value)) if (v !== null && k !== '__proto__') out[k] = stripNulls(v);
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,79 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, ERROR_STATUS, type ErrorCode } from '../domain/domain-error.ts';
+
+/** The JD Cloud error body: `code` equals the HTTP status, `status` is the stable code. */
+export interface ErrorEnvelope {
+  requestId: string;
+  error: { code: number; status: ErrorCode; message: string };
+}
+
+interface AjvLikeError {
+  instancePath?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+  message?: string;
+  parentSchema?: { description?: string };
+}
+
+/** `/cacheInstance/azId/master` → `cacheInstance.azId.master`; query and params keep their own name. */
+function fieldOf(err: AjvLikeError, context: string | undefined): string {
+  const path = (err.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  const missing = err.keyword === 'required' ? String(err.params?.missingProperty ?? '') : '';
+  const full = [path, missing].filter(Boolean).join('.');
+  return full || (context === 'body' ? 'body' : context ?? 'request');
+}
+
+/** One message per validation failure that names the field and the rule it broke. */
+export function validationMessage(errors: AjvLikeError[], context: string | undefined): string {
+  const err = errors[0];
+  if (!err) return 'invalid request';
+  const field = fieldOf(err, context);
+  if (err.keyword === 'required') return `${field}: required`;
+  const rule = err.parentSchema?.description;
+  return rule ? `${field}: must be ${rule.replace(/^must be /, '')}` : `${field}: ${err.message ?? 'invalid'}`;
+}
+
+/** Maps Fastify's own errors (bad JSON, size, media type) onto the JD Cloud codes. */
+function fromFastifyError(err: FastifyError): DomainError | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new DomainError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit of 64 KiB');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new DomainError('UNSUPPORTED_MEDIA_TYPE', 'content-type must be application/json');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new DomainError('INVALID_ARGUMENT', `malformed request body: ${err.message}`);
+    default:
+      if (err.statusCode === 400 || err.statusCode === 413 || err.statusCode === 415) {
+        return new DomainError('INVALID_ARGUMENT', err.message);
+      }
+      return undefined;
+  }
+}
+
+/**
+ * The only place errors become HTTP answers. Domain and validation errors keep their message;
+ * anything else is logged in full and answered as a generic 500 that leaks nothing.
+ */
+export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  let domain: DomainError | undefined;
+  if (err instanceof DomainError) domain = err;
+  else if (err && typeof err === 'object' && 'validation' in err && Array.isArray((err as { validation: unknown }).validation)) {
+    const v = err as { validation: AjvLikeError[]; validationContext?: string };
+    domain = new DomainError('INVALID_ARGUMENT', validationMessage(v.validation, v.validationContext));
+  } else if (err && typeof err === 'object' && 'code' in err && typeof (err as FastifyError).code === 'string') {
+    domain = fromFastifyError(err as FastifyError);
+  }
+  if (!domain) {
+    request.log.error({ err }, 'unexpected error');
+    domain = new DomainError('INTERNAL', 'internal error; the service logged the details under this requestId');
+  } else if (domain.code === 'INTERNAL') {
+    request.log.error({ err }, 'internal error');
+  }
+  const body: ErrorEnvelope = {
+    requestId: request.id,
+    error: { code: ERROR_STATUS[domain.code], status: domain.code, message: domain.message },
+  };
+  return reply.code(ERROR_STATUS[domain.code]).send(body);
+}

@@ -1,0 +1,94 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { DomainError } from '../../domain/domain-error.ts';
+import type { InstanceService } from '../../domain/instances/instance-service.ts';
+import { parseListQuery } from '../list-query.ts';
+import {
+  CreateBody,
+  InstanceParams,
+  ListQuery,
+  ModifyAttributeBody,
+  ModifyClassBody,
+  RegionParams,
+  ResetPasswordBody,
+} from '../schemas.ts';
+
+
+const BASE = '/v1/regions/:regionId/cacheInstance';
+const tags = ['cacheInstance'];
+
+/** The seven cacheInstance operations; every handler is scoped to the caller's account and the path region. */
+export function registerInstanceRoutes(appIn: FastifyInstance, instances: InstanceService): void {
+  const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.post(
+    BASE,
+    { schema: { operationId: 'createCacheInstance', tags, params: RegionParams, body: CreateBody } },
+    async (request) => {
+      const scope = { account: request.account, region: request.params.regionId };
+      const result = await instances.create(scope, request.body.cacheInstance, request.body.charge);
+      return { requestId: request.id, result };
+    },
+  );
+
+  app.get(
+    BASE,
+    { schema: { operationId: 'describeCacheInstances', tags, params: RegionParams, querystring: ListQuery } },
+    async (request) => {
+      const query = parseListQuery(request.query as Record<string, unknown>, {
+        account: request.account,
+        region: request.params.regionId,
+      });
+      return { requestId: request.id, result: await instances.list(query) };
+    },
+  );
+
+  app.get(
+    `${BASE}/:cacheInstanceId`,
+    { schema: { operationId: 'describeCacheInstance', tags, params: InstanceParams } },
+    async (request) => {
+      const scope = { account: request.account, region: request.params.regionId };
+      return { requestId: request.id, result: { cacheInstance: await instances.describe(scope, request.params.cacheInstanceId) } };
+    },
+  );
+
+  app.delete(
+    `${BASE}/:cacheInstanceId`,
+    { schema: { operationId: 'deleteCacheInstance', tags, params: InstanceParams } },
+    async (request) => {
+      await instances.delete({ account: request.account, region: request.params.regionId }, request.params.cacheInstanceId);
+      return { requestId: request.id };
+    },
+  );
+
+  app.patch(
+    `${BASE}/:cacheInstanceId`,
+    { schema: { operationId: 'modifyCacheInstanceAttribute', tags, params: InstanceParams, body: ModifyAttributeBody } },
+    async (request) => {
+      if (request.body.cacheInstanceName === undefined && request.body.cacheInstanceDescription === undefined) {
+        throw new DomainError('INVALID_ARGUMENT', 'body: give at least one of cacheInstanceName and cacheInstanceDescription');
+      }
+      await instances.modifyAttribute({ account: request.account, region: request.params.regionId }, request.params.cacheInstanceId, request.body);
+      return { requestId: request.id };
+    },
+  );
+
+  app.post(
+    `${BASE}/:cacheInstanceId/~modifyCacheInstanceClass`,
+    { schema: { operationId: 'modifyCacheInstanceClass', tags, params: InstanceParams, body: ModifyClassBody } },
+    async (request) => {
+      const scope = { account: request.account, region: request.params.regionId };
+      return { requestId: request.id, result: await instances.modifyClass(scope, request.params.cacheInstanceId, request.body) };
+    },
+  );
+
+  app.post(
+    `${BASE}/:cacheInstanceId/~resetCacheInstancePassword`,
+    { schema: { operationId: 'resetCacheInstancePassword', tags, params: InstanceParams, body: ResetPasswordBody } },
+    async (request) => {
+      const scope = { account: request.account, region: request.params.regionId };
+      await instances.resetPassword(scope, request.params.cacheInstanceId, request.body.password || undefined);
+      return { requestId: request.id };
+    },
+  );
+}

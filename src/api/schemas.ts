@@ -1,0 +1,125 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * Request schemas of the nine operations (reference §4). They validate requests and generate
+ * /openapi.json. `description` doubles as the rule named in a validation error message, so it
+ * states the rule ("2 to 32 letters, digits, _ or Chinese characters"), not the meaning.
+ * Unknown keys are allowed (the Go and Python SDKs send path params and nulls in bodies).
+ */
+
+const NAME_RULE = '2 to 32 characters: letters, digits, _ or Chinese characters';
+const name = Type.String({ pattern: '^[0-9A-Za-z_\\u4e00-\\u9fa5]{2,32}$', description: NAME_RULE });
+const description = Type.String({ maxLength: 256, description: 'at most 256 characters' });
+const password = Type.String({
+  pattern: '^([0-9A-Za-z]{8,16})?$',
+  description: '8 to 16 letters and digits, or empty for password-free',
+});
+const idString = (what: string) => Type.String({ minLength: 1, maxLength: 64, description: `${what}: 1 to 64 characters` });
+
+export const RegionParams = Type.Object({
+  regionId: Type.String({ minLength: 1, maxLength: 32, description: 'region id, e.g. cn-north-1' }),
+});
+export const InstanceParams = Type.Object({
+  regionId: Type.String({ minLength: 1, maxLength: 32, description: 'region id, e.g. cn-north-1' }),
+  cacheInstanceId: Type.String({ minLength: 1, maxLength: 64, description: 'instance id, e.g. redis-abc123xyz0' }),
+});
+
+export const ChargeSpec = Type.Object(
+  {
+    chargeMode: Type.Optional(
+      Type.Union([Type.Literal('prepaid_by_duration'), Type.Literal('postpaid_by_duration'), Type.Literal('postpaid_by_usage')], {
+        description: 'one of prepaid_by_duration, postpaid_by_duration, postpaid_by_usage',
+      }),
+    ),
+    chargeUnit: Type.Optional(Type.Union([Type.Literal('month'), Type.Literal('year')], { description: 'month or year' })),
+    chargeDuration: Type.Optional(Type.Integer({ minimum: 1, maximum: 9, description: '1 to 9 months or 1 to 3 years' })),
+    autoRenew: Type.Optional(Type.Boolean({ description: 'true or false' })),
+    buyScenario: Type.Optional(Type.String({ maxLength: 4096, description: 'at most 4096 characters' })),
+  },
+  { description: 'charge settings' },
+);
+
+export const CacheInstanceSpec = Type.Object(
+  {
+    vpcId: idString('vpcId'),
+    subnetId: idString('subnetId'),
+    cacheInstanceName: name,
+    cacheInstanceClass: Type.String({ minLength: 1, maxLength: 64, description: 'an instance class code from describeInstanceClass' }),
+    password: Type.Optional(password),
+    azId: Type.Object(
+      {
+        master: Type.String({ minLength: 1, maxLength: 32, description: 'zone of the primary, e.g. cn-north-1a' }),
+        slave: Type.String({ minLength: 1, maxLength: 32, description: 'zone of the replica, e.g. cn-north-1b' }),
+        azSpecifyType: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
+      },
+      { description: 'an object with master and slave zones' },
+    ),
+    cacheInstanceDescription: Type.Optional(description),
+    redisVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 8, description: 'an engine version such as 2.8 or 4.0' })),
+    ipv6On: Type.Optional(Type.Integer({ minimum: 0, maximum: 1, description: '0 or 1' })),
+    shardNumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 128, description: 'an integer from 1 to 128' })),
+    userTags: Type.Optional(
+      Type.Array(
+        Type.Object({
+          key: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: '1 to 128 characters' })),
+          value: Type.Optional(Type.String({ maxLength: 256, description: 'at most 256 characters' })),
+        }),
+        { maxItems: 20, description: 'at most 20 tags' },
+      ),
+    ),
+    resourceGroupId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
+    dbNum: Type.Optional(Type.Integer({ minimum: 16, maximum: 256, description: 'an integer from 16 to 256' })),
+    slaveAppendonly: Type.Optional(Type.String({ maxLength: 8, description: 'yes or no' })),
+    maxmemoryPolicy: Type.Optional(
+      Type.Union(
+        ['volatile-lru', 'allkeys-lru', 'volatile-lfu', 'allkeys-lfu', 'volatile-random', 'allkeys-random', 'volatile-ttl', 'noeviction'].map(
+          (p) => Type.Literal(p),
+        ),
+        { description: 'a Redis eviction policy such as volatile-lru or noeviction' },
+      ),
+    ),
+    cacheInstanceType: Type.Optional(
+      Type.Union([Type.Literal('master-slave'), Type.Literal('cluster'), Type.Literal('native-cluster')], {
+        description: 'master-slave, cluster or native-cluster',
+      }),
+    ),
+    replicaNumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'an integer from 1 to 10' })),
+    enableSmartProxy: Type.Optional(Type.Integer({ minimum: 0, maximum: 1, description: '0 or 1' })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'a TCP port' })),
+    cpuArchType: Type.Optional(Type.Union([Type.Literal('amd64'), Type.Literal('arm64')], { description: 'amd64 or arm64' })),
+    backupId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
+    srcInstanceId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
+  },
+  { description: 'the instance to create' },
+);
+
+export const CreateBody = Type.Object({ cacheInstance: CacheInstanceSpec, charge: Type.Optional(ChargeSpec) });
+export type CreateBody = Static<typeof CreateBody>;
+
+export const ModifyAttributeBody = Type.Object({
+  cacheInstanceName: Type.Optional(name),
+  cacheInstanceDescription: Type.Optional(description),
+});
+export type ModifyAttributeBody = Static<typeof ModifyAttributeBody>;
+
+export const ModifyClassBody = Type.Object({
+  cacheInstanceClass: Type.String({ minLength: 1, maxLength: 64, description: 'an instance class code from describeInstanceClass' }),
+  shardNumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 128, description: 'an integer from 1 to 128' })),
+});
+export type ModifyClassBody = Static<typeof ModifyClassBody>;
+
+export const ResetPasswordBody = Type.Object({ password: Type.Optional(password) });
+export type ResetPasswordBody = Static<typeof ResetPasswordBody>;
+
+export const ListQuery = Type.Object(
+  {
+    pageNumber: Type.Optional(Type.Integer({ minimum: 1, description: 'an integer of at least 1' })),
+    pageSize: Type.Optional(Type.Integer({ minimum: 10, maximum: 100, description: 'an integer from 10 to 100' })),
+  },
+  { additionalProperties: true },
+);
+export type ListQuery = Static<typeof ListQuery> & Record<string, unknown>;
+
+export const InstanceClassQuery = Type.Object({
+  redisVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 8, description: 'an engine version such as 2.8 or 4.0' })),
+});

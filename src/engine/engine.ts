@@ -1,0 +1,301 @@
+import type { Driver, InstanceSpec } from '../drivers/driver.ts';
+import { PermanentDriverError, PortInUseError } from '../drivers/driver.ts';
+import { toInstanceSpec } from '../domain/instances/instance-spec.ts';
+import { transitionStatus, type InstanceStatus } from '../domain/instances/instance-status.ts';
+import type { ResizePayload, TaskKind } from '../domain/instances/instance-service.ts';
+import type { Logger } from '../logger.ts';
+import type { Db } from '../store/open-store.ts';
+import { deleteInstanceRow, getInstanceById, instancesInStatus, updateInstance, type InstanceRecord } from '../store/instances-repo.ts';
+import { portsOf, releasePorts, reservePorts } from '../store/ports-repo.ts';
+import { dueTasks, finishTask, pendingTasks, retryTaskLater, type TaskRow } from '../store/tasks-repo.ts';
+
+/** Engine settings; every field has a default. */
+export interface EngineOptions {
+  db: Db;
+  /** A wrapped driver (drivers/wrap-driver.ts): the engine relies on its timeouts. */
+  driver: Driver;
+  logger: Logger;
+  instancePorts: { from: number; to: number };
+  /** How often running instances are verified and repaired. Default 500 ms. */
+  healthIntervalMs?: number;
+  /** Instances worked on at once. Default 4. */
+  concurrency?: number;
+  /** Attempts before a task gives up and puts the instance in `error`. Default 12 (about 30 s). */
+  maxAttempts?: number;
+  now?: () => number;
+}
+
+/** Thrown by a step when it must not be retried (the instance goes to `error` at once). */
+class GiveUp extends Error {}
+
+const backoffMs = (attempt: number): number => Math.min(5_000, 25 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
+
+/**
+ * The durable engine. Tasks are rows written by the API in the same transaction as the status
+ * change; this loop runs them in order per instance, in idempotent steps, so a crash at any point is
+ * resumed on the next start (pending rows simply run again). Between tasks it verifies every settled
+ * instance and repairs drift (a dead master or replica), level-based like a Kubernetes controller.
+ */
+export class Engine {
+  private readonly o: Required<EngineOptions>;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly repairBackoff = new Map<string, { failures: number; nextMs: number }>();
+  private readonly abort = new AbortController();
+  private wake: (() => void) | null = null;
+  private stopped = false;
+  private loopDone: Promise<void> | null = null;
+  private lastHealthMs = 0;
+
+  constructor(options: EngineOptions) {
+    this.o = {
+      healthIntervalMs: 500,
+      concurrency: 4,
+      maxAttempts: 12,
+      now: Date.now,
+      ...options,
+    };
+  }
+
+  /** Starts the loop. Pending tasks from before a crash run first. */
+  start(): void {
+    if (this.loopDone) return;
+    this.loopDone = this.loop().catch((err: unknown) => {
+      this.o.logger.fatal({ err }, 'engine loop crashed');
+      throw err;
+    });
+  }
+
+  /** Wakes the loop: a task was just committed. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /** Stops taking work, lets in-flight steps finish (up to `graceMs`), then aborts them. */
+  async stop(graceMs = 8_000): Promise<void> {
+    this.stopped = true;
+    this.notify();
+    const timer = setTimeout(() => this.abort.abort(new Error('engine stopping')), graceMs);
+    try {
+      await this.loopDone?.catch(() => undefined);
+      await Promise.allSettled([...this.inFlight.values()]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves when no task is pending or running (tests and benchmarks). */
+  async idle(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.inFlight.size === 0 && (await pendingTasks(this.o.db)).length === 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('engine did not become idle in time');
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const now = this.o.now();
+      const due = await dueTasks(this.o.db, now, this.o.concurrency * 2);
+      for (const task of due) {
+        if (this.inFlight.size >= this.o.concurrency) break;
+        if (this.inFlight.has(task.instance_id)) continue;
+        this.track(task.instance_id, () => this.runTask(task));
+      }
+      if (now - this.lastHealthMs >= this.o.healthIntervalMs) {
+        this.lastHealthMs = now;
+        await this.scheduleHealthChecks(now);
+      }
+      await this.sleep(due.length > 0 ? 200 : this.o.healthIntervalMs);
+    }
+  }
+
+  private track(instanceId: string, job: () => Promise<void>): void {
+    const p = job()
+      .catch((err: unknown) => this.o.logger.error({ err, instanceId }, 'engine job failed unexpectedly'))
+      .finally(() => {
+        this.inFlight.delete(instanceId);
+        this.notify();
+      });
+    this.inFlight.set(instanceId, p);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+
+  private signal(ms = 30_000): AbortSignal {
+    return AbortSignal.any([this.abort.signal, AbortSignal.timeout(ms)]);
+  }
+
+  private async spec(row: InstanceRecord): Promise<InstanceSpec> {
+    return toInstanceSpec(row, await portsOf(this.o.db, row.id));
+  }
+
+  /** Brings every node up, then checks it the way a client would; throws with the problems otherwise. */
+  private async converge(row: InstanceRecord): Promise<void> {
+    const spec = await this.spec(row);
+    try {
+      await this.o.driver.ensurePresent(spec, this.signal());
+    } catch (err) {
+      if (err instanceof PortInUseError) await this.moveOffPort(row.id, err.port);
+      throw err;
+    }
+    await this.verify(spec);
+  }
+
+  private async verify(spec: InstanceSpec): Promise<void> {
+    const obs = await this.o.driver.observe(spec, this.signal(5_000));
+    if (!obs.healthy) throw new Error(`not verified: ${obs.problems.join('; ')}`);
+  }
+
+  /** A foreign process holds one of our ports: hand the node another one and try again. */
+  private async moveOffPort(instanceId: string, port: number): Promise<void> {
+    await this.o.db.transaction().execute(async (trx) => {
+      const row = (await portsOf(trx, instanceId)).find((p) => p.port === port);
+      if (!row) return;
+      await releasePorts(trx, instanceId, [port]);
+      const got = await reservePorts(trx, instanceId, [row.role], this.o.instancePorts, new Set([port]));
+      if (!got) throw new GiveUp(`port ${port} is taken by another process and no other instance port is free`);
+      this.o.logger.warn({ instanceId, from: port, to: got[0]!.port }, 'port held by a foreign process; moved the node');
+    });
+  }
+
+  private async runTask(task: TaskRow): Promise<void> {
+    const { db, logger } = this.o;
+    const row = await getInstanceById(db, task.instance_id);
+    if (!row) {
+      await finishTask(db, task.id, 'done', 'instance no longer exists', this.o.now());
+      return;
+    }
+    const kind = task.kind as TaskKind;
+    const started = this.o.now();
+    try {
+      await this.step(kind, row, task);
+      await finishTask(db, task.id, 'done', '', this.o.now());
+      this.repairBackoff.delete(row.id);
+      logger.info({ instanceId: row.id, task: task.id, kind, attempt: task.attempts + 1, ms: this.o.now() - started }, `task ${kind} done`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const attempts = task.attempts + 1;
+      if (this.abort.signal.aborted) {
+        logger.warn({ instanceId: row.id, task: task.id, kind }, 'task interrupted by shutdown; it resumes on the next start');
+        return;
+      }
+      const permanent = err instanceof GiveUp || err instanceof PermanentDriverError || attempts >= this.o.maxAttempts;
+      if (!permanent) {
+        await retryTaskLater(db, task.id, attempts, message, this.o.now() + backoffMs(attempts), this.o.now());
+        logger.warn({ instanceId: row.id, task: task.id, kind, attempts, err: message }, `task ${kind} failed; retrying`);
+        return;
+      }
+      logger.error({ instanceId: row.id, task: task.id, kind, attempts, err: message }, `task ${kind} failed for good`);
+      await this.failTask(kind, row, task, message);
+    }
+  }
+
+  private async step(kind: TaskKind, row: InstanceRecord, task: TaskRow): Promise<void> {
+    const { db, logger, driver } = this.o;
+    switch (kind) {
+      case 'create':
+        await this.converge(row);
+        await transitionStatus(db, logger, row.id, 'creating', 'running', 'created and verified');
+        return;
+      case 'resize': {
+        const spec = await this.spec(row);
+        const obs = await driver.observe(spec, this.signal(5_000));
+        const limit = spec.memoryMbPerShard * spec.shards.length * 1024 * 1024;
+        if (obs.usedMemoryBytes > limit) {
+          throw new GiveUp(`the instance uses ${Math.ceil(obs.usedMemoryBytes / 1048576)} MB, more than the new class's ${limit / 1048576} MB`);
+        }
+        await driver.applySettings(spec, this.signal());
+        await this.converge(row);
+        await transitionStatus(db, logger, row.id, 'changing', 'running', `class ${row.instance_class} applied`);
+        return;
+      }
+      case 'password': {
+        const spec = await this.spec(row);
+        await driver.setPassword(spec, this.signal());
+        await this.converge(row);
+        await transitionStatus(db, logger, row.id, 'configuring', 'running', 'password applied');
+        return;
+      }
+      case 'delete':
+        await driver.ensureAbsent(row.id, this.signal());
+        await db.transaction().execute(async (trx) => {
+          await finishTask(trx, task.id, 'done', '', this.o.now());
+          await deleteInstanceRow(trx, row.id);
+        });
+        logger.info({ instanceId: row.id }, `instance ${row.id}: deleting → gone`);
+        return;
+    }
+  }
+
+  /** A task that cannot succeed: undo what can be undone, else put the instance in `error` with the reason. */
+  private async failTask(kind: TaskKind, row: InstanceRecord, task: TaskRow, message: string): Promise<void> {
+    const { db, logger } = this.o;
+    await db.transaction().execute(async (trx) => {
+      await finishTask(trx, task.id, 'failed', message, this.o.now());
+      if (kind === 'resize') {
+        // The old class is still what runs: restore it and go back to running, with the reason kept.
+        const { previous } = JSON.parse(task.payload) as ResizePayload;
+        await updateInstance(trx, row.id, previous);
+        await transitionStatus(trx, logger, row.id, 'changing', 'running', `resize refused: ${message}`);
+        return;
+      }
+      const from = row.status as InstanceStatus;
+      await transitionStatus(trx, logger, row.id, from, 'error', `${kind} failed: ${message}`);
+    });
+    if (kind === 'resize') {
+      // Re-apply the restored class in case part of the new one reached some node.
+      const restored = await getInstanceById(db, row.id);
+      if (restored) await this.o.driver.applySettings(await this.spec(restored), this.signal()).catch(() => undefined);
+    }
+  }
+
+  /** Verifies settled instances and repairs those that drifted (dead process, lost link, wrong setting). */
+  private async scheduleHealthChecks(now: number): Promise<void> {
+    const rows = await instancesInStatus(this.o.db, ['running', 'error']);
+    if (rows.length === 0) return;
+    const busy = new Set((await pendingTasks(this.o.db)).map((t) => t.instance_id));
+    for (const row of rows) {
+      if (this.inFlight.has(row.id) || busy.has(row.id)) continue;
+      const back = this.repairBackoff.get(row.id);
+      if (back && back.nextMs > now) continue;
+      this.track(row.id, () => this.checkHealth(row));
+    }
+  }
+
+  private async checkHealth(row: InstanceRecord): Promise<void> {
+    const { db, logger, driver } = this.o;
+    const spec = await this.spec(row);
+    const obs = await driver.observe(spec, this.signal(5_000));
+    if (obs.healthy) {
+      if (row.status === 'error') await transitionStatus(db, logger, row.id, 'error', 'running', 'verified healthy again');
+      this.repairBackoff.delete(row.id);
+      return;
+    }
+    const problems = obs.problems.join('; ');
+    if (row.status === 'running') await transitionStatus(db, logger, row.id, 'running', 'error', `unhealthy: ${problems}`);
+    try {
+      await this.converge(row);
+      await transitionStatus(db, logger, row.id, 'error', 'running', `repaired (${problems})`);
+      this.repairBackoff.delete(row.id);
+    } catch (err) {
+      const failures = (this.repairBackoff.get(row.id)?.failures ?? 0) + 1;
+      this.repairBackoff.set(row.id, { failures, nextMs: this.o.now() + backoffMs(failures) });
+      const message = err instanceof Error ? err.message : String(err);
+      await updateInstance(db, row.id, { status_reason: `repair failed (${failures}x): ${message}` });
+      logger.warn({ instanceId: row.id, failures, err: message }, 'repair failed; will retry');
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './api/build-app.ts';
+import type { Config } from './config.ts';
+import { accountSecret, ensureBootstrapAccount } from './domain/accounts/account-service.ts';
+import { loadClassCatalogue } from './domain/catalogue/instance-class-catalogue.ts';
+import { createInstanceService } from './domain/instances/instance-service.ts';
+import { createLocalDriver } from './drivers/local/local-driver.ts';
+import { checkRedisBinary } from './drivers/local/redis-binary.ts';
+import { wrapDriver } from './drivers/wrap-driver.ts';
+import { Engine } from './engine/engine.ts';
+import type { Logger } from './logger.ts';
+import { NonceCache } from './signing/nonce-cache.ts';
+import { openStore, type Db } from './store/open-store.ts';
+
+/** A running service: the HTTP app (already listening), its engine and store. */
+export interface Service {
+  app: FastifyInstance;
+  engine: Engine;
+  db: Db;
+  /** `http://host:port` the API listens on. */
+  url: string;
+  /** Stops accepting requests, finishes those in flight and the engine's current steps, closes the store. Instances keep running. */
+  close(): Promise<void>;
+}
+
+export const storeFile = (dataDir: string): string => join(dataDir, 'jcs-redis.db');
+
+/**
+ * The only place that wires concrete pieces: store, local driver, engine, API. Listens on
+ * `config.host:config.port` (port 0 picks a free one, for tests).
+ */
+export async function startService(config: Config, logger: Logger): Promise<Service> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const redisVersion = await checkRedisBinary(config.redisServer);
+  const db = await openStore(storeFile(config.dataDir));
+  const driver = wrapDriver(
+    createLocalDriver({ dataDir: config.dataDir, redisServer: config.redisServer, logger: logger.child({ component: 'driver' }) }),
+    { logger: logger.child({ component: 'driver' }), timeoutMs: 30_000 },
+  );
+  try {
+    await driver.init(AbortSignal.timeout(10_000));
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  const boot = await ensureBootstrapAccount(db, config.dataDir, { accessKey: config.accessKey, secretKey: config.secretKey });
+  if (boot.kind === 'generated') {
+    logger.info({ accessKey: boot.accessKey, file: boot.file }, `created account ${boot.accessKey}; its secret key is in ${boot.file}`);
+  }
+
+  const engine = new Engine({ db, driver, logger: logger.child({ component: 'engine' }), instancePorts: config.instancePorts });
+  const instances = createInstanceService({
+    db,
+    catalogue: loadClassCatalogue(driver.topologies),
+    config,
+    logger: logger.child({ component: 'instances' }),
+    driver,
+    notifyEngine: () => engine.notify(),
+    now: () => new Date(),
+    engineVersion: redisVersion.split('.').slice(0, 2).join('.'),
+  });
+  const app = await buildApp({
+    logger,
+    instances,
+    regions: config.regions,
+    lookupSecret: (ak) => accountSecret(db, ak),
+    nonces: new NonceCache(),
+    health: () => Promise.resolve({ redisVersion }),
+  });
+  engine.start();
+  let url: string;
+  try {
+    url = await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await engine.stop();
+    await driver.close();
+    await db.destroy();
+    throw err;
+  }
+  logger.info({ url, dataDir: config.dataDir, redisVersion }, `jcs-redis listening on ${url}`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    engine,
+    db,
+    url,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await engine.stop();
+        await driver.close();
+        await db.destroy();
+      })();
+      return closing;
+    },
+  };
+}
