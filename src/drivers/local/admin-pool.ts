@@ -1,0 +1,91 @@
+import { Redis } from 'ioredis';
+import { ADMIN_USER } from './acl-rules.ts';
+import type { DriverLogger } from '../driver-logger.ts';
+
+/** Connect timeout: a local node answers in well under a millisecond, so 500 ms means "down or hung". */
+const CONNECT_TIMEOUT_MS = 500;
+/** Per-command timeout, so a stopped (SIGSTOP) node cannot hang a reconcile step. */
+const COMMAND_TIMEOUT_MS = 3_000;
+
+interface Entry {
+  password: string;
+  client: Promise<Redis>;
+}
+
+/**
+ * Admin connections to local nodes, one per port, reused across calls. No endless retry: a connection
+ * that drops ends, and the next `get` makes a new one, so a down node is reported at once instead of
+ * queueing commands behind a reconnect loop.
+ */
+export class AdminPool {
+  private readonly entries = new Map<number, Entry>();
+
+  constructor(
+    private readonly host: string,
+    private readonly logger: DriverLogger,
+  ) {}
+
+  /** A ready admin connection to `port`, or a rejection saying why (refused, wrong password, …). */
+  async get(port: number, password: string): Promise<Redis> {
+    const existing = this.entries.get(port);
+    if (existing && existing.password === password) {
+      const client = await existing.client.catch(() => null);
+      if (client && client.status === 'ready') return client;
+    }
+    if (existing) this.forget(port, existing);
+    const entry: Entry = { password, client: this.connect(port, password) };
+    this.entries.set(port, entry);
+    try {
+      return await entry.client;
+    } catch (err) {
+      this.forget(port, entry);
+      throw err;
+    }
+  }
+
+  /** Closes the connection to `port`, if any. */
+  drop(port: number): void {
+    const entry = this.entries.get(port);
+    if (entry) this.forget(port, entry);
+  }
+
+  /** Closes every connection. */
+  closeAll(): void {
+    for (const [port, entry] of [...this.entries]) this.forget(port, entry);
+  }
+
+  private forget(port: number, entry: Entry): void {
+    if (this.entries.get(port) === entry) this.entries.delete(port);
+    entry.client.then((c) => c.disconnect(), () => undefined).catch(() => undefined);
+  }
+
+  private async connect(port: number, password: string): Promise<Redis> {
+    let lastError: Error | null = null;
+    const client = new Redis({
+      host: this.host,
+      port,
+      username: ADMIN_USER,
+      password,
+      lazyConnect: true,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+      connectionName: 'jcs-control-plane',
+    });
+    client.on('error', (err: Error) => {
+      lastError = err;
+      this.logger.debug({ port, err: err.message }, 'admin connection error');
+    });
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      client.disconnect();
+      // ioredis reports an AUTH failure as "Connection is closed"; the 'error' event has the real cause.
+      const cause = lastError ?? (err as Error);
+      throw new Error(`cannot reach node on port ${port} as ${ADMIN_USER}: ${cause.message}`, { cause });
+    }
+  }
+}

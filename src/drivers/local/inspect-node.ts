@@ -1,0 +1,53 @@
+import type { Redis } from 'ioredis';
+import type { LocalContext } from './local-context.ts';
+import type { NodePaths } from './instance-paths.ts';
+import type { InternalSecrets } from './internal-secrets.ts';
+import { readNodeState, type NodeState } from './node-state.ts';
+import { isOurProcess, isPortOpen, readPidfile } from './redis-node.ts';
+
+/** Who holds a node's port. */
+export type NodeProbe =
+  | { kind: 'free' }
+  | { kind: 'ours'; client: Redis; state: NodeState }
+  | { kind: 'foreign'; reason: string };
+
+/**
+ * Finds out whether our node runs on `port`: something listens, we can log in as the instance's admin
+ * user, and INFO's process_id / tcp_port / config_file match the node's pidfile, port and conf. A node
+ * that matches is adopted as is (never restarted). Read-only.
+ */
+export async function inspectNode(
+  ctx: LocalContext,
+  paths: NodePaths,
+  port: number,
+  secrets: InternalSecrets,
+): Promise<NodeProbe> {
+  if (!(await isPortOpen(ctx.host, port))) {
+    ctx.pool.drop(port);
+    return { kind: 'free' };
+  }
+  let client: Redis;
+  try {
+    client = await ctx.pool.get(port, secrets.adminPassword);
+  } catch (err) {
+    if (!(await isPortOpen(ctx.host, port))) return { kind: 'free' }; // it just went away
+    const pid = await readPidfile(paths.pidfile);
+    if (pid !== null && (await isOurProcess(pid, paths.dir))) {
+      // Our process, but it does not answer as it should (stopped, stuck, or secrets lost): never kill
+      // it on a guess; the error is retryable and names the port and pid for an operator.
+      throw new Error(`node on port ${port} (pid ${pid}) is ours but does not answer: ${(err as Error).message}`);
+    }
+    return { kind: 'foreign', reason: `port ${port} is held by another process (${(err as Error).message})` };
+  }
+  const state = await readNodeState(client);
+  const pid = await readPidfile(paths.pidfile);
+  if (state.tcpPort !== port || state.configFile !== paths.conf || state.pid !== pid) {
+    return {
+      kind: 'foreign',
+      reason:
+        `port ${port} is held by a redis-server that is not this node ` +
+        `(pid ${state.pid} vs pidfile ${pid ?? 'none'}, config ${state.configFile || 'none'})`,
+    };
+  }
+  return { kind: 'ours', client, state };
+}

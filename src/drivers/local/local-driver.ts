@@ -1,0 +1,186 @@
+import { mkdir, readdir, rm, stat, writeFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  PermanentDriverError,
+  type Driver,
+  type InstanceSpec,
+  type InstanceTopology,
+  type Observation,
+} from '../driver.ts';
+import type { DriverLogger } from '../driver-logger.ts';
+import { AdminPool } from './admin-pool.ts';
+import { instanceDir, instancesRoot, nodePaths } from './instance-paths.ts';
+import { loadOrCreateInternalSecrets, readInternalSecrets, type InternalSecrets } from './internal-secrets.ts';
+import { readOpenFilesHardLimit } from './fd-limit.ts';
+import { nodeSettings, type LocalContext } from './local-context.ts';
+import { masterSlave } from './master-slave.ts';
+import { connectHost, writeNodeConf } from './node-conf.ts';
+import { applyNodePassword, applyNodeSettings } from './node-state.ts';
+import { isPortOpen, stopNode } from './redis-node.ts';
+import { checkRedisBinary } from './redis-binary.ts';
+import { plannedNodeConf, type TopologyHandler } from './topology-handler.ts';
+
+export interface LocalDriverOptions {
+  /** Root of instance data; instances live under `<dataDir>/instances/<id>/`. */
+  dataDir: string;
+  /** Path or name (looked up on PATH) of redis-server >= 7.0. Default `redis-server`. */
+  redisServer?: string;
+  /** Address every node binds to. Default `127.0.0.1`. */
+  bindHost?: string;
+  logger: DriverLogger;
+}
+
+/** Topology handlers by topology; native-cluster joins here when it lands. */
+const HANDLERS: Partial<Record<InstanceTopology, TopologyHandler>> = {
+  'master-slave': masterSlave,
+};
+
+/**
+ * The embedded driver: every node is a redis-server process on this host, started detached so it
+ * outlives the control plane. Use it through `wrapDriver` (init-once, timeouts, logging).
+ */
+export function createLocalDriver(opts: LocalDriverOptions): Driver {
+  const bindHost = opts.bindHost ?? '127.0.0.1';
+  const host = connectHost(bindHost);
+  const ctx: LocalContext = {
+    dataDir: opts.dataDir,
+    redisServer: opts.redisServer ?? 'redis-server',
+    bindHost,
+    host,
+    logger: opts.logger,
+    pool: new AdminPool(host, opts.logger),
+    fdHardLimit: null,
+  };
+
+  function handler(spec: InstanceSpec): TopologyHandler {
+    const h = HANDLERS[spec.topology];
+    if (!h) throw new PermanentDriverError(`the local driver cannot build topology ${spec.topology}`);
+    return h;
+  }
+
+  async function secretsFor(spec: InstanceSpec): Promise<InternalSecrets> {
+    const secrets = await readInternalSecrets(instanceDir(ctx.dataDir, spec.id));
+    if (!secrets) throw new Error(`instance ${spec.id} has no internal secrets on this host: run ensurePresent first`);
+    return secrets;
+  }
+
+  /**
+   * Rewrites every node's conf, then applies a live change on every node. Conf first: a node that
+   * restarts after this point comes back with the new value. Nodes that are down get the conf only
+   * and are reported, so the caller knows the change is not live everywhere yet.
+   */
+  async function applyEverywhere(
+    spec: InstanceSpec,
+    what: string,
+    apply: (client: Awaited<ReturnType<AdminPool['get']>>) => Promise<void>,
+  ): Promise<void> {
+    const h = handler(spec);
+    const secrets = await secretsFor(spec);
+    const nodes = h.plan(spec);
+    await Promise.all(nodes.map((n) => writeNodeConf(plannedNodeConf(ctx, spec, secrets, n))));
+    const failures: string[] = [];
+    await Promise.all(
+      nodes.map(async (n) => {
+        try {
+          await apply(await ctx.pool.get(n.port, secrets.adminPassword));
+        } catch (err) {
+          failures.push(`port ${n.port}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    if (failures.length > 0) {
+      throw new Error(`${what} of ${spec.id} is in the conf files but not live on ${failures.join('; ')}`);
+    }
+  }
+
+  return {
+    name: 'local',
+    topologies: Object.keys(HANDLERS) as InstanceTopology[],
+
+    async init(_signal) {
+      const version = await checkRedisBinary(ctx.redisServer);
+      const root = instancesRoot(ctx.dataDir);
+      const probe = join(root, `.write-probe-${process.pid}`);
+      try {
+        await mkdir(root, { recursive: true, mode: 0o700 });
+        await writeFile(probe, '');
+        await unlink(probe);
+      } catch (err) {
+        throw new PermanentDriverError(`data directory ${root} is not writable: ${(err as Error).message}`);
+      }
+      ctx.fdHardLimit = await readOpenFilesHardLimit();
+      opts.logger.info(
+        { redisServer: ctx.redisServer, version, dataDir: ctx.dataDir, bindHost, fdHardLimit: ctx.fdHardLimit },
+        'local driver ready',
+      );
+    },
+
+    async ensurePresent(spec, signal) {
+      const h = handler(spec);
+      h.plan(spec); // validates the spec before anything is written
+      const secrets = await loadOrCreateInternalSecrets(instanceDir(ctx.dataDir, spec.id));
+      await h.ensurePresent(ctx, spec, secrets, signal);
+    },
+
+    async ensureAbsent(instanceId, signal) {
+      const dir = instanceDir(ctx.dataDir, instanceId);
+      if (!(await stat(dir).catch(() => null))) return;
+      const secrets = await readInternalSecrets(dir).catch(() => null);
+      const ports = (await readdir(dir)).filter((name) => /^\d+$/.test(name)).map(Number);
+      await Promise.all(
+        ports.map(async (port) => {
+          const admin =
+            secrets && (await isPortOpen(ctx.host, port))
+              ? await ctx.pool.get(port, secrets.adminPassword).catch(() => null)
+              : null;
+          await stopNode({ paths: nodePaths(ctx.dataDir, instanceId, port), host: ctx.host, port, admin, logger: ctx.logger, signal });
+          ctx.pool.drop(port);
+        }),
+      );
+      await rm(dir, { recursive: true, force: true });
+      opts.logger.info({ instanceId, ports }, 'instance removed');
+    },
+
+    async observe(spec, signal) {
+      const h = handler(spec);
+      const secrets = await readInternalSecrets(instanceDir(ctx.dataDir, spec.id));
+      if (!secrets) {
+        // Nothing was ever created here: every node is down, and observe must not create anything.
+        const down = h.plan(spec).map((n) => ({
+          port: n.port,
+          role: 'down' as const,
+          pid: null,
+          linkUp: false,
+          connectedReplicas: 0,
+          maxmemoryBytes: null,
+          maxclients: null,
+          usedMemoryBytes: null,
+          replOffset: null,
+        }));
+        const observation: Observation = {
+          healthy: false,
+          problems: [`instance ${spec.id} does not exist on this host`],
+          nodes: down,
+          effectiveMaxClients: nodeSettings(ctx, spec).maxClients,
+          usedMemoryBytes: 0,
+        };
+        return observation;
+      }
+      return h.observe(ctx, spec, secrets, signal);
+    },
+
+    async applySettings(spec, _signal) {
+      const settings = nodeSettings(ctx, spec);
+      await applyEverywhere(spec, 'settings change', (client) => applyNodeSettings(client, settings));
+    },
+
+    async setPassword(spec, _signal) {
+      await applyEverywhere(spec, 'password change', (client) => applyNodePassword(client, spec.passwordSha256));
+    },
+
+    async close() {
+      ctx.pool.closeAll();
+    },
+  };
+}
+

@@ -1,0 +1,264 @@
+/**
+ * Master-slave topology: a master on the published port and one replica, both on this host.
+ *
+ * Repair rules (ensurePresent is also the periodic repair check, so the healthy path only reads):
+ * - a node running on its port with our pid and conf is adopted as is, never restarted;
+ * - a missing replica is started again (it re-syncs from the master);
+ * - a dead master comes back on the same port. If the replica is alive and has replicated data, it is
+ *   at least as new as the dead master: promote it, start the master as its replica, wait for the sync,
+ *   promote the master and point the replica back. Otherwise the master starts from its own AOF;
+ * - every step reads the world first, so a crash between steps is finished by the next call.
+ */
+import type { Redis } from 'ioredis';
+import { PermanentDriverError, type InstanceSpec, type NodeObservation, type Observation } from '../driver.ts';
+import { convergeNode, waitForNodeState } from './converge-node.ts';
+import { inspectNode, type NodeProbe } from './inspect-node.ts';
+import { nodePaths } from './instance-paths.ts';
+import type { InternalSecrets } from './internal-secrets.ts';
+import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
+import { writeNodeConf } from './node-conf.ts';
+import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
+import { startNode } from './redis-node.ts';
+import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
+
+/** A full sync of a large dataset takes a while; the caller's signal usually ends the wait sooner. */
+const SYNC_TIMEOUT_MS = 120_000;
+
+function ports(spec: InstanceSpec): { master: number; replica: number } {
+  const shard = spec.shards[0];
+  if (spec.topology !== 'master-slave' || spec.shards.length !== 1 || !shard) {
+    throw new PermanentDriverError(`instance ${spec.id}: master-slave needs exactly one shard`);
+  }
+  if (shard.master === shard.replica) {
+    throw new PermanentDriverError(`instance ${spec.id}: master and replica need distinct ports`);
+  }
+  return shard;
+}
+
+function plan(spec: InstanceSpec): NodePlan[] {
+  const { master, replica } = ports(spec);
+  return [
+    { port: master, replicaOf: null },
+    { port: replica, replicaOf: master },
+  ];
+}
+
+type Ours = Extract<NodeProbe, { kind: 'ours' }>;
+
+function ensureNotForeign(probe: NodeProbe): void {
+  // The message names the port: the engine re-allocates it.
+  if (probe.kind === 'foreign') throw new Error(probe.reason);
+}
+
+/** A replica whose data may be used to restore the master: it synced at least once, or we promoted it. */
+function hasReplicatedData(state: NodeState): boolean {
+  return state.role === 'master' || state.replOffset > 0;
+}
+
+async function start(
+  ctx: LocalContext,
+  spec: InstanceSpec,
+  secrets: InternalSecrets,
+  node: NodePlan,
+  signal: AbortSignal,
+  overrides: Parameters<typeof plannedNodeConf>[4] = {},
+): Promise<Ours> {
+  const conf = plannedNodeConf(ctx, spec, secrets, node, overrides);
+  await writeNodeConf(conf);
+  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.host, port: node.port, logger: ctx.logger, signal });
+  const client = await ctx.pool.get(node.port, secrets.adminPassword);
+  return { kind: 'ours', client, state: await readNodeState(client) };
+}
+
+async function promote(ctx: LocalContext, client: Redis, port: number, why: string): Promise<void> {
+  await client.call('REPLICAOF', 'NO', 'ONE');
+  ctx.logger.warn({ port, why }, 'node promoted to master');
+}
+
+/**
+ * The master is down and the replica holds replicated data: restore the master on its own port from the
+ * replica. Leaves the master running as a master; the replica is pointed back by the caller.
+ */
+async function restoreMasterFromReplica(
+  ctx: LocalContext,
+  spec: InstanceSpec,
+  secrets: InternalSecrets,
+  replica: Ours,
+  signal: AbortSignal,
+): Promise<Ours> {
+  const [masterPlan, replicaPlan] = plan(spec) as [NodePlan, NodePlan];
+  if (replica.state.role === 'replica') {
+    await promote(ctx, replica.client, replicaPlan.port, 'master is down; its replica keeps the newest data');
+  }
+  // Started as a replica that serves no stale data: clients never see the master's older AOF contents.
+  const master = await start(ctx, spec, secrets, masterPlan, signal, {
+    replicaOf: replicaPlan.port,
+    serveStaleData: false,
+  });
+  return finishMasterResync(ctx, spec, secrets, master, signal);
+}
+
+/** The master runs as a replica of the replica (a restore in progress): wait for the sync, promote it. */
+async function finishMasterResync(
+  ctx: LocalContext,
+  spec: InstanceSpec,
+  secrets: InternalSecrets,
+  master: Ours,
+  signal: AbortSignal,
+): Promise<Ours> {
+  const [masterPlan] = plan(spec) as [NodePlan, NodePlan];
+  await waitForNodeState(master.client, (s) => s.linkUp, `master ${masterPlan.port} to sync from its replica`, SYNC_TIMEOUT_MS, signal);
+  await promote(ctx, master.client, masterPlan.port, 'synced from the replica');
+  await writeNodeConf(plannedNodeConf(ctx, spec, secrets, masterPlan));
+  return { ...master, state: await readNodeState(master.client) };
+}
+
+async function ensurePresent(
+  ctx: LocalContext,
+  spec: InstanceSpec,
+  secrets: InternalSecrets,
+  signal: AbortSignal,
+): Promise<void> {
+  const [masterPlan, replicaPlan] = plan(spec) as [NodePlan, NodePlan];
+  const mPaths = nodePaths(ctx.dataDir, spec.id, masterPlan.port);
+  const rPaths = nodePaths(ctx.dataDir, spec.id, replicaPlan.port);
+  let [m, r] = await Promise.all([
+    inspectNode(ctx, mPaths, masterPlan.port, secrets),
+    inspectNode(ctx, rPaths, replicaPlan.port, secrets),
+  ]);
+  ensureNotForeign(m);
+  ensureNotForeign(r);
+  signal.throwIfAborted();
+
+  if (m.kind === 'free' && r.kind === 'free') {
+    // Fresh create (or both died): start both at once; the replica links as soon as the master listens.
+    [m, r] = await Promise.all([
+      start(ctx, spec, secrets, masterPlan, signal),
+      start(ctx, spec, secrets, replicaPlan, signal),
+    ]);
+  } else if (m.kind === 'free') {
+    const replica = r as Ours;
+    if (hasReplicatedData(replica.state)) {
+      m = await restoreMasterFromReplica(ctx, spec, secrets, replica, signal);
+    } else {
+      m = await start(ctx, spec, secrets, masterPlan, signal);
+    }
+  } else if (m.kind === 'ours' && m.state.role === 'replica') {
+    // A restore was interrupted after the master came back as a replica of the replica.
+    if (r.kind === 'ours' && r.state.role === 'master') {
+      m = await finishMasterResync(ctx, spec, secrets, m, signal);
+    } else {
+      await promote(ctx, m.client, masterPlan.port, 'restore interrupted and the replica is gone');
+      m = { ...m, state: await readNodeState(m.client) };
+    }
+  }
+  const master = m as Ours;
+
+  if (r.kind === 'free') r = await start(ctx, spec, secrets, replicaPlan, signal);
+  const replica = r as Ours;
+  if (replica.state.role === 'master' || replica.state.masterPort !== masterPlan.port) {
+    await replica.client.call('REPLICAOF', ctx.host, String(masterPlan.port));
+    ctx.logger.info({ instanceId: spec.id, port: replicaPlan.port }, 'replica pointed at the master');
+  }
+
+  await Promise.all([
+    convergeNode(ctx, master.client, master.state, spec, masterPlan.port),
+    convergeNode(ctx, replica.client, replica.state, spec, replicaPlan.port),
+    writeNodeConf(plannedNodeConf(ctx, spec, secrets, masterPlan)),
+    writeNodeConf(plannedNodeConf(ctx, spec, secrets, replicaPlan)),
+  ]);
+  if (!replica.state.linkUp || replica.state.masterPort !== masterPlan.port) {
+    await waitForNodeState(
+      replica.client,
+      (s) => s.linkUp && s.masterPort === masterPlan.port,
+      `replica ${replicaPlan.port} to link to master ${masterPlan.port}`,
+      SYNC_TIMEOUT_MS,
+      signal,
+    );
+  }
+}
+
+async function observeNode(
+  ctx: LocalContext,
+  port: number,
+  secrets: InternalSecrets,
+): Promise<{ obs: NodeObservation; state: NodeState | null; error: string | null }> {
+  try {
+    const state = await readNodeState(await ctx.pool.get(port, secrets.adminPassword));
+    return {
+      state,
+      error: null,
+      obs: {
+        port,
+        role: state.role,
+        pid: state.pid,
+        linkUp: state.role === 'master' ? state.replicaPorts.length > 0 : state.linkUp,
+        connectedReplicas: state.connectedReplicas,
+        maxmemoryBytes: state.maxmemoryBytes,
+        maxclients: state.maxclients,
+        usedMemoryBytes: state.usedMemoryBytes,
+        replOffset: state.replOffset,
+      },
+    };
+  } catch (err) {
+    const obs: NodeObservation = {
+      port,
+      role: 'down',
+      pid: null,
+      linkUp: false,
+      connectedReplicas: 0,
+      maxmemoryBytes: null,
+      maxclients: null,
+      usedMemoryBytes: null,
+      replOffset: null,
+    };
+    return { obs, state: null, error: (err as Error).message };
+  }
+}
+
+async function observe(
+  ctx: LocalContext,
+  spec: InstanceSpec,
+  secrets: InternalSecrets,
+  _signal: AbortSignal,
+): Promise<Observation> {
+  const [masterPlan, replicaPlan] = plan(spec) as [NodePlan, NodePlan];
+  const [m, r] = await Promise.all([
+    observeNode(ctx, masterPlan.port, secrets),
+    observeNode(ctx, replicaPlan.port, secrets),
+  ]);
+  const problems: string[] = [];
+  const settings = nodeSettings(ctx, spec);
+  for (const [label, node] of [['master', m], ['replica', r]] as const) {
+    if (!node.state) {
+      problems.push(`${label} ${node.obs.port} is down: ${node.error}`);
+      continue;
+    }
+    if (!settingsMatch(node.state, settings)) {
+      problems.push(
+        `${label} ${node.obs.port} settings differ: maxmemory ${node.state.maxmemoryBytes}/${settings.maxmemoryBytes}, ` +
+          `maxclients ${node.state.maxclients}/${settings.maxClients}, policy ${node.state.maxmemoryPolicy}/${settings.maxmemoryPolicy}`,
+      );
+    }
+    if (!passwordMatches(node.state, spec.passwordSha256)) problems.push(`${label} ${node.obs.port} password differs from the spec`);
+  }
+  if (m.state && m.state.role !== 'master') problems.push(`master ${masterPlan.port} has role ${m.state.role}`);
+  if (m.state?.role === 'master' && !m.state.replicaPorts.includes(replicaPlan.port)) {
+    problems.push(`master ${masterPlan.port} has no replica connected from ${replicaPlan.port}`);
+  }
+  if (r.state && (r.state.role !== 'replica' || r.state.masterPort !== masterPlan.port)) {
+    problems.push(`replica ${replicaPlan.port} does not replicate from ${masterPlan.port}`);
+  } else if (r.state && !r.state.linkUp) {
+    problems.push(`replica ${replicaPlan.port} link to the master is down`);
+  }
+  return {
+    healthy: problems.length === 0,
+    problems,
+    nodes: [m.obs, r.obs],
+    effectiveMaxClients: effectiveMaxClients(ctx, spec),
+    usedMemoryBytes: m.state?.role === 'master' ? m.state.usedMemoryBytes : 0,
+  };
+}
+
+/** The master-slave topology handler. */
+export const masterSlave: TopologyHandler = { plan, ensurePresent, observe };

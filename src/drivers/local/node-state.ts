@@ -1,0 +1,139 @@
+import type { Redis } from 'ioredis';
+import { passwordRule } from './acl-rules.ts';
+
+/** What one running node reports about itself (INFO, CONFIG GET, ACL GETUSER default). Read-only. */
+export interface NodeState {
+  pid: number;
+  tcpPort: number;
+  configFile: string;
+  role: 'master' | 'replica';
+  /** For a replica: its master's port. */
+  masterPort: number | null;
+  /** For a replica: `master_link_status:up` and no sync in progress. */
+  linkUp: boolean;
+  /**
+   * For a master: ports of connected replicas. Any state counts: after a diskless sync the master marks
+   * a replica `online` only at its first REPLCONF ACK (up to a second later); the replica's own
+   * `master_link_status` is the authoritative "link up".
+   */
+  replicaPorts: number[];
+  connectedReplicas: number;
+  replOffset: number;
+  loading: boolean;
+  maxmemoryBytes: number;
+  maxclients: number;
+  maxmemoryPolicy: string;
+  usedMemoryBytes: number;
+  defaultUser: { enabled: boolean; nopass: boolean; passwords: string[] };
+}
+
+/** Parses INFO text into a map (section headers and blank lines dropped). */
+export function parseInfo(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of text.split('\r\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.indexOf(':');
+    if (i > 0) map.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return map;
+}
+
+function pairs(reply: unknown): Map<string, unknown> {
+  const map = new Map<string, unknown>();
+  if (Array.isArray(reply)) for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
+  return map;
+}
+
+function num(value: string | undefined): number {
+  const n = Number(value);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** Reads a node's state in one round trip. */
+export async function readNodeState(client: Redis): Promise<NodeState> {
+  const results = await client
+    .pipeline()
+    .call('INFO', 'server', 'replication', 'memory', 'persistence')
+    .call('CONFIG', 'GET', 'maxmemory', 'maxclients', 'maxmemory-policy')
+    .call('ACL', 'GETUSER', 'default')
+    .exec();
+  if (!results) throw new Error('pipeline returned nothing');
+  for (const [err] of results) if (err) throw err;
+  const info = parseInfo(String(results[0]?.[1]));
+  const config = pairs(results[1]?.[1]);
+  const user = pairs(results[2]?.[1]);
+  const flags = (user.get('flags') as string[] | undefined) ?? [];
+  const role = info.get('role') === 'master' ? 'master' : 'replica';
+  const replicaPorts: number[] = [];
+  for (const [key, value] of info) {
+    if (!/^slave\d+$/.test(key)) continue;
+    const fields = new Map(value.split(',').map((kv) => kv.split('=') as [string, string]));
+    replicaPorts.push(num(fields.get('port')));
+  }
+  return {
+    pid: num(info.get('process_id')),
+    tcpPort: num(info.get('tcp_port')),
+    configFile: info.get('config_file') ?? '',
+    role,
+    masterPort: role === 'replica' ? num(info.get('master_port')) : null,
+    linkUp: role === 'replica' && info.get('master_link_status') === 'up' && info.get('master_sync_in_progress') === '0',
+    replicaPorts,
+    connectedReplicas: num(info.get('connected_slaves')),
+    replOffset: num(info.get('master_repl_offset')),
+    loading: info.get('loading') === '1',
+    maxmemoryBytes: num(config.get('maxmemory') as string | undefined),
+    maxclients: num(config.get('maxclients') as string | undefined),
+    maxmemoryPolicy: String(config.get('maxmemory-policy') ?? ''),
+    usedMemoryBytes: num(info.get('used_memory')),
+    defaultUser: {
+      enabled: flags.includes('on'),
+      nopass: flags.includes('nopass'),
+      passwords: ((user.get('passwords') as string[] | undefined) ?? []).map(String),
+    },
+  };
+}
+
+/** True when the node's default user accepts exactly the spec's password (or none, for null). */
+export function passwordMatches(state: NodeState, passwordSha256: string | null): boolean {
+  const u = state.defaultUser;
+  if (!u.enabled) return false;
+  if (passwordSha256 === null) return u.nopass;
+  return !u.nopass && u.passwords.length === 1 && u.passwords[0] === passwordSha256;
+}
+
+/** The class settings a node must carry. */
+export interface NodeSettings {
+  maxmemoryBytes: number;
+  maxClients: number;
+  maxmemoryPolicy: string;
+}
+
+export function settingsMatch(state: NodeState, settings: NodeSettings): boolean {
+  return (
+    state.maxmemoryBytes === settings.maxmemoryBytes &&
+    state.maxclients === settings.maxClients &&
+    state.maxmemoryPolicy === settings.maxmemoryPolicy
+  );
+}
+
+/** Applies the class settings live. Redis 7 applies a multi-parameter CONFIG SET atomically. */
+export async function applyNodeSettings(client: Redis, settings: NodeSettings): Promise<void> {
+  await client.call(
+    'CONFIG',
+    'SET',
+    'maxmemory',
+    String(settings.maxmemoryBytes),
+    'maxclients',
+    String(settings.maxClients),
+    'maxmemory-policy',
+    settings.maxmemoryPolicy,
+  );
+}
+
+/**
+ * Replaces the default user's password live. Open connections stay authenticated (Redis checks the
+ * password only at AUTH); new ones need the new password, the old one is refused.
+ */
+export async function applyNodePassword(client: Redis, passwordSha256: string | null): Promise<void> {
+  await client.call('ACL', 'SETUSER', 'default', 'resetpass', passwordRule(passwordSha256));
+}

@@ -1,0 +1,195 @@
+/**
+ * One redis-server node: start, stop, identify and read. Topology code (master-slave.ts, and
+ * native-cluster later) composes these; nothing here knows about roles beyond what INFO reports.
+ */
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { readFile, readlink } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
+import type { NodePaths } from './instance-paths.ts';
+import type { DriverLogger } from '../driver-logger.ts';
+
+/** Poll interval while waiting for a port or a link: a local redis-server starts in ~10 ms. */
+export const POLL_MS = 5;
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** True when something accepts TCP connections on host:port. */
+export function isPortOpen(host: string, port: number, timeoutMs = 250): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (open: boolean): void => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(true)); // accepted-but-silent still means "held"
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Waits until nothing listens on host:port; false when `timeoutMs` passed first. */
+export async function waitPortClosed(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (await isPortOpen(host, port)) {
+    if (Date.now() > deadline) return false;
+    await sleep(POLL_MS, signal);
+  }
+  return true;
+}
+
+export async function readPidfile(pidfile: string): Promise<number | null> {
+  const text = await readFile(pidfile, 'utf8').catch(() => null);
+  const pid = text === null ? NaN : Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * True when `pid` is the redis-server of the node whose directory is `nodeDir`. Guards every signal we
+ * send against pid reuse: a stale pidfile must never make us kill an unrelated process. redis-server
+ * rewrites its argv (so the conf path is not in /proc/<pid>/cmdline), but it runs with `dir` as its
+ * working directory, which is unique to the node. Without /proc (not Linux) we trust the pidfile.
+ */
+export async function isOurProcess(pid: number, nodeDir: string): Promise<boolean> {
+  if (!isPidAlive(pid)) return false;
+  try {
+    return (await readlink(`/proc/${pid}/cwd`)) === nodeDir;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // ENOENT: no such pid any more, or no /proc; EACCES: not our user's process, so not ours.
+    if (code === 'ENOENT') return isPidAlive(pid) && !(await hasProcfs());
+    return false;
+  }
+}
+
+async function hasProcfs(): Promise<boolean> {
+  return readlink('/proc/self/cwd').then(
+    () => true,
+    () => false,
+  );
+}
+
+async function logTail(log: string, lines = 5): Promise<string> {
+  const text = await readFile(log, 'utf8').catch(() => '');
+  return text.trim().split('\n').slice(-lines).join(' | ');
+}
+
+export interface StartNodeOptions {
+  redisServer: string;
+  paths: NodePaths;
+  host: string;
+  port: number;
+  logger: DriverLogger;
+  signal: AbortSignal;
+  /** Give up waiting for the port after this long (default 10 s: large AOFs load before PING answers). */
+  timeoutMs?: number;
+}
+
+/**
+ * Spawns `redis-server <conf>` detached (own session, no stdio, unref'd) so it outlives the control
+ * plane, then waits until the port accepts connections. Returns the pid. The conf must already be written.
+ * Readiness beyond the open port (AOF loading) is the caller's admin connection's job: ioredis's ready
+ * check waits for `loading:0`.
+ */
+export async function startNode(opts: StartNodeOptions): Promise<number> {
+  const child = spawn(opts.redisServer, [opts.paths.conf], {
+    detached: true,
+    stdio: 'ignore',
+    cwd: opts.paths.dir,
+  });
+  child.unref();
+  let exited: string | null = null;
+  child.once('error', (err) => {
+    exited = `spawn failed: ${err.message}`;
+  });
+  child.once('exit', (code, sig) => {
+    exited = `exited with ${sig ?? `code ${code}`}`;
+  });
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  for (;;) {
+    if (exited !== null) {
+      throw new Error(`redis-server on port ${opts.port} ${exited}: ${await logTail(opts.paths.log)}`);
+    }
+    if (await isPortOpen(opts.host, opts.port)) break;
+    if (Date.now() > deadline) {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      throw new Error(`redis-server on port ${opts.port} did not open its port in time: ${await logTail(opts.paths.log)}`);
+    }
+    await sleep(POLL_MS, opts.signal);
+  }
+  if (child.pid === undefined) throw new Error(`redis-server on port ${opts.port} has no pid`);
+  opts.logger.info({ port: opts.port, pid: child.pid }, 'redis-server started');
+  return child.pid;
+}
+
+export interface StopNodeOptions {
+  paths: NodePaths;
+  host: string;
+  port: number;
+  /** Admin connection to the node, when one could be made: lets it shut down cleanly. */
+  admin: Redis | null;
+  logger: DriverLogger;
+  signal?: AbortSignal;
+}
+
+/**
+ * Stops a node: SHUTDOWN NOSAVE as admin, then SIGTERM and SIGKILL to the pidfile's pid (only if it is
+ * our redis-server for this conf) while it lingers, until its port is closed. Safe when it is not running.
+ */
+export async function stopNode(opts: StopNodeOptions): Promise<void> {
+  const pid = await readPidfile(opts.paths.pidfile);
+  const ours = pid !== null && (await isOurProcess(pid, opts.paths.dir));
+  if (opts.admin) {
+    // NOW: do not wait for replicas to catch up; FORCE: exit even while the first AOF is being written
+    // (a fresh replica rewrites its AOF right after its first sync). The reply never comes.
+    await opts.admin.call('SHUTDOWN', 'NOSAVE', 'NOW', 'FORCE').catch(() => undefined);
+  }
+  // Neither a pid we can vouch for nor a connection we authenticated: nothing of ours runs here.
+  if (!ours && !opts.admin) return;
+  const steps: Array<NodeJS.Signals | null> = [null, 'SIGTERM', 'SIGKILL'];
+  for (const sig of steps) {
+    if (sig !== null && ours && isPidAlive(pid)) {
+      opts.logger.warn({ port: opts.port, pid, signal: sig }, 'redis-server lingers; signalling it');
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // Already gone between the check and the kill.
+      }
+    }
+    const closed = await waitPortClosed(opts.host, opts.port, 2_000, opts.signal);
+    if (closed && (!ours || (await waitPidGone(pid, 2_000, opts.signal)))) return;
+    if (!ours) break;
+  }
+  throw new Error(`port ${opts.port} is still held after stopping the node (not our process, or unkillable)`);
+}
+
+async function waitPidGone(pid: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isPidAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(POLL_MS, signal);
+  }
+  return true;
+}

@@ -1,0 +1,52 @@
+import type { InstanceSpec, Observation } from '../driver.ts';
+import { nodePaths } from './instance-paths.ts';
+import type { InternalSecrets } from './internal-secrets.ts';
+import { nodeSettings, type LocalContext } from './local-context.ts';
+import type { NodeConf } from './node-conf.ts';
+
+/** One node of an instance as it is when healthy; drives its conf file. */
+export interface NodePlan {
+  port: number;
+  /** Port of its master, or null for a master. */
+  replicaOf: number | null;
+  /** Topology-specific conf lines (e.g. `cluster-enabled yes`). */
+  extraLines?: readonly string[];
+}
+
+/**
+ * Topology-specific half of the local driver: one per topology (master-slave.ts, native-cluster.ts).
+ * Password and settings changes are topology-independent and live in local-driver.ts, driven by `plan`.
+ */
+export interface TopologyHandler {
+  /** Every node of the instance in its healthy role. Throws PermanentDriverError on an unusable spec. */
+  plan(spec: InstanceSpec): NodePlan[];
+  /** Creates, adopts or repairs the nodes (see DriverInterface.ensurePresent). */
+  ensurePresent(ctx: LocalContext, spec: InstanceSpec, secrets: InternalSecrets, signal: AbortSignal): Promise<void>;
+  /** Reads the nodes as the admin user and judges health for this topology. Changes nothing. */
+  observe(ctx: LocalContext, spec: InstanceSpec, secrets: InternalSecrets, signal: AbortSignal): Promise<Observation>;
+}
+
+/** The conf of a planned node, with optional overrides used during repair (e.g. a temporary replicaof). */
+export function plannedNodeConf(
+  ctx: LocalContext,
+  spec: InstanceSpec,
+  secrets: InternalSecrets,
+  node: NodePlan,
+  overrides: Partial<Pick<NodeConf, 'replicaOf' | 'serveStaleData'>> = {},
+): NodeConf {
+  const settings = nodeSettings(ctx, spec);
+  return {
+    port: node.port,
+    bindHost: ctx.bindHost,
+    paths: nodePaths(ctx.dataDir, spec.id, node.port),
+    replicaOf: node.replicaOf,
+    databases: spec.databases,
+    maxmemoryBytes: settings.maxmemoryBytes,
+    maxmemoryPolicy: settings.maxmemoryPolicy,
+    maxClients: settings.maxClients,
+    passwordSha256: spec.passwordSha256,
+    secrets,
+    ...(node.extraLines ? { extraLines: node.extraLines } : {}),
+    ...overrides,
+  };
+}

@@ -1,0 +1,119 @@
+import { PermanentDriverError, type Driver, type InstanceSpec } from './driver.ts';
+import type { DriverLogger } from './driver-logger.ts';
+
+export interface WrapDriverOptions {
+  logger: DriverLogger;
+  /** Upper bound of every call, init included, in ms. The engine passes its own signal on top. */
+  timeoutMs: number;
+}
+
+/** A call that ran past `timeoutMs` (or whose caller aborted). Retryable: the engine tries again. */
+export class DriverTimeoutError extends Error {
+  override readonly name = 'DriverTimeoutError';
+}
+
+/**
+ * Adds to any driver what every driver needs and none should write itself: `init` once before the first
+ * call (retried on the next call after a transient failure, remembered after a PermanentDriverError),
+ * a per-call timeout merged with the caller's signal, one log line per call with its duration and
+ * outcome, a check that the driver builds the spec's topology, and `close` once.
+ * When a call times out it rejects at once; the driver sees its signal aborted and should stop soon.
+ */
+export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
+  const { logger, timeoutMs } = opts;
+  let initDone: Promise<void> | null = null;
+  let closeDone: Promise<void> | null = null;
+
+  async function call<T>(op: string, instanceId: string | undefined, outer: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
+    const fields = { driver: driver.name, op, ...(instanceId === undefined ? {} : { instanceId }) };
+    try {
+      const result = await untilAborted(fn(signal), signal, `${driver.name}.${op}${instanceId ? `(${instanceId})` : ''}`, timeoutMs);
+      logger.info({ ...fields, durationMs: Math.round(performance.now() - started), outcome: 'ok' }, 'driver call');
+      return result;
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      logger.warn(
+        {
+          ...fields,
+          durationMs: Math.round(performance.now() - started),
+          outcome: 'error',
+          permanent: e instanceof PermanentDriverError,
+          err: { name: e.name, message: e.message },
+        },
+        'driver call failed',
+      );
+      throw e;
+    }
+  }
+
+  function ensureInit(signal: AbortSignal | undefined): Promise<void> {
+    if (!initDone) {
+      initDone = call('init', undefined, signal, (s) => driver.init(s)).catch((err: unknown) => {
+        // A missing binary stays missing until an operator acts; anything else may heal, so try again.
+        if (!(err instanceof PermanentDriverError)) initDone = null;
+        throw err;
+      });
+    }
+    return initDone;
+  }
+
+  function checkTopology(spec: InstanceSpec): void {
+    if (!driver.topologies.includes(spec.topology)) {
+      throw new PermanentDriverError(`driver ${driver.name} cannot build topology ${spec.topology}`);
+    }
+  }
+
+  async function withSpec(op: string, spec: InstanceSpec, signal: AbortSignal, fn: (s: AbortSignal) => Promise<void>): Promise<void> {
+    await ensureInit(signal);
+    checkTopology(spec);
+    await call(op, spec.id, signal, fn);
+  }
+
+  return {
+    name: driver.name,
+    topologies: driver.topologies,
+    init: (signal) => ensureInit(signal),
+    ensurePresent: (spec, signal) => withSpec('ensurePresent', spec, signal, (s) => driver.ensurePresent(spec, s)),
+    applySettings: (spec, signal) => withSpec('applySettings', spec, signal, (s) => driver.applySettings(spec, s)),
+    setPassword: (spec, signal) => withSpec('setPassword', spec, signal, (s) => driver.setPassword(spec, s)),
+    async ensureAbsent(instanceId, signal) {
+      await ensureInit(signal);
+      await call('ensureAbsent', instanceId, signal, (s) => driver.ensureAbsent(instanceId, s));
+    },
+    async observe(spec, signal) {
+      await ensureInit(signal);
+      checkTopology(spec);
+      return call('observe', spec.id, signal, (s) => driver.observe(spec, s));
+    },
+    close() {
+      closeDone ??= call('close', undefined, undefined, () => driver.close());
+      return closeDone;
+    },
+  };
+}
+
+/** Settles with `work`, or rejects as soon as `signal` aborts, whichever comes first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, what: string, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      const reason: unknown = signal.reason;
+      const timedOut = reason instanceof DOMException && reason.name === 'TimeoutError';
+      reject(timedOut ? new DriverTimeoutError(`${what} timed out after ${timeoutMs} ms`) : reason instanceof Error ? reason : new DriverTimeoutError(`${what} aborted`));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
