@@ -1,0 +1,120 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startService, type Service } from '../../src/main.ts';
+import { sdkClient, type SdkRedis } from './sdk-client.ts';
+import pino from 'pino';
+
+export const TEST_AK = 'TESTAK';
+export const TEST_SK = 'TESTSK';
+
+export interface TestService extends Service {
+  config: Config;
+  dataDir: string;
+  /** Every log line the service wrote, for tests that grep logs. */
+  logFile: string;
+  sdk(accessKey?: string, secretKey?: string, regionId?: string): SdkRedis;
+  /** Closes the service, kills every redis-server it started, removes the data directory. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Starts the real service in-process on a free HTTP port with a fresh data directory.
+ * `instancePorts` must be a range no other test file uses (files run in parallel).
+ */
+export async function startTestService(opts: { instancePorts: string; env?: Record<string, string>; dataDir?: string }): Promise<TestService> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'jcs-test-'));
+  const config = loadConfig(
+    { JCS_DATA_DIR: dataDir, JCS_INSTANCE_PORTS: opts.instancePorts, JCS_ACCESS_KEY: TEST_AK, JCS_SECRET_KEY: TEST_SK, ...opts.env },
+    { port: 0 },
+  );
+  const logFile = join(dataDir, 'service.log');
+  const logger = createLogger('info', pino.destination({ dest: logFile, sync: true, append: true }));
+  const service = await startService(config, logger);
+  return {
+    ...service,
+    config,
+    dataDir,
+    logFile,
+    sdk: (ak = TEST_AK, sk = TEST_SK, region = 'cn-north-1') => sdkClient(service.url, ak, sk, region),
+    async destroy() {
+      await service.close();
+      killInstanceProcesses(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Kills (SIGKILL) every redis-server whose pidfile lies under `dataDir`; returns how many were alive. */
+export function killInstanceProcesses(dataDir: string): number {
+  let killed = 0;
+  for (const pid of instancePids(dataDir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // already gone
+    }
+  }
+  return killed;
+}
+
+/** Pids from every node pidfile under `<dataDir>/instances/`. */
+export function instancePids(dataDir: string): number[] {
+  const root = join(dataDir, 'instances');
+  const pids: number[] = [];
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(root);
+  } catch {
+    return pids;
+  }
+  for (const id of ids) {
+    let nodes: string[] = [];
+    try {
+      nodes = readdirSync(join(root, id));
+    } catch {
+      continue;
+    }
+    for (const node of nodes) {
+      try {
+        const pid = Number(readFileSync(join(root, id, node, 'redis.pid'), 'utf8').trim());
+        if (pid > 0) pids.push(pid);
+      } catch {
+        // not a node directory, or no pidfile
+      }
+    }
+  }
+  return pids;
+}
+
+/** Polls describeCacheInstance until the status is one of `want` (or the instance is gone, for 'gone'). */
+export async function waitForStatus(sdk: SdkRedis, id: string, want: string[], timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await sdk.describeCacheInstance({ cacheInstanceId: id });
+      last = res.result.cacheInstance.cacheInstanceStatus as string;
+    } catch (err) {
+      const e = err as { error?: { status?: string } };
+      if (e.error?.status === 'NOT_FOUND') last = 'gone';
+      else throw err;
+    }
+    if (want.includes(last)) return last;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`instance ${id} stayed ${last}, wanted ${want.join('|')}`);
+}
+
+export const msSpec = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+  vpcId: 'vpc-test',
+  subnetId: 'subnet-test',
+  cacheInstanceName: 'test_redis',
+  cacheInstanceClass: 'redis.m.micro.basic',
+  azId: { master: 'cn-north-1a', slave: 'cn-north-1b' },
+  redisVersion: '4.0',
+  ...overrides,
+});
