@@ -39,7 +39,11 @@ export function flattenDescribeQuery(q: DescribeCacheInstancesQuery): [string, s
   return pairs;
 }
 
-/** Encodes pairs like Node's `querystring.stringify` (what the JS SDK sends): `!'()*` stay raw. */
+/**
+ * Encodes pairs as the JS SDK's requests appear on the wire: `encodeURIComponent` (`!()*` stay raw),
+ * plus `'` as `%27`, which the WHATWG URL parser in fetch would encode in a query anyway.
+ */
 export function encodeQuery(pairs: [string, string][]): string {
-  return pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  const enc = (text: string) => encodeURIComponent(text).replace(/'/g, '%27');
+  return pairs.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&');
 }
