@@ -91,7 +91,9 @@ describe('jcs-redis in-process', () => {
     lifecycle(['creating', 'running']);
     const out = await run(['create', '--name', 'demo', '--wait'], { tty: true });
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/\r\x1b\[2K. redis-new: creating \(\ds\)/);
+    const clearLine = '\r\u001b[2K';
+    expect(out.stdout).toContain(clearLine);
+    expect(out.stdout.split(clearLine).some((frame) => /^. redis-new: creating \(\ds\)$/.test(frame))).toBe(true);
     expect(out.stdout).toMatch(/ID\s+redis-new\n/);
     expect(out.stdout).toMatch(/Endpoint\s+127\.0\.0\.1:6400\n/);
   }, 10_000);
