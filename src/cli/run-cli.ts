@@ -21,8 +21,8 @@ Example:
   $ jcs-redis create --name demo --password Passw0rd1 --wait
 `;
 
-/** Builds the `jcs-redis` command tree without running it. */
-export function buildProgram(io: CliIo, registerExtraCommands: (program: Command) => void): Command {
+/** Builds the `jcs-redis` command tree with the API commands, without running it. */
+export function buildProgram(io: CliIo): Command {
   const program = new Command('jcs-redis')
     .description('Self-hosted Redis as a service, speaking the JD Cloud "JCS for Redis" API')
     .version('0.1.0')
@@ -32,7 +32,6 @@ export function buildProgram(io: CliIo, registerExtraCommands: (program: Command
     .exitOverride()
     .addHelpText('after', PROGRAM_HELP);
   registerApiCommands(program, io);
-  registerExtraCommands(program);
   return program;
 }
 
@@ -42,7 +41,11 @@ export function buildProgram(io: CliIo, registerExtraCommands: (program: Command
  */
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<number> {
   const io = options.io ?? processIo();
-  const program = buildProgram(io, options.registerExtraCommands ?? (await loadServeCommands()));
+  const program = buildProgram(io);
+  // The server module (Fastify, SQLite, …) takes most of a second to load; an API call never needs it.
+  const first = argv[2];
+  const isApiCall = program.commands.some((c) => c.name() === first || c.aliases().includes(first ?? ''));
+  if (!isApiCall) (options.registerExtraCommands ?? (await loadServeCommands()))(program);
   try {
     await program.parseAsync(argv);
     // Extra commands (`accounts delete`, `serve`) report failure through process.exitCode; keep it,
