@@ -25,7 +25,8 @@ function fieldOf(err: AjvLikeError, context: string | undefined): string {
 
 /** One message per validation failure that names the field and the rule it broke. */
 export function validationMessage(errors: AjvLikeError[], context: string | undefined): string {
-  const err = errors[0];
+  // A union of literals fails each branch first and then `anyOf`, which carries the rule's description.
+  const err = errors.find((e) => e.keyword === 'anyOf' && e.instancePath === errors[0]?.instancePath) ?? errors[0];
   if (!err) return 'invalid request';
   const field = fieldOf(err, context);
   if (err.keyword === 'required') return `${field}: required`;
