@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/build-app.ts';
 import type { Config } from './config.ts';
-import { accountSecret, ensureBootstrapAccount } from './domain/accounts/account-service.ts';
+import { cachedSecretLookup, ensureBootstrapAccount } from './domain/accounts/account-service.ts';
 import { loadClassCatalogue } from './domain/catalogue/instance-class-catalogue.ts';
 import { createInstanceService } from './domain/instances/instance-service.ts';
 import { createLocalDriver } from './drivers/local/local-driver.ts';
@@ -65,7 +65,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     logger,
     instances,
     regions: config.regions,
-    lookupSecret: (ak) => accountSecret(db, ak),
+    lookupSecret: cachedSecretLookup(db),
     nonces: new NonceCache(),
     health: () => Promise.resolve({ redisVersion }),
   });

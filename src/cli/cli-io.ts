@@ -12,5 +12,13 @@ export interface OutputStream {
 }
 
 export function processIo(): CliIo {
+  // `jcs-redis list | head -1` closes the pipe early: stop quietly, as Unix tools do, instead of
+  // crashing with an unhandled EPIPE.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
   return { stdout: process.stdout, stderr: process.stderr, env: process.env };
 }

@@ -43,6 +43,30 @@ export async function findInstance(db: Q, account: string, region: string, id: s
     .executeTakeFirst();
 }
 
+/** findInstance plus the published port (shard 0's master) in one query, for describe. */
+export async function findInstanceWithPort(
+  db: Q,
+  account: string,
+  region: string,
+  id: string,
+): Promise<(InstanceRecord & { published_port: number | null }) | undefined> {
+  return db
+    .selectFrom('instances as i')
+    .selectAll('i')
+    .select((eb) =>
+      eb
+        .selectFrom('ports as p')
+        .select('p.port')
+        .whereRef('p.instance_id', '=', 'i.id')
+        .where('p.role', '=', 's0-master')
+        .as('published_port'),
+    )
+    .where('i.id', '=', id)
+    .where('i.account', '=', account)
+    .where('i.region', '=', region)
+    .executeTakeFirst();
+}
+
 export async function getInstanceById(db: Q, id: string): Promise<InstanceRecord | undefined> {
   return db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
 }

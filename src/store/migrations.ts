@@ -51,7 +51,7 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createIndex('instances_account_region')
         .on('instances')
-        .columns(['account', 'region', 'created_ms'])
+        .columns(['account', 'region', 'created_ms', 'id'])
         .execute();
       await db.schema
         .createTable('instance_tags')

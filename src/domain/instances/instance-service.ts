@@ -8,6 +8,7 @@ import type { Database } from '../../store/schema.ts';
 import {
   countInstances,
   findInstance,
+  findInstanceWithPort,
   insertInstance,
   listInstances,
   tagsOf,
@@ -23,7 +24,7 @@ import { assertZone } from '../regions.ts';
 import { addChargePeriod, formatJdTime } from '../time-format.ts';
 import type { ChargeInput, CreateInstanceInput, ModifyClassInput, RequestScope } from './instance-inputs.ts';
 import { toCacheInstanceView, type CacheInstanceView, type InstanceRow } from './instance-mapper.ts';
-import { portRoles, publishedPort, toInstanceSpec } from './instance-spec.ts';
+import { portRoles, toInstanceSpec } from './instance-spec.ts';
 import { transitionStatus, type InstanceStatus } from './instance-status.ts';
 
 export interface InstanceServiceDeps {
@@ -55,18 +56,6 @@ export type InstanceService = ReturnType<typeof createInstanceService>;
 
 export function createInstanceService(deps: InstanceServiceDeps) {
   const { db, catalogue, config, logger } = deps;
-
-  async function view(row: InstanceRow, tags?: { key: string; value: string }[]): Promise<CacheInstanceView> {
-    const ports = await portsOf(db, row.id);
-    const t = tags ?? (await tagsOf(db, [row.id])).get(row.id) ?? [];
-    return toCacheInstanceView(row, {
-      advertisedHost: config.advertisedHost,
-      port: publishedPort(ports),
-      tags: t,
-      engineVersion: deps.engineVersion,
-      cpuArchType,
-    });
-  }
 
   async function mustFind(scope: RequestScope, id: string): Promise<InstanceRow> {
     const row = await findInstance(db, scope.account, scope.region, id);
@@ -264,7 +253,15 @@ export function createInstanceService(deps: InstanceServiceDeps) {
     },
 
     async describe(scope: RequestScope, id: string): Promise<CacheInstanceView> {
-      return view(await mustFind(scope, id));
+      const row = await findInstanceWithPort(db, scope.account, scope.region, id);
+      if (!row) throw new DomainError('NOT_FOUND', `cacheInstance ${id} not found`);
+      return toCacheInstanceView(row, {
+        advertisedHost: config.advertisedHost,
+        port: row.published_port ?? 0,
+        tags: (await tagsOf(db, [id])).get(id) ?? [],
+        engineVersion: deps.engineVersion,
+        cpuArchType,
+      });
     },
 
     async list(query: InstanceListQuery): Promise<{ cacheInstances: CacheInstanceView[]; totalCount: number }> {

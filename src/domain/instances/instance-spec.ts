@@ -27,8 +27,3 @@ export function toInstanceSpec(row: InstanceRow, ports: PortsTable[]): InstanceS
     maxmemoryPolicy: row.maxmemory_policy,
   };
 }
-
-/** The published port: shard 0's master, or 0 while none is reserved. */
-export function publishedPort(ports: PortsTable[]): number {
-  return ports.find((p) => p.role === 's0-master')?.port ?? 0;
-}

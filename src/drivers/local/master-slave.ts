@@ -142,7 +142,11 @@ async function ensurePresent(
       m = await restoreMasterFromReplica(ctx, spec, secrets, replica, signal);
     } else {
       m = await start(ctx, spec, secrets, masterPlan, signal);
+      // The replica retries its lost master only once a second; re-pointing it connects at once. It has
+      // no replicated data, so the brief detour through master mode (atomic in MULTI) loses nothing.
+      await replica.client.multi().call('REPLICAOF', 'NO', 'ONE').call('REPLICAOF', ctx.host, String(masterPlan.port)).exec();
     }
+    r = { ...replica, state: await readNodeState(replica.client) };
   } else if (m.kind === 'ours' && m.state.role === 'replica') {
     // A restore was interrupted after the master came back as a replica of the replica.
     if (r.kind === 'ours' && r.state.role === 'master') {
@@ -151,6 +155,7 @@ async function ensurePresent(
       await promote(ctx, m.client, masterPlan.port, 'restore interrupted and the replica is gone');
       m = { ...m, state: await readNodeState(m.client) };
     }
+    if (r.kind === 'ours') r = { ...r, state: await readNodeState(r.client) };
   }
   const master = m as Ours;
 

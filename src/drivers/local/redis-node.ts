@@ -37,7 +37,7 @@ export function isPortOpen(host: string, port: number, timeoutMs = 250): Promise
     };
     socket.setTimeout(timeoutMs, () => done(true)); // accepted-but-silent still means "held"
     socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
+    socket.on('error', () => done(false));
   });
 }
 
