@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, TEST_AK, TEST_SK, type TestService } from '../helpers/test-service.ts';
-import { runCliProcess } from './run-cli-process.ts';
-import { closedPort } from './stub-api-server.ts';
+import { BIN, runCliProcess } from './run-cli-process.ts';
+import { closedPort, instanceBody, startStubServer, STUB_AK, STUB_SK } from './stub-api-server.ts';
 
 let svc: TestService;
 let home: string;
@@ -173,6 +173,20 @@ describe('jcs-redis failures that need no service', () => {
     expect(noKeys.code).toBe(2);
     expect(noKeys.stderr).toMatch(/no access key/);
   }, 60_000);
+
+  it('stops quietly when the reader closes the pipe early (jcs-redis list --json | head -1)', async () => {
+    // Far more than a pipe buffer, so the CLI is still writing when head exits.
+    const stub = await startStubServer();
+    const cacheInstances = Array.from({ length: 2000 }, (_, i) => instanceBody(`redis-${String(i).padStart(12, '0')}`, 'running'));
+    stub.handler = () => ({ body: { requestId: 'r', result: { cacheInstances, totalCount: cacheInstances.length } } });
+    try {
+      const line = `"${process.execPath}" "${BIN}" list --json --endpoint ${stub.url} --access-key ${STUB_AK} --secret-key ${STUB_SK} | head -1`;
+      const out = await runCliProcess([], { HOME: home }, 30_000, line);
+      expect(out).toEqual({ code: 0, stdout: '{\n', stderr: '' });
+    } finally {
+      await stub.close();
+    }
+  }, 30_000);
 
   it('a service that is down exits 4', async () => {
     const port = await closedPort();

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../bin/jcs-redis.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/jcs-redis.js', import.meta.url));
 
 export interface CliRun {
   code: number | null;
@@ -11,11 +11,13 @@ export interface CliRun {
 
 /**
  * Runs `node bin/jcs-redis.js …` as a user would, with exactly the environment given (plus PATH), so
- * no JCS_* variable or profile of the machine running the tests leaks in.
+ * no JCS_* variable or profile of the machine running the tests leaks in. With `shellCommand`, runs
+ * that `bash -c` line instead, with pipefail (for pipelines); `args` is then ignored.
  */
-export function runCliProcess(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliRun> {
+export function runCliProcess(args: string[], env: Record<string, string>, timeoutMs = 60_000, shellCommand?: string): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const [file, argv] = shellCommand === undefined ? [process.execPath, [BIN, ...args]] : ['/bin/bash', ['-c', `set -o pipefail; ${shellCommand}`]];
+    const child = spawn(file, argv, {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
