@@ -46,6 +46,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     rewriteUrl: (req) => rewriteActionUrl(req.url ?? '/'),
+    // Router-level failures (undecodable URL, over-long segment) get the same envelope as the rest.
+    frameworkErrors: (err, request, reply) => sendError(err, request, reply),
     ajv: { customOptions: { verbose: true, coerceTypes: true, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

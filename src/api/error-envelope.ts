@@ -41,6 +41,10 @@ function fromFastifyError(err: FastifyError): DomainError | undefined {
       return new DomainError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit of 64 KiB');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new DomainError('UNSUPPORTED_MEDIA_TYPE', 'content-type must be application/json');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new DomainError('INVALID_ARGUMENT', 'path: a path segment is longer than 100 characters');
+    case 'FST_ERR_BAD_URL':
+      return new DomainError('INVALID_ARGUMENT', 'path: not a valid URL (bad percent-encoding?)');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
