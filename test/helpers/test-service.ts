@@ -42,9 +42,21 @@ export async function startTestService(opts: { instancePorts: string; env?: Reco
     async destroy() {
       await service.close();
       killInstanceProcesses(dataDir);
+      const leaked = secretsIn(readFileSync(logFile, 'utf8'));
       rmSync(dataDir, { recursive: true, force: true });
+      if (leaked.length > 0) throw new Error(`the service log contains secrets: ${leaked.join(', ')}`);
     },
   };
+}
+
+/**
+ * Every password and secret key the test suite uses. Each test service's log is searched for them
+ * when it is destroyed, so a secret that reaches a log line fails the test file that leaked it.
+ */
+export const SUITE_SECRETS = [TEST_SK, 'Abcd1234', 'NewPass99', 'Abcd12345', 'Stolen123', 'Secret12345678', 'WRONGSECRET', 'Chaos1234', 'Passw0rd1', 'Passw0rd2', 'N3wPassw0rd'];
+
+export function secretsIn(text: string): string[] {
+  return SUITE_SECRETS.filter((s) => text.includes(s));
 }
 
 /** Kills (SIGKILL) every redis-server whose pidfile lies under `dataDir`; returns how many were alive. */
