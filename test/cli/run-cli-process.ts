@@ -14,10 +14,17 @@ export interface CliRun {
  * no JCS_* variable or profile of the machine running the tests leaks in. With `shellCommand`, runs
  * that `bash -c` line instead, with pipefail (for pipelines); `args` is then ignored.
  */
-export function runCliProcess(args: string[], env: Record<string, string>, timeoutMs = 60_000, shellCommand?: string): Promise<CliRun> {
+export function runCliProcess(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  shellCommand?: string,
+  cwd?: string,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const [file, argv] = shellCommand === undefined ? [process.execPath, [BIN, ...args]] : ['/bin/bash', ['-c', `set -o pipefail; ${shellCommand}`]];
     const child = spawn(file, argv, {
+      cwd,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

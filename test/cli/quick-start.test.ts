@@ -1,0 +1,90 @@
+/**
+ * Runs the quick start of docs/cli.md as written: the first block starts the service, the second
+ * creates an instance with --wait, connects with redis-cli, resizes and deletes it. The only changes
+ * are the ports: the service listens on a free port (JCS_PORT / JCS_ENDPOINT) and hands out instance
+ * ports from 19300 up, so the doc's default instance port 6400 is replaced by 19300.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { killInstanceProcesses } from '../helpers/test-service.ts';
+import { runCliProcess } from './run-cli-process.ts';
+import { closedPort } from './stub-api-server.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const FIRST_INSTANCE_PORT = 19300;
+
+function quickStartBlocks(): [string, string] {
+  const doc = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## Quick start'), doc.indexOf('\n## ', doc.indexOf('## Quick start') + 1));
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+  if (blocks.length !== 2) throw new Error(`expected two sh blocks in the quick start, found ${blocks.length}`);
+  return blocks as [string, string];
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'jcs-quick-start-'));
+const home = mkdtempSync(join(tmpdir(), 'jcs-quick-start-home-'));
+let server: ChildProcess | undefined;
+
+afterAll(() => {
+  // The service runs in its own process group (bash → npx → node): stop exactly that group.
+  if (server?.pid && server.exitCode === null) process.kill(-server.pid, 'SIGKILL');
+  // Instances outlive the control plane by design; a failed run may leave one behind.
+  killInstanceProcesses(dataDir);
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+});
+
+function startServer(block: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server = spawn('/bin/bash', ['-c', block], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: home,
+        npm_config_offline: 'true',
+        npm_config_update_notifier: 'false',
+        JCS_PORT: String(port),
+        JCS_DATA_DIR: dataDir,
+        JCS_INSTANCE_PORTS: `${FIRST_INSTANCE_PORT}-${FIRST_INSTANCE_PORT + 99}`,
+      },
+    });
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 30_000);
+    const onData = (d: Buffer) => {
+      output += d.toString('utf8');
+      if (output.includes('jcs-redis listening on')) {
+        clearTimeout(timer);
+        resolve(output);
+      }
+    };
+    server.stdout?.on('data', onData);
+    server.stderr?.on('data', onData);
+    server.on('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
+  });
+}
+
+describe('docs/cli.md quick start', () => {
+  it('runs as written', async () => {
+    const [serveBlock, clientBlock] = quickStartBlocks();
+    const port = await closedPort();
+    await startServer(serveBlock, port);
+
+    const script = `set -euo pipefail\nset -x\n${clientBlock.replaceAll('6400', String(FIRST_INSTANCE_PORT))}`;
+    const out = await runCliProcess([], { HOME: home, JCS_ENDPOINT: `http://127.0.0.1:${port}`, npm_config_offline: 'true', npm_config_update_notifier: 'false' }, 170_000, script, ROOT);
+
+    expect(out.stderr).not.toMatch(/error/i);
+    expect(out.code).toBe(0);
+    const lines = out.stdout.split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(/^Status\s+running$/));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^Endpoint\\s+127\\.0\\.0\\.1:${FIRST_INSTANCE_PORT}$`)));
+    expect(lines).toContain('PONG');
+    expect(lines).toContainEqual(expect.stringMatching(/^Class\s+redis\.m\.small\.basic \(2 GB\)$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^redis-[a-z0-9]{12} deleted$/));
+  }, 240_000);
+});
