@@ -48,6 +48,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rewriteUrl: (req) => rewriteActionUrl(req.url ?? '/'),
     // Router-level failures (undecodable URL, over-long segment) get the same envelope as the rest.
     frameworkErrors: (err, request, reply) => sendError(err, request, reply),
+    // While closing, requests on open keep-alive connections get our own 503 envelope (onRequest below).
+    return503OnClosing: false,
     ajv: { customOptions: { verbose: true, coerceTypes: true, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -57,6 +59,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close');
+    throw new DomainError('UNAVAILABLE', 'the service is shutting down; retry in a moment');
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-jdcloud-request-id', request.id);
   });

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { sdkClient, type SdkRedis } from '../helpers/sdk-client.ts';
 import { freePort, ServiceProcess } from '../helpers/service-process.ts';
 import { instancePids, killInstanceProcesses, msSpec, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
@@ -98,6 +98,25 @@ describe('crash recovery', () => {
     } finally {
       c.disconnect();
     }
+  });
+
+  it('SIGTERM: in-flight requests finish, the process exits 0 within 10 s, instances keep running', async () => {
+    const before = await redisPids();
+    onTestFinished(() => (svc.child ? undefined : svc.start()));
+    const calls = Array.from({ length: 40 }, () => sdk.describeUserQuota({}).then(
+      () => 'ok',
+      (err: unknown) => (err as { error?: { status: string } }).error?.status ?? String((err as Error).message ?? err),
+    ));
+    await new Promise((r) => setTimeout(r, 5));
+    const t0 = Date.now();
+    expect(await svc.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const outcomes = await Promise.all(calls);
+    // Requests completed, were answered 503 UNAVAILABLE (arrived while closing), or were never accepted.
+    // ("connect ECONNRESET": the TCP handshake raced the listener's close; no request was read.)
+    for (const o of outcomes) expect(o === 'ok' || o === 'UNAVAILABLE' || /connect (ECONNREFUSED|ECONNRESET)/.test(o), o).toBe(true);
+    expect(outcomes.filter((o) => o === 'ok').length).toBeGreaterThan(0);
+    for (const pid of before) expect(alive(pid)).toBe(true);
   });
 
   it('finishes deletes interrupted by SIGKILL and leaves no process, port or file', async () => {
