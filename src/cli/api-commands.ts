@@ -61,6 +61,13 @@ export function registerApiCommands(program: Command, io: CliIo): void {
   const json = (value: unknown) => out(JSON.stringify(value ?? {}, null, 2) + '\n');
   const clientFor = (flags: ConnectionFlags) => new RedisApiClient(resolveConnection(flags, io.env));
 
+  /** `--password-stdin`: the first line of standard input, so the password stays out of argv and shell history. */
+  async function passwordFromStdin(): Promise<string> {
+    const password = (await io.readStdin()).split(/\r?\n/)[0] ?? '';
+    if (password === '') throw new UsageError('--password-stdin: standard input is empty');
+    return password;
+  }
+
   /** Polls with a spinner on a terminal; returns the running instance, or undefined once deleted. */
   async function wait(client: RedisApiClient, id: string, until: 'running' | 'gone', flags: WaitFlags) {
     const spinner = new Spinner(io.stdout);
@@ -94,6 +101,7 @@ export function registerApiCommands(program: Command, io: CliIo): void {
           .option('--class <code>', 'instance class, see `jcs-redis classes`', 'redis.m.micro.basic')
           .option('--redis-version <version>', 'Redis version the class belongs to', '4.0')
           .option('--password <password>', '8-16 letters and digits; omit for a password-free instance')
+          .addOption(new Option('--password-stdin', 'read the password from the first line of standard input').conflicts('password'))
           .option('--shards <n>', 'shard count, for custom-shard cluster classes', positiveInt)
           .option('--type <type>', 'master-slave, cluster or native-cluster (default: from the class)')
           .option('--description <text>', 'free text, up to 256 characters')
@@ -126,7 +134,7 @@ export function registerApiCommands(program: Command, io: CliIo): void {
       cacheInstanceClass: flags.class,
       redisVersion: flags.redisVersion,
       azId: { master, slave },
-      password: flags.password,
+      password: flags.passwordStdin ? await passwordFromStdin() : flags.password,
       shardNumber: flags.shards,
       cacheInstanceType: flags.type,
       cacheInstanceDescription: flags.description,
@@ -256,19 +264,23 @@ export function registerApiCommands(program: Command, io: CliIo): void {
           .description('set a new password, or make the instance password-free with --no-password')
           .argument('<id>', 'instance id')
           .option('--password <password>', 'new password: 8-16 letters and digits')
+          .addOption(new Option('--password-stdin', 'read the new password from the first line of standard input').conflicts('password'))
           .option('--no-password', 'remove the password (the instance becomes password-free)'),
       ),
       'the new password is in effect',
     ),
     'jcs-redis reset-password redis-abc123xyz0 --password N3wPassw0rd --wait',
     'jcs-redis reset-password redis-abc123xyz0 --no-password',
-  ).action(async (id: string, flags: CommonFlags & WaitFlags & { password?: string | false }) => {
-    // Clearing a password by accident is dangerous: giving neither flag is a usage error, not "no password".
-    if (flags.password === undefined) throw new UsageError('give --password <password> or --no-password');
+    'printf "%s\\n" "$NEW_PASSWORD" | jcs-redis reset-password redis-abc123xyz0 --password-stdin',
+  ).action(async (id: string, flags: CommonFlags & WaitFlags & { password?: string | false; passwordStdin?: boolean }) => {
+    if (flags.passwordStdin && flags.password === false) throw new UsageError('--password-stdin and --no-password exclude each other');
+    const password = flags.passwordStdin ? await passwordFromStdin() : flags.password;
+    // Clearing a password by accident is dangerous: giving no flag is a usage error, not "no password".
+    if (password === undefined) throw new UsageError('give --password <password>, --password-stdin or --no-password');
     const client = clientFor(flags);
-    const result = await client.resetCacheInstancePassword(id, flags.password === false ? undefined : flags.password);
+    const result = await client.resetCacheInstancePassword(id, password === false ? undefined : password);
     const waited = flags.wait ? await wait(client, id, 'running', flags) : undefined;
-    const message = flags.password === false ? `${id} is becoming password-free` : `password of ${id} is being reset`;
+    const message = password === false ? `${id} is becoming password-free` : `password of ${id} is being reset`;
     printAfterChange(flags, id, result, waited, message);
   });
 
@@ -329,6 +341,7 @@ interface CreateFlags {
   class: string;
   redisVersion: string;
   password?: string;
+  passwordStdin?: boolean;
   shards?: number;
   type?: string;
   description?: string;

@@ -3,6 +3,8 @@ export interface CliIo {
   stdout: OutputStream;
   stderr: OutputStream;
   env: NodeJS.ProcessEnv;
+  /** Reads all of standard input (for `--password-stdin`). */
+  readStdin: () => Promise<string>;
 }
 
 export interface OutputStream {
@@ -20,5 +22,11 @@ export function processIo(): CliIo {
       throw err;
     });
   }
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, readStdin: () => readAll(process.stdin) };
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -101,6 +101,11 @@ describe('jcs-redis against the service', () => {
     expect(reset).toMatchObject({ code: 0, stdout: `${id}\n` });
     expect(await ping(endpoint, 'N3wPassw0rd')).toBe('PONG');
 
+    // The password can also come from standard input, keeping it out of argv.
+    const fromStdin = await runCliProcess([], env, 60_000, `printf 'Std1nPassw0rd\\n' | "${process.execPath}" "${BIN}" reset-password ${id} --password-stdin --wait`);
+    expect(fromStdin.code).toBe(0);
+    expect(await ping(endpoint, 'Std1nPassw0rd')).toBe('PONG');
+
     const shownTable = await cli(['show', id]);
     expect(field(shownTable.stdout, 'Name')).toBe('cli_renamed');
     expect(field(shownTable.stdout, 'Password')).toBe('required');

@@ -17,13 +17,14 @@ beforeEach(() => {
   stub.requests = [];
 });
 
-async function run(args: string[], opts: { tty?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(args: string[], opts: { tty?: boolean; stdin?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
     stdout: { isTTY: opts.tty ?? false, write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
     env: { HOME: '/nonexistent', JCS_ENDPOINT: stub.url, JCS_ACCESS_KEY: STUB_AK, JCS_SECRET_KEY: STUB_SK },
+    readStdin: () => Promise.resolve(opts.stdin ?? ''),
   };
   const code = await runCli(['node', 'jcs-redis', ...args], { io, registerExtraCommands: () => {} });
   return { code, stdout, stderr };
@@ -124,6 +125,19 @@ describe('jcs-redis in-process', () => {
     expect((await run(['reset-password', 'redis-new', '--no-password'])).stdout).toBe('redis-new is becoming password-free\n');
     expect((await run(['reset-password', 'redis-new', '--password', 'Passw0rd2', '--quiet'])).stdout).toBe('redis-new\n');
     expect(stub.requests.map((r) => r.body)).toEqual(['{}', '{"password":"Passw0rd2"}']);
+  });
+
+  it('--password-stdin reads the first line of standard input, for create and reset-password', async () => {
+    lifecycle(['running']);
+    expect((await run(['create', '--name', 'demo', '--password-stdin', '--quiet'], { stdin: 'Secr3tPass\nignored\n' })).code).toBe(0);
+    expect(JSON.parse(stub.requests[0]?.body ?? '').cacheInstance.password).toBe('Secr3tPass');
+    expect((await run(['reset-password', 'redis-new', '--password-stdin'], { stdin: 'Other1Pass\r\n' })).code).toBe(0);
+    expect(stub.requests[1]?.body).toBe('{"password":"Other1Pass"}');
+    const empty = await run(['reset-password', 'redis-new', '--password-stdin'], { stdin: '' });
+    expect(empty).toMatchObject({ code: 2, stderr: 'error: --password-stdin: standard input is empty\n' });
+    const both = await run(['reset-password', 'redis-new', '--password-stdin', '--password', 'x'], { stdin: 'y' });
+    expect(both.code).toBe(2);
+    expect(stub.requests).toHaveLength(2);
   });
 
   it('rename without --json prints a confirmation; with --json the (empty) result', async () => {
