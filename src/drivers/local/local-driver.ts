@@ -14,6 +14,7 @@ import { loadOrCreateInternalSecrets, readInternalSecrets, type InternalSecrets 
 import { readOpenFilesHardLimit } from './fd-limit.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
 import { masterSlave } from './master-slave.ts';
+import { nativeCluster } from './native-cluster.ts';
 import { connectHost, writeNodeConf } from './node-conf.ts';
 import { applyNodePassword, applyNodeSettings } from './node-state.ts';
 import { isPortOpen, stopNode } from './redis-node.ts';
@@ -33,6 +34,7 @@ export interface LocalDriverOptions {
 /** Topology handlers by topology; native-cluster joins here when it lands. */
 const HANDLERS: Partial<Record<InstanceTopology, TopologyHandler>> = {
   'master-slave': masterSlave,
+  'native-cluster': nativeCluster,
 };
 
 /**

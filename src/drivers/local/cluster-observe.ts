@@ -1,0 +1,116 @@
+/**
+ * Health of a native-cluster instance, read as the admin user; changes nothing. Healthy means what a
+ * cluster client needs: every node up with the class settings and password, `cluster_state:ok`, all
+ * 16384 slots served by the spec's masters and by no one else, each master with its replica linked,
+ * and no slot left migrating or importing.
+ */
+import type { InstanceSpec, NodeObservation, Observation } from '../driver.ts';
+import { readClusterView, SLOT_COUNT, slotCount, type ClusterView } from './cluster-nodes.ts';
+import type { InternalSecrets } from './internal-secrets.ts';
+import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
+import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
+
+interface Seen {
+  obs: NodeObservation;
+  state: NodeState | null;
+  view: ClusterView | null;
+  error: string | null;
+}
+
+async function observeNode(ctx: LocalContext, port: number, secrets: InternalSecrets): Promise<Seen> {
+  try {
+    const client = await ctx.pool.get(port, secrets.adminPassword);
+    const [state, view] = await Promise.all([readNodeState(client), readClusterView(client)]);
+    return {
+      state,
+      view,
+      error: null,
+      obs: {
+        port,
+        role: state.role,
+        pid: state.pid,
+        linkUp: state.role === 'master' ? state.replicaPorts.length > 0 : state.linkUp,
+        connectedReplicas: state.connectedReplicas,
+        maxmemoryBytes: state.maxmemoryBytes,
+        maxclients: state.maxclients,
+        usedMemoryBytes: state.usedMemoryBytes,
+        replOffset: state.replOffset,
+      },
+    };
+  } catch (err) {
+    const obs: NodeObservation = {
+      port,
+      role: 'down',
+      pid: null,
+      linkUp: false,
+      connectedReplicas: 0,
+      maxmemoryBytes: null,
+      maxclients: null,
+      usedMemoryBytes: null,
+      replOffset: null,
+    };
+    return { obs, state: null, view: null, error: (err as Error).message };
+  }
+}
+
+export async function observeCluster(
+  ctx: LocalContext,
+  spec: InstanceSpec,
+  secrets: InternalSecrets,
+  shards: ReadonlyArray<{ master: number; replica: number }>,
+): Promise<Observation> {
+  const ports = shards.flatMap((s) => [s.master, s.replica]);
+  const seen = await Promise.all(ports.map((p) => observeNode(ctx, p, secrets)));
+  const byPort = new Map(ports.map((p, i) => [p, seen[i]!]));
+  const problems: string[] = [];
+  const settings = nodeSettings(ctx, spec);
+  for (const node of seen) {
+    const { port } = node.obs;
+    if (!node.state || !node.view) {
+      problems.push(`node ${port} is down: ${node.error}`);
+      continue;
+    }
+    if (!settingsMatch(node.state, settings)) {
+      problems.push(
+        `node ${port} settings differ: maxmemory ${node.state.maxmemoryBytes}/${settings.maxmemoryBytes}, ` +
+          `maxclients ${node.state.maxclients}/${settings.maxClients}, policy ${node.state.maxmemoryPolicy}/${settings.maxmemoryPolicy}`,
+      );
+    }
+    if (!passwordMatches(node.state, spec.passwordSha256)) problems.push(`node ${port} password differs from the spec`);
+    if (!node.view.stateOk) problems.push(`node ${port} reports cluster_state:fail`);
+    if (node.view.knownNodes !== ports.length) problems.push(`node ${port} knows ${node.view.knownNodes} cluster nodes, the spec has ${ports.length}`);
+    const open = [...node.view.myself.migrating.keys(), ...node.view.myself.importing.keys()];
+    if (open.length > 0) problems.push(`node ${port} has ${open.length} slots migrating or importing (e.g. ${open[0]})`);
+  }
+  let served = 0;
+  let usedMemoryBytes = 0;
+  for (const s of shards) {
+    const m = byPort.get(s.master)!;
+    const r = byPort.get(s.replica)!;
+    if (m.state && m.view) {
+      if (m.state.role !== 'master') problems.push(`master ${s.master} has role ${m.state.role}`);
+      else {
+        usedMemoryBytes += m.state.usedMemoryBytes;
+        const owned = slotCount(m.view.myself.slots);
+        served += owned;
+        if (owned === 0) problems.push(`master ${s.master} serves no slots`);
+        if (!m.state.replicaPorts.includes(s.replica)) problems.push(`master ${s.master} has no replica connected from ${s.replica}`);
+      }
+    }
+    if (r.state && m.view) {
+      if (r.state.role !== 'replica' || r.state.masterPort !== s.master || r.view?.myself.masterId !== m.view.myself.id) {
+        problems.push(`replica ${s.replica} does not replicate from ${s.master}`);
+      } else if (!r.state.linkUp) {
+        problems.push(`replica ${s.replica} link to the master is down`);
+      }
+    }
+  }
+  if (served !== SLOT_COUNT && seen.every((n) => n.state)) problems.push(`the masters serve ${served} of ${SLOT_COUNT} slots`);
+  return {
+    healthy: problems.length === 0,
+    problems,
+    nodes: seen.map((n) => n.obs),
+    effectiveMaxClients: effectiveMaxClients(ctx, spec),
+    usedMemoryBytes,
+  };
+}

@@ -1,0 +1,514 @@
+/**
+ * Native-cluster topology: a Redis Cluster of N shards, each a master and one replica on this host.
+ * Formed directly (CLUSTER MEET, ADDSLOTSRANGE, REPLICATE) and polled in milliseconds, not through
+ * `redis-cli --cluster create`, which sleeps in whole seconds.
+ *
+ * ensurePresent is level-based: it reads every node's view and takes the steps still missing, so the
+ * same code creates a cluster, re-adopts one after a control-plane restart, repairs it, reshards it
+ * (the spec's shard count changed) and finishes a reshard cut short by a crash:
+ * 1. start every spec node that is down (a returning node rejoins from its own nodes.conf);
+ * 2. make every spec node know every other (MEET), forget nodes that no longer exist;
+ * 3. roles: each shard's replica replicates its master. A master that died while its replica was alive is
+ *    replaced first (CLUSTER FAILOVER TAKEOVER on the replica: it has the newest data), then comes back as
+ *    a replica and is failed back (CLUSTER FAILOVER, coordinated, no write lost), so the spec's master
+ *    port is a master again. See docs/cluster.md.
+ * 4. slots: finish any slot left migrating/importing, assign unassigned slots, move slots until every
+ *    spec master owns its even share and nodes of removed shards own none (cluster-migrate.ts);
+ * 5. stop the nodes of removed shards and forget them;
+ * 6. settings and password on every node, then wait until every node reports the healthy cluster.
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
+import { PermanentDriverError, type InstanceSpec, type Observation } from '../driver.ts';
+import { expandSlots, isFailing, isMaster, readClusterView, slotCount, type ClusterView } from './cluster-nodes.ts';
+import { observeCluster } from './cluster-observe.ts';
+import { closeSlots, migrateSlots, SLOTS_PER_ROUND, type SlotNode } from './cluster-migrate.ts';
+import { planSlots, targetSlotCount, toRanges } from './cluster-slot-plan.ts';
+import { convergeNode } from './converge-node.ts';
+import { inspectNode, type NodeProbe } from './inspect-node.ts';
+import { instanceDir, nodePaths } from './instance-paths.ts';
+import type { InternalSecrets } from './internal-secrets.ts';
+import type { LocalContext } from './local-context.ts';
+import { writeNodeConf } from './node-conf.ts';
+import { readNodeState } from './node-state.ts';
+import { POLL_MS, sleep, startNode, stopNode, waitUntilLoaded } from './redis-node.ts';
+import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
+
+/** Redis's default: the cluster bus listens on the client port + 10000. */
+export const CLUSTER_BUS_OFFSET = 10_000;
+/** How long membership, roles and the final "all nodes agree" may take before the step is retried. */
+const CONVERGE_TIMEOUT_MS = 20_000;
+/** A full sync of a large dataset takes a while; the caller's signal usually ends the wait sooner. */
+const SYNC_TIMEOUT_MS = 120_000;
+
+/** Conf lines every cluster node carries. */
+const CLUSTER_LINES = [
+  'cluster-enabled yes',
+  // Relative to `dir`: each node keeps its own cluster state next to its AOF.
+  'cluster-config-file nodes.conf',
+  // Short enough that a dead master is failed over in seconds when the control plane is not there to do it.
+  'cluster-node-timeout 5000',
+  // A master emptied by a reshard must stay a master until we stop it, not wander off as someone's replica.
+  'cluster-allow-replica-migration no',
+  // The only replica of a shard must always be allowed to take over, however long its master was gone.
+  'cluster-replica-validity-factor 0',
+] as const;
+
+interface Shard {
+  index: number;
+  master: number;
+  replica: number;
+}
+
+function shardsOf(spec: InstanceSpec): Shard[] {
+  if (spec.topology !== 'native-cluster') throw new PermanentDriverError(`instance ${spec.id}: not a native-cluster spec`);
+  if (spec.shards.length < 1) throw new PermanentDriverError(`instance ${spec.id}: a cluster needs at least one shard`);
+  const ports = spec.shards.flatMap((s) => [s.master, s.replica]);
+  if (new Set(ports).size !== ports.length) throw new PermanentDriverError(`instance ${spec.id}: every node needs its own port`);
+  for (const p of ports) {
+    if (p + CLUSTER_BUS_OFFSET > 65_535) throw new PermanentDriverError(`instance ${spec.id}: port ${p} leaves no room for its cluster bus port`);
+  }
+  return spec.shards.map((s, index) => ({ index, master: s.master, replica: s.replica }));
+}
+
+function plan(spec: InstanceSpec): NodePlan[] {
+  // replicaOf stays null for every node: Redis refuses `replicaof` in a cluster node's conf; who
+  // replicates whom lives in each node's nodes.conf and is set with CLUSTER REPLICATE.
+  return shardsOf(spec).flatMap((s) => [
+    { port: s.master, replicaOf: null, extraLines: CLUSTER_LINES },
+    { port: s.replica, replicaOf: null, extraLines: CLUSTER_LINES },
+  ]);
+}
+
+type Ours = Extract<NodeProbe, { kind: 'ours' }>;
+
+/** A live node of the cluster with its latest view. */
+interface Live {
+  port: number;
+  client: Redis;
+  view: ClusterView;
+}
+
+class Cluster {
+  readonly shards: Shard[];
+  readonly live = new Map<number, Live>();
+
+  constructor(
+    readonly ctx: LocalContext,
+    readonly spec: InstanceSpec,
+    readonly secrets: InternalSecrets,
+    readonly signal: AbortSignal,
+  ) {
+    this.shards = shardsOf(spec);
+  }
+
+  get specPorts(): number[] {
+    return this.shards.flatMap((s) => [s.master, s.replica]);
+  }
+
+  id(port: number): string {
+    const node = this.live.get(port);
+    if (!node) throw new Error(`node ${port} is not running`);
+    return node.view.myself.id;
+  }
+
+  async refresh(ports: Iterable<number> = this.live.keys()): Promise<void> {
+    await Promise.all(
+      [...ports].map(async (port) => {
+        const node = this.live.get(port);
+        if (node) node.view = await readClusterView(node.client);
+      }),
+    );
+  }
+
+  async add(port: number, client: Redis): Promise<void> {
+    this.live.set(port, { port, client, view: await readClusterView(client) });
+  }
+
+  /** Polls `check` over fresh views until it returns null (done) or the deadline passes. */
+  async waitFor(what: string, check: () => string | null, timeoutMs = CONVERGE_TIMEOUT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.refresh();
+      const missing = check();
+      if (missing === null) return;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${missing}`);
+      await sleep(POLL_MS, this.signal);
+    }
+  }
+
+  log(obj: object, msg: string): void {
+    this.ctx.logger.info({ instanceId: this.spec.id, ...obj }, msg);
+  }
+}
+
+async function startPlanned(c: Cluster, node: NodePlan): Promise<Ours> {
+  const { ctx, spec, secrets, signal } = c;
+  const conf = plannedNodeConf(ctx, spec, secrets, node);
+  await writeNodeConf(conf);
+  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.host, port: node.port, logger: ctx.logger, signal });
+  const client = await ctx.pool.get(node.port, secrets.adminPassword);
+  await waitUntilLoaded(client, node.port, signal);
+  return { kind: 'ours', client, state: await readNodeState(client) };
+}
+
+/** Steps 1 and 3a: probe, fail over dead masters to their live replicas, start what is down. */
+async function startNodes(c: Cluster): Promise<void> {
+  const { ctx, spec, secrets } = c;
+  const nodes = plan(spec);
+  const probes = await Promise.all(nodes.map((n) => inspectNode(ctx, nodePaths(ctx.dataDir, spec.id, n.port), n.port, secrets, c.signal)));
+  const byPort = new Map(nodes.map((n, i) => [n.port, probes[i]!]));
+  for (const probe of probes) if (probe.kind === 'foreign') throw new Error(probe.reason);
+  c.signal.throwIfAborted();
+
+  for (const shard of c.shards) {
+    const m = byPort.get(shard.master)!;
+    const r = byPort.get(shard.replica)!;
+    if (m.kind !== 'free' || r.kind !== 'ours' || r.state.role !== 'replica' || r.state.replOffset <= 0) continue;
+    // The master is gone and its replica holds replicated data, at least as new as the master's AOF:
+    // the replica takes the slots now (no vote needed) and the master returns as its replica.
+    await r.client.call('CLUSTER', 'FAILOVER', 'TAKEOVER');
+    ctx.logger.warn({ instanceId: spec.id, shard: shard.index, port: shard.replica }, 'master is down; its replica took over');
+  }
+  const started = await Promise.all(nodes.map(async (n) => (byPort.get(n.port)!.kind === 'free' ? startPlanned(c, n) : (byPort.get(n.port) as Ours))));
+  await Promise.all(started.map((probe, i) => c.add(nodes[i]!.port, probe.client)));
+}
+
+/** Step 2: every spec node knows every other; a brand-new cluster gets its slots before the first MEET. */
+async function formMembership(c: Cluster): Promise<void> {
+  const ports = c.specPorts;
+  const fresh = ports.every((p) => c.live.get(p)!.view.knownNodes === 1 && c.live.get(p)!.view.myself.configEpoch === 0);
+  if (fresh) {
+    // Distinct config epochs up front, as redis-cli does: no epoch collision to resolve after the MEETs.
+    const n = c.shards.length;
+    await Promise.all(
+      c.shards.map(async (s) => {
+        const { client } = c.live.get(s.master)!;
+        await client.call('CLUSTER', 'SET-CONFIG-EPOCH', String(s.index + 1));
+        await c.live.get(s.replica)!.client.call('CLUSTER', 'SET-CONFIG-EPOCH', String(n + s.index + 1));
+        const [from, to] = rangeOf(s.index, n);
+        await client.call('CLUSTER', 'ADDSLOTSRANGE', String(from), String(to));
+      }),
+    );
+    c.log({ shards: c.shards.length }, 'new cluster: slots assigned');
+  }
+  const ids = new Map(ports.map((p) => [p, c.id(p)]));
+  // Every node meets every node it does not know yet: a direct handshake is faster than waiting for gossip.
+  await Promise.all(
+    ports.map(async (p) => {
+      const node = c.live.get(p)!;
+      const known = new Set(node.view.nodes.map((e) => e.id));
+      const missing = ports.filter((q) => q !== p && !known.has(ids.get(q)!));
+      await Promise.all(missing.map((q) => node.client.call('CLUSTER', 'MEET', c.ctx.host, String(q))));
+    }),
+  );
+  await c.waitFor('every node to know every other node', () => {
+    for (const p of ports) {
+      const entries = new Map(c.live.get(p)!.view.nodes.map((e) => [e.id, e]));
+      for (const q of ports) {
+        const e = entries.get(ids.get(q)!);
+        if (!e || e.flags.has('handshake') || e.flags.has('noaddr') || e.port !== q) return `node ${p} does not know ${q} yet`;
+      }
+    }
+    return null;
+  });
+  await forgetGhosts(c);
+}
+
+function rangeOf(index: number, n: number): [number, number] {
+  let from = 0;
+  for (let i = 0; i < index; i++) from += targetSlotCount(i, n);
+  return [from, from + targetSlotCount(index, n) - 1];
+}
+
+/**
+ * Forgets entries that no process answers for any more: a node that lost its nodes.conf and came back
+ * with a new id, or a removed shard's node already stopped. Only those that serve no slots: a ghost that
+ * still owns slots holds data we must not silently drop.
+ */
+async function forgetGhosts(c: Cluster): Promise<void> {
+  const liveIds = new Set([...c.live.values()].map((n) => n.view.myself.id));
+  const ghosts = new Set<string>();
+  for (const node of c.live.values()) {
+    for (const e of node.view.nodes) {
+      // A handshake entry is a MEET in progress under a temporary id, not a ghost.
+      if (e.flags.has('handshake') || liveIds.has(e.id)) continue;
+      if ((isFailing(e) || !e.connected) && slotCount(e.slots) === 0) ghosts.add(e.id);
+    }
+  }
+  if (ghosts.size === 0) return;
+  await Promise.all(
+    [...c.live.values()].map(async (node) => {
+      const known = new Set(node.view.nodes.map((e) => e.id));
+      for (const id of ghosts) {
+        if (known.has(id) && node.view.myself.masterId !== id) {
+          await node.client.call('CLUSTER', 'FORGET', id).catch(() => undefined);
+        }
+      }
+    }),
+  );
+  c.log({ ghosts: [...ghosts] }, 'forgot cluster nodes that no longer exist');
+  await c.refresh();
+}
+
+/** Step 3: each shard's master port is a master and its replica port replicates it. */
+async function ensureRoles(c: Cluster): Promise<void> {
+  const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
+  // Each command is sent once per second at most: the change it starts takes a few polls to show.
+  const asked = new Map<string, number>();
+  const once = async (key: string, send: () => Promise<unknown>): Promise<boolean> => {
+    if ((asked.get(key) ?? 0) > Date.now() - 1_000) return false;
+    asked.set(key, Date.now());
+    await send().catch((err: unknown) => c.ctx.logger.debug({ key, err: (err as Error).message }, 'cluster role command refused'));
+    return true;
+  };
+  for (;;) {
+    await c.refresh();
+    let pending = 0;
+    for (const s of c.shards) {
+      const m = c.live.get(s.master)!;
+      const r = c.live.get(s.replica)!;
+      const mId = m.view.myself.id;
+      const rId = r.view.myself.id;
+      if (!isMaster(m.view.myself)) {
+        pending++;
+        if (m.view.myself.masterId !== rId) {
+          // Replicating some other node: only an empty node can be re-pointed.
+          await once(`m${s.index}`, () => m.client.call('CLUSTER', 'REPLICATE', rId));
+          continue;
+        }
+        // Failed over earlier: once it has caught up, hand the shard back to the spec's master port.
+        const state = await readNodeState(m.client);
+        if (state.linkUp && (await once(`f${s.index}`, () => m.client.call('CLUSTER', 'FAILOVER')))) {
+          c.log({ shard: s.index, port: s.master }, 'failing back to the spec master');
+        }
+        continue;
+      }
+      const mSlots = slotCount(m.view.myself.slots);
+      const rSlots = isMaster(r.view.myself) ? slotCount(r.view.myself.slots) : 0;
+      if (mSlots === 0 && rSlots > 0) {
+        // The replica serves the shard and the master came back empty (lost its files): sync from it first.
+        pending++;
+        await once(`m${s.index}`, () => m.client.call('CLUSTER', 'REPLICATE', rId));
+        continue;
+      }
+      if (r.view.myself.masterId !== mId) {
+        pending++;
+        // A master with slots of its own cannot be re-pointed; gossip of the newer epoch demotes it first.
+        if (rSlots === 0 && (await once(`r${s.index}`, () => r.client.call('CLUSTER', 'REPLICATE', mId)))) {
+          c.log({ shard: s.index, port: s.replica }, 'replica attached to its master');
+        }
+      }
+    }
+    if (pending === 0) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the shards' roles (${pending} shards not settled)`);
+    await sleep(POLL_MS, c.signal);
+  }
+}
+
+function slotNode(c: Cluster, id: string): SlotNode | null {
+  for (const n of c.live.values()) if (n.view.myself.id === id) return { id, port: n.port, client: n.client };
+  return null;
+}
+
+/** Step 4: open slots finished, every slot assigned, the even split reached. Returns the keys moved. */
+async function balanceSlots(c: Cluster): Promise<number> {
+  const opts = { host: c.ctx.host, adminPassword: c.secrets.adminPassword, signal: c.signal };
+  let moved = 0;
+  await c.refresh();
+  // 4a. Slots a previous run left open: finish the move it started (or close it if the peer is gone).
+  const open = new Map<string, { src: SlotNode; dst: SlotNode; slots: number[] }>();
+  for (const node of c.live.values()) {
+    const me = slotNode(c, node.view.myself.id)!;
+    for (const [slot, peerId] of node.view.myself.migrating) {
+      const peer = slotNode(c, peerId);
+      if (!peer) continue;
+      const key = `${me.id}>${peer.id}`;
+      const entry = open.get(key) ?? { src: me, dst: peer, slots: [] };
+      entry.slots.push(slot);
+      open.set(key, entry);
+    }
+    const stale: number[] = [];
+    for (const [slot, peerId] of node.view.myself.importing) {
+      const peer = slotNode(c, peerId);
+      if (!peer) {
+        stale.push(slot);
+        continue;
+      }
+      const key = `${peer.id}>${me.id}`;
+      const entry = open.get(key) ?? { src: peer, dst: me, slots: [] };
+      if (!entry.slots.includes(slot)) entry.slots.push(slot);
+      open.set(key, entry);
+    }
+    if (stale.length > 0) await closeSlots(me, stale);
+  }
+  for (const { src, dst, slots } of open.values()) {
+    c.log({ from: src.port, to: dst.port, slots: slots.length }, 'finishing slots left open');
+    moved += await migrateSlots(src, dst, slots.sort((a, b) => a - b), opts);
+  }
+  if (open.size > 0) await c.refresh();
+
+  // 4b. Who owns what, by each master's own claim.
+  const owners = new Map<number, string>();
+  for (const node of c.live.values()) {
+    if (!isMaster(node.view.myself)) continue;
+    for (const slot of expandSlots(node.view.myself.slots)) owners.set(slot, node.view.myself.id);
+  }
+  // Slots served by a master that is not running (a removed shard that died) are still owned: the plan
+  // would try to move them from a node that cannot answer, and fails loudly instead of dropping data.
+  for (const node of c.live.values()) {
+    for (const e of node.view.nodes) {
+      if (isMaster(e) && !slotNode(c, e.id)) for (const slot of expandSlots(e.slots)) if (!owners.has(slot)) owners.set(slot, e.id);
+    }
+  }
+  const masters = c.shards.map((s) => c.id(s.master));
+  const { assign, moves } = planSlots(owners, masters);
+  for (const [id, slots] of assign) {
+    const node = slotNode(c, id)!;
+    const args = toRanges(slots).flatMap(([a, b]) => [String(a), String(b)]);
+    await node.client.call('CLUSTER', 'ADDSLOTSRANGE', ...args);
+    c.log({ port: node.port, slots: slots.length }, 'unassigned slots added');
+  }
+  if (moves.length === 0) return moved;
+
+  // 4c. Moves, grouped by (source, destination); pairs run at once, each pair round by round.
+  const pairs = new Map<string, { src: SlotNode; dst: SlotNode; slots: number[] }>();
+  for (const m of moves) {
+    const key = `${m.from}>${m.to}`;
+    const src = slotNode(c, m.from);
+    if (!src) throw new Error(`slots ${m.slot}… are owned by node ${m.from}, which is not running: cannot move them`);
+    const entry = pairs.get(key) ?? { src, dst: slotNode(c, m.to)!, slots: [] };
+    entry.slots.push(m.slot);
+    pairs.set(key, entry);
+  }
+  const started = Date.now();
+  const counts = await Promise.all(
+    [...pairs.values()].map(async ({ src, dst, slots }) => {
+      let keys = 0;
+      for (let i = 0; i < slots.length; i += SLOTS_PER_ROUND) {
+        keys += await migrateSlots(src, dst, slots.slice(i, i + SLOTS_PER_ROUND), opts);
+      }
+      return keys;
+    }),
+  );
+  const keys = counts.reduce((a, b) => a + b, 0);
+  c.log({ slots: moves.length, keys, ms: Date.now() - started }, 'slots migrated');
+  return moved + keys;
+}
+
+/** Step 5: nodes in the cluster that the spec no longer has (removed shards) are stopped and forgotten. */
+async function removeExtraNodes(c: Cluster): Promise<void> {
+  const { ctx, spec, secrets } = c;
+  const keep = new Set(c.specPorts);
+  const extraPorts = [...c.live.keys()].filter((p) => !keep.has(p));
+  const dir = instanceDir(ctx.dataDir, spec.id);
+  const onDisk = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n)).map(Number).filter((p) => !keep.has(p));
+  if (extraPorts.length === 0 && onDisk.length === 0) return;
+  for (const p of extraPorts) {
+    const n = c.live.get(p)!;
+    if (slotCount(n.view.myself.slots) > 0) throw new Error(`node ${p} of a removed shard still owns slots`);
+  }
+  await Promise.all(
+    [...new Set([...extraPorts, ...onDisk])].map(async (port) => {
+      const paths = nodePaths(ctx.dataDir, spec.id, port);
+      const probe = await inspectNode(ctx, paths, port, secrets, c.signal).catch(() => ({ kind: 'foreign' as const, reason: '' }));
+      // A port reused by someone else since: its process is not ours to stop; the directory still is.
+      const admin = probe.kind === 'ours' ? probe.client : null;
+      if (probe.kind !== 'foreign') {
+        await stopNode({ paths, host: ctx.host, port, admin, logger: ctx.logger, signal: c.signal });
+      }
+      ctx.pool.drop(port);
+      c.live.delete(port);
+      if (await stat(paths.dir).catch(() => null)) await rm(paths.dir, { recursive: true, force: true });
+    }),
+  );
+  c.log({ ports: [...new Set([...extraPorts, ...onDisk])] }, 'nodes of removed shards stopped');
+  await c.refresh();
+  await forgetGhosts(c);
+}
+
+/** Adds to `c.live` the running nodes of removed shards, so their slots can be moved away. */
+async function adoptExtraNodes(c: Cluster): Promise<void> {
+  const { ctx, spec, secrets } = c;
+  const keep = new Set(c.specPorts);
+  const ports = new Set<number>();
+  for (const node of c.live.values()) for (const e of node.view.nodes) if (!keep.has(e.port) && e.port > 0) ports.add(e.port);
+  for (const port of ports) {
+    const paths = nodePaths(ctx.dataDir, spec.id, port);
+    if (!(await stat(paths.conf).catch(() => null))) continue;
+    let probe = await inspectNode(ctx, paths, port, secrets, c.signal);
+    if (probe.kind === 'foreign') continue;
+    if (probe.kind === 'free') {
+      const entry = [...c.live.values()].flatMap((n) => n.view.nodes).find((e) => e.port === port);
+      if (!entry || slotCount(entry.slots) === 0) continue;
+      // A removed shard's master died mid-drain: bring it back from its own files to finish the move.
+      await startNode({ redisServer: ctx.redisServer, paths, host: ctx.host, port, logger: ctx.logger, signal: c.signal });
+      const client = await ctx.pool.get(port, secrets.adminPassword);
+      await waitUntilLoaded(client, port, c.signal);
+      probe = { kind: 'ours', client, state: await readNodeState(client) };
+    }
+    await c.add(port, probe.client);
+  }
+}
+
+/** Step 6: every spec node reports the healthy cluster (the same checks as observe). */
+async function waitHealthy(c: Cluster): Promise<void> {
+  const n = c.shards.length;
+  const ids = c.specPorts.map((p) => c.id(p));
+  const masterIds = c.shards.map((s) => c.id(s.master));
+  await c.waitFor('the cluster to be healthy on every node', () => {
+    for (const p of c.specPorts) {
+      const v = c.live.get(p)!.view;
+      if (!v.stateOk) return `node ${p} reports cluster_state:fail`;
+      if (v.knownNodes !== ids.length) return `node ${p} knows ${v.knownNodes} nodes, not ${ids.length}`;
+      const byId = new Map(v.nodes.map((e) => [e.id, e]));
+      for (let i = 0; i < n; i++) {
+        const e = byId.get(masterIds[i]!);
+        if (!e || slotCount(e.slots) !== targetSlotCount(i, n)) return `node ${p} does not see shard ${i}'s slots yet`;
+        const r = byId.get(c.id(c.shards[i]!.replica));
+        if (!r || r.masterId !== masterIds[i]) return `node ${p} does not see shard ${i}'s replica yet`;
+      }
+    }
+    return null;
+  });
+  await Promise.all(
+    c.shards.map(async (s) => {
+      const r = c.live.get(s.replica)!;
+      const state = await readNodeState(r.client);
+      if (state.linkUp && state.masterPort === s.master) return;
+      const deadline = Date.now() + SYNC_TIMEOUT_MS;
+      for (;;) {
+        const now = await readNodeState(r.client);
+        if (now.linkUp && now.masterPort === s.master) return;
+        if (Date.now() > deadline) throw new Error(`replica ${s.replica} did not link to master ${s.master}`);
+        await sleep(POLL_MS, c.signal);
+      }
+    }),
+  );
+}
+
+async function ensurePresent(ctx: LocalContext, spec: InstanceSpec, secrets: InternalSecrets, signal: AbortSignal): Promise<void> {
+  const c = new Cluster(ctx, spec, secrets, signal);
+  await startNodes(c);
+  // Settings before data moves in: a new shard gets its maxmemory before it receives a single key.
+  await Promise.all(
+    plan(spec).map(async (n) => {
+      const live = c.live.get(n.port)!;
+      await convergeNode(ctx, live.client, await readNodeState(live.client), spec, n.port);
+      await writeNodeConf(plannedNodeConf(ctx, spec, secrets, n));
+    }),
+  );
+  await formMembership(c);
+  await ensureRoles(c);
+  await adoptExtraNodes(c);
+  await balanceSlots(c);
+  await removeExtraNodes(c);
+  await waitHealthy(c);
+}
+
+async function observe(ctx: LocalContext, spec: InstanceSpec, secrets: InternalSecrets, _signal: AbortSignal): Promise<Observation> {
+  return observeCluster(ctx, spec, secrets, shardsOf(spec));
+}
+
+/** The native-cluster topology handler. */
+export const nativeCluster: TopologyHandler = { plan, ensurePresent, observe };
