@@ -72,6 +72,9 @@ export class AdminPool {
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       retryStrategy: () => null,
+      // ioredis's ready check sleeps a whole second when it sees `loading:1`; callers that need a loaded
+      // dataset poll for it in milliseconds instead (waitUntilLoaded in redis-node.ts).
+      enableReadyCheck: false,
       connectionName: 'jcs-control-plane',
     });
     client.on('error', (err: Error) => {
@@ -80,12 +83,18 @@ export class AdminPool {
     });
     try {
       await client.connect();
+      // Without the ready check, connect() resolves before AUTH is answered; a command queued behind
+      // AUTH fails when the password is refused or the listener is not Redis. ACL WHOAMI (unlike PING)
+      // also answers while loading or while a replica refuses stale reads.
+      const whoami = await client.call('ACL', 'WHOAMI');
+      if (whoami !== ADMIN_USER) throw new Error(`logged in as ${String(whoami)}, not ${ADMIN_USER}`);
       return client;
     } catch (err) {
       client.disconnect();
       // ioredis reports an AUTH failure as "Connection is closed"; the 'error' event has the real cause.
-      const cause = lastError ?? (err as Error);
-      throw new Error(`cannot reach node on port ${port} as ${ADMIN_USER}: ${cause.message}`, { cause });
+      // Only its message is kept: ioredis errors carry the command's arguments, and AUTH's is a secret.
+      const cause = (lastError as Error | null) ?? (err as Error);
+      throw new Error(`cannot reach node on port ${port} as ${ADMIN_USER}: ${cause.message}`);
     }
   }
 }

@@ -3,7 +3,7 @@ import type { LocalContext } from './local-context.ts';
 import type { NodePaths } from './instance-paths.ts';
 import type { InternalSecrets } from './internal-secrets.ts';
 import { readNodeState, type NodeState } from './node-state.ts';
-import { isOurProcess, isPortOpen, readPidfile } from './redis-node.ts';
+import { isOurProcess, isPortOpen, readPidfile, waitUntilLoaded } from './redis-node.ts';
 
 /** Who holds a node's port. */
 export type NodeProbe =
@@ -21,6 +21,7 @@ export async function inspectNode(
   paths: NodePaths,
   port: number,
   secrets: InternalSecrets,
+  signal: AbortSignal,
 ): Promise<NodeProbe> {
   if (!(await isPortOpen(ctx.host, port))) {
     ctx.pool.drop(port);
@@ -39,6 +40,7 @@ export async function inspectNode(
     }
     return { kind: 'foreign', reason: `port ${port} is held by another process (${(err as Error).message})` };
   }
+  await waitUntilLoaded(client, port, signal);
   const state = await readNodeState(client);
   const pid = await readPidfile(paths.pidfile);
   if (state.tcpPort !== port || state.configFile !== paths.conf || state.pid !== pid) {

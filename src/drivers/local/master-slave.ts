@@ -18,7 +18,7 @@ import type { InternalSecrets } from './internal-secrets.ts';
 import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
 import { writeNodeConf } from './node-conf.ts';
 import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
-import { startNode } from './redis-node.ts';
+import { startNode, waitUntilLoaded } from './redis-node.ts';
 import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
 
 /** A full sync of a large dataset takes a while; the caller's signal usually ends the wait sooner. */
@@ -67,6 +67,7 @@ async function start(
   await writeNodeConf(conf);
   await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.host, port: node.port, logger: ctx.logger, signal });
   const client = await ctx.pool.get(node.port, secrets.adminPassword);
+  await waitUntilLoaded(client, node.port, signal);
   return { kind: 'ours', client, state: await readNodeState(client) };
 }
 
@@ -123,8 +124,8 @@ async function ensurePresent(
   const mPaths = nodePaths(ctx.dataDir, spec.id, masterPlan.port);
   const rPaths = nodePaths(ctx.dataDir, spec.id, replicaPlan.port);
   let [m, r] = await Promise.all([
-    inspectNode(ctx, mPaths, masterPlan.port, secrets),
-    inspectNode(ctx, rPaths, replicaPlan.port, secrets),
+    inspectNode(ctx, mPaths, masterPlan.port, secrets, signal),
+    inspectNode(ctx, rPaths, replicaPlan.port, secrets, signal),
   ]);
   ensureNotForeign(m);
   ensureNotForeign(r);
@@ -173,14 +174,47 @@ async function ensurePresent(
     writeNodeConf(plannedNodeConf(ctx, spec, secrets, replicaPlan)),
   ]);
   if (!replica.state.linkUp || replica.state.masterPort !== masterPlan.port) {
-    await waitForNodeState(
-      replica.client,
-      (s) => s.linkUp && s.masterPort === masterPlan.port,
-      `replica ${replicaPlan.port} to link to master ${masterPlan.port}`,
-      SYNC_TIMEOUT_MS,
-      signal,
-    );
+    await waitForLink(ctx, replica.client, replicaPlan.port, masterPlan.port, signal);
   }
+}
+
+/** How long a replica may sit without trying to connect before we nudge it. */
+const NUDGE_AFTER_MS = 20;
+
+/**
+ * Waits until the replica's link to the master is up. A replica that has not started a sync yet only
+ * retries from its once-a-second cron (a fresh start sometimes misses the first attempt), so after a
+ * few ms it is re-pointed: REPLICAOF NO ONE + REPLICAOF in one MULTI connects at once. That is safe
+ * because a replica that is not linked is about to be fully resynced from the master anyway.
+ */
+async function waitForLink(
+  ctx: LocalContext,
+  client: Redis,
+  replicaPort: number,
+  masterPort: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const nudgeAt = Date.now() + NUDGE_AFTER_MS;
+  let nudged = false;
+  await waitForNodeState(
+    client,
+    (s) => {
+      if (s.linkUp && s.masterPort === masterPort) return true;
+      if (!nudged && Date.now() >= nudgeAt && !s.syncInProgress) {
+        nudged = true;
+        void client
+          .multi()
+          .call('REPLICAOF', 'NO', 'ONE')
+          .call('REPLICAOF', ctx.host, String(masterPort))
+          .exec()
+          .catch((err: Error) => ctx.logger.warn({ port: replicaPort, err: err.message }, 'replica nudge failed'));
+      }
+      return false;
+    },
+    `replica ${replicaPort} to link to master ${masterPort}`,
+    SYNC_TIMEOUT_MS,
+    signal,
+  );
 }
 
 async function observeNode(

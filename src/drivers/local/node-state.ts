@@ -11,6 +11,8 @@ export interface NodeState {
   masterPort: number | null;
   /** For a replica: `master_link_status:up` and no sync in progress. */
   linkUp: boolean;
+  /** For a replica: a full sync is being received. */
+  syncInProgress: boolean;
   /**
    * For a master: ports of connected replicas. Any state counts: after a diskless sync the master marks
    * a replica `online` only at its first REPLCONF ACK (up to a second later); the replica's own
@@ -78,6 +80,7 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
     masterPort: role === 'replica' ? num(info.get('master_port')) : null,
     linkUp: role === 'replica' && info.get('master_link_status') === 'up' && info.get('master_sync_in_progress') === '0',
     replicaPorts,
+    syncInProgress: info.get('master_sync_in_progress') === '1',
     connectedReplicas: num(info.get('connected_slaves')),
     replOffset: num(info.get('master_repl_offset')),
     loading: info.get('loading') === '1',

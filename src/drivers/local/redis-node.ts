@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { readFile, readlink } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
+import { parseInfo } from './node-state.ts';
 import type { NodePaths } from './instance-paths.ts';
 import type { DriverLogger } from '../driver-logger.ts';
 
@@ -110,8 +111,7 @@ export interface StartNodeOptions {
 /**
  * Spawns `redis-server <conf>` detached (own session, no stdio, unref'd) so it outlives the control
  * plane, then waits until the port accepts connections. Returns the pid. The conf must already be written.
- * Readiness beyond the open port (AOF loading) is the caller's admin connection's job: ioredis's ready
- * check waits for `loading:0`.
+ * Readiness beyond the open port (AOF loading) is checked by the caller with `waitUntilLoaded`.
  */
 export async function startNode(opts: StartNodeOptions): Promise<number> {
   const child = spawn(opts.redisServer, [opts.paths.conf], {
@@ -142,6 +142,20 @@ export async function startNode(opts: StartNodeOptions): Promise<number> {
   if (child.pid === undefined) throw new Error(`redis-server on port ${opts.port} has no pid`);
   opts.logger.info({ port: opts.port, pid: child.pid }, 'redis-server started');
   return child.pid;
+}
+
+/**
+ * Waits until the node has loaded its dataset (AOF at start, RDB during a full sync): until then most
+ * commands answer LOADING. Polls every few ms; a small dataset loads in about one.
+ */
+export async function waitUntilLoaded(client: Redis, port: number, signal: AbortSignal, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = parseInfo(String(await client.call('INFO', 'persistence')));
+    if (info.get('loading') !== '1' && info.get('async_loading') !== '1') return;
+    if (Date.now() > deadline) throw new Error(`node on port ${port} is still loading its data after ${timeoutMs} ms`);
+    await sleep(POLL_MS, signal);
+  }
 }
 
 export interface StopNodeOptions {

@@ -1,0 +1,188 @@
+import { mkdtemp, readFile, readdir, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PermanentDriverError, type InstanceSpec } from '../../src/drivers/driver.ts';
+import { createLocalDriver } from '../../src/drivers/local/local-driver.ts';
+import { wrapDriver } from '../../src/drivers/wrap-driver.ts';
+import { runDriverContract, sha256, tenantConnection } from './driver-contract.ts';
+import {
+  HOST,
+  adminConnection,
+  freePortBlock,
+  killEverythingUnder,
+  killNode,
+  leftovers,
+  recordingLogger,
+  processesUnder,
+} from './local-harness.ts';
+
+// Ports 17000-17999 belong to this file: one free block of 64, contract first, local-only tests after.
+const base = await freePortBlock(17000, 17999, 64);
+const dataDir = await mkdtemp(join(tmpdir(), 'jcs-local-driver-'));
+const logger = recordingLogger();
+const makeDriver = () => wrapDriver(createLocalDriver({ dataDir, logger }), { logger, timeoutMs: 30_000 });
+const signal = (): AbortSignal => AbortSignal.timeout(30_000);
+
+afterAll(async () => {
+  const killed = await killEverythingUnder(dataDir);
+  await rm(dataDir, { recursive: true, force: true });
+  // Every test removes what it made; a process left here is a leak in the driver or a test.
+  expect(killed).toBe(0);
+});
+
+runDriverContract('local', {
+  makeDriver,
+  host: HOST,
+  ports: (n) => ({ master: base + 2 * n, replica: base + 1 + 2 * n }),
+  adminConnection: (id, port) => adminConnection(dataDir, id, port),
+  killNode: (id, port) => killNode(dataDir, id, port),
+  leftovers: (id, ports) => leftovers(dataDir, id, ports),
+});
+
+describe('local driver specifics', () => {
+  const driver = makeDriver();
+  const made: string[] = [];
+
+  function spec(n: number, overrides: Partial<InstanceSpec> = {}): InstanceSpec {
+    const id = `redis-local${n}x${process.pid}`;
+    made.push(id);
+    return {
+      id,
+      topology: 'master-slave',
+      shards: [{ master: base + 32 + 2 * n, replica: base + 33 + 2 * n }],
+      memoryMbPerShard: 32,
+      maxClients: 500,
+      passwordSha256: sha256(`secret-${n}`),
+      databases: 16,
+      maxmemoryPolicy: 'volatile-lru',
+      ...overrides,
+    };
+  }
+
+  afterAll(async () => {
+    for (const id of made) await driver.ensureAbsent(id, signal());
+    await driver.close();
+  });
+
+  it('init fails clearly when redis-server is missing', async () => {
+    const d = createLocalDriver({ dataDir, logger, redisServer: '/nonexistent/redis-server' });
+    const err = await d.init(signal()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentDriverError);
+    expect((err as Error).message).toMatch(/not found/);
+    expect((err as Error).message).toMatch(/apt-get install redis-server/);
+    expect((err as Error).message).toMatch(/JCS_REDIS_SERVER/);
+  });
+
+  it('init refuses a redis-server older than 7.0', async () => {
+    const fake = join(dataDir, 'old-redis-server');
+    await writeFile(fake, '#!/bin/sh\necho "Redis server v=6.2.14 sha=00000000:0 malloc=jemalloc bits=64"\n');
+    await chmod(fake, 0o755);
+    const err = await createLocalDriver({ dataDir, logger, redisServer: fake })
+      .init(signal())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentDriverError);
+    expect((err as Error).message).toMatch(/6\.2\.14, too old/);
+  });
+
+  it('creates a fresh pair fast (median of 5 well under 500 ms)', async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const s = spec(10 + i);
+      const t0 = performance.now();
+      await driver.ensurePresent(s, signal());
+      const obs = await driver.observe(s, signal());
+      times.push(performance.now() - t0);
+      expect(obs.healthy).toBe(true);
+      await driver.ensureAbsent(s.id, signal());
+    }
+    times.sort((a, b) => a - b);
+    const median = times[2]!;
+    console.log(`fresh master-slave pair, ensurePresent+observe: median ${median.toFixed(1)} ms, all ${times.map((t) => t.toFixed(1)).join(', ')}`);
+    expect(median).toBeLessThan(500);
+  });
+
+  it('keeps files private and never writes the tenant password in clear', async () => {
+    const s = spec(1);
+    await driver.ensurePresent(s, signal());
+    const c = await tenantConnection(HOST, s.shards[0]!.master, 'secret-1');
+    await c.set('x', 'y');
+    await driver.setPassword({ ...s, passwordSha256: sha256('rotated-1') }, signal());
+    c.disconnect();
+    const dir = join(dataDir, 'instances', s.id);
+    expect((await stat(join(dir, 'internal-secrets.json'))).mode & 0o777).toBe(0o600);
+    for (const port of [s.shards[0]!.master, s.shards[0]!.replica]) {
+      const conf = await readFile(join(dir, String(port), 'redis.conf'), 'utf8');
+      expect((await stat(join(dir, String(port), 'redis.conf'))).mode & 0o777).toBe(0o600);
+      expect(conf).toContain(`user default on #${sha256('rotated-1')} ~* &*`);
+      expect(conf).toMatch(/^appendonly yes$/m);
+      expect(conf).toMatch(/^appendfsync everysec$/m);
+    }
+    const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    expect(files.length).toBeGreaterThan(4);
+    for (const f of files) {
+      const text = await readFile(join(f.parentPath, f.name), 'latin1');
+      expect(text, f.name).not.toContain('secret-1');
+      expect(text, f.name).not.toContain('rotated-1');
+    }
+    expect(logger.lines.join('\n')).not.toMatch(/secret-1|rotated-1/);
+  });
+
+  it('refuses a port held by a foreign process, naming the port, and starts nothing', async () => {
+    const s = spec(2);
+    const sockets = new Set<Socket>();
+    const server: Server = createServer((sock) => {
+      sockets.add(sock);
+      sock.on('error', () => undefined); // the driver hangs up on us: expected
+      sock.end('-ERR not redis\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(s.shards[0]!.replica, HOST, resolve));
+    try {
+      await expect(driver.ensurePresent(s, signal())).rejects.toThrow(new RegExp(`port ${s.shards[0]!.replica}`));
+      expect(await processesUnder(join(dataDir, 'instances', s.id))).toEqual([]);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    await driver.ensurePresent(s, signal());
+    expect((await driver.observe(s, signal())).healthy).toBe(true);
+  });
+
+  it('finishes a restore that was interrupted after the replica was promoted', async () => {
+    const s = spec(3);
+    await driver.ensurePresent(s, signal());
+    const c = await tenantConnection(HOST, s.shards[0]!.master, 'secret-3');
+    await c.set('kept', 'yes');
+    expect(await c.call('WAIT', '1', '2000')).toBe(1);
+    c.disconnect();
+    await killNode(dataDir, s.id, s.shards[0]!.master);
+    const a = await adminConnection(dataDir, s.id, s.shards[0]!.replica);
+    await a.call('REPLICAOF', 'NO', 'ONE');
+    await a.set('written-to-promoted-replica', '1');
+    a.disconnect();
+
+    await driver.ensurePresent(s, signal());
+    const obs = await driver.observe(s, signal());
+    expect(obs.problems).toEqual([]);
+    const back = await tenantConnection(HOST, s.shards[0]!.master, 'secret-3');
+    expect(await back.get('kept')).toBe('yes');
+    expect(await back.get('written-to-promoted-replica')).toBe('1');
+    back.disconnect();
+  });
+
+  it('caps maxclients to the file-descriptor limit and reports the cap', async () => {
+    const s = spec(4, { maxClients: 10_000_000 });
+    await driver.ensurePresent(s, signal());
+    const obs = await driver.observe(s, signal());
+    expect(obs.healthy).toBe(true);
+    expect(obs.effectiveMaxClients).toBeLessThan(10_000_000);
+    expect(obs.nodes.every((n) => n.maxclients === obs.effectiveMaxClients)).toBe(true);
+  });
+
+  it('logs one line per wrapped call with its duration and outcome', () => {
+    const calls = logger.lines.filter((l) => l.includes('driver call'));
+    expect(calls.some((l) => /"op":"ensurePresent".*"outcome":"ok"/.test(l) && /"durationMs":\d+/.test(l))).toBe(true);
+    expect(calls.some((l) => /"op":"ensurePresent".*"outcome":"error"/.test(l))).toBe(true);
+  });
+});

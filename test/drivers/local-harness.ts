@@ -1,0 +1,118 @@
+/** Test-side helpers for the local driver: admin connections, hard kills, leftover and cleanup scans. */
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { DriverLogger } from '../../src/drivers/driver-logger.ts';
+
+export const HOST = '127.0.0.1';
+
+/** A logger that keeps every line, so tests can assert on logs (and that no secret is in them). */
+export function recordingLogger(): DriverLogger & { lines: string[] } {
+  const lines: string[] = [];
+  const record =
+    (level: string) =>
+    (obj: object, msg?: string): void => {
+      lines.push(`${level} ${msg ?? ''} ${JSON.stringify(obj)}`);
+    };
+  return { lines, debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
+}
+
+export async function adminConnection(dataDir: string, instanceId: string, port: number): Promise<Redis> {
+  const secrets = JSON.parse(await readFile(join(dataDir, 'instances', instanceId, 'internal-secrets.json'), 'utf8')) as {
+    adminPassword: string;
+  };
+  const client = new Redis({
+    host: HOST,
+    port,
+    username: 'jcs-admin',
+    password: secrets.adminPassword,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  await client.connect();
+  return client;
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function portOpen(port: number): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = connect({ host: HOST, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** kill -9 the node's pid (from its pidfile) and wait until pid and port are gone. */
+export async function killNode(dataDir: string, instanceId: string, port: number): Promise<void> {
+  const pid = Number((await readFile(join(dataDir, 'instances', instanceId, String(port), 'redis.pid'), 'utf8')).trim());
+  process.kill(pid, 'SIGKILL');
+  await waitFor(`pid ${pid} to die`, () => !pidAlive(pid));
+  await waitFor(`port ${port} to close`, async () => !(await portOpen(port)));
+}
+
+/** Processes whose working directory is under `dir`: redis-server runs in its node directory. */
+export async function processesUnder(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => null);
+    if (cwd !== null && (cwd === dir || cwd.startsWith(`${dir}/`) || cwd.startsWith(`${dir} (deleted)`))) {
+      pids.push(Number(entry));
+    }
+  }
+  return pids;
+}
+
+export async function leftovers(dataDir: string, instanceId: string, ports: number[]): Promise<string[]> {
+  const found: string[] = [];
+  const dir = join(dataDir, 'instances', instanceId);
+  if (await stat(dir).catch(() => null)) found.push(`directory ${dir}`);
+  for (const pid of await processesUnder(dir)) found.push(`process ${pid}`);
+  for (const port of ports) if (await portOpen(port)) found.push(`port ${port} open`);
+  return found;
+}
+
+/** Last resort after a suite: SIGKILL every process still running in the test's data directory. */
+export async function killEverythingUnder(dataDir: string): Promise<number> {
+  const pids = await processesUnder(dataDir);
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  return pids.length;
+}
+
+/**
+ * A block of `size` consecutive free ports inside [from, to], chosen at random among the blocks, so two
+ * runs of this file at the same time (a developer's and a full-suite run) rarely collide.
+ */
+export async function freePortBlock(from: number, to: number, size: number): Promise<number> {
+  const blocks = Array.from({ length: Math.floor((to - from + 1) / size) }, (_, i) => from + i * size);
+  for (let i = blocks.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [blocks[i], blocks[j]] = [blocks[j]!, blocks[i]!];
+  }
+  for (const base of blocks) {
+    const open = await Promise.all(Array.from({ length: size }, (_, k) => portOpen(base + k)));
+    if (!open.some(Boolean)) return base;
+  }
+  throw new Error(`no block of ${size} free ports in ${from}-${to}`);
+}
