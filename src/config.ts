@@ -23,6 +23,8 @@ export interface Config {
   quota: number;
   /** `JCS_LOG_LEVEL`, default `info`. */
   logLevel: string;
+  /** `JCS_TASK_ATTEMPTS`, default 12 (about 30 s of retries): attempts before a task puts the instance in `error`. */
+  taskAttempts: number;
 }
 
 function parsePortRange(text: string): { from: number; to: number } {
@@ -58,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       .filter(Boolean),
     quota: parsePositiveInt('JCS_QUOTA', env.JCS_QUOTA ?? '20'),
     logLevel: env.JCS_LOG_LEVEL ?? 'info',
+    taskAttempts: parsePositiveInt('JCS_TASK_ATTEMPTS', env.JCS_TASK_ATTEMPTS ?? '12'),
     ...overrides,
   };
   if (Boolean(config.accessKey) !== Boolean(config.secretKey)) {

@@ -50,7 +50,13 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     logger.info({ accessKey: boot.accessKey, file: boot.file }, `created account ${boot.accessKey}; its secret key is in ${boot.file}`);
   }
 
-  const engine = new Engine({ db, driver, logger: logger.child({ component: 'engine' }), instancePorts: config.instancePorts });
+  const engine = new Engine({
+    db,
+    driver,
+    logger: logger.child({ component: 'engine' }),
+    instancePorts: config.instancePorts,
+    maxAttempts: config.taskAttempts,
+  });
   const instances = createInstanceService({
     db,
     catalogue: loadClassCatalogue(driver.topologies),
