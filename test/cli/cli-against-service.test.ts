@@ -1,6 +1,6 @@
 /**
  * The `jcs-redis` binary as a subprocess against the real service (in-process, real redis-server
- * instances on ports 19000-19499): every subcommand, its outputs and its exit codes.
+ * instances on ports 19000-19299; quick-start.test.ts uses 19300-19399): every subcommand, its outputs and its exit codes.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ let home: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  svc = await startTestService({ instancePorts: '19000-19499' });
+  svc = await startTestService({ instancePorts: '19000-19299' });
   home = mkdtempSync(join(tmpdir(), 'jcs-cli-home-'));
   env = { HOME: home, JCS_ENDPOINT: svc.url, JCS_ACCESS_KEY: TEST_AK, JCS_SECRET_KEY: TEST_SK };
 }, 60_000);
