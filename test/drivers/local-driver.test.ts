@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,16 @@ import {
   leftovers,
   recordingLogger,
   processesUnder,
+  portOpen,
 } from './local-harness.ts';
+
+async function waitForPort(port: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(await portOpen(port))) {
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 // Ports 17000-17999 belong to this file: one free block of 64, contract first, local-only tests after.
 const base = await freePortBlock(17000, 17999, 64);
@@ -169,6 +179,76 @@ describe('local driver specifics', () => {
     expect(await back.get('kept')).toBe('yes');
     expect(await back.get('written-to-promoted-replica')).toBe('1');
     back.disconnect();
+  });
+
+  it('finishes a restore that was interrupted while the master re-synced from its replica', async () => {
+    const s = spec(5);
+    const { master, replica } = s.shards[0]!;
+    await driver.ensurePresent(s, signal());
+    const c = await tenantConnection(HOST, master, 'secret-5');
+    await c.set('kept', 'yes');
+    expect(await c.call('WAIT', '1', '2000')).toBe(1);
+    c.disconnect();
+    // The state a crash leaves between "replica promoted, master started as its replica" and the end.
+    await killNode(dataDir, s.id, master);
+    const a = await adminConnection(dataDir, s.id, replica);
+    await a.call('REPLICAOF', 'NO', 'ONE');
+    await a.set('written-to-promoted-replica', '1');
+    a.disconnect();
+    const conf = join(dataDir, 'instances', s.id, String(master), 'redis.conf');
+    await writeFile(conf, `${await readFile(conf, 'utf8')}replicaof 127.0.0.1 ${replica}\n`);
+    spawn('redis-server', [conf], { detached: true, stdio: 'ignore' }).unref();
+    await waitForPort(master);
+
+    await driver.ensurePresent(s, signal());
+    const obs = await driver.observe(s, signal());
+    expect(obs.problems).toEqual([]);
+    expect(obs.nodes.map((n) => n.role)).toEqual(['master', 'replica']);
+    expect(await readFile(conf, 'utf8')).not.toMatch(/^replicaof/m);
+    const back = await tenantConnection(HOST, master, 'secret-5');
+    expect(await back.get('kept')).toBe('yes');
+    expect(await back.get('written-to-promoted-replica')).toBe('1');
+    back.disconnect();
+  });
+
+  it('leaves instances running when the control plane is killed with SIGKILL, and re-adopts them', async () => {
+    const s = spec(6);
+    const script = join(dataDir, 'control-plane.mts');
+    const driverModule = new URL('../../src/drivers/local/local-driver.ts', import.meta.url).pathname;
+    await writeFile(
+      script,
+      [
+        `import { createLocalDriver } from ${JSON.stringify(driverModule)};`,
+        `const log = { debug() {}, info() {}, warn() {}, error() {} };`,
+        `const d = createLocalDriver({ dataDir: ${JSON.stringify(dataDir)}, logger: log });`,
+        `await d.init(AbortSignal.timeout(10000));`,
+        `await d.ensurePresent(${JSON.stringify(s)}, AbortSignal.timeout(10000));`,
+        `process.stdout.write('ready\\n');`,
+        `setInterval(() => undefined, 1000);`,
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`control plane exited early with ${code}`)));
+    });
+    const pidsBefore = await Promise.all(
+      [s.shards[0]!.master, s.shards[0]!.replica].map(async (port) =>
+        Number((await readFile(join(dataDir, 'instances', s.id, String(port), 'redis.pid'), 'utf8')).trim()),
+      ),
+    );
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    const c = await tenantConnection(HOST, s.shards[0]!.master, 'secret-6');
+    expect(await c.set('still', 'here')).toBe('OK');
+    c.disconnect();
+    await driver.ensurePresent(s, signal());
+    const obs = await driver.observe(s, signal());
+    expect(obs.healthy).toBe(true);
+    expect(obs.nodes.map((n) => n.pid)).toEqual(pidsBefore);
   });
 
   it('caps maxclients to the file-descriptor limit and reports the cap', async () => {
