@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PermanentDriverError, type InstanceSpec } from '../../src/drivers/driver.ts';
+import { PermanentDriverError, PortInUseError, type InstanceSpec } from '../../src/drivers/driver.ts';
 import { createLocalDriver } from '../../src/drivers/local/local-driver.ts';
 import { wrapDriver } from '../../src/drivers/wrap-driver.ts';
 import { runDriverContract, sha256, tenantConnection } from './driver-contract.ts';
@@ -149,7 +149,10 @@ describe('local driver specifics', () => {
     });
     await new Promise<void>((resolve) => server.listen(s.shards[0]!.replica, HOST, resolve));
     try {
-      await expect(driver.ensurePresent(s, signal())).rejects.toThrow(new RegExp(`port ${s.shards[0]!.replica}`));
+      const err = await driver.ensurePresent(s, signal()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PortInUseError);
+      expect((err as PortInUseError).port).toBe(s.shards[0]!.replica);
+      expect((err as Error).message).toMatch(new RegExp(`port ${s.shards[0]!.replica}`));
       expect(await processesUnder(join(dataDir, 'instances', s.id))).toEqual([]);
     } finally {
       for (const sock of sockets) sock.destroy();

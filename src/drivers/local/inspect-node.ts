@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { PortInUseError } from '../driver.ts';
 import type { LocalContext } from './local-context.ts';
 import type { NodePaths } from './instance-paths.ts';
 import type { InternalSecrets } from './internal-secrets.ts';
@@ -52,4 +53,14 @@ export async function inspectNode(
     };
   }
   return { kind: 'ours', client, state };
+}
+
+/**
+ * Throws PortInUseError (the engine moves the node to another port) when `port` is held by something that
+ * is not this node; the detailed reason goes to the log, the error names the port.
+ */
+export function ensureNotForeign(ctx: LocalContext, probe: NodeProbe, port: number): void {
+  if (probe.kind !== 'foreign') return;
+  ctx.logger.warn({ port, reason: probe.reason }, 'port held by a foreign process');
+  throw new PortInUseError(port);
 }

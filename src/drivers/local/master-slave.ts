@@ -12,7 +12,7 @@
 import type { Redis } from 'ioredis';
 import { PermanentDriverError, type InstanceSpec, type NodeObservation, type Observation } from '../driver.ts';
 import { convergeNode, waitForNodeState } from './converge-node.ts';
-import { inspectNode, type NodeProbe } from './inspect-node.ts';
+import { ensureNotForeign, inspectNode, type NodeProbe } from './inspect-node.ts';
 import { nodePaths } from './instance-paths.ts';
 import type { InternalSecrets } from './internal-secrets.ts';
 import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
@@ -44,11 +44,6 @@ function plan(spec: InstanceSpec): NodePlan[] {
 }
 
 type Ours = Extract<NodeProbe, { kind: 'ours' }>;
-
-function ensureNotForeign(probe: NodeProbe): void {
-  // The message names the port: the engine re-allocates it.
-  if (probe.kind === 'foreign') throw new Error(probe.reason);
-}
 
 /** A replica whose data may be used to restore the master: it synced at least once, or we promoted it. */
 function hasReplicatedData(state: NodeState): boolean {
@@ -127,8 +122,8 @@ async function ensurePresent(
     inspectNode(ctx, mPaths, masterPlan.port, secrets, signal),
     inspectNode(ctx, rPaths, replicaPlan.port, secrets, signal),
   ]);
-  ensureNotForeign(m);
-  ensureNotForeign(r);
+  ensureNotForeign(ctx, m, masterPlan.port);
+  ensureNotForeign(ctx, r, replicaPlan.port);
   signal.throwIfAborted();
 
   if (m.kind === 'free' && r.kind === 'free') {
