@@ -16,7 +16,7 @@ export class DriverTimeoutError extends Error {
  * Adds to any driver what every driver needs and none should write itself: `init` once before the first
  * call (retried on the next call after a transient failure, remembered after a PermanentDriverError),
  * a per-call timeout merged with the caller's signal, one log line per call with its duration and
- * outcome, a check that the driver builds the spec's topology, and `close` once.
+ * outcome (info; debug for a successful `observe`, which the engine runs constantly; warn on failure), a check that the driver builds the spec's topology, and `close` once.
  * When a call times out it rejects at once; the driver sees its signal aborted and should stop soon.
  */
 export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
@@ -31,7 +31,9 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
     const fields = { driver: driver.name, op, ...(instanceId === undefined ? {} : { instanceId }) };
     try {
       const result = await untilAborted(fn(signal), signal, `${driver.name}.${op}${instanceId ? `(${instanceId})` : ''}`, timeoutMs);
-      logger.info({ ...fields, durationMs: Math.round(performance.now() - started), outcome: 'ok' }, 'driver call');
+      // The engine observes every instance a few times a second: a healthy observe is debug, not news.
+      const level = op === 'observe' ? 'debug' : 'info';
+      logger[level]({ ...fields, durationMs: Math.round(performance.now() - started), outcome: 'ok' }, 'driver call');
       return result;
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));

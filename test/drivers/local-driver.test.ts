@@ -96,6 +96,23 @@ describe('local driver specifics', () => {
     expect((err as Error).message).toMatch(/6\.2\.14, too old/);
   });
 
+  it('reports a redis-server that crashes at start with its exit and log, and leaves no process', async () => {
+    const crashing = join(dataDir, 'crashing-redis-server');
+    await writeFile(
+      crashing,
+      '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Redis server v=7.0.15 sha=0"; exit 0; fi\nexit 3\n',
+    );
+    await chmod(crashing, 0o755);
+    const d = createLocalDriver({ dataDir, logger, redisServer: crashing });
+    await d.init(signal());
+    const s = spec(7);
+    await expect(d.ensurePresent(s, signal())).rejects.toThrow(/exited with code 3/);
+    expect(await processesUnder(join(dataDir, 'instances', s.id))).toEqual([]);
+    await d.ensureAbsent(s.id, signal());
+    expect(await leftovers(dataDir, s.id, [s.shards[0]!.master, s.shards[0]!.replica])).toEqual([]);
+    await d.close();
+  });
+
   it('creates a fresh pair fast (median of 5 well under 500 ms)', async () => {
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
