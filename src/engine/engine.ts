@@ -1,6 +1,7 @@
 import type { Driver, InstanceSpec } from '../drivers/driver.ts';
 import { PermanentDriverError, PortInUseError } from '../drivers/driver.ts';
-import { toInstanceSpec } from '../domain/instances/instance-spec.ts';
+import { portRoles, toInstanceSpec } from '../domain/instances/instance-spec.ts';
+import { releaseRetiredPorts, restoreRetiredPorts } from './reshard-ports.ts';
 import { transitionStatus, type InstanceStatus } from '../domain/instances/instance-status.ts';
 import type { ResizePayload, TaskKind } from '../domain/instances/instance-service.ts';
 import type { Logger } from '../logger.ts';
@@ -212,13 +213,22 @@ export class Engine {
         return;
       case 'resize': {
         const spec = await this.spec(row);
-        const obs = await driver.observe(spec, this.signal(5_000));
-        const limit = spec.memoryMbPerShard * spec.shards.length * 1024 * 1024;
-        if (obs.usedMemoryBytes > limit) {
-          throw new GiveUp(`the instance uses ${Math.ceil(obs.usedMemoryBytes / 1048576)} MB, more than the new class's ${limit / 1048576} MB`);
+        const { previous } = JSON.parse(task.payload) as ResizePayload;
+        // Same nodes, new settings: applied live first. A reshard or type change adds nodes that do not
+        // run yet; converge (the driver's level-based ensurePresent) starts them, moves the data and
+        // applies the settings, and resumes where it stopped after a crash.
+        const sameNodes = previous.shard_number === row.shard_number && (previous.instance_type ?? row.instance_type) === row.instance_type;
+        if (sameNodes) {
+          const obs = await driver.observe(spec, this.signal(5_000));
+          const limit = spec.memoryMbPerShard * spec.shards.length * 1024 * 1024;
+          if (obs.usedMemoryBytes > limit) {
+            throw new GiveUp(`the instance uses ${Math.ceil(obs.usedMemoryBytes / 1048576)} MB, more than the new class's ${limit / 1048576} MB`);
+          }
+          await driver.applySettings(spec, this.signal());
         }
-        await driver.applySettings(spec, this.signal());
+        // A move longer than one attempt's timeout is resumed by the next attempt where it stopped.
         await this.converge(row);
+        await releaseRetiredPorts(db, row.id);
         await transitionStatus(db, logger, row.id, 'changing', 'running', `class ${row.instance_class} applied`);
         return;
       }
@@ -249,6 +259,9 @@ export class Engine {
         // The old class is still what runs: restore it and go back to running, with the reason kept.
         const { previous } = JSON.parse(task.payload) as ResizePayload;
         await updateInstance(trx, row.id, previous);
+        // A refused reshard or type change: the old nodes get their ports back; the driver moves the
+        // data back to them on the next converge (its ensurePresent is level-based).
+        await restoreRetiredPorts(trx, row.id, portRoles(previous.shard_number));
         await transitionStatus(trx, logger, row.id, 'changing', 'running', `resize refused: ${message}`);
         return;
       }
@@ -258,7 +271,7 @@ export class Engine {
     if (kind === 'resize') {
       // Re-apply the restored class in case part of the new one reached some node.
       const restored = await getInstanceById(db, row.id);
-      if (restored) await this.o.driver.applySettings(await this.spec(restored), this.signal()).catch(() => undefined);
+      if (restored) await this.converge(restored).catch(() => undefined);
     }
   }
 

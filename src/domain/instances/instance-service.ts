@@ -25,6 +25,7 @@ import { addChargePeriod, formatJdTime } from '../time-format.ts';
 import type { ChargeInput, CreateInstanceInput, ModifyClassInput, RequestScope } from './instance-inputs.ts';
 import { toCacheInstanceView, type CacheInstanceView, type InstanceRow } from './instance-mapper.ts';
 import { portRoles, toInstanceSpec } from './instance-spec.ts';
+import { reshapePorts } from '../../engine/reshard-ports.ts';
 import { transitionStatus, type InstanceStatus } from './instance-status.ts';
 
 export interface InstanceServiceDeps {
@@ -45,7 +46,7 @@ export type TaskKind = 'create' | 'resize' | 'password' | 'delete';
 
 /** Payload of a resize task: what to restore if the new class cannot be applied. */
 export interface ResizePayload {
-  previous: { instance_class: string; shard_number: number; memory_mb_per_shard: number; max_connections: number };
+  previous: { instance_class: string; shard_number: number; memory_mb_per_shard: number; max_connections: number; instance_type?: string };
 }
 
 const DEFAULT_POLICY = 'volatile-lru';
@@ -300,20 +301,15 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       const row = await mustFind(scope, id);
       requireStatus(row, ['running'], 'modify the class of');
       const cls = resolveClass(input.cacheInstanceClass, row.redis_version, 'cacheInstanceClass');
-      if (cls.instanceType !== row.instance_type) {
-        throw new DomainError(
-          'FAILED_PRECONDITION',
-          `cannot change cacheInstance ${id} from ${row.instance_type} to ${cls.instanceType} (${cls.instanceClass}); type changes are not supported yet`,
-        );
-      }
-      const shards = resolveShards(cls, input.shardNumber ?? (cls.instanceType === 'master-slave' ? 1 : row.shard_number), 'shardNumber');
+      // A type change (master-slave <-> native-cluster) copies the data to the new topology's nodes;
+      // the catalogue only offers types the driver can build.
+      const retype = cls.instanceType !== row.instance_type;
+      const defaultShards = cls.instanceType === 'master-slave' ? 1 : retype ? undefined : row.shard_number;
+      const shards = resolveShards(cls, input.shardNumber ?? defaultShards, 'shardNumber');
       if (cls.instanceClass === row.instance_class && shards === row.shard_number) {
         throw new DomainError('INVALID_ARGUMENT', `cacheInstanceClass: cacheInstance ${id} already has class ${cls.instanceClass}`);
       }
       const shape = classShape(cls, shards);
-      if (shards !== row.shard_number) {
-        throw new DomainError('FAILED_PRECONDITION', `changing the shard count of cacheInstance ${id} is not supported yet`);
-      }
       const spec = toInstanceSpec(row, await portsOf(db, id));
       const obs = await deps.driver.observe(spec, AbortSignal.timeout(5_000));
       const newBytes = shape.memoryMbPerShard * shards * 1024 * 1024;
@@ -331,6 +327,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
           shard_number: row.shard_number,
           memory_mb_per_shard: row.memory_mb_per_shard,
           max_connections: row.max_connections,
+          instance_type: row.instance_type,
         },
       };
       await db.transaction().execute(async (trx) => {
@@ -342,7 +339,12 @@ export function createInstanceService(deps: InstanceServiceDeps) {
           shard_number: shape.shards,
           memory_mb_per_shard: shape.memoryMbPerShard,
           max_connections: shape.maxClients,
+          instance_type: cls.instanceType,
         });
+        // Nodes that go away keep their ports (retired-*) until they have stopped; new shards get theirs now.
+        if ((retype || shards !== row.shard_number) && !(await reshapePorts(trx, id, portRoles(shards), config.instancePorts, retype))) {
+          throw new DomainError('QUOTA_EXCEEDED', `no free instance ports left for ${shards} shards of cacheInstance ${id}`);
+        }
         await enqueue(trx, id, 'resize', payload);
       });
       deps.notifyEngine();

@@ -370,6 +370,15 @@ async function balanceSlots(c: Cluster): Promise<number> {
     c.log({ port: node.port, slots: slots.length }, 'unassigned slots added');
   }
   if (moves.length === 0) return moved;
+  // A new master keeps cluster_state:fail for its first 2 s (Redis's CLUSTER_WRITABLE_DELAY) and refuses
+  // RESTORE-ASKING meanwhile: wait until every destination serves before moving a key to it.
+  const destinations = new Set(moves.map((m) => m.to));
+  await c.waitFor('the destination masters to serve', () => {
+    for (const node of c.live.values()) {
+      if (destinations.has(node.view.myself.id) && !node.view.stateOk) return `node ${node.port} reports cluster_state:fail`;
+    }
+    return null;
+  });
 
   // 4c. Moves, grouped by (source, destination); pairs run at once, each pair round by round.
   const pairs = new Map<string, { src: SlotNode; dst: SlotNode; slots: number[] }>();
