@@ -231,6 +231,32 @@ describe('local driver specifics', () => {
     back.disconnect();
   });
 
+  it('restores a dead master from its own AOF when it wrote after the replica lost its link', async () => {
+    const s = spec(8);
+    const { master, replica } = s.shards[0]!;
+    await driver.ensurePresent(s, signal());
+    const c = await tenantConnection(HOST, master, 'secret-8');
+    await c.set('replicated', '1');
+    expect(await c.call('WAIT', '1', '2000')).toBe(1);
+    // Cut the link for good: the replica can no longer log in, so it keeps its old data.
+    const a = await adminConnection(dataDir, s.id, master);
+    await a.call('ACL', 'SETUSER', 'jcs-replication', 'resetpass', '>locked-out');
+    await a.call('CLIENT', 'KILL', 'TYPE', 'replica');
+    a.disconnect();
+    await new Promise((r) => setTimeout(r, 3_000));
+    await c.set('only-on-master', '1');
+    c.disconnect();
+    await killNode(dataDir, s.id, master);
+
+    await driver.ensurePresent(s, signal());
+    const obs = await driver.observe(s, signal());
+    expect(obs.problems).toEqual([]);
+    const back = await tenantConnection(HOST, master, 'secret-8');
+    expect(await back.get('only-on-master')).toBe('1');
+    expect(await back.get('replicated')).toBe('1');
+    back.disconnect();
+  });
+
   it('leaves instances running when the control plane is killed with SIGKILL, and re-adopts them', async () => {
     const s = spec(6);
     const script = join(dataDir, 'control-plane.mts');

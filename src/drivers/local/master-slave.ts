@@ -4,21 +4,22 @@
  * Repair rules (ensurePresent is also the periodic repair check, so the healthy path only reads):
  * - a node running on its port with our pid and conf is adopted as is, never restarted;
  * - a missing replica is started again (it re-syncs from the master);
- * - a dead master comes back on the same port. If the replica is alive and has replicated data, it is
- *   at least as new as the dead master: promote it, start the master as its replica, wait for the sync,
- *   promote the master and point the replica back. Otherwise the master starts from its own AOF;
+ * - a dead master comes back on the same port. If the replica is alive, has replicated data and its
+ *   link was up when the master last wrote, it is at least as new as the dead master: promote it, start
+ *   the master as its replica, wait for the sync, promote the master and point the replica back.
+ *   Otherwise the master starts from its own AOF and the replica resyncs from it;
  * - every step reads the world first, so a crash between steps is finished by the next call.
  */
 import type { Redis } from 'ioredis';
 import { PermanentDriverError, type InstanceSpec, type NodeObservation, type Observation } from '../driver.ts';
 import { convergeNode, waitForNodeState } from './converge-node.ts';
 import { ensureNotForeign, inspectNode, type NodeProbe } from './inspect-node.ts';
-import { nodePaths } from './instance-paths.ts';
+import { nodePaths, type NodePaths } from './instance-paths.ts';
 import type { InternalSecrets } from './internal-secrets.ts';
 import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
 import { writeNodeConf } from './node-conf.ts';
 import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
-import { startNode, waitUntilLoaded } from './redis-node.ts';
+import { lastAofWriteMs, startNode, waitUntilLoaded } from './redis-node.ts';
 import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
 
 /** A full sync of a large dataset takes a while; the caller's signal usually ends the wait sooner. */
@@ -45,9 +46,22 @@ function plan(spec: InstanceSpec): NodePlan[] {
 
 type Ours = Extract<NodeProbe, { kind: 'ours' }>;
 
-/** A replica whose data may be used to restore the master: it synced at least once, or we promoted it. */
-function hasReplicatedData(state: NodeState): boolean {
-  return state.role === 'master' || state.replOffset > 0;
+/** `master_link_down_since_seconds` has 1 s resolution; this much slack avoids a false "newer". */
+const LINK_DOWN_SLACK_MS = 2_000;
+
+/**
+ * Whether the live replica's data is at least as new as the dead master's files, so the master may be
+ * restored from it. True when we already promoted it (an interrupted restore). False when it never
+ * synced, or when the master's AOF was written after the replica lost its link: those writes exist only
+ * in the master's files, and restoring from the replica would drop them.
+ */
+async function replicaIsAtLeastAsNew(replica: NodeState, masterPaths: NodePaths): Promise<boolean> {
+  if (replica.role === 'master') return true;
+  if (replica.replOffset <= 0) return false;
+  const lastWrite = await lastAofWriteMs(masterPaths);
+  if (lastWrite === null) return true;
+  const linkLostAt = replica.linkUp ? Date.now() : Date.now() - Math.max(0, replica.linkDownSinceSeconds) * 1000;
+  return lastWrite <= linkLostAt + LINK_DOWN_SLACK_MS;
 }
 
 async function start(
@@ -134,7 +148,7 @@ async function ensurePresent(
     ]);
   } else if (m.kind === 'free') {
     const replica = r as Ours;
-    if (hasReplicatedData(replica.state)) {
+    if (await replicaIsAtLeastAsNew(replica.state, mPaths)) {
       m = await restoreMasterFromReplica(ctx, spec, secrets, replica, signal);
     } else {
       m = await start(ctx, spec, secrets, masterPlan, signal);

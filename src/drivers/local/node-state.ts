@@ -13,6 +13,8 @@ export interface NodeState {
   linkUp: boolean;
   /** For a replica: a full sync is being received. */
   syncInProgress: boolean;
+  /** For a replica whose link is down: seconds since it went down (-1: never connected). */
+  linkDownSinceSeconds: number;
   /**
    * For a master: ports of connected replicas. Any state counts: after a diskless sync the master marks
    * a replica `online` only at its first REPLCONF ACK (up to a second later); the replica's own
@@ -81,6 +83,7 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
     linkUp: role === 'replica' && info.get('master_link_status') === 'up' && info.get('master_sync_in_progress') === '0',
     replicaPorts,
     syncInProgress: info.get('master_sync_in_progress') === '1',
+    linkDownSinceSeconds: Number(info.get('master_link_down_since_seconds') ?? -1),
     connectedReplicas: num(info.get('connected_slaves')),
     replOffset: num(info.get('master_repl_offset')),
     loading: info.get('loading') === '1',

@@ -4,7 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { parseInfo } from './node-state.ts';
 import type { NodePaths } from './instance-paths.ts';
@@ -95,6 +96,17 @@ async function hasProcfs(): Promise<boolean> {
 async function logTail(log: string, lines = 5): Promise<string> {
   const text = await readFile(log, 'utf8').catch(() => '');
   return text.trim().split('\n').slice(-lines).join(' | ');
+}
+
+/**
+ * When the node last wrote its AOF (newest mtime in `appendonlydir`, ms since the epoch), or null when it
+ * has none. Redis writes the AOF on every write command, so this is when its data last changed.
+ */
+export async function lastAofWriteMs(paths: NodePaths): Promise<number | null> {
+  const dir = join(paths.dir, 'appendonlydir');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const times = await Promise.all(names.map((n) => stat(join(dir, n)).then((s) => s.mtimeMs, () => 0)));
+  return times.length === 0 ? null : Math.max(...times);
 }
 
 export interface StartNodeOptions {
