@@ -1,0 +1,96 @@
+// kill -9 of the service in the middle of a slot migration: the next start finishes the reshard.
+// The service runs as a separate process; ports 20400-20599 belong to this file (bus ports +10000).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseClusterNodes, slotCount } from '../../src/drivers/local/cluster-nodes.ts';
+import { adminConnection } from '../drivers/local-harness.ts';
+import { sdkClient, type SdkRedis } from '../helpers/sdk-client.ts';
+import { freePort, ServiceProcess } from '../helpers/service-process.ts';
+import { killInstanceProcesses, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
+import { clusterClient } from './cluster-writer.ts';
+
+let dataDir = '';
+let svc: ServiceProcess;
+let sdk: SdkRedis;
+const disconnect: Array<{ disconnect(): void }> = [];
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'jcs-reshard-crash-'));
+  svc = new ServiceProcess(dataDir, await freePort(), '20400-20599');
+  await svc.start();
+  sdk = sdkClient(svc.url, TEST_AK, TEST_SK);
+});
+
+afterAll(async () => {
+  for (const c of disconnect) c.disconnect();
+  await svc?.stop('SIGKILL');
+  killInstanceProcesses(dataDir);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Open slots (migrating or importing) on every node of `ports`, as each node reports itself. */
+async function openSlots(id: string, ports: number[]): Promise<number> {
+  let open = 0;
+  for (const port of ports) {
+    const admin = await adminConnection(dataDir, id, port).catch(() => null);
+    if (!admin) continue;
+    const me = parseClusterNodes(String(await admin.call('CLUSTER', 'NODES'))).find((e) => e.flags.has('myself'))!;
+    open += me.importing.size + me.migrating.size;
+    admin.disconnect();
+  }
+  return open;
+}
+
+it('finishes a 3 → 6 reshard after a kill -9 in the middle of a slot migration', async () => {
+  const res = await sdk.createCacheInstance({
+    cacheInstance: {
+      vpcId: 'vpc-test',
+      subnetId: 'subnet-test',
+      cacheInstanceName: 'reshard_crash',
+      cacheInstanceClass: 'redis.o.1g.basic',
+      shardNumber: 3,
+      azId: { master: 'cn-north-1a', slave: 'cn-north-1b' },
+      redisVersion: '7.0',
+      password: 'Crash3dPass',
+    },
+  });
+  const id = res.result.cacheInstanceId as string;
+  expect(await waitForStatus(sdk, id, ['running', 'error'], 30_000)).toBe('running');
+  const port = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number;
+  const c = clusterClient('127.0.0.1', port, 'Crash3dPass');
+  disconnect.push(c);
+  const value = 'x'.repeat(100);
+  for (let i = 0; i < 60_000; i += 1000) await Promise.all(Array.from({ length: 1000 }, (_, j) => c.set(`k:${i + j}`, value)));
+
+  await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 6 });
+  // The three original masters are the sources: kill the service the moment one of them has a slot open.
+  const sources = [port, port + 2, port + 4];
+  const deadline = Date.now() + 30_000;
+  let seenOpen = 0;
+  while (Date.now() < deadline && seenOpen === 0) seenOpen = await openSlots(id, sources);
+  await svc.stop('SIGKILL');
+  expect(seenOpen).toBeGreaterThan(0);
+  // Nothing finishes the move while the service is down: the slot stays open.
+  expect(await openSlots(id, sources)).toBeGreaterThan(0);
+
+  await svc.start();
+  expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+  const ports = Array.from({ length: 12 }, (_, i) => port + i);
+  expect(await openSlots(id, ports)).toBe(0);
+  const admin = await adminConnection(dataDir, id, port);
+  const masters = parseClusterNodes(String(await admin.call('CLUSTER', 'NODES'))).filter((e) => e.flags.has('master'));
+  admin.disconnect();
+  expect(masters).toHaveLength(6);
+  expect(masters.map((m) => slotCount(m.slots)).reduce((a, b) => a + b, 0)).toBe(16384);
+  // Every key survived the interrupted move, exactly once.
+  let total = 0;
+  for (const m of masters) {
+    const a = await adminConnection(dataDir, id, m.port);
+    total += await a.dbsize();
+    a.disconnect();
+  }
+  expect(total).toBe(60_000);
+  expect(await c.get('k:59999')).toBe(value);
+});
