@@ -104,3 +104,8 @@ export async function readClusterView(client: Redis): Promise<ClusterView> {
     currentEpoch: Number(info.get('cluster_current_epoch') ?? 0),
   };
 }
+
+/** True when the node at `client` runs with `cluster-enabled yes`. */
+export async function isClusterEnabled(client: Redis): Promise<boolean> {
+  return parseInfo(String(await client.call('INFO', 'cluster'))).get('cluster_enabled') === '1';
+}

@@ -15,6 +15,7 @@ import { readOpenFilesHardLimit } from './fd-limit.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
 import { masterSlave } from './master-slave.ts';
 import { nativeCluster } from './native-cluster.ts';
+import { withTypeChange } from './cluster-retype.ts';
 import { connectHost, writeNodeConf } from './node-conf.ts';
 import { applyNodePassword, applyNodeSettings } from './node-state.ts';
 import { isPortOpen, stopNode } from './redis-node.ts';
@@ -33,8 +34,8 @@ export interface LocalDriverOptions {
 
 /** Topology handlers by topology; native-cluster joins here when it lands. */
 const HANDLERS: Partial<Record<InstanceTopology, TopologyHandler>> = {
-  'master-slave': masterSlave,
-  'native-cluster': nativeCluster,
+  'master-slave': withTypeChange(masterSlave),
+  'native-cluster': withTypeChange(nativeCluster),
 };
 
 /**

@@ -20,7 +20,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import { PermanentDriverError, type InstanceSpec, type Observation } from '../driver.ts';
-import { expandSlots, isFailing, isMaster, readClusterView, slotCount, type ClusterView } from './cluster-nodes.ts';
+import { expandSlots, isClusterEnabled, isFailing, isMaster, readClusterView, slotCount, type ClusterView } from './cluster-nodes.ts';
 import { observeCluster } from './cluster-observe.ts';
 import { closeSlots, migrateSlots, SLOTS_PER_ROUND, type SlotNode } from './cluster-migrate.ts';
 import { planSlots, targetSlotCount, toRanges } from './cluster-slot-plan.ts';
@@ -421,6 +421,9 @@ async function removeExtraNodes(c: Cluster): Promise<void> {
     [...new Set([...extraPorts, ...onDisk])].map(async (port) => {
       const paths = nodePaths(ctx.dataDir, spec.id, port);
       const probe = await inspectNode(ctx, paths, port, secrets, c.signal).catch(() => ({ kind: 'foreign' as const, reason: '' }));
+      // A running node that is not a cluster node is the old master-slave topology of a type change:
+      // cluster-retype.ts copies its data first and stops it.
+      if (probe.kind === 'ours' && !(await isClusterEnabled(probe.client))) return;
       // A port reused by someone else since: its process is not ours to stop; the directory still is.
       const admin = probe.kind === 'ours' ? probe.client : null;
       if (probe.kind !== 'foreign') {
@@ -431,7 +434,7 @@ async function removeExtraNodes(c: Cluster): Promise<void> {
       if (await stat(paths.dir).catch(() => null)) await rm(paths.dir, { recursive: true, force: true });
     }),
   );
-  c.log({ ports: [...new Set([...extraPorts, ...onDisk])] }, 'nodes of removed shards stopped');
+  c.log({ ports: extraPorts }, 'nodes of removed shards stopped');
   await c.refresh();
   await forgetGhosts(c);
 }
