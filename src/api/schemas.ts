@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 /**
  * Request schemas of the nine operations (reference §4). They validate requests and generate
@@ -123,3 +123,61 @@ export type ListQuery = Static<typeof ListQuery> & Record<string, unknown>;
 export const InstanceClassQuery = Type.Object({
   redisVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 8, description: 'an engine version such as 2.8 or 4.0' })),
 });
+
+/*
+ * Response schemas: they document the answers in /openapi.json and let Fastify serialize with
+ * fast-json-stringify instead of JSON.stringify (describe and list are the hot paths). Every field
+ * of domain/instances/instance-mapper.ts#CacheInstanceView must be listed, or it would be dropped;
+ * test/api/sdk-operations.test.ts checks the fields the SDK sees.
+ */
+const Tag = Type.Object({ key: Type.String(), value: Type.String() });
+export const CacheInstance = Type.Object({
+  cacheInstanceId: Type.String(),
+  cacheInstanceName: Type.String(),
+  cacheInstanceClass: Type.String(),
+  cacheInstanceMemoryMB: Type.Integer(),
+  cacheInstanceStatus: Type.String(),
+  cacheInstanceDescription: Type.String(),
+  createTime: Type.String(),
+  azId: Type.Object({ master: Type.String(), slave: Type.String() }),
+  vpcId: Type.String(),
+  subnetId: Type.String(),
+  connectionDomain: Type.String(),
+  port: Type.Integer(),
+  charge: Type.Object({
+    chargeMode: Type.String(),
+    chargeStatus: Type.String(),
+    chargeStartTime: Type.String(),
+    chargeExpiredTime: Type.Optional(Type.String()),
+  }),
+  instanceVersion: Type.String(),
+  auth: Type.Boolean(),
+  redisVersion: Type.String(),
+  cacheInstanceType: Type.String(),
+  ipv6On: Type.Integer(),
+  tags: Type.Union([Type.Array(Tag), Type.Null()]),
+  shardNumber: Type.Integer(),
+  memoryMBPerShard: Type.Integer(),
+  extension: Type.Object({ statusReason: Type.Optional(Type.String()) }),
+  resourceGroupId: Type.String(),
+  otherDomains: Type.Array(Type.Object({ domainName: Type.String() })),
+  slaveAppendonly: Type.String(),
+  databaseNum: Type.String(),
+  maxmemoryPolicy: Type.String(),
+  replicaNumber: Type.Integer(),
+  enableSmartProxy: Type.Integer(),
+  cpuArchType: Type.String(),
+  isAllowNoAuth: Type.Boolean(),
+});
+
+const envelope = <T extends TSchema>(result: T) => ({ 200: Type.Object({ requestId: Type.String(), result }) });
+const bare = { 200: Type.Object({ requestId: Type.String() }) };
+const order = Type.Object({ orderNum: Type.String(), buyId: Type.String() });
+
+export const Responses = {
+  create: envelope(Type.Object({ cacheInstanceId: Type.String(), orderNum: Type.String(), buyId: Type.String() })),
+  describe: envelope(Type.Object({ cacheInstance: CacheInstance })),
+  list: envelope(Type.Object({ cacheInstances: Type.Array(CacheInstance), totalCount: Type.Integer() })),
+  modifyClass: envelope(order),
+  noResult: bare,
+};

@@ -43,16 +43,21 @@ export async function findInstance(db: Q, account: string, region: string, id: s
     .executeTakeFirst();
 }
 
-/** findInstance plus the published port (shard 0's master) in one query, for describe. */
-export async function findInstanceWithPort(
+/**
+ * findInstance plus what describe shows beside the row, in one query: the published port (shard 0's
+ * master) and the tags (a LEFT JOIN: one result row per tag, or one with null tag columns).
+ */
+export async function findInstanceForView(
   db: Q,
   account: string,
   region: string,
   id: string,
-): Promise<(InstanceRecord & { published_port: number | null }) | undefined> {
-  return db
+): Promise<{ row: InstanceRecord; port: number; tags: { key: string; value: string }[] } | undefined> {
+  const rows = await db
     .selectFrom('instances as i')
+    .leftJoin('instance_tags as t', 't.instance_id', 'i.id')
     .selectAll('i')
+    .select(['t.key as tag_key', 't.value as tag_value'])
     .select((eb) =>
       eb
         .selectFrom('ports as p')
@@ -64,7 +69,12 @@ export async function findInstanceWithPort(
     .where('i.id', '=', id)
     .where('i.account', '=', account)
     .where('i.region', '=', region)
-    .executeTakeFirst();
+    .execute();
+  const first = rows[0];
+  if (!first) return undefined;
+  const { tag_key: _k, tag_value: _v, published_port, ...row } = first;
+  const tags = rows.filter((r) => r.tag_key !== null).map((r) => ({ key: r.tag_key!, value: r.tag_value ?? '' }));
+  return { row, port: published_port ?? 0, tags };
 }
 
 export async function getInstanceById(db: Q, id: string): Promise<InstanceRecord | undefined> {
@@ -83,7 +93,10 @@ export async function countInstances(db: Q, account: string, region: string): Pr
 
 const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export async function listInstances(db: Q, q: InstanceListQuery): Promise<{ rows: InstanceRecord[]; total: number }> {
+export async function listInstances(
+  db: Q,
+  q: InstanceListQuery,
+): Promise<{ rows: (InstanceRecord & { published_port: number | null })[]; total: number }> {
   let base = db.selectFrom('instances as i').where('i.account', '=', q.account).where('i.region', '=', q.region);
   type Col = 'id' | 'status' | 'redis_version' | 'instance_type' | 'charge_mode' | 'vpc_id' | 'subnet_id';
   const inList = (col: Col, values: string[] | undefined): void => {
@@ -108,12 +121,23 @@ export async function listInstances(db: Q, q: InstanceListQuery): Promise<{ rows
     });
   }
   const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  const rows = await base
-    .selectAll('i')
+  // Page through the (account, region, created_ms, id) index alone, then read only the page's rows:
+  // a deep OFFSET otherwise reads every skipped row in full.
+  const pageIds = base
+    .select('i.id')
     .orderBy('i.created_ms', q.sortDirection)
     .orderBy('i.id', q.sortDirection)
     .offset(q.offset)
-    .limit(q.limit)
+    .limit(q.limit);
+  const rows = await db
+    .selectFrom('instances as r')
+    .selectAll('r')
+    .select((eb) =>
+      eb.selectFrom('ports as p').select('p.port').whereRef('p.instance_id', '=', 'r.id').where('p.role', '=', 's0-master').as('published_port'),
+    )
+    .where('r.id', 'in', pageIds)
+    .orderBy('r.created_ms', q.sortDirection)
+    .orderBy('r.id', q.sortDirection)
     .execute();
   return { rows, total: Number(total.n) };
 }

@@ -11,6 +11,7 @@ import {
   ModifyClassBody,
   RegionParams,
   ResetPasswordBody,
+  Responses,
 } from '../schemas.ts';
 
 
@@ -23,7 +24,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
 
   app.post(
     BASE,
-    { schema: { operationId: 'createCacheInstance', tags, params: RegionParams, body: CreateBody } },
+    { schema: { operationId: 'createCacheInstance', tags, params: RegionParams, body: CreateBody, response: Responses.create } },
     async (request) => {
       const scope = { account: request.account, region: request.params.regionId };
       const result = await instances.create(scope, request.body.cacheInstance, request.body.charge);
@@ -33,7 +34,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
 
   app.get(
     BASE,
-    { schema: { operationId: 'describeCacheInstances', tags, params: RegionParams, querystring: ListQuery } },
+    { schema: { operationId: 'describeCacheInstances', tags, params: RegionParams, querystring: ListQuery, response: Responses.list } },
     async (request) => {
       const query = parseListQuery(request.query as Record<string, unknown>, {
         account: request.account,
@@ -45,7 +46,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
 
   app.get(
     `${BASE}/:cacheInstanceId`,
-    { schema: { operationId: 'describeCacheInstance', tags, params: InstanceParams } },
+    { schema: { operationId: 'describeCacheInstance', tags, params: InstanceParams, response: Responses.describe } },
     async (request) => {
       const scope = { account: request.account, region: request.params.regionId };
       return { requestId: request.id, result: { cacheInstance: await instances.describe(scope, request.params.cacheInstanceId) } };
@@ -54,7 +55,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
 
   app.delete(
     `${BASE}/:cacheInstanceId`,
-    { schema: { operationId: 'deleteCacheInstance', tags, params: InstanceParams } },
+    { schema: { operationId: 'deleteCacheInstance', tags, params: InstanceParams, response: Responses.noResult } },
     async (request) => {
       await instances.delete({ account: request.account, region: request.params.regionId }, request.params.cacheInstanceId);
       return { requestId: request.id };
@@ -63,7 +64,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
 
   app.patch(
     `${BASE}/:cacheInstanceId`,
-    { schema: { operationId: 'modifyCacheInstanceAttribute', tags, params: InstanceParams, body: ModifyAttributeBody } },
+    { schema: { operationId: 'modifyCacheInstanceAttribute', tags, params: InstanceParams, body: ModifyAttributeBody, response: Responses.noResult } },
     async (request) => {
       if (request.body.cacheInstanceName === undefined && request.body.cacheInstanceDescription === undefined) {
         throw new DomainError('INVALID_ARGUMENT', 'body: give at least one of cacheInstanceName and cacheInstanceDescription');
@@ -75,7 +76,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
 
   app.post(
     `${BASE}/:cacheInstanceId/~modifyCacheInstanceClass`,
-    { schema: { operationId: 'modifyCacheInstanceClass', tags, params: InstanceParams, body: ModifyClassBody } },
+    { schema: { operationId: 'modifyCacheInstanceClass', tags, params: InstanceParams, body: ModifyClassBody, response: Responses.modifyClass } },
     async (request) => {
       const scope = { account: request.account, region: request.params.regionId };
       return { requestId: request.id, result: await instances.modifyClass(scope, request.params.cacheInstanceId, request.body) };
@@ -84,7 +85,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
 
   app.post(
     `${BASE}/:cacheInstanceId/~resetCacheInstancePassword`,
-    { schema: { operationId: 'resetCacheInstancePassword', tags, params: InstanceParams, body: ResetPasswordBody } },
+    { schema: { operationId: 'resetCacheInstancePassword', tags, params: InstanceParams, body: ResetPasswordBody, response: Responses.noResult } },
     async (request) => {
       const scope = { account: request.account, region: request.params.regionId };
       await instances.resetPassword(scope, request.params.cacheInstanceId, request.body.password || undefined);

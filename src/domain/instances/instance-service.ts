@@ -8,7 +8,7 @@ import type { Database } from '../../store/schema.ts';
 import {
   countInstances,
   findInstance,
-  findInstanceWithPort,
+  findInstanceForView,
   insertInstance,
   listInstances,
   tagsOf,
@@ -254,12 +254,12 @@ export function createInstanceService(deps: InstanceServiceDeps) {
     },
 
     async describe(scope: RequestScope, id: string): Promise<CacheInstanceView> {
-      const row = await findInstanceWithPort(db, scope.account, scope.region, id);
-      if (!row) throw new DomainError('NOT_FOUND', `cacheInstance ${id} not found`);
-      return toCacheInstanceView(row, {
+      const found = await findInstanceForView(db, scope.account, scope.region, id);
+      if (!found) throw new DomainError('NOT_FOUND', `cacheInstance ${id} not found`);
+      return toCacheInstanceView(found.row, {
         advertisedHost: config.advertisedHost,
-        port: row.published_port ?? 0,
-        tags: (await tagsOf(db, [id])).get(id) ?? [],
+        port: found.port,
+        tags: found.tags,
         engineVersion: deps.engineVersion,
         cpuArchType,
       });
@@ -269,15 +269,10 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       const { rows, total } = await listInstances(db, query);
       const ids = rows.map((r) => r.id);
       const tags = await tagsOf(db, ids);
-      const ports =
-        ids.length === 0
-          ? []
-          : await db.selectFrom('ports').selectAll().where('instance_id', 'in', ids).where('role', '=', 's0-master').execute();
-      const portById = new Map(ports.map((p) => [p.instance_id, p.port]));
-      const views = rows.map((row) =>
+      const views = rows.map(({ published_port, ...row }) =>
         toCacheInstanceView(row, {
           advertisedHost: config.advertisedHost,
-          port: portById.get(row.id) ?? 0,
+          port: published_port ?? 0,
           tags: tags.get(row.id) ?? [],
           engineVersion: deps.engineVersion,
           cpuArchType,
