@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { SigningVersion } from './canonical-request.ts';
 
 function hmac(key: string | Buffer, data: string): Buffer {
@@ -22,6 +22,24 @@ export function deriveSigningKey(
   const kRegion = hmac(kDate, region);
   const kService = hmac(kRegion, service);
   return hmac(kService, `${version.toLowerCase()}_request`);
+}
+
+const keyCache = new Map<string, Buffer>();
+
+/**
+ * deriveSigningKey, memoised: the key depends only on the secret, the day, the region and the
+ * service, so a busy verifier would otherwise repeat the same four HMACs for every request. Bounded
+ * (cleared at 1,000 entries); keyed by a hash of the secret so the map never holds a secret in clear.
+ */
+export function cachedSigningKey(secretKey: string, date8: string, region: string, service: string, version: SigningVersion): Buffer {
+  const id = `${version}\n${createHash('sha256').update(secretKey).digest('base64')}\n${date8}\n${region}\n${service}`;
+  let key = keyCache.get(id);
+  if (!key) {
+    key = deriveSigningKey(secretKey, date8, region, service, version);
+    if (keyCache.size >= 1_000) keyCache.clear();
+    keyCache.set(id, key);
+  }
+  return key;
 }
 
 /** The string to sign: algorithm, x-jdcloud-date, scope and the hex SHA-256 of the canonical request. */

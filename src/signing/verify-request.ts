@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { canonicalRequest, sha256Hex } from './canonical-request.ts';
 import { parseAuthorizationHeader } from './authorization-header.ts';
 import type { NonceCache } from './nonce-cache.ts';
-import { computeSignature, credentialScope, deriveSigningKey, stringToSign } from './signing-key.ts';
+import { cachedSigningKey, computeSignature, credentialScope, stringToSign } from './signing-key.ts';
 
 export interface ReceivedRequest {
   method: string;
@@ -118,7 +118,7 @@ export function verifyRequest(
     auth.version,
   );
   const scope = credentialScope(auth.date8, auth.region, auth.service, auth.version);
-  const key = deriveSigningKey(secretKey, auth.date8, auth.region, auth.service, auth.version);
+  const key = cachedSigningKey(secretKey, auth.date8, auth.region, auth.service, auth.version);
   const expected = computeSignature(key, stringToSign(auth.version, jdcloudDate, scope, sha256Hex(canonical)));
   // Both are 64 hex characters (the parser guarantees it), so the lengths always match.
   if (!timingSafeEqual(Buffer.from(expected, 'latin1'), Buffer.from(auth.signature, 'latin1'))) {
