@@ -155,6 +155,23 @@ export class Engine {
     await this.verify(spec);
   }
 
+  /**
+   * A live change (applySettings, setPassword) needs every node up, and the health loop leaves an
+   * instance with a pending task alone: a node killed just before the change would fail every attempt
+   * until the task gives up, the instance down all that time. So dead nodes are started first, with
+   * `spec`'s settings (the class still in force); healthy nodes are only read.
+   */
+  private async restartDeadNodes(instanceId: string, spec: InstanceSpec): Promise<void> {
+    const obs = await this.o.driver.observe(spec, this.signal(5_000));
+    if (!obs.nodes.some((n) => n.role === 'down')) return;
+    try {
+      await this.o.driver.ensurePresent(spec, this.signal());
+    } catch (err) {
+      if (err instanceof PortInUseError) await this.moveOffPort(instanceId, err.port);
+      throw err;
+    }
+  }
+
   private async verify(spec: InstanceSpec): Promise<void> {
     const obs = await this.o.driver.observe(spec, this.signal(5_000));
     if (!obs.healthy) throw new Error(`not verified: ${obs.problems.join('; ')}`);
@@ -219,6 +236,8 @@ export class Engine {
         // applies the settings, and resumes where it stopped after a crash.
         const sameNodes = previous.shard_number === row.shard_number && (previous.instance_type ?? row.instance_type) === row.instance_type;
         if (sameNodes) {
+          const before = { ...row, ...previous, instance_type: previous.instance_type ?? row.instance_type };
+          await this.restartDeadNodes(row.id, toInstanceSpec(before, await portsOf(db, row.id)));
           const obs = await driver.observe(spec, this.signal(5_000));
           const limit = spec.memoryMbPerShard * spec.shards.length * 1024 * 1024;
           if (obs.usedMemoryBytes > limit) {
@@ -234,6 +253,7 @@ export class Engine {
       }
       case 'password': {
         const spec = await this.spec(row);
+        await this.restartDeadNodes(row.id, spec);
         await driver.setPassword(spec, this.signal());
         await this.converge(row);
         await transitionStatus(db, logger, row.id, 'configuring', 'running', 'password applied');
