@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import type { ChaosWriter } from './chaos-writer.ts';
+
+/**
+ * What the chaos run knows about one instance it created. Knowledge can be partial: a call whose
+ * connection broke may or may not have been committed, so the run keeps every possibility and lets the
+ * store (read after the run) say which one came true.
+ */
+export class ChaosInstance {
+  /** Passwords the instance may have right now, newest first (one after an acknowledged reset). */
+  possible: (string | null)[];
+  /** Every password it ever may have had, newest first: the writer tries them all when reconnecting. */
+  history: (string | null)[];
+  deleted: 'no' | 'maybe' | 'yes' = 'no';
+  writer: ChaosWriter | null = null;
+  /** When a redis-server of this instance was SIGKILLed: writes acknowledged just before may be lost. */
+  readonly kills: number[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly port: number,
+    password: string | null,
+  ) {
+    this.possible = [password];
+    this.history = [password];
+  }
+
+  /** A password reset was acknowledged (`certain`) or its outcome is unknown. */
+  passwordReset(password: string | null, certain: boolean): void {
+    this.possible = certain ? [password] : [password, ...this.possible.filter((p) => p !== password)];
+    this.history = [password, ...this.history.filter((p) => p !== password)];
+  }
+
+  /** The possible password whose SHA-256 is `sha256` (null hash: password-free); undefined when none is. */
+  passwordFor(sha256: string | null): string | null | undefined {
+    if (sha256 === null) return this.possible.includes(null) ? null : undefined;
+    return this.possible.find((p) => p !== null && createHash('sha256').update(p, 'utf8').digest('hex') === sha256);
+  }
+
+  /** An acknowledged write must survive unless a process of the instance was killed within a second after it. */
+  mustSurvive(ackedAt: number): boolean {
+    return !this.kills.some((k) => k >= ackedAt && k - ackedAt <= 1_000);
+  }
+}

@@ -1,0 +1,21 @@
+import type { ChaosReport } from './chaos-run.ts';
+import { summarizeMs } from './chaos-stats.ts';
+
+/** The chaos run's result as a few readable lines (printed by `npm run chaos` and the short test). */
+export function formatChaosReport(r: ChaosReport): string {
+  const ops = Object.entries(r.operations)
+    .map(([kind, o]) => `${kind} ${o.accepted}/${o.refused}/${o.unavailable}/${o.uncertain}`)
+    .join(', ');
+  const clean = r.masterKills.filter((k) => !k.serviceWasDown).map((k) => k.recoveryMs);
+  const all = r.masterKills.map((k) => k.recoveryMs);
+  return [
+    `chaos run: ${(r.durationMs / 1000).toFixed(0)} s`,
+    `  operations: ${r.operationsTotal} (accepted/refused/unavailable/uncertain: ${ops})`,
+    `  faults injected: ${r.faultsTotal} (service SIGKILL ${r.faults.serviceKills}, master SIGKILL ${r.faults.masterKills}, replica SIGKILL ${r.faults.replicaKills})`,
+    `  instances: ${r.instancesCreated} created, ${r.instancesDeleted} deleted, ${r.instancesLiveAtEnd} live at the end`,
+    `  keys: ${r.keysAcknowledged} acknowledged, ${r.keysChecked} required and checked, ${r.keysExcused} excused by a kill within 1 s (${r.keysExcusedLost} of those lost)`,
+    `  master kill → first write: ${summarizeMs(clean)} with the service up; all ${summarizeMs(all)}`,
+    `  violations: ${r.violations.length}`,
+    ...r.violations.slice(0, 30).map((v) => `    - ${v}`),
+  ].join('\n');
+}

@@ -1,0 +1,438 @@
+/**
+ * The chaos run shared by `npm run chaos` (long) and test/chaos/chaos-run.test.ts (short): actors drive
+ * a random mix of create, resize, password reset and delete through the official SDK while a fault loop
+ * SIGKILLs the service (and restarts it) and SIGKILLs redis-server masters and replicas. A writer per
+ * instance records acknowledged keys. At the end every invariant of issue 5 is checked and each breach
+ * is reported as a violation; the caller asserts there are none.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storeFile } from '../../src/main.ts';
+import { checkStoreIntegrity, openStore } from '../../src/store/open-store.ts';
+import { sdkClient, type SdkBody, type SdkRedis } from '../helpers/sdk-client.ts';
+import { freePort, ServiceProcess } from '../helpers/service-process.ts';
+import { killInstanceProcesses, msSpec, TEST_AK, TEST_SK } from '../helpers/test-service.ts';
+import { checkInstanceData } from './chaos-data-check.ts';
+import { ChaosInstance } from './chaos-instance.ts';
+import { findLeaks, redisProcessesUnder } from './chaos-leaks.ts';
+import { sdkCall, type CallOutcome } from './chaos-sdk-call.ts';
+import { ChaosWriter } from './chaos-writer.ts';
+
+export interface ChaosOptions {
+  /** How long operations and faults go on; settling and checks come after. */
+  durationMs: number;
+  /** `JCS_INSTANCE_PORTS` of the service under test (a range no concurrent test uses). */
+  instancePorts: string;
+  /** Live instances at most (creates are skipped above it). */
+  maxInstances: number;
+  /** Concurrent operation loops. */
+  actors: number;
+  /** Mean time between two faults. */
+  faultEveryMs: number;
+  /** Pause between two operations of one actor, ms, drawn uniformly from [min, max]. */
+  opPauseMs: [number, number];
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+  /** Where to save the service's own log (all restarts) for a post-mortem; default: not kept. */
+  serviceLogFile?: string;
+}
+
+export interface MasterKill {
+  /** Kill to the first acknowledged write on the published port, ms (NaN: not recovered in 30 s). */
+  recoveryMs: number;
+  /** The service was killed too before the instance recovered: the repair waited for the restart. */
+  serviceWasDown: boolean;
+}
+
+export interface ChaosReport {
+  durationMs: number;
+  operations: Record<'create' | 'resize' | 'password' | 'delete', Record<CallOutcome['kind'], number>>;
+  operationsTotal: number;
+  faults: { serviceKills: number; masterKills: number; replicaKills: number };
+  faultsTotal: number;
+  masterKills: MasterKill[];
+  instancesCreated: number;
+  instancesDeleted: number;
+  instancesLiveAtEnd: number;
+  keysAcknowledged: number;
+  keysChecked: number;
+  keysExcused: number;
+  keysExcusedLost: number;
+  violations: string[];
+}
+
+const HOST = '127.0.0.1';
+const MiB_BY_CLASS: Record<string, number> = { 'redis.m.micro.basic': 1024, 'redis.m.small.basic': 2048 };
+const CLASSES = Object.keys(MiB_BY_CLASS);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+const between = (min: number, max: number): number => min + Math.random() * (max - min);
+/** 8 to 16 letters and digits, as the API requires; fresh per call so every reset really changes it. */
+const newPassword = (): string => `Cx${Math.random().toString(36).slice(2, 10)}7`;
+
+/** Runs the chaos described above in a fresh data directory, and removes everything it started. */
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'jcs-chaos-'));
+  const svc = new ServiceProcess(dataDir, await freePort(), opts.instancePorts, { JCS_QUOTA: '1000' });
+  try {
+    await svc.start();
+    return await new ChaosRun(opts, svc, dataDir).run();
+  } finally {
+    await svc.stop('SIGKILL');
+    if (opts.serviceLogFile) writeFileSync(opts.serviceLogFile, svc.output);
+    killInstanceProcesses(dataDir);
+    // Pidfiles can be missing (a node killed mid-start): sweep by working directory too.
+    for (const p of redisProcessesUnder(dataDir)) process.kill(p.pid, 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+class ChaosRun {
+  private readonly sdk: SdkRedis;
+  private readonly instances = new Map<string, ChaosInstance>();
+  /** Creates sent but not (yet) known to be refused: name → password, to adopt them if they were committed. */
+  private readonly pendingCreates = new Map<string, string | null>();
+  private readonly violations: string[] = [];
+  private readonly downs: { from: number; to: number }[] = [];
+  private readonly recoveries: Promise<void>[] = [];
+  private readonly report: ChaosReport;
+  private serviceUp = true;
+  private createSeq = 0;
+  private readonly passwordsUsed = new Set<string>();
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly o: ChaosOptions,
+    private readonly svc: ServiceProcess,
+    private readonly dataDir: string,
+  ) {
+    this.sdk = sdkClient(svc.url, TEST_AK, TEST_SK);
+    const zero = (): Record<CallOutcome['kind'], number> => ({ accepted: 0, refused: 0, unavailable: 0, uncertain: 0 });
+    this.report = {
+      durationMs: 0,
+      operations: { create: zero(), resize: zero(), password: zero(), delete: zero() },
+      operationsTotal: 0,
+      faults: { serviceKills: 0, masterKills: 0, replicaKills: 0 },
+      faultsTotal: 0,
+      masterKills: [],
+      instancesCreated: 0,
+      instancesDeleted: 0,
+      instancesLiveAtEnd: 0,
+      keysAcknowledged: 0,
+      keysChecked: 0,
+      keysExcused: 0,
+      keysExcusedLost: 0,
+      violations: this.violations,
+    };
+  }
+
+  private log(line: string): void {
+    this.o.log?.(`[chaos +${((Date.now() - this.started) / 1000).toFixed(1)}s] ${line}`);
+  }
+
+  private violation(what: string): void {
+    this.violations.push(what);
+    this.log(`VIOLATION ${what}`);
+  }
+
+  async run(): Promise<ChaosReport> {
+    const deadline = Date.now() + this.o.durationMs;
+    await Promise.all([...Array.from({ length: this.o.actors }, () => this.actor(deadline)), this.faults(deadline)]);
+    this.log('faults stopped; settling');
+    if (!this.svc.child) await this.restartService(0);
+    await Promise.all(this.recoveries);
+    await this.reconcile();
+    await this.finalChecks();
+    this.report.durationMs = Date.now() - this.started;
+    return this.report;
+  }
+
+  private live(): ChaosInstance[] {
+    return [...this.instances.values()].filter((i) => i.deleted !== 'yes');
+  }
+
+  private async op(kind: keyof ChaosReport['operations'], call: () => Promise<SdkBody>, what: string): Promise<CallOutcome> {
+    const outcome = await sdkCall(call, (v) => this.violation(v), what);
+    this.report.operations[kind][outcome.kind]++;
+    this.report.operationsTotal++;
+    return outcome;
+  }
+
+  private async actor(deadline: number): Promise<void> {
+    while (Date.now() < deadline) {
+      const live = this.live();
+      const r = Math.random();
+      if (live.length === 0 || (r < 0.25 && live.length < this.o.maxInstances)) await this.create();
+      else {
+        const inst = pick(live);
+        if (r < 0.55) await this.resize(inst);
+        else if (r < 0.85) await this.resetPassword(inst);
+        else if (live.length > 1) await this.delete(inst);
+      }
+      await sleep(between(...this.o.opPauseMs));
+    }
+  }
+
+  private async create(): Promise<void> {
+    const name = `chaos_${this.createSeq++}`;
+    const password = Math.random() < 0.1 ? null : newPassword();
+    if (password) this.passwordsUsed.add(password);
+    this.pendingCreates.set(name, password);
+    const spec = msSpec({ cacheInstanceName: name, cacheInstanceClass: pick(CLASSES), ...(password ? { password } : {}) });
+    const res = await this.op('create', () => this.sdk.createCacheInstance({ cacheInstance: spec }), `create ${name}`);
+    if (res.kind === 'refused' || res.kind === 'unavailable') {
+      this.pendingCreates.delete(name);
+      return;
+    }
+    if (res.kind === 'accepted') {
+      const id = res.body.result.cacheInstanceId as string;
+      if (!this.instances.has(id)) await this.track(id, name, password);
+    }
+    // uncertain: the next reconcile adopts it if it was committed.
+  }
+
+  /** Starts following an instance: its published port (from the API) and a writer on it. */
+  private async track(id: string, name: string, password: string | null): Promise<void> {
+    let port = 0;
+    for (let attempt = 0; port === 0 && attempt < 200; attempt++) {
+      const res = await sdkCall(() => this.sdk.describeCacheInstance({ cacheInstanceId: id }), (v) => this.violation(v), `describe ${id}`);
+      if (res.kind === 'accepted') port = res.body.result.cacheInstance.port as number;
+      else if (res.kind === 'refused') return; // deleted meanwhile by another actor: nothing to follow
+      else await sleep(100);
+    }
+    if (this.instances.has(id)) return;
+    const inst = new ChaosInstance(id, name, port, password);
+    this.instances.set(id, inst);
+    this.pendingCreates.delete(name);
+    this.report.instancesCreated++;
+    inst.writer = new ChaosWriter(HOST, port, () => inst.history);
+    inst.writer.start();
+    this.log(`tracking ${id} (${name}) on port ${port}`);
+  }
+
+  private async resize(inst: ChaosInstance): Promise<void> {
+    const cacheInstanceClass = pick(CLASSES);
+    await this.op('resize', () => this.sdk.modifyCacheInstanceClass({ cacheInstanceId: inst.id, cacheInstanceClass }), `resize ${inst.id}`);
+  }
+
+  private async resetPassword(inst: ChaosInstance): Promise<void> {
+    const password = Math.random() < 0.1 ? null : newPassword();
+    if (password) this.passwordsUsed.add(password);
+    const body = password ? { cacheInstanceId: inst.id, password } : { cacheInstanceId: inst.id };
+    const res = await this.op('password', () => this.sdk.resetCacheInstancePassword(body), `reset password ${inst.id}`);
+    if (res.kind === 'accepted') inst.passwordReset(password, true);
+    else if (res.kind === 'uncertain') inst.passwordReset(password, false);
+  }
+
+  private async delete(inst: ChaosInstance): Promise<void> {
+    if (inst.deleted !== 'no') return;
+    const res = await this.op('delete', () => this.sdk.deleteCacheInstance({ cacheInstanceId: inst.id }), `delete ${inst.id}`);
+    if (res.kind === 'accepted') await this.markDeleted(inst);
+    else if (res.kind === 'uncertain') inst.deleted = 'maybe';
+  }
+
+  private async markDeleted(inst: ChaosInstance): Promise<void> {
+    if (inst.deleted === 'yes') return;
+    inst.deleted = 'yes';
+    this.report.instancesDeleted++;
+    await inst.writer?.stop();
+  }
+
+  private async faults(deadline: number): Promise<void> {
+    const restarts: Promise<void>[] = [];
+    while (Date.now() < deadline) {
+      await sleep(between(0.5, 1.5) * this.o.faultEveryMs);
+      if (Date.now() >= deadline) break;
+      const r = Math.random();
+      // A service kill runs on while redis kills go on: a dead master while the control plane is down
+      // is the harder case (nothing repairs it until the restart).
+      if (r < 0.3) restarts.push(this.killService());
+      else await this.killRedis(r < 0.7 ? 'master' : 'replica');
+    }
+    await Promise.all(restarts);
+  }
+
+  private async killService(): Promise<void> {
+    if (!this.serviceUp) return; // still restarting from the previous kill
+    const from = Date.now();
+    this.serviceUp = false;
+    await this.svc.stop('SIGKILL');
+    this.report.faults.serviceKills++;
+    this.report.faultsTotal++;
+    this.log('service SIGKILLed');
+    await this.restartService(between(0, 1_000));
+    this.downs.push({ from, to: Date.now() });
+    await this.reconcile();
+  }
+
+  private async restartService(afterMs: number): Promise<void> {
+    await sleep(afterMs);
+    await this.svc.start(60_000);
+    this.serviceUp = true;
+  }
+
+  /** SIGKILLs the redis-server on the instance's published (master) port, or its other node. */
+  private async killRedis(role: 'master' | 'replica'): Promise<void> {
+    const candidates = this.live().filter((i) => i.deleted === 'no' && i.writer);
+    if (candidates.length === 0) return;
+    const inst = pick(candidates);
+    const dir = join(this.dataDir, 'instances', inst.id);
+    let port = inst.port;
+    if (role === 'replica') {
+      const others = safeReaddir(dir).filter((n) => /^\d+$/.test(n) && Number(n) !== inst.port);
+      if (others.length === 0) return;
+      port = Number(pick(others));
+    }
+    const nodeDir = join(dir, String(port));
+    const pid = Number(safeRead(join(nodeDir, 'redis.pid')).trim());
+    // Only a live process running in this node's directory: never a stale pidfile's reused pid.
+    if (!(pid > 0) || safeReadlink(`/proc/${pid}/cwd`) !== nodeDir) return;
+    const healthy = (inst.writer?.acks.at(-1)?.ackedAt ?? 0) > Date.now() - 300;
+    const t0 = Date.now();
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    inst.kills.push(t0);
+    this.report.faultsTotal++;
+    if (role === 'master') this.report.faults.masterKills++;
+    else this.report.faults.replicaKills++;
+    this.log(`${role} of ${inst.id} (port ${port}, pid ${pid}) SIGKILLed`);
+    if (role !== 'master' || !healthy || !this.serviceUp) return;
+    const serviceDownAtKill = this.downs.length;
+    this.recoveries.push(
+      inst.writer!.firstAckAfter(t0, 30_000).then((ackedAt) => {
+        if (Number.isNaN(ackedAt)) {
+          if (inst.deleted === 'no') this.violation(`${inst.id}: no write succeeded within 30 s of the master kill at ${new Date(t0).toISOString()}`);
+          return;
+        }
+        const serviceWasDown = this.downs.length > serviceDownAtKill || !this.serviceUp;
+        this.report.masterKills.push({ recoveryMs: ackedAt - t0, serviceWasDown });
+      }),
+    );
+  }
+
+  /** After a restart (and at the end): settles `maybe` deletes and adopts creates that were committed. */
+  private async reconcile(): Promise<void> {
+    const listed = new Map<string, { name: string; status: string }>();
+    for (let page = 1; ; page++) {
+      const res = await sdkCall(() => this.sdk.describeCacheInstances({ pageNumber: page, pageSize: 100 }), (v) => this.violation(v), 'list');
+      if (res.kind !== 'accepted') return; // killed again meanwhile: the next restart reconciles
+      const items = res.body.result.cacheInstances as { cacheInstanceId: string; cacheInstanceName: string; cacheInstanceStatus: string }[];
+      for (const i of items) listed.set(i.cacheInstanceId, { name: i.cacheInstanceName, status: i.cacheInstanceStatus });
+      if (items.length < 100) break;
+    }
+    for (const inst of this.instances.values()) {
+      if (inst.deleted !== 'maybe') continue;
+      const seen = listed.get(inst.id);
+      if (!seen || seen.status === 'deleting') await this.markDeleted(inst);
+      else inst.deleted = 'no';
+    }
+    for (const [id, { name }] of listed) {
+      if (this.instances.has(id)) continue;
+      if (this.pendingCreates.has(name)) await this.track(id, name, this.pendingCreates.get(name)!);
+      else this.violation(`instance ${id} (${name}) is listed but no create of it was sent or it was refused`);
+    }
+  }
+
+  private async waitSettled(timeoutMs: number): Promise<Map<string, { status: string; reason: string; memoryMb: number }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const seen = new Map<string, { status: string; reason: string; memoryMb: number }>();
+      let settled = true;
+      for (const inst of this.instances.values()) {
+        const res = await sdkCall(() => this.sdk.describeCacheInstance({ cacheInstanceId: inst.id }), (v) => this.violation(v), `describe ${inst.id}`);
+        if (res.kind === 'accepted') {
+          const ci = res.body.result.cacheInstance as { cacheInstanceStatus: string; cacheInstanceMemoryMB: number; extension?: { statusReason?: string } };
+          seen.set(inst.id, { status: ci.cacheInstanceStatus, reason: ci.extension?.statusReason ?? '', memoryMb: ci.cacheInstanceMemoryMB });
+          if (ci.cacheInstanceStatus !== (inst.deleted === 'yes' ? 'gone' : 'running')) settled = false;
+        } else if (res.kind === 'refused' && res.status === 'NOT_FOUND') {
+          seen.set(inst.id, { status: 'gone', reason: '', memoryMb: 0 });
+          if (inst.deleted !== 'yes') settled = false;
+        } else settled = false;
+      }
+      if (settled || Date.now() > deadline) return seen;
+      await sleep(200);
+    }
+  }
+
+  private async finalChecks(): Promise<void> {
+    const seen = await this.waitSettled(120_000);
+    const live = [...this.instances.values()].filter((i) => i.deleted !== 'yes');
+    for (const inst of this.instances.values()) {
+      const s = seen.get(inst.id);
+      const want = inst.deleted === 'yes' ? 'gone' : 'running';
+      if (s?.status !== want) this.violation(`${inst.id}: ${s?.status ?? 'unknown'} at the end, expected ${want}${s?.reason ? ` (${s.reason})` : ''}`);
+    }
+    await Promise.all([...this.instances.values()].map((i) => i.writer?.stop()));
+    this.report.instancesLiveAtEnd = live.length;
+
+    // Graceful stop, then read the store as the next start would find it. Instances keep running.
+    const code = await this.svc.stop('SIGTERM');
+    if (code !== 0) this.violation(`SIGTERM exit code ${code}`);
+    const leakedSecrets = [...this.passwordsUsed].filter((p) => this.svc.output.includes(p));
+    if (leakedSecrets.length > 0) this.violation(`${leakedSecrets.length} instance passwords appear in the service output`);
+
+    const db = await openStore(storeFile(this.dataDir));
+    try {
+      for (const problem of await checkStoreIntegrity(db)) this.violation(`store integrity: ${problem}`);
+      const rows = await db.selectFrom('instances').select(['id', 'status', 'password_sha256']).execute();
+      const ports = await db.selectFrom('ports').select(['port', 'instance_id']).execute();
+      const open = await db.selectFrom('tasks').select(['id', 'instance_id', 'kind']).where('state', '=', 'pending').execute();
+      for (const t of open) this.violation(`task ${t.id} (${t.kind} of ${t.instance_id}) still pending after settling`);
+      const liveIds = new Set(live.map((i) => i.id));
+      for (const r of rows) if (!liveIds.has(r.id)) this.violation(`store keeps instance ${r.id} (${r.status}) that was deleted or never acknowledged`);
+      const livePorts = new Map<string, number[]>();
+      for (const inst of live) {
+        const row = rows.find((r) => r.id === inst.id);
+        if (!row) {
+          this.violation(`${inst.id}: missing from the store`);
+          continue;
+        }
+        livePorts.set(inst.id, ports.filter((p) => p.instance_id === inst.id).map((p) => p.port));
+        const password = inst.passwordFor(row.password_sha256);
+        if (password === undefined) {
+          this.violation(`${inst.id}: the store's password is none of those the API acknowledged or may have applied`);
+          continue;
+        }
+        const check = await checkInstanceData(inst, HOST, password, seen.get(inst.id)?.memoryMb ?? 0);
+        check.violations.forEach((v) => this.violation(v));
+        this.report.keysChecked += check.checked;
+        this.report.keysExcused += check.excused;
+        this.report.keysExcusedLost += check.excusedLost;
+      }
+      for (const leak of findLeaks(this.dataDir, livePorts, ports)) this.violation(leak);
+      if (!existsSync(storeFile(this.dataDir))) this.violation('the store file is gone');
+    } finally {
+      await db.destroy();
+    }
+    this.report.keysAcknowledged = [...this.instances.values()].reduce((n, i) => n + (i.writer?.acks.length ?? 0), 0);
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function safeRead(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function safeReadlink(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+}
