@@ -116,8 +116,8 @@ async function finishMasterResync(
   master: Ours,
   signal: AbortSignal,
 ): Promise<Ours> {
-  const [masterPlan] = plan(spec) as [NodePlan, NodePlan];
-  await waitForNodeState(master.client, (s) => s.linkUp, `master ${masterPlan.port} to sync from its replica`, SYNC_TIMEOUT_MS, signal);
+  const [masterPlan, replicaPlan] = plan(spec) as [NodePlan, NodePlan];
+  await waitForLink(ctx, master.client, masterPlan.port, replicaPlan.port, signal);
   await promote(ctx, master.client, masterPlan.port, 'synced from the replica');
   await writeNodeConf(plannedNodeConf(ctx, spec, secrets, masterPlan));
   return { ...master, state: await readNodeState(master.client) };
@@ -191,7 +191,7 @@ async function ensurePresent(
 const NUDGE_AFTER_MS = 20;
 
 /**
- * Waits until the replica's link to the master is up. A replica that has not started a sync yet only
+ * Waits until the node on `replicaPort` is linked to `masterPort` and synced. A replica that has not started a sync yet only
  * retries from its once-a-second cron (a fresh start sometimes misses the first attempt), so after a
  * few ms it is re-pointed: REPLICAOF NO ONE + REPLICAOF in one MULTI connects at once. That is safe
  * because a replica that is not linked is about to be fully resynced from the master anyway.
