@@ -41,8 +41,20 @@ async function describeInstance(id: string): Promise<Record<string, unknown>> {
   return (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as Record<string, unknown>;
 }
 
-/** Masters (port → slot count) as node `port` sees them, and whether any slot is open anywhere. */
-async function topology(id: string, port: number): Promise<{ masters: Map<number, number>; replicas: number; open: number }> {
+type Topology = { masters: Map<number, number>; replicas: number; open: number };
+
+/** Masters (port → slot count) as node `port` sees them, replicas and open slots; `settled` retried a few
+ * seconds because replica roles reach the other nodes by gossip. */
+async function topology(id: string, port: number, settled: (t: Topology) => boolean = () => true): Promise<Topology> {
+  const deadline = Date.now() + 6_000;
+  for (;;) {
+    const t = await topologyOnce(id, port);
+    if (settled(t) || Date.now() > deadline) return t;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function topologyOnce(id: string, port: number): Promise<Topology> {
   const admin = await adminConnection(svc.dataDir, id, port);
   const entries = parseClusterNodes(String(await admin.call('CLUSTER', 'NODES')));
   admin.disconnect();
@@ -66,7 +78,7 @@ describe('native-cluster through the SDK', () => {
     expect(view.shardNumber).toBe(3);
     expect(view.memoryMBPerShard).toBe(1024);
     port = view.port as number;
-    const t = await topology(id, port);
+    const t = await topology(id, port, (x) => x.replicas === 3);
     expect([...t.masters.values()].sort()).toEqual([5461, 5461, 5462]);
     expect(t.replicas).toBe(3);
   });
@@ -101,7 +113,7 @@ describe('native-cluster through the SDK', () => {
       await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 6 });
       expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
       expect((await describeInstance(id)).shardNumber).toBe(6);
-      const six = await topology(id, port);
+      const six = await topology(id, port, (x) => x.replicas === 6);
       expect(six.masters.size).toBe(6);
       expect([...six.masters.values()].every((n) => n === 2730 || n === 2731)).toBe(true);
       expect(six.replicas).toBe(6);
@@ -112,7 +124,7 @@ describe('native-cluster through the SDK', () => {
     } finally {
       await writer.stop();
     }
-    const three = await topology(id, port);
+    const three = await topology(id, port, (x) => x.replicas === 3);
     expect([...three.masters.values()].sort()).toEqual([5461, 5461, 5462]);
     expect(three.replicas).toBe(3);
     expect(writer.acked.size).toBeGreaterThan(1_000);

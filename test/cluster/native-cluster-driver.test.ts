@@ -57,8 +57,24 @@ async function writeKeys(c: Cluster, n: number, prefix: string): Promise<void> {
   }
 }
 
-/** Reads CLUSTER NODES from every node as admin and checks the topology the issue asks for. */
+/**
+ * Checks the topology on every node's CLUSTER NODES. Slot ownership is agreed before the driver reports
+ * success; a replica's role reaches the other nodes by gossip within cluster-node-timeout / 2, so the
+ * check is retried for a few seconds.
+ */
 async function checkTopology(spec: InstanceSpec): Promise<void> {
+  const deadline = Date.now() + 6_000;
+  for (;;) {
+    try {
+      return await checkTopologyOnce(spec);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+async function checkTopologyOnce(spec: InstanceSpec): Promise<void> {
   const admins = await Promise.all(spec.shards.flatMap((s) => [s.master, s.replica]).map((p) => adminConnection(dataDir, spec.id, p)));
   try {
     for (const admin of admins) {
