@@ -1,0 +1,24 @@
+/**
+ * `npm run chaos`: the long chaos run (the short one is test/chaos/chaos-run.test.ts). Thousands of
+ * SDK operations over several minutes while the service and redis-server masters and replicas are
+ * SIGKILLed at random; prints the counts, master-kill recovery times and every violation, and exits 1
+ * when there is any. CHAOS_SECONDS (default 360) sets the length; CHAOS_VERBOSE=1 prints each fault and
+ * keeps the service log in chaos-service.log.
+ */
+import { runChaos } from '../test/chaos/chaos-run.ts';
+import { formatChaosReport } from '../test/chaos/chaos-report.ts';
+
+const seconds = Number(process.env.CHAOS_SECONDS ?? 360);
+const verbose = Boolean(process.env.CHAOS_VERBOSE);
+
+const report = await runChaos({
+  durationMs: seconds * 1000,
+  instancePorts: '22000-22799',
+  maxInstances: 8,
+  actors: 4,
+  faultEveryMs: 1_200,
+  opPauseMs: [20, 150],
+  ...(verbose ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-service.log' } : {}),
+});
+console.log(formatChaosReport(report));
+process.exit(report.violations.length === 0 ? 0 : 1);
