@@ -233,7 +233,7 @@ describe('local driver specifics', () => {
 
   it('restores a dead master from its own AOF when it wrote after the replica lost its link', async () => {
     const s = spec(8);
-    const { master, replica } = s.shards[0]!;
+    const { master } = s.shards[0]!;
     await driver.ensurePresent(s, signal());
     const c = await tenantConnection(HOST, master, 'secret-8');
     await c.set('replicated', '1');
