@@ -297,6 +297,18 @@ describe('local driver specifics', () => {
     expect(obs.nodes.map((n) => n.pid)).toEqual(pidsBefore);
   });
 
+  it('adopts its own node even when the pidfile is gone (never leaks it as "foreign")', async () => {
+    const s = spec(9);
+    await driver.ensurePresent(s, signal());
+    const before = (await driver.observe(s, signal())).nodes.map((n) => n.pid);
+    await rm(join(dataDir, 'instances', s.id, String(s.shards[0]!.replica), 'redis.pid'));
+    await driver.ensurePresent(s, signal());
+    const after = await driver.observe(s, signal());
+    expect(after.healthy).toBe(true);
+    expect(after.nodes.map((n) => n.pid)).toEqual(before);
+    expect(logger.lines.some((l) => l.includes('pidfile does not match'))).toBe(true);
+  });
+
   it('caps maxclients to the file-descriptor limit and reports the cap', async () => {
     const s = spec(4, { maxClients: 10_000_000 });
     await driver.ensurePresent(s, signal());

@@ -14,8 +14,9 @@ export type NodeProbe =
 
 /**
  * Finds out whether our node runs on `port`: something listens, we can log in as the instance's admin
- * user, and INFO's process_id / tcp_port / config_file match the node's pidfile, port and conf. A node
- * that matches is adopted as is (never restarted). Read-only.
+ * user (whose secret only this instance has), and INFO's tcp_port / config_file are the node's port and
+ * conf (process_id is compared with the pidfile too; a mismatch is logged). A node that matches is
+ * adopted as is (never restarted). Read-only.
  */
 export async function inspectNode(
   ctx: LocalContext,
@@ -43,14 +44,17 @@ export async function inspectNode(
   }
   await waitUntilLoaded(client, port, signal);
   const state = await readNodeState(client);
-  const pid = await readPidfile(paths.pidfile);
-  if (state.tcpPort !== port || state.configFile !== paths.conf || state.pid !== pid) {
+  if (state.tcpPort !== port || state.configFile !== paths.conf) {
     return {
       kind: 'foreign',
-      reason:
-        `port ${port} is held by a redis-server that is not this node ` +
-        `(pid ${state.pid} vs pidfile ${pid ?? 'none'}, config ${state.configFile || 'none'})`,
+      reason: `port ${port} is held by a redis-server that is not this node (config ${state.configFile || 'none'})`,
     };
+  }
+  const pid = await readPidfile(paths.pidfile);
+  if (state.pid !== pid) {
+    // It knows this instance's admin secret and runs this node's conf: it is ours. Calling it foreign
+    // would make the engine move the node and leak this process; trust INFO's pid over the file.
+    ctx.logger.warn({ port, pid: state.pid, pidfile: pid }, 'pidfile does not match the running node');
   }
   return { kind: 'ours', client, state };
 }

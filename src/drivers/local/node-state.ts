@@ -24,6 +24,8 @@ export interface NodeState {
   connectedReplicas: number;
   replOffset: number;
   loading: boolean;
+  /** `aof_last_write_status:ok`: false while the AOF cannot be written (a full disk); writes are then refused. */
+  aofWriteOk: boolean;
   maxmemoryBytes: number;
   maxclients: number;
   maxmemoryPolicy: string;
@@ -87,6 +89,7 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
     connectedReplicas: num(info.get('connected_slaves')),
     replOffset: num(info.get('master_repl_offset')),
     loading: info.get('loading') === '1',
+    aofWriteOk: info.get('aof_last_write_status') !== 'err',
     maxmemoryBytes: num(config.get('maxmemory') as string | undefined),
     maxclients: num(config.get('maxclients') as string | undefined),
     maxmemoryPolicy: String(config.get('maxmemory-policy') ?? ''),
@@ -141,5 +144,6 @@ export async function applyNodeSettings(client: Redis, settings: NodeSettings): 
  * password only at AUTH); new ones need the new password, the old one is refused.
  */
 export async function applyNodePassword(client: Redis, passwordSha256: string | null): Promise<void> {
-  await client.call('ACL', 'SETUSER', 'default', 'resetpass', passwordRule(passwordSha256));
+  // `on` too: a default user found disabled is part of the drift being repaired.
+  await client.call('ACL', 'SETUSER', 'default', 'on', 'resetpass', passwordRule(passwordSha256));
 }
