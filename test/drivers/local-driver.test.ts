@@ -1,5 +1,5 @@
-import { mkdtemp, readFile, readdir, rm, stat, writeFile, chmod } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, readdir, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,20 @@ import {
   portOpen,
 } from './local-harness.ts';
 
+/** Whether this process may mount a tmpfs (root in most CI containers and dev VMs). */
+async function canMountTmpfs(): Promise<boolean> {
+  const probe = await mkdtemp(join(tmpdir(), 'jcs-mount-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
+    execFileSync('umount', [probe], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(probe, { recursive: true, force: true });
+  }
+}
+
 async function waitForPort(port: number): Promise<void> {
   const deadline = Date.now() + 5_000;
   while (!(await portOpen(port))) {
@@ -31,6 +45,7 @@ async function waitForPort(port: number): Promise<void> {
 // Ports 17000-17999 belong to this file: one free block of 64, contract first, local-only tests after.
 const base = await freePortBlock(17000, 17999, 64);
 const dataDir = await mkdtemp(join(tmpdir(), 'jcs-local-driver-'));
+const mountAllowed = await canMountTmpfs();
 const logger = recordingLogger();
 const makeDriver = () => wrapDriver(createLocalDriver({ dataDir, logger }), { logger, timeoutMs: 30_000 });
 const signal = (): AbortSignal => AbortSignal.timeout(30_000);
@@ -307,6 +322,51 @@ describe('local driver specifics', () => {
     expect(after.healthy).toBe(true);
     expect(after.nodes.map((n) => n.pid)).toEqual(before);
     expect(logger.lines.some((l) => l.includes('pidfile does not match'))).toBe(true);
+  });
+
+  // Needs root (or CAP_SYS_ADMIN) for a small tmpfs; skipped where the machine does not allow it.
+  it.skipIf(!mountAllowed)('reports a full disk as an AOF problem, and recovers when space returns', async () => {
+    const small = join(dataDir, 'small-disk');
+    await mkdir(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', small]);
+    const d = createLocalDriver({ dataDir: small, logger });
+    const s = spec(15);
+    try {
+      await d.init(signal());
+      await d.ensurePresent(s, signal());
+      const c = await tenantConnection(HOST, s.shards[0]!.master, 'secret-15');
+      await c.set('before', '1');
+      // Fill the disk, then write: the master's AOF write fails and Redis refuses further writes.
+      await writeFile(join(small, 'filler'), Buffer.alloc(0));
+      try {
+        execFileSync('dd', ['if=/dev/zero', `of=${join(small, 'filler')}`, 'bs=64k'], { stdio: 'ignore' });
+      } catch {
+        // dd stops with ENOSPC: that is the point
+      }
+      await c.set('big', 'x'.repeat(256 * 1024)).catch(() => undefined);
+      let problems: string[] = [];
+      for (let i = 0; i < 200 && !problems.some((p) => p.includes('cannot write its AOF')); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        problems = (await d.observe(s, signal())).problems;
+      }
+      expect(problems.join('; ')).toMatch(new RegExp(`master ${s.shards[0]!.master} cannot write its AOF`));
+      await expect(c.set('refused', '1')).rejects.toThrow(/MISCONF|AOF/);
+
+      await rm(join(small, 'filler'));
+      let healthy = false;
+      for (let i = 0; i < 300 && !healthy; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        healthy = (await d.observe(s, signal())).healthy;
+      }
+      expect(healthy).toBe(true);
+      expect(await c.set('after', '1')).toBe('OK');
+      expect(await c.get('before')).toBe('1');
+      c.disconnect();
+    } finally {
+      await d.ensureAbsent(s.id, signal());
+      await d.close();
+      execFileSync('umount', [small]);
+    }
   });
 
   it('caps maxclients to the file-descriptor limit and reports the cap', async () => {

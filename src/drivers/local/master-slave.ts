@@ -13,6 +13,7 @@
 import type { Redis } from 'ioredis';
 import { PermanentDriverError, type InstanceSpec, type NodeObservation, type Observation } from '../driver.ts';
 import { convergeNode, waitForNodeState } from './converge-node.ts';
+import { aofProblem } from './aof-problem.ts';
 import { ensureNotForeign, inspectNode, type NodeProbe } from './inspect-node.ts';
 import { nodePaths, type NodePaths } from './instance-paths.ts';
 import type { InternalSecrets } from './internal-secrets.ts';
@@ -289,6 +290,10 @@ async function observe(
       );
     }
     if (!passwordMatches(node.state, spec.passwordSha256)) problems.push(`${label} ${node.obs.port} password differs from the spec`);
+    if (node.state.aofWriteFailing) problems.push(`${label} ${node.obs.port} cannot write its AOF (disk full or unwritable?)`);
+    if (node.state.loading) problems.push(`${label} ${node.obs.port} is still loading its data`);
+    const aof = await aofProblem(label, node.state, nodePaths(ctx.dataDir, spec.id, node.obs.port).dir);
+    if (aof) problems.push(aof);
   }
   if (m.state && m.state.role !== 'master') problems.push(`master ${masterPlan.port} has role ${m.state.role}`);
   if (m.state?.role === 'master' && !m.state.replicaPorts.includes(replicaPlan.port)) {

@@ -24,6 +24,8 @@ export interface NodeState {
   connectedReplicas: number;
   replOffset: number;
   loading: boolean;
+  /** `aof_last_write_status` is not ok: the node cannot persist (disk full, unwritable directory). */
+  aofWriteFailing: boolean;
   /** `aof_last_write_status:ok`: false while the AOF cannot be written (a full disk); writes are then refused. */
   aofWriteOk: boolean;
   maxmemoryBytes: number;
@@ -89,6 +91,7 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
     connectedReplicas: num(info.get('connected_slaves')),
     replOffset: num(info.get('master_repl_offset')),
     loading: info.get('loading') === '1',
+    aofWriteFailing: (info.get('aof_last_write_status') ?? 'ok') !== 'ok',
     aofWriteOk: info.get('aof_last_write_status') !== 'err',
     maxmemoryBytes: num(config.get('maxmemory') as string | undefined),
     maxclients: num(config.get('maxclients') as string | undefined),
