@@ -5,7 +5,9 @@
  * and no slot left migrating or importing.
  */
 import type { InstanceSpec, NodeObservation, Observation } from '../driver.ts';
+import { aofProblem } from './aof-problem.ts';
 import { readClusterView, SLOT_COUNT, slotCount, type ClusterView } from './cluster-nodes.ts';
+import { nodePaths } from './instance-paths.ts';
 import type { InternalSecrets } from './internal-secrets.ts';
 import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
 import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
@@ -77,6 +79,8 @@ export async function observeCluster(
       );
     }
     if (!passwordMatches(node.state, spec.passwordSha256)) problems.push(`node ${port} password differs from the spec`);
+    const aof = await aofProblem('node', node.state, nodePaths(ctx.dataDir, spec.id, port).dir);
+    if (aof) problems.push(aof);
     if (!node.view.stateOk) problems.push(`node ${port} reports cluster_state:fail`);
     if (node.view.knownNodes !== ports.length) problems.push(`node ${port} knows ${node.view.knownNodes} cluster nodes, the spec has ${ports.length}`);
     const open = [...node.view.myself.migrating.keys(), ...node.view.myself.importing.keys()];

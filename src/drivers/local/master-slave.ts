@@ -290,7 +290,6 @@ async function observe(
       );
     }
     if (!passwordMatches(node.state, spec.passwordSha256)) problems.push(`${label} ${node.obs.port} password differs from the spec`);
-    if (node.state.aofWriteFailing) problems.push(`${label} ${node.obs.port} cannot write its AOF (disk full or unwritable?)`);
     if (node.state.loading) problems.push(`${label} ${node.obs.port} is still loading its data`);
     const aof = await aofProblem(label, node.state, nodePaths(ctx.dataDir, spec.id, node.obs.port).dir);
     if (aof) problems.push(aof);

@@ -26,8 +26,6 @@ export interface NodeState {
   loading: boolean;
   /** `aof_last_write_status` is not ok: the node cannot persist (disk full, unwritable directory). */
   aofWriteFailing: boolean;
-  /** `aof_last_write_status:ok`: false while the AOF cannot be written (a full disk); writes are then refused. */
-  aofWriteOk: boolean;
   maxmemoryBytes: number;
   maxclients: number;
   maxmemoryPolicy: string;
@@ -92,7 +90,6 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
     replOffset: num(info.get('master_repl_offset')),
     loading: info.get('loading') === '1',
     aofWriteFailing: (info.get('aof_last_write_status') ?? 'ok') !== 'ok',
-    aofWriteOk: info.get('aof_last_write_status') !== 'err',
     maxmemoryBytes: num(config.get('maxmemory') as string | undefined),
     maxclients: num(config.get('maxclients') as string | undefined),
     maxmemoryPolicy: String(config.get('maxmemory-policy') ?? ''),
