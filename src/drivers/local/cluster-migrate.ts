@@ -78,9 +78,20 @@ export async function migrateSlots(src: SlotNode, dst: SlotNode, slots: readonly
     failIfAny(await pipelined(src.client, calls), `MIGRATE from ${src.port} to ${dst.port}`);
     open = next;
   }
-  // Destination first: it bumps its config epoch and claims the slots; then the source stops redirecting
-  // with ASK and answers MOVED. Redis refuses the source's SETSLOT NODE while it still holds keys.
-  failIfAny(await pipelined(dst.client, slots.map((s) => ['CLUSTER', 'SETSLOT', s, 'NODE', dst.id])), `node ${dst.port} could not take the slots`);
+  // Destination first, then the source (which Redis refuses while it still holds keys in a slot).
+  // SETSLOT NODE on an importing slot makes the destination bump its config epoch above every other node
+  // (if it is not already the greatest) and broadcast a pong to every node, per slot: hundreds of full slot
+  // bitmaps per round that every node must process. So only the first slot of the round takes that path,
+  // for the epoch: from then on the destination's claims beat the source's, even if we crash before the
+  // source lets go (a claim under a lower epoch would lose, and Redis would delete the moved keys). The
+  // others are closed (STABLE) and claimed without a broadcast, adjacently in the same pipeline; the last
+  // one takes the importing path again, so one broadcast carries all of the round's slots.
+  const claims: Array<Array<string | number>> = [];
+  slots.forEach((s, i) => {
+    if (i > 0 && i < slots.length - 1) claims.push(['CLUSTER', 'SETSLOT', s, 'STABLE']);
+    claims.push(['CLUSTER', 'SETSLOT', s, 'NODE', dst.id]);
+  });
+  failIfAny(await pipelined(dst.client, claims), `node ${dst.port} could not take the slots`);
   failIfAny(await pipelined(src.client, slots.map((s) => ['CLUSTER', 'SETSLOT', s, 'NODE', dst.id])), `node ${src.port} could not hand over the slots`);
   return moved;
 }

@@ -82,6 +82,7 @@ async function openTarget(ctx: LocalContext, spec: InstanceSpec, secrets: Intern
 async function copyKeys(source: Redis, target: Target, signal: AbortSignal): Promise<number> {
   let cursor = '0';
   let copied = 0;
+  const inFlight: Array<Promise<unknown>> = [];
   do {
     signal.throwIfAborted();
     await source.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE');
@@ -102,9 +103,12 @@ async function copyKeys(source: Redis, target: Target, signal: AbortSignal): Pro
       // ABSTTL: the deadline stays what it was, however long the copy takes. 0 means no expiry.
       writes.push(target.restore(key, (pttl as number) < 0 ? 0 : now + (pttl as number), payload as Buffer));
     });
-    await Promise.all(writes);
+    // The next batch is read while this one is written; at most a few batches are in flight.
+    inFlight.push(Promise.all(writes));
+    if (inFlight.length >= 4) await inFlight.shift();
     copied += writes.length;
   } while (cursor !== '0');
+  await Promise.all(inFlight);
   return copied;
 }
 
