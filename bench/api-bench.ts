@@ -21,6 +21,7 @@ import type { Driver } from '../src/drivers/driver.ts';
 import { NonceCache } from '../src/signing/nonce-cache.ts';
 import { signRequest } from '../src/signing/sign-request.ts';
 import { openStore } from '../src/store/open-store.ts';
+import { instanceRow } from '../test/helpers/instance-row.ts';
 
 const AK = 'BENCHAK';
 const SK = 'BENCHSK';
@@ -39,40 +40,13 @@ async function serve(): Promise<void> {
     await db.transaction().execute(async (trx) => {
       const rows = Array.from({ length: Math.min(500, SEEDED - start) }, (_, k) => {
         const i = start + k;
-        return {
+        return instanceRow({
           id: `redis-bench${String(i).padStart(7, '0')}`,
           account: AK,
-          region: 'cn-north-1',
           name: `bench_${i}`,
-          description: '',
-          instance_class: 'redis.m.micro.basic',
-          instance_type: 'master-slave',
-          redis_version: '4.0',
-          shard_number: 1,
-          memory_mb_per_shard: 1024,
-          max_connections: 10000,
           status: 'running',
-          status_reason: '',
-          password_sha256: null,
-          az_master: 'cn-north-1a',
-          az_slave: 'cn-north-1b',
-          vpc_id: 'vpc-bench',
-          subnet_id: 'subnet-bench',
-          ipv6_on: 0,
-          db_num: 16,
-          maxmemory_policy: 'volatile-lru',
-          charge_mode: 'postpaid_by_duration',
-          charge_unit: null,
-          charge_duration: null,
-          auto_renew: 0,
-          charge_start_time: '2026-01-01T00:00:00Z',
-          charge_expired_time: null,
-          resource_group_id: '',
-          order_num: '1',
-          buy_id: 'B1',
-          create_time: '2026-01-01T00:00:00Z',
           created_ms: now + i,
-        };
+        });
       });
       await trx.insertInto('instances').values(rows).execute();
       await trx

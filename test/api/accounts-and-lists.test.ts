@@ -13,6 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startService } from '../../src/main.ts';
 import { insertInstance } from '../../src/store/instances-repo.ts';
+import type { InstancesTable } from '../../src/store/schema.ts';
+import { instanceRow } from '../helpers/instance-row.ts';
 import { sdkClient } from '../helpers/sdk-client.ts';
 import { startTestService } from '../helpers/test-service.ts';
 
@@ -66,38 +68,7 @@ describe('list filters over seeded rows', () => {
     const svc = await startTestService({ instancePorts: '19710-19719' });
     try {
       // Rows in `creating` without a task: the engine leaves them alone, so no process is started.
-      const base = {
-        account: 'TESTAK',
-        region: 'cn-north-1',
-        description: '',
-        instance_class: 'redis.m.micro.basic',
-        instance_type: 'master-slave',
-        redis_version: '4.0',
-        shard_number: 1,
-        memory_mb_per_shard: 1024,
-        max_connections: 10000,
-        status: 'creating',
-        status_reason: '',
-        password_sha256: null,
-        az_master: 'cn-north-1a',
-        az_slave: 'cn-north-1b',
-        vpc_id: 'vpc-a',
-        subnet_id: 'subnet-a',
-        ipv6_on: 0,
-        db_num: 16,
-        maxmemory_policy: 'volatile-lru',
-        charge_mode: 'postpaid_by_duration',
-        charge_unit: null,
-        charge_duration: null,
-        auto_renew: 0,
-        charge_start_time: '2026-01-01T00:00:00Z',
-        charge_expired_time: null,
-        resource_group_id: '',
-        order_num: '1',
-        buy_id: 'B1',
-        create_time: '2026-01-01T00:00:00Z',
-      };
-      const seed: [string, Partial<typeof base>, { key: string; value: string }[]][] = [
+      const seed: [string, Partial<InstancesTable>, { key: string; value: string }[]][] = [
         ['alpha_one', {}, [{ key: 'env', value: 'prod' }]],
         ['alpha_two', { redis_version: '2.8', instance_class: 'redis.m1.micro.basic', vpc_id: 'vpc-b' }, [{ key: 'env', value: 'dev' }]],
         ['beta_one', { status: 'changing', charge_mode: 'prepaid_by_duration', subnet_id: 'subnet-b' }, []],
@@ -105,7 +76,7 @@ describe('list filters over seeded rows', () => {
         ['gamma_50%', {}, []],
       ];
       for (const [i, [name, extra, tags]] of seed.entries()) {
-        await insertInstance(svc.db, { ...base, ...extra, id: `redis-seed${String(i).padStart(7, '0')}`, name, created_ms: 1000 + i }, tags);
+        await insertInstance(svc.db, instanceRow({ ...extra, id: `redis-seed${String(i).padStart(7, '0')}`, account: 'TESTAK', name, created_ms: 1000 + i }), tags);
       }
       const sdk = svc.sdk();
       const names = async (params: Record<string, unknown>): Promise<string[]> =>
