@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { InstanceSpec } from '../driver.ts';
+import { recoverStuckAof } from './aof-problem.ts';
+import { nodePaths } from './instance-paths.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
 import {
   applyNodePassword,
@@ -27,6 +29,10 @@ export async function convergeNode(
   if (!settingsMatch(state, settings)) {
     await applyNodeSettings(client, settings);
     ctx.logger.info({ instanceId: spec.id, port, ...settings }, 'node settings converged');
+    changed = true;
+  }
+  if (await recoverStuckAof(client, state, nodePaths(ctx.dataDir, spec.id, port).dir)) {
+    ctx.logger.warn({ instanceId: spec.id, port }, 'AOF write error persisted with free disk space; AOF restarted');
     changed = true;
   }
   if (!passwordMatches(state, spec.passwordSha256)) {
