@@ -12,7 +12,7 @@
  */
 import type { Redis } from 'ioredis';
 import { PermanentDriverError, type InstanceSpec, type NodeObservation, type Observation } from '../driver.ts';
-import { convergeNode, waitForNodeState } from './converge-node.ts';
+import { convergeNode } from './converge-node.ts';
 import { aofProblem } from './aof-problem.ts';
 import { ensureNotForeign, inspectNode, type NodeProbe } from './inspect-node.ts';
 import { nodePaths, type NodePaths } from './instance-paths.ts';
@@ -20,7 +20,7 @@ import type { InternalSecrets } from './internal-secrets.ts';
 import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
 import { writeNodeConf } from './node-conf.ts';
 import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
-import { lastAofWriteMs, startNode, waitUntilLoaded } from './redis-node.ts';
+import { isPortOpen, lastAofWriteMs, POLL_MS, sleep, startNode, waitUntilLoaded } from './redis-node.ts';
 import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
 
 /** A full sync of a large dataset takes a while; the caller's signal usually ends the wait sooner. */
@@ -190,12 +190,16 @@ async function ensurePresent(
 
 /** How long a replica may sit without trying to connect before we nudge it. */
 const NUDGE_AFTER_MS = 20;
+/** How often the wait checks that the node it links to is still there. */
+const UPSTREAM_CHECK_MS = 50;
 
 /**
- * Waits until the node on `replicaPort` is linked to `masterPort` and synced. A replica that has not started a sync yet only
- * retries from its once-a-second cron (a fresh start sometimes misses the first attempt), so after a
- * few ms it is re-pointed: REPLICAOF NO ONE + REPLICAOF in one MULTI connects at once. That is safe
- * because a replica that is not linked is about to be fully resynced from the master anyway.
+ * Waits until the node on `replicaPort` is linked to `masterPort` and synced. A replica that has not
+ * started a sync yet only retries from its once-a-second cron (a fresh start sometimes misses the first
+ * attempt), so after a few ms it is re-pointed: REPLICAOF NO ONE + REPLICAOF in one MULTI connects at
+ * once. That is safe because a replica that is not linked is about to be fully resynced anyway.
+ * If the master's port closes meanwhile (it was killed), this fails at once instead of waiting out the
+ * timeout: the next ensurePresent brings the master back.
  */
 async function waitForLink(
   ctx: LocalContext,
@@ -204,27 +208,32 @@ async function waitForLink(
   masterPort: number,
   signal: AbortSignal,
 ): Promise<void> {
-  const nudgeAt = Date.now() + NUDGE_AFTER_MS;
+  const started = Date.now();
   let nudged = false;
-  await waitForNodeState(
-    client,
-    (s) => {
-      if (s.linkUp && s.masterPort === masterPort) return true;
-      if (!nudged && Date.now() >= nudgeAt && !s.syncInProgress) {
-        nudged = true;
-        void client
-          .multi()
-          .call('REPLICAOF', 'NO', 'ONE')
-          .call('REPLICAOF', ctx.host, String(masterPort))
-          .exec()
-          .catch((err: Error) => ctx.logger.warn({ port: replicaPort, err: err.message }, 'replica nudge failed'));
+  let nextUpstreamCheck = started + UPSTREAM_CHECK_MS;
+  for (;;) {
+    const s = await readNodeState(client);
+    if (s.linkUp && s.masterPort === masterPort) return;
+    const now = Date.now();
+    if (!nudged && now - started >= NUDGE_AFTER_MS && !s.syncInProgress) {
+      nudged = true;
+      await client
+        .multi()
+        .call('REPLICAOF', 'NO', 'ONE')
+        .call('REPLICAOF', ctx.host, String(masterPort))
+        .exec();
+    }
+    if (now >= nextUpstreamCheck) {
+      nextUpstreamCheck = now + UPSTREAM_CHECK_MS;
+      if (!(await isPortOpen(ctx.host, masterPort))) {
+        throw new Error(`node ${masterPort} went down while ${replicaPort} was syncing from it`);
       }
-      return false;
-    },
-    `replica ${replicaPort} to link to master ${masterPort}`,
-    SYNC_TIMEOUT_MS,
-    signal,
-  );
+    }
+    if (now - started > SYNC_TIMEOUT_MS) {
+      throw new Error(`timed out after ${SYNC_TIMEOUT_MS} ms waiting for ${replicaPort} to sync from ${masterPort}`);
+    }
+    await sleep(POLL_MS, signal);
+  }
 }
 
 async function observeNode(
