@@ -43,8 +43,10 @@ async function findOldNodes(ctx: LocalContext, spec: InstanceSpec, secrets: Inte
   const wantCluster = spec.topology === 'native-cluster';
   const found: OldNode[] = [];
   for (const port of ports) {
-    const probe = await inspectNode(ctx, nodePaths(ctx.dataDir, spec.id, port), port, secrets, signal).catch(() => null);
-    if (probe?.kind !== 'ours') continue;
+    // A node that does not answer fails the step (retried): skipping it would let the new topology's
+    // cleanup treat an old node holding data as gone.
+    const probe = await inspectNode(ctx, nodePaths(ctx.dataDir, spec.id, port), port, secrets, signal);
+    if (probe.kind !== 'ours') continue;
     if ((await isClusterEnabled(probe.client)) === wantCluster) continue; // same kind: the topology's own business
     const keyspace = parseInfo(String(await probe.client.call('INFO', 'keyspace')));
     const databases = [...keyspace.keys()].filter((k) => /^db\d+$/.test(k)).map((k) => Number(k.slice(2)));

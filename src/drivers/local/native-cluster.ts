@@ -431,7 +431,9 @@ async function removeExtraNodes(c: Cluster): Promise<void> {
   await Promise.all(
     [...new Set([...extraPorts, ...onDisk])].map(async (port) => {
       const paths = nodePaths(ctx.dataDir, spec.id, port);
-      const probe = await inspectNode(ctx, paths, port, secrets, c.signal).catch(() => ({ kind: 'foreign' as const, reason: '' }));
+      // A probe that fails (a node that does not answer in time) fails the step: only a port we know is
+      // free or held by someone else lets us delete the directory of a node that may still run.
+      const probe = await inspectNode(ctx, paths, port, secrets, c.signal);
       // A running node that is not a cluster node is the old master-slave topology of a type change:
       // cluster-retype.ts copies its data first and stops it.
       if (probe.kind === 'ours' && !(await isClusterEnabled(probe.client))) return;
