@@ -137,7 +137,9 @@ export function withTypeChange(inner: TopologyHandler): TopologyHandler {
       const started = Date.now();
       let copied = 0;
       try {
-        for (const source of sources) copied += await copyKeys(source.client, target, signal);
+        // Old masters are separate processes with disjoint keys: read them all at once.
+        const counts = await Promise.all(sources.map((source) => copyKeys(source.client, target, signal)));
+        copied = counts.reduce((a, b) => a + b, 0);
       } finally {
         target.close();
       }
