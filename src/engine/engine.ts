@@ -29,6 +29,9 @@ export interface EngineOptions {
 /** Thrown by a step when it must not be retried (the instance goes to `error` at once). */
 class GiveUp extends Error {}
 
+/** How long a port found held by a foreign process is avoided when nodes are moved. */
+const FOREIGN_PORT_MEMORY_MS = 5 * 60_000;
+
 const backoffMs = (attempt: number): number => Math.min(5_000, 25 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
 
 /**
@@ -41,6 +44,8 @@ export class Engine {
   private readonly o: Required<EngineOptions>;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly repairBackoff = new Map<string, { failures: number; nextMs: number }>();
+  /** Ports a foreign process was found on, and when: re-allocation avoids them for a while. */
+  private readonly foreignPorts = new Map<number, number>();
   private readonly abort = new AbortController();
   private wake: (() => void) | null = null;
   private stopped = false;
@@ -179,11 +184,16 @@ export class Engine {
 
   /** A foreign process holds one of our ports: hand the node another one and try again. */
   private async moveOffPort(instanceId: string, port: number): Promise<void> {
+    // Every port found held lately is avoided, not only this one: with two held ports, a node moved off
+    // one would otherwise be handed the other just released, and back, for ever.
+    const now = this.o.now();
+    this.foreignPorts.set(port, now);
+    for (const [p, seen] of this.foreignPorts) if (now - seen > FOREIGN_PORT_MEMORY_MS) this.foreignPorts.delete(p);
     await this.o.db.transaction().execute(async (trx) => {
       const row = (await portsOf(trx, instanceId)).find((p) => p.port === port);
       if (!row) return;
       await releasePorts(trx, instanceId, [port]);
-      const got = await reservePorts(trx, instanceId, [row.role], this.o.instancePorts, new Set([port]));
+      const got = await reservePorts(trx, instanceId, [row.role], this.o.instancePorts, new Set(this.foreignPorts.keys()));
       if (!got) throw new GiveUp(`port ${port} is taken by another process and no other instance port is free`);
       this.o.logger.warn({ instanceId, from: port, to: got[0]!.port }, 'port held by a foreign process; moved the node');
     });
