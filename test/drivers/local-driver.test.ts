@@ -12,9 +12,11 @@ import {
   HOST,
   adminConnection,
   freePortBlock,
+  reapAbandonedRuns,
   killEverythingUnder,
   killNode,
   leftovers,
+  nodePid,
   recordingLogger,
   processesUnder,
   portOpen,
@@ -42,9 +44,13 @@ async function waitForPort(port: number): Promise<void> {
   }
 }
 
-// Ports 17000-17999 belong to this file: one free block of 64, contract first, local-only tests after.
-const base = await freePortBlock(17000, 17999, 64);
+// Ports 17000-17999 belong to this file: one free block of 100, contract in +0..39, local-only tests
+// in +40..99 (spec(n) below, n < 30).
+const BLOCK = 100;
+const base = await freePortBlock(17000, 17999, BLOCK);
+await reapAbandonedRuns(tmpdir(), 'jcs-local-driver-');
 const dataDir = await mkdtemp(join(tmpdir(), 'jcs-local-driver-'));
+await writeFile(join(dataDir, 'owner.pid'), String(process.pid));
 const mountAllowed = await canMountTmpfs();
 const logger = recordingLogger();
 const makeDriver = () => wrapDriver(createLocalDriver({ dataDir, logger }), { logger, timeoutMs: 30_000 });
@@ -71,12 +77,13 @@ describe('local driver specifics', () => {
   const made: string[] = [];
 
   function spec(n: number, overrides: Partial<InstanceSpec> = {}): InstanceSpec {
+    if (41 + 2 * n >= BLOCK) throw new Error(`spec(${n}) would leave this file's port block`);
     const id = `redis-local${n}x${process.pid}`;
     made.push(id);
     return {
       id,
       topology: 'master-slave',
-      shards: [{ master: base + 32 + 2 * n, replica: base + 33 + 2 * n }],
+      shards: [{ master: base + 40 + 2 * n, replica: base + 41 + 2 * n }],
       memoryMbPerShard: 32,
       maxClients: 500,
       passwordSha256: sha256(`secret-${n}`),
@@ -295,11 +302,7 @@ describe('local driver specifics', () => {
       });
       child.once('exit', (code) => reject(new Error(`control plane exited early with ${code}`)));
     });
-    const pidsBefore = await Promise.all(
-      [s.shards[0]!.master, s.shards[0]!.replica].map(async (port) =>
-        Number((await readFile(join(dataDir, 'instances', s.id, String(port), 'redis.pid'), 'utf8')).trim()),
-      ),
-    );
+    const pidsBefore = await Promise.all([s.shards[0]!.master, s.shards[0]!.replica].map((port) => nodePid(dataDir, s.id, port)));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
 
@@ -367,6 +370,45 @@ describe('local driver specifics', () => {
       await d.close();
       execFileSync('umount', [small]);
     }
+  });
+
+  it('heals from SIGKILLs that land in the middle of a repair, keeping every replicated write', async () => {
+    const s = spec(16);
+    const ports = [s.shards[0]!.master, s.shards[0]!.replica];
+    const killSoon = (port: number, ms: number) =>
+      setTimeout(() => {
+        nodePid(dataDir, s.id, port)
+          .then((pid) => process.kill(pid, 'SIGKILL'))
+          .catch(() => undefined); // already dead, or not started yet: also a fault worth surviving
+      }, ms);
+    await driver.ensurePresent(s, signal());
+    const replicated: string[] = [];
+    let failedCalls = 0;
+    for (let round = 0; round < 12; round++) {
+      const c = await tenantConnection(HOST, ports[0]!, 'secret-16');
+      await c.set(`round:${round}`, String(round));
+      if ((await c.call('WAIT', '1', '1500')) === 1) replicated.push(`round:${round}`);
+      c.disconnect();
+      await killNode(dataDir, s.id, ports[round % 2]!);
+      const second = killSoon(ports[Math.floor(Math.random() * 2)]!, Math.random() * 40);
+      await driver.ensurePresent(s, signal()).catch(() => failedCalls++);
+      clearTimeout(second);
+      let healed = false;
+      for (let attempt = 0; attempt < 5 && !healed; attempt++) {
+        healed = await driver.ensurePresent(s, signal()).then(
+          () => true,
+          () => false,
+        );
+      }
+      expect(healed, `round ${round}`).toBe(true);
+      const obs = await driver.observe(s, signal());
+      expect(obs.problems, `round ${round}`).toEqual([]);
+    }
+    const c = await tenantConnection(HOST, ports[0]!, 'secret-16');
+    for (const key of replicated) expect(await c.get(key), key).not.toBeNull();
+    c.disconnect();
+    expect(replicated.length).toBeGreaterThan(6);
+    console.log(`mid-repair kills: 12 rounds, ${failedCalls} interrupted ensurePresent calls, ${replicated.length} replicated keys all kept`);
   });
 
   it('caps maxclients to the file-descriptor limit and reports the cap', async () => {

@@ -1,5 +1,5 @@
 /** Test-side helpers for the local driver: admin connections, hard kills, leftover and cleanup scans. */
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { DriverLogger } from '../../src/drivers/driver-logger.ts';
@@ -63,9 +63,20 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
   }
 }
 
+/**
+ * The pid in a node's pidfile. Never 0 or negative: `process.kill(0, …)` signals our own process group
+ * (an empty pidfile, read while redis-server writes it, once killed the whole test run).
+ */
+export async function nodePid(dataDir: string, instanceId: string, port: number): Promise<number> {
+  const text = await readFile(join(dataDir, 'instances', instanceId, String(port), 'redis.pid'), 'utf8');
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`pidfile of port ${port} holds "${text}", not a pid`);
+  return pid;
+}
+
 /** kill -9 the node's pid (from its pidfile) and wait until pid and port are gone. */
 export async function killNode(dataDir: string, instanceId: string, port: number): Promise<void> {
-  const pid = Number((await readFile(join(dataDir, 'instances', instanceId, String(port), 'redis.pid'), 'utf8')).trim());
+  const pid = await nodePid(dataDir, instanceId, port);
   process.kill(pid, 'SIGKILL');
   await waitFor(`pid ${pid} to die`, () => !pidAlive(pid));
   await waitFor(`port ${port} to close`, async () => !(await portOpen(port)));
@@ -115,4 +126,20 @@ export async function freePortBlock(from: number, to: number, size: number): Pro
     if (!open.some(Boolean)) return base;
   }
   throw new Error(`no block of ${size} free ports in ${from}-${to}`);
+}
+
+/**
+ * Cleans up after earlier runs of this file that were killed before their afterAll (SIGKILL, OOM): each
+ * run writes `owner.pid` in its data dir; a dir whose owner is dead has its redis-servers killed and is
+ * removed. A dir whose owner still runs (a concurrent run) is left alone.
+ */
+export async function reapAbandonedRuns(parent: string, prefix: string): Promise<void> {
+  for (const name of await readdir(parent)) {
+    if (!name.startsWith(prefix)) continue;
+    const dir = join(parent, name);
+    const owner = Number(await readFile(join(dir, 'owner.pid'), 'utf8').catch(() => 'NaN'));
+    if (!Number.isInteger(owner) || pidAlive(owner)) continue;
+    await killEverythingUnder(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -194,7 +194,8 @@ const NUDGE_AFTER_MS = 20;
 const UPSTREAM_CHECK_MS = 50;
 
 /**
- * Waits until the node on `replicaPort` is linked to `masterPort` and synced. A replica that has not
+ * Waits until the node on `replicaPort` is linked to `masterPort`, synced, and its AOF rebuilt after
+ * the sync (so what it holds survives its own restart). A replica that has not
  * started a sync yet only retries from its once-a-second cron (a fresh start sometimes misses the first
  * attempt), so after a few ms it is re-pointed: REPLICAOF NO ONE + REPLICAOF in one MULTI connects at
  * once. That is safe because a replica that is not linked is about to be fully resynced anyway.
@@ -213,7 +214,9 @@ async function waitForLink(
   let nextUpstreamCheck = started + UPSTREAM_CHECK_MS;
   for (;;) {
     const s = await readNodeState(client);
-    if (s.linkUp && s.masterPort === masterPort) return;
+    // Linked is not enough: a node that just took a full sync is durable only once its AOF is rebuilt
+    // (≤ 100 ms for small data). Returning earlier let a crash right after lose replicated writes.
+    if (s.linkUp && s.masterPort === masterPort && !s.aofRewriting) return;
     const now = Date.now();
     if (!nudged && now - started >= NUDGE_AFTER_MS && !s.syncInProgress) {
       nudged = true;

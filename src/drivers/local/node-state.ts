@@ -24,6 +24,11 @@ export interface NodeState {
   connectedReplicas: number;
   replOffset: number;
   loading: boolean;
+  /**
+   * An AOF rewrite runs or waits to run. After a full sync a node rebuilds its AOF this way, and until
+   * that finishes, writes it accepts are not yet in the AOF its restart would load.
+   */
+  aofRewriting: boolean;
   /** `aof_last_write_status` is not ok: the node cannot persist (disk full, unwritable directory). */
   aofWriteFailing: boolean;
   maxmemoryBytes: number;
@@ -89,6 +94,7 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
     connectedReplicas: num(info.get('connected_slaves')),
     replOffset: num(info.get('master_repl_offset')),
     loading: info.get('loading') === '1',
+    aofRewriting: info.get('aof_rewrite_in_progress') === '1' || info.get('aof_rewrite_scheduled') === '1',
     aofWriteFailing: (info.get('aof_last_write_status') ?? 'ok') !== 'ok',
     maxmemoryBytes: num(config.get('maxmemory') as string | undefined),
     maxclients: num(config.get('maxclients') as string | undefined),
