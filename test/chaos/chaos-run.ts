@@ -162,6 +162,11 @@ class ChaosRun {
 
   private async actor(deadline: number): Promise<void> {
     while (Date.now() < deadline) {
+      // While the service is down every call is refused at once: wait instead of counting those.
+      if (!this.serviceUp) {
+        await sleep(50);
+        continue;
+      }
       const live = this.live();
       const r = Math.random();
       if (live.length === 0 || (r < 0.25 && live.length < this.o.maxInstances)) await this.create();
@@ -169,7 +174,8 @@ class ChaosRun {
         const inst = pick(live);
         if (r < 0.55) await this.resize(inst);
         else if (r < 0.85) await this.resetPassword(inst);
-        else if (live.length > 1) await this.delete(inst);
+        // Instances live a while, so their writers build up keys that the end can check.
+        else if (live.length > this.o.maxInstances / 2) await this.delete(inst);
       }
       await sleep(between(...this.o.opPauseMs));
     }
