@@ -27,19 +27,24 @@ export class AdminPool {
 
   /** A ready admin connection to `port`, or a rejection saying why (refused, wrong password, …). */
   async get(port: number, password: string): Promise<Redis> {
-    const existing = this.entries.get(port);
-    if (existing && existing.password === password) {
-      const client = await existing.client.catch(() => null);
-      if (client && client.status === 'ready') return client;
-    }
-    if (existing) this.forget(port, existing);
-    const entry: Entry = { password, client: this.connect(port, password) };
-    this.entries.set(port, entry);
-    try {
-      return await entry.client;
-    } catch (err) {
-      this.forget(port, entry);
-      throw err;
+    for (;;) {
+      const existing = this.entries.get(port);
+      if (existing && existing.password === password) {
+        const client = await existing.client.catch(() => null);
+        if (client && client.status === 'ready') return client;
+        // Another caller may have replaced the dead entry while we waited: share theirs, do not race it.
+        if (this.entries.get(port) !== existing) continue;
+      }
+      if (existing) this.forget(port, existing);
+      // Set before any await, so concurrent callers for this port share one connection attempt.
+      const entry: Entry = { password, client: this.connect(port, password) };
+      this.entries.set(port, entry);
+      try {
+        return await entry.client;
+      } catch (err) {
+        this.forget(port, entry);
+        throw err;
+      }
     }
   }
 
