@@ -6,10 +6,10 @@
  * during the repair. The service runs as its own process, as in production.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redisProcessesUnder } from '../test/chaos/chaos-leaks.ts';
+import { portClosedAt } from '../test/chaos/chaos-port-closed.ts';
 import { percentile, summarizeMs } from '../test/chaos/chaos-stats.ts';
 import { ChaosWriter, plainClient } from '../test/chaos/chaos-writer.ts';
 import { sdkClient } from '../test/helpers/sdk-client.ts';
@@ -41,9 +41,9 @@ try {
     const t0 = Date.now();
     process.kill(pid, 'SIGKILL');
     kills.push(t0);
-    // SIGKILL lands asynchronously: a write sent in the first instant may still be served by the dying
-    // process. Recovery counts from the kill, but only writes sent once its port closed count as "after".
+    // Recovery counts from the kill, but only writes sent once the port closed count as "after".
     const dead = await portClosedAt(port);
+    if (Number.isNaN(dead)) throw new Error(`kill ${i + 1}: port ${port} still open 2 s after SIGKILL`);
     // What an API user sees meanwhile: statuses (with reasons) until the instance is running again.
     const trail = watchStatus(sdk, id, t0);
     const ackedAt = await writer.firstAckAfter(dead, 30_000);
@@ -109,14 +109,3 @@ async function watchStatus(sdk: ReturnType<typeof sdkClient>, id: string, t0: nu
   return trail.length ? `running → ${trail.join(' → ')}` : 'stayed running (repaired between two polls)';
 }
 
-/** Polls until nothing accepts connections on the port; returns when that was first seen. */
-async function portClosedAt(port: number): Promise<number> {
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (!open) return Date.now();
-    await sleep(1);
-  }
-}

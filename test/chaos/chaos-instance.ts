@@ -12,6 +12,10 @@ export class ChaosInstance {
   /** Every password it ever may have had, newest first: the writer tries them all when reconnecting. */
   history: (string | null)[];
   deleted: 'no' | 'maybe' | 'yes' = 'no';
+  /** Its keys are being read back before a delete: no fault is aimed at it meanwhile. */
+  retiring = false;
+  /** Acknowledged keys already read back (before a delete that was then refused, or at the end). */
+  keysChecked = 0;
   writer: ChaosWriter | null = null;
   /** When a redis-server of this instance was SIGKILLed: writes acknowledged just before may be lost. */
   readonly kills: number[] = [];

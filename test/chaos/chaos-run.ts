@@ -13,11 +13,12 @@ import { checkStoreIntegrity, openStore } from '../../src/store/open-store.ts';
 import { sdkClient, type SdkBody, type SdkRedis } from '../helpers/sdk-client.ts';
 import { freePort, ServiceProcess } from '../helpers/service-process.ts';
 import { killInstanceProcesses, msSpec, TEST_AK, TEST_SK } from '../helpers/test-service.ts';
-import { checkInstanceData } from './chaos-data-check.ts';
+import { checkAckedKeys, checkInstanceData } from './chaos-data-check.ts';
 import { ChaosInstance } from './chaos-instance.ts';
 import { findLeaks, redisProcessesUnder } from './chaos-leaks.ts';
+import { portClosedAt } from './chaos-port-closed.ts';
 import { sdkCall, type CallOutcome } from './chaos-sdk-call.ts';
-import { ChaosWriter } from './chaos-writer.ts';
+import { ChaosWriter, connectWithAny } from './chaos-writer.ts';
 
 export interface ChaosOptions {
   /** How long operations and faults go on; settling and checks come after. */
@@ -59,6 +60,8 @@ export interface ChaosReport {
   keysChecked: number;
   keysExcused: number;
   keysExcusedLost: number;
+  /** Keys of instances that could not be read back before their delete (master down for 5 s). */
+  keysUncheckedBeforeDelete: number;
   violations: string[];
 }
 
@@ -124,6 +127,7 @@ class ChaosRun {
       keysChecked: 0,
       keysExcused: 0,
       keysExcusedLost: 0,
+      keysUncheckedBeforeDelete: 0,
       violations: this.violations,
     };
   }
@@ -233,10 +237,43 @@ class ChaosRun {
   }
 
   private async delete(inst: ChaosInstance): Promise<void> {
-    if (inst.deleted !== 'no') return;
+    if (inst.deleted !== 'no' || inst.retiring) return;
+    // Most instances end deleted: read their keys back first, or most acknowledged writes of the run
+    // would never be checked. The writer pauses meanwhile (so its list is final) and resumes if the
+    // delete is refused.
+    inst.retiring = true;
+    await inst.writer?.stop();
+    await this.checkBeforeDelete(inst);
     const res = await this.op('delete', () => this.sdk.deleteCacheInstance({ cacheInstanceId: inst.id }), `delete ${inst.id}`);
     if (res.kind === 'accepted') await this.markDeleted(inst);
     else if (res.kind === 'uncertain') inst.deleted = 'maybe';
+    if (inst.deleted === 'no') inst.writer?.start();
+    inst.retiring = false;
+  }
+
+  private async checkBeforeDelete(inst: ChaosInstance): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      const client = await connectWithAny(HOST, inst.port, inst.history);
+      if (!client) {
+        await sleep(100); // mid-repair: the master is coming back
+        continue;
+      }
+      try {
+        const keys = await checkAckedKeys(inst, client, inst.keysChecked);
+        this.report.keysChecked += keys.checked;
+        this.report.keysExcused += keys.excused;
+        this.report.keysExcusedLost += keys.excusedLost;
+        if (keys.missing.length > 0) this.violation(`${inst.id}: before delete, ${keys.missing.length} acknowledged keys are missing: ${keys.missing.slice(0, 5).join(', ')}`);
+        inst.keysChecked = inst.writer?.acks.length ?? 0;
+        return;
+      } catch {
+        await sleep(100); // e.g. the node went down between connect and read
+      } finally {
+        client.disconnect();
+      }
+    }
+    this.report.keysUncheckedBeforeDelete += (inst.writer?.acks.length ?? 0) - inst.keysChecked;
   }
 
   private async markDeleted(inst: ChaosInstance): Promise<void> {
@@ -281,7 +318,7 @@ class ChaosRun {
 
   /** SIGKILLs the redis-server on the instance's published (master) port, or its other node. */
   private async killRedis(role: 'master' | 'replica'): Promise<void> {
-    const candidates = this.live().filter((i) => i.deleted === 'no' && i.writer);
+    const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer);
     if (candidates.length === 0) return;
     const inst = pick(candidates);
     const dir = join(this.dataDir, 'instances', inst.id);
@@ -310,14 +347,16 @@ class ChaosRun {
     if (role !== 'master' || !healthy || !this.serviceUp) return;
     const serviceDownAtKill = this.downs.length;
     this.recoveries.push(
-      inst.writer!.firstAckAfter(t0, 30_000).then((ackedAt) => {
-        if (Number.isNaN(ackedAt)) {
-          if (inst.deleted === 'no') this.violation(`${inst.id}: no write succeeded within 30 s of the master kill at ${new Date(t0).toISOString()}`);
-          return;
-        }
-        const serviceWasDown = this.downs.length > serviceDownAtKill || !this.serviceUp;
-        this.report.masterKills.push({ recoveryMs: ackedAt - t0, serviceWasDown });
-      }),
+      portClosedAt(port)
+        .then((dead) => inst.writer!.firstAckAfter(Number.isNaN(dead) ? t0 : dead, 30_000))
+        .then((ackedAt) => {
+          if (Number.isNaN(ackedAt)) {
+            if (inst.deleted === 'no' && !inst.retiring) this.violation(`${inst.id}: no write succeeded within 30 s of the master kill at ${new Date(t0).toISOString()}`);
+            return;
+          }
+          const serviceWasDown = this.downs.length > serviceDownAtKill || !this.serviceUp;
+          this.report.masterKills.push({ recoveryMs: ackedAt - t0, serviceWasDown });
+        }),
     );
   }
 

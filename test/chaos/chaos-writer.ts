@@ -33,7 +33,9 @@ export class ChaosWriter {
     private readonly pauseMs = 5,
   ) {}
 
+  /** Starts writing (again, after `stop`: the sequence and the acknowledgements carry on). */
   start(): void {
+    this.stopped = false;
     this.done ??= this.loop();
   }
 
@@ -41,6 +43,7 @@ export class ChaosWriter {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.done;
+    this.done = null;
     for (const w of this.waiters.splice(0)) w.resolve(NaN);
   }
 
@@ -93,22 +96,26 @@ export class ChaosWriter {
     this.client = null;
   }
 
-  /** A connection authenticated with the first password that works, or null when none does yet. */
-  private async connect(): Promise<Redis | null> {
-    for (const password of this.passwords()) {
-      const client = plainClient(this.host, this.port);
-      try {
-        await client.connect();
-        if (password !== null) await client.call('AUTH', password);
-        // PING needs authentication too: it tells a password-free candidate from a wrong one.
-        await client.ping();
-        return client;
-      } catch {
-        client.disconnect();
-      }
-    }
-    return null;
+  private connect(): Promise<Redis | null> {
+    return connectWithAny(this.host, this.port, this.passwords());
   }
+}
+
+/** A connection authenticated with the first of `passwords` that works (null: none), or null when none does. */
+export async function connectWithAny(host: string, port: number, passwords: readonly (string | null)[]): Promise<Redis | null> {
+  for (const password of passwords) {
+    const client = plainClient(host, port);
+    try {
+      await client.connect();
+      if (password !== null) await client.call('AUTH', password);
+      // PING needs authentication too: it tells a password-free candidate from a wrong one.
+      await client.ping();
+      return client;
+    } catch {
+      client.disconnect();
+    }
+  }
+  return null;
 }
 
 /**
