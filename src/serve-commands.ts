@@ -16,6 +16,9 @@ async function serve(config: Config): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  // A stray rejection (e.g. a Redis connection closing under a dying node) must not take down the
+  // API for every tenant: log it in full and keep serving; the engine's steps are retried anyway.
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection (service keeps running)'));
   const shutdown = (signal: string): void => {
     logger.info({ signal }, 'shutting down; instances keep running');
     const force = setTimeout(() => {
