@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseClusterNodes, slotCount } from '../../src/drivers/local/cluster-nodes.ts';
-import { adminConnection } from '../drivers/local-harness.ts';
+import { adminConnection, portOpen } from '../drivers/local-harness.ts';
 import { sdkClient, type SdkRedis } from '../helpers/sdk-client.ts';
 import { freePort, ServiceProcess } from '../helpers/service-process.ts';
 import { killInstanceProcesses, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
@@ -43,6 +43,9 @@ async function openSlots(id: string, ports: number[]): Promise<number> {
   return open;
 }
 
+let id = '';
+let port = 0;
+
 it('finishes a 3 → 6 reshard after a kill -9 in the middle of a slot migration', async () => {
   const res = await sdk.createCacheInstance({
     cacheInstance: {
@@ -56,9 +59,9 @@ it('finishes a 3 → 6 reshard after a kill -9 in the middle of a slot migration
       password: 'Crash3dPass',
     },
   });
-  const id = res.result.cacheInstanceId as string;
+  id = res.result.cacheInstanceId as string;
   expect(await waitForStatus(sdk, id, ['running', 'error'], 30_000)).toBe('running');
-  const port = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number;
+  port = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number;
   const c = clusterClient('127.0.0.1', port, 'Crash3dPass');
   disconnect.push(c);
   const value = 'x'.repeat(100);
@@ -93,4 +96,35 @@ it('finishes a 3 → 6 reshard after a kill -9 in the middle of a slot migration
   }
   expect(total).toBe(60_000);
   expect(await c.get('k:59999')).toBe(value);
+});
+
+it('finishes a 6 → 3 reshard after a kill -9 while the removed shards are being emptied', async () => {
+  await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 });
+  // The three added masters are the sources now.
+  const sources = [port + 6, port + 8, port + 10];
+  const deadline = Date.now() + 30_000;
+  let seenOpen = 0;
+  while (Date.now() < deadline && seenOpen === 0) seenOpen = await openSlots(id, sources);
+  await svc.stop('SIGKILL');
+  expect(seenOpen).toBeGreaterThan(0);
+
+  await svc.start();
+  expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+  expect((await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.shardNumber).toBe(3);
+  const admin = await adminConnection(dataDir, id, port);
+  const entries = parseClusterNodes(String(await admin.call('CLUSTER', 'NODES')));
+  admin.disconnect();
+  expect(entries).toHaveLength(6);
+  const masters = entries.filter((e) => e.flags.has('master'));
+  expect(masters.map((m) => m.port).sort()).toEqual([port, port + 2, port + 4]);
+  let total = 0;
+  for (const m of masters) {
+    const a = await adminConnection(dataDir, id, m.port);
+    total += await a.dbsize();
+    a.disconnect();
+  }
+  // The removed shards were emptied before they stopped: every key is on the remaining masters.
+  expect(total).toBe(60_000);
+  expect(await openSlots(id, [port, port + 2, port + 4])).toBe(0);
+  for (const p of [6, 7, 8, 9, 10, 11].map((i) => port + i)) expect(await portOpen(p)).toBe(false);
 });
