@@ -11,6 +11,7 @@ import { nodePaths } from './instance-paths.ts';
 import type { InternalSecrets } from './internal-secrets.ts';
 import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
 import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
+import { downNode, toNodeObservation } from './node-observation.ts';
 
 interface Seen {
   obs: NodeObservation;
@@ -27,31 +28,10 @@ async function observeNode(ctx: LocalContext, port: number, secrets: InternalSec
       state,
       view,
       error: null,
-      obs: {
-        port,
-        role: state.role,
-        pid: state.pid,
-        linkUp: state.role === 'master' ? state.replicaPorts.length > 0 : state.linkUp,
-        connectedReplicas: state.connectedReplicas,
-        maxmemoryBytes: state.maxmemoryBytes,
-        maxclients: state.maxclients,
-        usedMemoryBytes: state.usedMemoryBytes,
-        replOffset: state.replOffset,
-      },
+      obs: toNodeObservation(port, state),
     };
   } catch (err) {
-    const obs: NodeObservation = {
-      port,
-      role: 'down',
-      pid: null,
-      linkUp: false,
-      connectedReplicas: 0,
-      maxmemoryBytes: null,
-      maxclients: null,
-      usedMemoryBytes: null,
-      replOffset: null,
-    };
-    return { obs, state: null, view: null, error: (err as Error).message };
+    return { obs: downNode(port), state: null, view: null, error: (err as Error).message };
   }
 }
 

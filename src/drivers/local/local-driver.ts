@@ -18,6 +18,7 @@ import { nativeCluster } from './native-cluster.ts';
 import { withTypeChange } from './cluster-retype.ts';
 import { connectHost, writeNodeConf } from './node-conf.ts';
 import { applyNodePassword, applyNodeSettings } from './node-state.ts';
+import { downNode } from './node-observation.ts';
 import { isPortOpen, stopNode } from './redis-node.ts';
 import { checkRedisBinary } from './redis-binary.ts';
 import { plannedNodeConf, type TopologyHandler } from './topology-handler.ts';
@@ -149,17 +150,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       const secrets = await readInternalSecrets(instanceDir(ctx.dataDir, spec.id));
       if (!secrets) {
         // Nothing was ever created here: every node is down, and observe must not create anything.
-        const down = h.plan(spec).map((n) => ({
-          port: n.port,
-          role: 'down' as const,
-          pid: null,
-          linkUp: false,
-          connectedReplicas: 0,
-          maxmemoryBytes: null,
-          maxclients: null,
-          usedMemoryBytes: null,
-          replOffset: null,
-        }));
+        const down = h.plan(spec).map((n) => downNode(n.port));
         const observation: Observation = {
           healthy: false,
           problems: [`instance ${spec.id} does not exist on this host`],

@@ -20,6 +20,7 @@ import type { InternalSecrets } from './internal-secrets.ts';
 import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
 import { writeNodeConf } from './node-conf.ts';
 import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
+import { downNode, toNodeObservation } from './node-observation.ts';
 import { isPortOpen, lastAofWriteMs, POLL_MS, sleep, startNode, waitUntilLoaded } from './redis-node.ts';
 import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
 
@@ -249,31 +250,10 @@ async function observeNode(
     return {
       state,
       error: null,
-      obs: {
-        port,
-        role: state.role,
-        pid: state.pid,
-        linkUp: state.role === 'master' ? state.replicaPorts.length > 0 : state.linkUp,
-        connectedReplicas: state.connectedReplicas,
-        maxmemoryBytes: state.maxmemoryBytes,
-        maxclients: state.maxclients,
-        usedMemoryBytes: state.usedMemoryBytes,
-        replOffset: state.replOffset,
-      },
+      obs: toNodeObservation(port, state),
     };
   } catch (err) {
-    const obs: NodeObservation = {
-      port,
-      role: 'down',
-      pid: null,
-      linkUp: false,
-      connectedReplicas: 0,
-      maxmemoryBytes: null,
-      maxclients: null,
-      usedMemoryBytes: null,
-      replOffset: null,
-    };
-    return { obs, state: null, error: (err as Error).message };
+    return { obs: downNode(port), state: null, error: (err as Error).message };
   }
 }
 

@@ -1,0 +1,32 @@
+import type { NodeObservation } from '../driver.ts';
+import type { NodeState } from './node-state.ts';
+
+/** What the driver reports for a node it read: a master's link is up when a replica is attached. */
+export function toNodeObservation(port: number, state: NodeState): NodeObservation {
+  return {
+    port,
+    role: state.role,
+    pid: state.pid,
+    linkUp: state.role === 'master' ? state.replicaPorts.length > 0 : state.linkUp,
+    connectedReplicas: state.connectedReplicas,
+    maxmemoryBytes: state.maxmemoryBytes,
+    maxclients: state.maxclients,
+    usedMemoryBytes: state.usedMemoryBytes,
+    replOffset: state.replOffset,
+  };
+}
+
+/** What the driver reports for a node it could not reach. */
+export function downNode(port: number): NodeObservation {
+  return {
+    port,
+    role: 'down',
+    pid: null,
+    linkUp: false,
+    connectedReplicas: 0,
+    maxmemoryBytes: null,
+    maxclients: null,
+    usedMemoryBytes: null,
+    replOffset: null,
+  };
+}
