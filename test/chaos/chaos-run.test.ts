@@ -14,7 +14,7 @@ describe('chaos (short form)', () => {
       instancePorts: '21000-21199',
       maxInstances: 4,
       actors: 2,
-      faultEveryMs: 1_400,
+      faultEveryMs: 1_200,
       opPauseMs: [100, 400],
       // CHAOS_VERBOSE=1 prints every fault and keeps the service log for a post-mortem.
       ...(process.env.CHAOS_VERBOSE ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-service.log' } : {}),
