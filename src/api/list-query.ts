@@ -86,6 +86,11 @@ export function parseListQuery(
       if (unknown) throw new DomainError('INVALID_ARGUMENT', `${field}.values: instanceType must be redis or redis_cluster, got "${unknown}"`);
       values = values.flatMap((v) => INSTANCE_TYPES[v]!);
     }
+    if (column === 'nameContains') {
+      // Substrings cannot be intersected like exact values: each name filter is its own AND group.
+      (out.nameContains ??= []).push(values);
+      continue;
+    }
     // Several filters on the same name AND together: intersect.
     const prev = out[column];
     out[column] = prev ? prev.filter((v) => values.includes(v)) : values;

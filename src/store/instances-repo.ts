@@ -9,7 +9,8 @@ export interface InstanceListQuery {
   account: string;
   region: string;
   ids?: string[];
-  nameContains?: string[];
+  /** Substring matches: every group must match (AND), any name within a group (OR). */
+  nameContains?: string[][];
   statuses?: string[];
   redisVersions?: string[];
   instanceTypes?: string[];
@@ -109,8 +110,7 @@ export async function listInstances(
   inList('charge_mode', q.chargeModes);
   inList('vpc_id', q.vpcIds);
   inList('subnet_id', q.subnetIds);
-  if (q.nameContains && q.nameContains.length > 0) {
-    const names = q.nameContains;
+  for (const names of q.nameContains ?? []) {
     base = base.where((eb) => eb.or(names.map((n) => sql<boolean>`${eb.ref('i.name')} like ${`%${escapeLike(n)}%`} escape '\\'`)));
   }
   for (const tf of q.tagFilters ?? []) {

@@ -84,6 +84,8 @@ describe('list filters over seeded rows', () => {
       const f = (name: string, ...values: string[]) => ({ name, values });
       expect(await names({ filters: [f('cacheInstanceName', 'alpha')] })).toEqual(['alpha_two', 'alpha_one']);
       expect(await names({ filters: [f('cacheInstanceName', '50%')] })).toEqual(['gamma_50%']);
+      expect(await names({ filters: [f('cacheInstanceName', 'alpha'), f('cacheInstanceName', 'one')] })).toEqual(['alpha_one']);
+      expect(await names({ filters: [f('cacheInstanceName', 'gamma', 'beta_t')] })).toEqual(['gamma_50%', 'beta_two']);
       expect(await names({ filters: [f('cacheInstanceName', '%')] })).toEqual(['gamma_50%']);
       expect(await names({ filters: [f('cacheInstanceStatus', 'changing', 'deleting')] })).toEqual(['beta_two', 'beta_one']);
       expect(await names({ filters: [f('redisVersion', '2.8')] })).toEqual(['alpha_two']);
