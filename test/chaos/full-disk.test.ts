@@ -19,7 +19,12 @@ let svc: TestService | null = null;
 let mountPoint = '';
 
 afterAll(async () => {
-  if (!svc) return;
+  if (!svc) {
+    // The service did not start: nothing runs on the tmpfs, only the mount and the directory remain.
+    if (mountPoint) execFileSync('umount', ['-l', mountPoint]);
+    if (mountPoint) rmSync(join(mountPoint, '..'), { recursive: true, force: true });
+    return;
+  }
   // Order matters: stop the engine (it would restart nodes), kill the nodes (they hold files on the
   // tmpfs), unmount, then let destroy remove the now plain directory.
   await svc.close();
@@ -53,9 +58,10 @@ function fillDisk(file: string): number {
 describe('a full disk under an instance', () => {
   it.skipIf(!isRoot)('shows error with the cause, keeps the service up, and recovers when space returns', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'jcs-fulldisk-'));
-    mountPoint = join(dataDir, 'instances');
-    mkdirSync(mountPoint);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mountPoint]);
+    const instancesDir = join(dataDir, 'instances');
+    mkdirSync(instancesDir);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', instancesDir]);
+    mountPoint = instancesDir; // only once mounted: afterAll unmounts it
     svc = await startTestService({ instancePorts: '21300-21399', dataDir });
     const sdk = svc.sdk();
     const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: 'Passw0rd1' }) })).result.cacheInstanceId as string;
