@@ -113,8 +113,10 @@ describe('crash recovery', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
     const outcomes = await Promise.all(calls);
     // Requests completed, were answered 503 UNAVAILABLE (arrived while closing), or were never accepted.
-    // ("connect ECONNRESET": the TCP handshake raced the listener's close; no request was read.)
-    for (const o of outcomes) expect(o === 'ok' || o === 'UNAVAILABLE' || /connect (ECONNREFUSED|ECONNRESET)/.test(o), o).toBe(true);
+    // ("connect ECONNRESET": the TCP handshake raced the listener's close; no request was read.
+    // "read/write ECONNRESET": the client reused a keep-alive socket the server had just closed as idle, which
+    // Node's server.close() only does to sockets with no request read, so again nothing was processed.)
+    for (const o of outcomes) expect(o === 'ok' || o === 'UNAVAILABLE' || /(connect|read|write) (ECONNREFUSED|ECONNRESET)/.test(o), o).toBe(true);
     expect(outcomes.filter((o) => o === 'ok').length).toBeGreaterThan(0);
     for (const pid of before) expect(alive(pid)).toBe(true);
   });
