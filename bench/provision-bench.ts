@@ -18,6 +18,7 @@ import { sdkClient } from '../test/helpers/sdk-client.ts';
 
 const execFileP = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PORTS = '23000-23199';
 const BARE_BASE = 23500;
 
@@ -83,7 +84,7 @@ async function barePair(dir: string, port: number): Promise<{ ms: number; stop: 
 }
 
 async function redisBenchmark(port: number, password?: string): Promise<{ set: number; get: number }> {
-  const args = ['-h', '127.0.0.1', '-p', String(port), '-c', '50', '-n', '100000', '-t', 'set,get', '--csv', '-q'];
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-c', '50', '-n', '200000', '-t', 'set,get', '--csv', '-q'];
   if (password) args.push('-a', password);
   const { stdout } = await execFileP('redis-benchmark', args, { env: { ...process.env, REDISCLI_AUTH: password ?? '' } });
   const rps = (name: string): number => Number(new RegExp(`"${name}","([\\d.]+)"`).exec(stdout)?.[1] ?? NaN);
@@ -143,13 +144,13 @@ async function main(): Promise<void> {
 
     const pair = await barePair(bareDir, BARE_BASE);
     const rounds = { ours: [] as { set: number; get: number }[], bare: [] as { set: number; get: number }[] };
-    for (let r = 0; r < 3; r++) {
+    for (let r = 0; r < BENCH_ROUNDS; r++) {
       rounds.ours.push(await redisBenchmark(keepPort, 'Bench1234'));
       rounds.bare.push(await redisBenchmark(BARE_BASE));
     }
     await pair.stop();
     const m = (xs: { set: number; get: number }[], k: 'set' | 'get'): number => median(xs.map((x) => x[k]));
-    console.log(`\nredis-benchmark -c 50 -n 100000, 3 rounds each, medians (requests/s)`);
+    console.log(`\nredis-benchmark -c 50 -n 200000, ${BENCH_ROUNDS} interleaved rounds each, medians (requests/s)`);
     for (const k of ['set', 'get'] as const) {
       console.log(
         `  ${k.toUpperCase()}: instance ${m(rounds.ours, k).toFixed(0)}, bare ${m(rounds.bare, k).toFixed(0)}, ratio ${(m(rounds.ours, k) / m(rounds.bare, k)).toFixed(2)}`,

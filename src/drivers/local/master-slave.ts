@@ -193,6 +193,9 @@ async function ensurePresent(
 const NUDGE_AFTER_MS = 20;
 /** How often the wait checks that the node it links to is still there. */
 const UPSTREAM_CHECK_MS = 50;
+/** Redis's default `hz`, which the generated conf leaves in place, and the rate used while waiting on a rewrite. */
+const DEFAULT_HZ = 10;
+const BOOSTED_HZ = 100;
 
 /**
  * Waits until the node on `replicaPort` is linked to `masterPort`, synced, and its AOF rebuilt after
@@ -212,31 +215,44 @@ async function waitForLink(
 ): Promise<void> {
   const started = Date.now();
   let nudged = false;
+  let cronBoosted = false;
   let nextUpstreamCheck = started + UPSTREAM_CHECK_MS;
-  for (;;) {
-    const s = await readNodeState(client);
-    // Linked is not enough: a node that just took a full sync is durable only once its AOF is rebuilt
-    // (≤ 100 ms for small data). Returning earlier let a crash right after lose replicated writes.
-    if (s.linkUp && s.masterPort === masterPort && !s.aofRewriting) return;
-    const now = Date.now();
-    if (!nudged && now - started >= NUDGE_AFTER_MS && !s.syncInProgress) {
-      nudged = true;
-      await client
-        .multi()
-        .call('REPLICAOF', 'NO', 'ONE')
-        .call('REPLICAOF', ctx.host, String(masterPort))
-        .exec();
-    }
-    if (now >= nextUpstreamCheck) {
-      nextUpstreamCheck = now + UPSTREAM_CHECK_MS;
-      if (!(await isPortOpen(ctx.host, masterPort))) {
-        throw new Error(`node ${masterPort} went down while ${replicaPort} was syncing from it`);
+  try {
+    for (;;) {
+      const s = await readNodeState(client);
+      // Linked is not enough: a node that just took a full sync is durable only once its AOF is rebuilt
+      // (≤ 100 ms for small data). Returning earlier let a crash right after lose replicated writes.
+      if (s.linkUp && s.masterPort === masterPort && !s.aofRewriting) return;
+      if (s.linkUp && s.aofRewriting && !cronBoosted) {
+        // Redis notices the finished rewrite child only in its cron, every 100 ms at hz 10: that tick
+        // was most of a fresh create's time. Run the cron at 100 Hz just while we wait.
+        cronBoosted = true;
+        await client.call('CONFIG', 'SET', 'hz', String(BOOSTED_HZ)).catch(() => undefined);
       }
+      const now = Date.now();
+      // Only a replica with no link is nudged: re-pointing a linked one (say, rebuilding its AOF after
+      // the sync) would throw its sync away and start another.
+      if (!nudged && now - started >= NUDGE_AFTER_MS && !s.syncInProgress && !s.linkUp) {
+        nudged = true;
+        await client
+          .multi()
+          .call('REPLICAOF', 'NO', 'ONE')
+          .call('REPLICAOF', ctx.host, String(masterPort))
+          .exec();
+      }
+      if (now >= nextUpstreamCheck) {
+        nextUpstreamCheck = now + UPSTREAM_CHECK_MS;
+        if (!(await isPortOpen(ctx.host, masterPort))) {
+          throw new Error(`node ${masterPort} went down while ${replicaPort} was syncing from it`);
+        }
+      }
+      if (now - started > SYNC_TIMEOUT_MS) {
+        throw new Error(`timed out after ${SYNC_TIMEOUT_MS} ms waiting for ${replicaPort} to sync from ${masterPort}`);
+      }
+      await sleep(POLL_MS, signal);
     }
-    if (now - started > SYNC_TIMEOUT_MS) {
-      throw new Error(`timed out after ${SYNC_TIMEOUT_MS} ms waiting for ${replicaPort} to sync from ${masterPort}`);
-    }
-    await sleep(POLL_MS, signal);
+  } finally {
+    if (cronBoosted) await client.call('CONFIG', 'SET', 'hz', String(DEFAULT_HZ)).catch(() => undefined);
   }
 }
 
