@@ -76,7 +76,11 @@ async function start(
 ): Promise<Ours> {
   const conf = plannedNodeConf(ctx, spec, secrets, node, overrides);
   await writeNodeConf(conf);
-  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.host, port: node.port, logger: ctx.logger, signal });
+  // A node that starts as a replica waits for its first sync and the AOF rewrite after it; Redis sees
+  // the rewrite end only in its cron (every 100 ms at the default hz 10). It starts at a faster hz,
+  // and waitForLink sets the default back once the node is durable.
+  const extraArgs = conf.replicaOf === null ? [] : ['--hz', String(BOOSTED_HZ)];
+  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.host, port: node.port, logger: ctx.logger, signal, extraArgs });
   const client = await ctx.pool.get(node.port, secrets.adminPassword);
   await waitUntilLoaded(client, node.port, signal);
   return { kind: 'ours', client, state: await readNodeState(client) };
@@ -184,9 +188,9 @@ async function ensurePresent(
     writeNodeConf(plannedNodeConf(ctx, spec, secrets, masterPlan)),
     writeNodeConf(plannedNodeConf(ctx, spec, secrets, replicaPlan)),
   ]);
-  if (!replica.state.linkUp || replica.state.masterPort !== masterPlan.port) {
-    await waitForLink(ctx, replica.client, replicaPlan.port, masterPlan.port, signal);
-  }
+  // Always: a replica already linked may still be rebuilding its AOF after the sync (not durable yet),
+  // and a freshly started one runs a fast cron until waitForLink puts it back. Returns at once otherwise.
+  await waitForLink(ctx, replica.client, replicaPlan.port, masterPlan.port, signal);
 }
 
 /** How long a replica may sit without trying to connect before we nudge it. */
@@ -215,7 +219,6 @@ async function waitForLink(
 ): Promise<void> {
   const started = Date.now();
   let nudged = false;
-  let cronBoosted = false;
   let nextUpstreamCheck = started + UPSTREAM_CHECK_MS;
   try {
     for (;;) {
@@ -223,12 +226,6 @@ async function waitForLink(
       // Linked is not enough: a node that just took a full sync is durable only once its AOF is rebuilt
       // (≤ 100 ms for small data). Returning earlier let a crash right after lose replicated writes.
       if (s.linkUp && s.masterPort === masterPort && !s.aofRewriting) return;
-      if (s.linkUp && s.aofRewriting && !cronBoosted) {
-        // Redis notices the finished rewrite child only in its cron, every 100 ms at hz 10: that tick
-        // was most of a fresh create's time. Run the cron at 100 Hz just while we wait.
-        cronBoosted = true;
-        await client.call('CONFIG', 'SET', 'hz', String(BOOSTED_HZ)).catch(() => undefined);
-      }
       const now = Date.now();
       // Only a replica with no link is nudged: re-pointing a linked one (say, rebuilding its AOF after
       // the sync) would throw its sync away and start another.
@@ -252,7 +249,8 @@ async function waitForLink(
       await sleep(POLL_MS, signal);
     }
   } finally {
-    if (cronBoosted) await client.call('CONFIG', 'SET', 'hz', String(DEFAULT_HZ)).catch(() => undefined);
+    // A node started as a replica ran its cron fast for this wait (see start); back to the default.
+    await client.call('CONFIG', 'SET', 'hz', String(DEFAULT_HZ)).catch(() => undefined);
   }
 }
 

@@ -118,6 +118,8 @@ export interface StartNodeOptions {
   signal: AbortSignal;
   /** Give up waiting for the port after this long (default 10 s: large AOFs load before PING answers). */
   timeoutMs?: number;
+  /** Command-line settings for this start only (the conf file stays the durable truth). */
+  extraArgs?: readonly string[];
 }
 
 /**
@@ -126,7 +128,7 @@ export interface StartNodeOptions {
  * Readiness beyond the open port (AOF loading) is checked by the caller with `waitUntilLoaded`.
  */
 export async function startNode(opts: StartNodeOptions): Promise<number> {
-  const child = spawn(opts.redisServer, [opts.paths.conf], {
+  const child = spawn(opts.redisServer, [opts.paths.conf, ...(opts.extraArgs ?? [])], {
     detached: true,
     stdio: 'ignore',
     cwd: opts.paths.dir,
