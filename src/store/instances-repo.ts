@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, InstancesTable, InstanceTagsTable } from './schema.ts';
+import { precompiled } from './precompiled-query.ts';
 
 type Q = Kysely<Database> | Transaction<Database>;
 export type InstanceRecord = Selectable<InstancesTable>;
@@ -48,29 +49,34 @@ export async function findInstance(db: Q, account: string, region: string, id: s
  * findInstance plus what describe shows beside the row, in one query: the published port (shard 0's
  * master) and the tags (a LEFT JOIN: one result row per tag, or one with null tag columns).
  */
+const viewQuery = precompiled(
+  (db: Q, id: string, account: string, region: string) =>
+    db
+      .selectFrom('instances as i')
+      .leftJoin('instance_tags as t', 't.instance_id', 'i.id')
+      .selectAll('i')
+      .select(['t.key as tag_key', 't.value as tag_value'])
+      .select((eb) =>
+        eb
+          .selectFrom('ports as p')
+          .select('p.port')
+          .whereRef('p.instance_id', '=', 'i.id')
+          .where('p.role', '=', 's0-master')
+          .as('published_port'),
+      )
+      .where('i.id', '=', id)
+      .where('i.account', '=', account)
+      .where('i.region', '=', region),
+  ['\u0000id', '\u0000account', '\u0000region'],
+);
+
 export async function findInstanceForView(
   db: Q,
   account: string,
   region: string,
   id: string,
 ): Promise<{ row: InstanceRecord; port: number; tags: { key: string; value: string }[] } | undefined> {
-  const rows = await db
-    .selectFrom('instances as i')
-    .leftJoin('instance_tags as t', 't.instance_id', 'i.id')
-    .selectAll('i')
-    .select(['t.key as tag_key', 't.value as tag_value'])
-    .select((eb) =>
-      eb
-        .selectFrom('ports as p')
-        .select('p.port')
-        .whereRef('p.instance_id', '=', 'i.id')
-        .where('p.role', '=', 's0-master')
-        .as('published_port'),
-    )
-    .where('i.id', '=', id)
-    .where('i.account', '=', account)
-    .where('i.region', '=', region)
-    .execute();
+  const rows = await viewQuery(db, id, account, region);
   const first = rows[0];
   if (!first) return undefined;
   const { tag_key: _k, tag_value: _v, published_port, ...row } = first;
