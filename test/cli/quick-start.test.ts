@@ -1,5 +1,5 @@
 /**
- * Runs the quick start of docs/cli.md as written: the first block starts the service, the second
+ * Runs the README's "Try it from the terminal" quick start as written: the first block starts the service, the second
  * creates an instance with --wait, connects with redis-cli, resizes and deletes it. The only changes
  * are the ports: the service listens on a free port (JCS_PORT / JCS_ENDPOINT) and hands out instance
  * ports from 19300 up, so the doc's default instance port 6400 is replaced by 19300.
@@ -18,8 +18,10 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIRST_INSTANCE_PORT = 19300;
 
 function quickStartBlocks(): [string, string] {
-  const doc = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
-  const section = doc.slice(doc.indexOf('## Quick start'), doc.indexOf('\n## ', doc.indexOf('## Quick start') + 1));
+  const heading = '## Try it from the terminal';
+  const doc = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  if (!doc.includes(heading)) throw new Error(`README.md has no "${heading}" section`);
+  const section = doc.slice(doc.indexOf(heading), doc.indexOf('\n## ', doc.indexOf(heading) + 1));
   const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
   if (blocks.length !== 2) throw new Error(`expected two sh blocks in the quick start, found ${blocks.length}`);
   return blocks as [string, string];
@@ -69,7 +71,7 @@ function startServer(block: string, port: number): Promise<string> {
   });
 }
 
-describe('docs/cli.md quick start', () => {
+describe('README quick start (terminal)', () => {
   it('runs as written', async () => {
     const [serveBlock, clientBlock] = quickStartBlocks();
     const port = await closedPort();
