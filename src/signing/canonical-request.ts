@@ -10,6 +10,8 @@ export type SigningVersion = 'JDCLOUD2' | 'JDCLOUD3';
 export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export function sha256Hex(data: string | Buffer): string {
+  // GET and DELETE carry no body: skip hashing nothing on every such request.
+  if (data.length === 0) return EMPTY_BODY_SHA256;
   return createHash('sha256').update(data).digest('hex');
 }
 
