@@ -1,9 +1,10 @@
 /**
  * `npm run chaos`: the long chaos run (the short one is test/chaos/chaos-run.test.ts). Thousands of
  * SDK operations over several minutes while the service and redis-server masters and replicas are
- * SIGKILLed at random; prints the counts, master-kill recovery times and every violation, and exits 1
- * when there is any. CHAOS_SECONDS (default 360) sets the length; CHAOS_VERBOSE=1 prints each fault and
- * keeps the service log in chaos-service.log.
+ * SIGKILLed at random; one create in four is a 3-shard native cluster (CHAOS_CLUSTER=0: master-slave
+ * only). Prints the counts, master-kill recovery times and every violation, and exits 1 when there is
+ * any. CHAOS_SECONDS (default 360) sets the length; CHAOS_VERBOSE=1 prints each fault and keeps the
+ * service log in chaos-service.log.
  */
 import { runChaos } from '../test/chaos/chaos-run.ts';
 import { formatChaosReport } from '../test/chaos/chaos-report.ts';
@@ -18,6 +19,7 @@ const report = await runChaos({
   actors: 4,
   faultEveryMs: 1_200,
   opPauseMs: [20, 150],
+  clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,
   ...(verbose ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-service.log' } : {}),
 });
 console.log(formatChaosReport(report));

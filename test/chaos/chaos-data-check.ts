@@ -1,6 +1,5 @@
 import type { ChaosInstance } from './chaos-instance.ts';
-import type { Redis } from 'ioredis';
-import { plainClient } from './chaos-writer.ts';
+import { clusterClient, plainClient, withTimeout, type ChaosClient } from './chaos-writer.ts';
 
 export interface DataCheck {
   violations: string[];
@@ -15,9 +14,18 @@ export interface DataCheck {
 /**
  * Checks one live instance as its customer would: `password` (the store's current one) opens it, every
  * stale password and no password are refused, its maxmemory is the class's, and every acknowledged key
- * the rules protect is there with its value.
+ * the rules protect is there with its value. For a native cluster the keys are read through a
+ * cluster-aware client opened with `password`, and every node of `nodePorts` (masters and replicas) must
+ * answer with it, refuse stale passwords and have the class's memory per shard.
  */
-export async function checkInstanceData(inst: ChaosInstance, host: string, password: string | null, memoryMb: number): Promise<DataCheck> {
+export async function checkInstanceData(
+  inst: ChaosInstance,
+  host: string,
+  password: string | null,
+  memoryMb: number,
+  /** Every node's port (the store's reservations); only a cluster's other nodes are checked. */
+  nodePorts: readonly number[] = [inst.port],
+): Promise<DataCheck> {
   const out: DataCheck = { violations: [], checked: 0, excused: 0, excusedLost: 0 };
   const v = (msg: string): void => void out.violations.push(`${inst.id}: ${msg}`);
   const client = plainClient(host, inst.port);
@@ -41,7 +49,39 @@ export async function checkInstanceData(inst: ChaosInstance, host: string, passw
     const maxmemory = Number(/maxmemory:(\d+)/.exec(String(await client.info('memory')))?.[1]);
     if (maxmemory !== memoryMb * 1024 * 1024) v(`maxmemory is ${maxmemory}, the class promises ${memoryMb} MB`);
 
-    const keys = await checkAckedKeys(inst, client, inst.keysChecked);
+    let keys: Awaited<ReturnType<typeof checkAckedKeys>>;
+    if (inst.cluster) {
+      const cluster = clusterClient(host, inst.port, password);
+      try {
+        // Every other node (the store's ports: masters and replicas of every shard) answers with the
+        // current password, refuses stale ones and has the class's memory per shard.
+        for (const nodePort of nodePorts.filter((p) => p !== inst.port)) {
+          const node = plainClient(host, nodePort);
+          try {
+            await node.connect();
+            if (password !== null) await node.call('AUTH', password);
+            const nodeMax = Number(/maxmemory:(\d+)/.exec(String(await node.info('memory')))?.[1]);
+            if (nodeMax !== memoryMb * 1024 * 1024) v(`node ${nodePort}: maxmemory is ${nodeMax}, the class promises ${memoryMb} MB per shard`);
+          } catch (err) {
+            v(`node ${nodePort} does not answer with the current password: ${(err as Error).message}`);
+          } finally {
+            node.disconnect();
+          }
+          if (password !== null) {
+            for (const stale of [null, ...inst.history.filter((p) => p !== password && p !== null)]) {
+              if (await authWorks(host, nodePort, stale)) v(`node ${nodePort} still accepts a stale ${stale === null ? 'empty password' : 'password'}`);
+            }
+          }
+        }
+        await withTimeout(cluster.connect(), 5_000);
+        keys = await checkAckedKeys(inst, cluster, inst.keysChecked);
+      } catch (err) {
+        v(`cannot be read through a cluster client with its current password: ${(err as Error).message}`);
+        return out;
+      } finally {
+        cluster.disconnect();
+      }
+    } else keys = await checkAckedKeys(inst, client, inst.keysChecked);
     out.checked += keys.checked;
     out.excused += keys.excused;
     out.excusedLost += keys.excusedLost;
@@ -59,7 +99,7 @@ export async function checkInstanceData(inst: ChaosInstance, host: string, passw
  */
 export async function checkAckedKeys(
   inst: ChaosInstance,
-  client: Redis,
+  client: ChaosClient,
   countFrom = 0,
 ): Promise<{ checked: number; excused: number; excusedLost: number; missing: string[] }> {
   const out = { checked: 0, excused: 0, excusedLost: 0, missing: [] as string[] };
@@ -67,7 +107,9 @@ export async function checkAckedKeys(
   if (!writer) return out;
   for (let i = 0; i < writer.acks.length; i += 500) {
     const batch = writer.acks.slice(i, i + 500);
-    const values = await client.mget(...batch.map((a) => writer.key(a.seq)));
+    const keys = batch.map((a) => writer.key(a.seq));
+    // A cluster refuses MGET across slots: one GET per key (ioredis pipelines them per node).
+    const values = inst.cluster ? await Promise.all(keys.map((k) => withTimeout(client.get(k), 5_000))) : await client.mget(...keys);
     batch.forEach((a, j) => {
       const present = values[j] === String(a.seq);
       const counted = i + j >= countFrom;

@@ -25,6 +25,8 @@ export class ChaosInstance {
     readonly name: string,
     readonly port: number,
     password: string | null,
+    /** A native-cluster instance (`port` is shard 0's master); master-slave otherwise. */
+    readonly cluster = false,
   ) {
     this.possible = [password];
     this.history = [password];

@@ -11,9 +11,10 @@ export function formatChaosReport(r: ChaosReport): string {
   return [
     `chaos run: ${(r.durationMs / 1000).toFixed(0)} s`,
     `  operations: ${r.operationsTotal} (accepted/refused/unavailable/uncertain: ${ops})`,
-    `  faults injected: ${r.faultsTotal} (service SIGKILL ${r.faults.serviceKills}, master SIGKILL ${r.faults.masterKills}, replica SIGKILL ${r.faults.replicaKills})`,
-    `  instances: ${r.instancesCreated} created, ${r.instancesDeleted} deleted, ${r.instancesLiveAtEnd} live at the end`,
+    `  faults injected: ${r.faultsTotal} (service SIGKILL ${r.faults.serviceKills}, master SIGKILL ${r.faults.masterKills}, replica SIGKILL ${r.faults.replicaKills}, cluster master SIGKILL ${r.faults.clusterMasterKills}, cluster replica SIGKILL ${r.faults.clusterReplicaKills})`,
+    `  instances: ${r.instancesCreated} created (${r.clustersCreated} native clusters), ${r.instancesDeleted} deleted, ${r.instancesLiveAtEnd} live at the end`,
     `  keys: ${r.keysAcknowledged} acknowledged, ${r.keysChecked} required and checked, ${r.keysExcused} excused by a kill within 1 s (${r.keysExcusedLost} of those lost), ${r.keysUncheckedBeforeDelete} unreadable before a delete`,
+    `  native-cluster keys: ${r.clusterKeysAcknowledged} acknowledged, ${r.clusterKeysChecked} required and checked`,
     `  master kill → first write: ${summarizeMs(clean)} with the service up; all ${summarizeMs(all)}`,
     `  violations: ${r.violations.length}`,
     ...r.violations.slice(0, 30).map((v) => `    - ${v}`),

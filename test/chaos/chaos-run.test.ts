@@ -1,21 +1,26 @@
 /**
  * The short form of the chaos run (`npm run chaos` is the long one): a few dozen faults (service
- * SIGKILLs, master and replica SIGKILLs) under a random mix of create, resize, password reset and
- * delete through the official SDK; every invariant of issue 5 is checked at the end.
+ * SIGKILLs, master and replica SIGKILLs of master-slave and native-cluster nodes) under a random mix of
+ * create, resize, password reset and delete through the official SDK; every invariant of issue 5 is
+ * checked at the end.
  */
 import { describe, expect, it } from 'vitest';
 import { runChaos } from './chaos-run.ts';
 import { formatChaosReport } from './chaos-report.ts';
+import { quietPortBlock } from './chaos-port-closed.ts';
 
 describe('chaos (short form)', () => {
   it('loses no acknowledged write, leaks nothing and ends with every instance running', async () => {
     const report = await runChaos({
       durationMs: 45_000,
-      instancePorts: '21000-21199',
+      // A quiet block of 200 in 21000-21999 (clusters' bus ports are +10000; `npm run chaos` uses 22000-22799).
+      instancePorts: await quietPortBlock(21_000, 21_999, 200),
       maxInstances: 4,
       actors: 2,
       faultEveryMs: 1_200,
       opPauseMs: [100, 400],
+      // One create in four is a 3-shard native cluster (CHAOS_CLUSTER=0: master-slave only).
+      clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,
       // CHAOS_VERBOSE=1 prints every fault and keeps the service log for a post-mortem.
       ...(process.env.CHAOS_VERBOSE ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-service.log' } : {}),
     });
@@ -23,8 +28,12 @@ describe('chaos (short form)', () => {
     expect(report.violations).toEqual([]);
     expect(report.faultsTotal).toBeGreaterThanOrEqual(20);
     expect(report.faults.serviceKills).toBeGreaterThan(0);
-    expect(report.faults.masterKills).toBeGreaterThan(0);
+    expect(report.faults.masterKills + report.faults.clusterMasterKills).toBeGreaterThan(0);
     expect(report.operations.create.accepted).toBeGreaterThan(0);
     expect(report.keysChecked).toBeGreaterThan(0);
+    if (process.env.CHAOS_CLUSTER !== '0') {
+      expect(report.clustersCreated).toBeGreaterThan(0);
+      expect(report.clusterKeysChecked).toBeGreaterThan(0);
+    }
   }, 150_000);
 });

@@ -1,8 +1,10 @@
 /**
  * The chaos run shared by `npm run chaos` (long) and test/chaos/chaos-run.test.ts (short): actors drive
  * a random mix of create, resize, password reset and delete through the official SDK while a fault loop
- * SIGKILLs the service (and restarts it) and SIGKILLs redis-server masters and replicas. A writer per
- * instance records acknowledged keys. At the end every invariant of issue 5 is checked and each breach
+ * SIGKILLs the service (and restarts it) and SIGKILLs redis-server masters and replicas. With
+ * `clusterShare`, some creates are 3-shard native clusters (memory-only resizes; a random node of the
+ * cluster is the kill target). A writer per instance records acknowledged keys (a cluster-aware one for
+ * clusters). At the end every invariant of issue 5 is checked and each breach
  * is reported as a violation; the caller asserts there are none.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { ChaosInstance } from './chaos-instance.ts';
 import { findLeaks, redisProcessesUnder } from './chaos-leaks.ts';
 import { portClosedAt } from './chaos-port-closed.ts';
 import { sdkCall, type CallOutcome } from './chaos-sdk-call.ts';
-import { ChaosWriter, connectWithAny } from './chaos-writer.ts';
+import { ChaosWriter, connectClusterWithAny, connectWithAny } from './chaos-writer.ts';
 
 export interface ChaosOptions {
   /** How long operations and faults go on; settling and checks come after. */
@@ -37,6 +39,11 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** Where to save the service's own log (all restarts) for a post-mortem; default: not kept. */
   serviceLogFile?: string;
+  /**
+   * Share of creates that make a native cluster (3 shards of `redis.o.1g.basic`, resized to
+   * `redis.o.2g.basic` and back with the same shard count); default 0: master-slave only.
+   */
+  clusterShare?: number;
 }
 
 export interface MasterKill {
@@ -50,14 +57,20 @@ export interface ChaosReport {
   durationMs: number;
   operations: Record<'create' | 'resize' | 'password' | 'delete', Record<CallOutcome['kind'], number>>;
   operationsTotal: number;
-  faults: { serviceKills: number; masterKills: number; replicaKills: number };
+  /** masterKills / replicaKills: master-slave nodes; clusterMasterKills / clusterReplicaKills: cluster nodes. */
+  faults: { serviceKills: number; masterKills: number; replicaKills: number; clusterMasterKills: number; clusterReplicaKills: number };
   faultsTotal: number;
   masterKills: MasterKill[];
   instancesCreated: number;
+  /** Of the created, native clusters. */
+  clustersCreated: number;
   instancesDeleted: number;
   instancesLiveAtEnd: number;
   keysAcknowledged: number;
   keysChecked: number;
+  /** Of the acknowledged and of the checked keys, those written to native clusters. */
+  clusterKeysAcknowledged: number;
+  clusterKeysChecked: number;
   keysExcused: number;
   keysExcusedLost: number;
   /** Keys of instances that could not be read back before their delete (master down for 5 s). */
@@ -68,6 +81,8 @@ export interface ChaosReport {
 const HOST = '127.0.0.1';
 const MiB_BY_CLASS: Record<string, number> = { 'redis.m.micro.basic': 1024, 'redis.m.small.basic': 2048 };
 const CLASSES = Object.keys(MiB_BY_CLASS);
+const CLUSTER_CLASSES = ['redis.o.1g.basic', 'redis.o.2g.basic'];
+const CLUSTER_SHARDS = 3;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
@@ -95,8 +110,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 class ChaosRun {
   private readonly sdk: SdkRedis;
   private readonly instances = new Map<string, ChaosInstance>();
-  /** Creates sent but not (yet) known to be refused: name → password, to adopt them if they were committed. */
-  private readonly pendingCreates = new Map<string, string | null>();
+  /** Creates sent but not (yet) known to be refused: name → password and kind, to adopt them if they were committed. */
+  private readonly pendingCreates = new Map<string, { password: string | null; cluster: boolean }>();
   private readonly violations: string[] = [];
   private readonly downs: { from: number; to: number }[] = [];
   private readonly recoveries: Promise<void>[] = [];
@@ -117,14 +132,17 @@ class ChaosRun {
       durationMs: 0,
       operations: { create: zero(), resize: zero(), password: zero(), delete: zero() },
       operationsTotal: 0,
-      faults: { serviceKills: 0, masterKills: 0, replicaKills: 0 },
+      faults: { serviceKills: 0, masterKills: 0, replicaKills: 0, clusterMasterKills: 0, clusterReplicaKills: 0 },
       faultsTotal: 0,
       masterKills: [],
       instancesCreated: 0,
+      clustersCreated: 0,
       instancesDeleted: 0,
       instancesLiveAtEnd: 0,
       keysAcknowledged: 0,
       keysChecked: 0,
+      clusterKeysAcknowledged: 0,
+      clusterKeysChecked: 0,
       keysExcused: 0,
       keysExcusedLost: 0,
       keysUncheckedBeforeDelete: 0,
@@ -189,8 +207,15 @@ class ChaosRun {
     const name = `chaos_${this.createSeq++}`;
     const password = Math.random() < 0.1 ? null : newPassword();
     if (password) this.passwordsUsed.add(password);
-    this.pendingCreates.set(name, password);
-    const spec = msSpec({ cacheInstanceName: name, cacheInstanceClass: pick(CLASSES), ...(password ? { password } : {}) });
+    const cluster = Math.random() < (this.o.clusterShare ?? 0);
+    this.pendingCreates.set(name, { password, cluster });
+    const spec = msSpec({
+      cacheInstanceName: name,
+      ...(cluster
+        ? { cacheInstanceClass: pick(CLUSTER_CLASSES), cacheInstanceType: 'native-cluster', shardNumber: CLUSTER_SHARDS, redisVersion: '7.0' }
+        : { cacheInstanceClass: pick(CLASSES) }),
+      ...(password ? { password } : {}),
+    });
     const res = await this.op('create', () => this.sdk.createCacheInstance({ cacheInstance: spec }), `create ${name}`);
     if (res.kind === 'refused' || res.kind === 'unavailable') {
       this.pendingCreates.delete(name);
@@ -198,13 +223,13 @@ class ChaosRun {
     }
     if (res.kind === 'accepted') {
       const id = res.body.result.cacheInstanceId as string;
-      if (!this.instances.has(id)) await this.track(id, name, password);
+      if (!this.instances.has(id)) await this.track(id, name, password, cluster);
     }
     // uncertain: the next reconcile adopts it if it was committed.
   }
 
   /** Starts following an instance: its published port (from the API) and a writer on it. */
-  private async track(id: string, name: string, password: string | null): Promise<void> {
+  private async track(id: string, name: string, password: string | null, cluster: boolean): Promise<void> {
     let port = 0;
     for (let attempt = 0; port === 0 && attempt < 200; attempt++) {
       const res = await sdkCall(() => this.sdk.describeCacheInstance({ cacheInstanceId: id }), (v) => this.violation(v), `describe ${id}`);
@@ -213,18 +238,22 @@ class ChaosRun {
       else await sleep(100);
     }
     if (this.instances.has(id)) return;
-    const inst = new ChaosInstance(id, name, port, password);
+    const inst = new ChaosInstance(id, name, port, password, cluster);
     this.instances.set(id, inst);
     this.pendingCreates.delete(name);
     this.report.instancesCreated++;
-    inst.writer = new ChaosWriter(HOST, port, () => inst.history);
+    if (cluster) this.report.clustersCreated++;
+    inst.writer = new ChaosWriter(HOST, port, () => inst.history, undefined, undefined, cluster);
     inst.writer.start();
-    this.log(`tracking ${id} (${name}) on port ${port}`);
+    this.log(`tracking ${cluster ? 'cluster ' : ''}${id} (${name}) on port ${port}`);
   }
 
   private async resize(inst: ChaosInstance): Promise<void> {
-    const cacheInstanceClass = pick(CLASSES);
-    await this.op('resize', () => this.sdk.modifyCacheInstanceClass({ cacheInstanceId: inst.id, cacheInstanceClass }), `resize ${inst.id}`);
+    // A cluster changes memory only (same shard count): applied live on every node.
+    const body = inst.cluster
+      ? { cacheInstanceId: inst.id, cacheInstanceClass: pick(CLUSTER_CLASSES), shardNumber: CLUSTER_SHARDS }
+      : { cacheInstanceId: inst.id, cacheInstanceClass: pick(CLASSES) };
+    await this.op('resize', () => this.sdk.modifyCacheInstanceClass(body), `resize ${inst.id}`);
   }
 
   private async resetPassword(inst: ChaosInstance): Promise<void> {
@@ -254,7 +283,7 @@ class ChaosRun {
   private async checkBeforeDelete(inst: ChaosInstance): Promise<void> {
     const deadline = Date.now() + 5_000;
     while (Date.now() < deadline) {
-      const client = await connectWithAny(HOST, inst.port, inst.history);
+      const client = inst.cluster ? await connectClusterWithAny(HOST, inst.port, inst.history) : await connectWithAny(HOST, inst.port, inst.history);
       if (!client) {
         await sleep(100); // mid-repair: the master is coming back
         continue;
@@ -262,6 +291,7 @@ class ChaosRun {
       try {
         const keys = await checkAckedKeys(inst, client, inst.keysChecked);
         this.report.keysChecked += keys.checked;
+        if (inst.cluster) this.report.clusterKeysChecked += keys.checked;
         this.report.keysExcused += keys.excused;
         this.report.keysExcusedLost += keys.excusedLost;
         if (keys.missing.length > 0) this.violation(`${inst.id}: before delete, ${keys.missing.length} acknowledged keys are missing: ${keys.missing.slice(0, 5).join(', ')}`);
@@ -316,14 +346,30 @@ class ChaosRun {
     this.serviceUp = true;
   }
 
-  /** SIGKILLs the redis-server on the instance's published (master) port, or its other node. */
+  /**
+   * SIGKILLs the redis-server on the instance's published (master) port, or its other node; for a
+   * native cluster, a random node (its role, master or replica, read from its own nodes.conf).
+   */
   private async killRedis(role: 'master' | 'replica'): Promise<void> {
     const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer);
     if (candidates.length === 0) return;
-    const inst = pick(candidates);
+    // Clusters are fewer but have six nodes each: every other node kill goes to one when there is one.
+    const clusters = candidates.filter((i) => i.cluster);
+    const inst = clusters.length > 0 && Math.random() < 0.5 ? pick(clusters) : pick(candidates);
     const dir = join(this.dataDir, 'instances', inst.id);
     let port = inst.port;
-    if (role === 'replica') {
+    if (inst.cluster) {
+      // A node of the wanted role as it reports itself (ROLE, as the customer); any node when none has it.
+      const nodes = await Promise.all(
+        safeReaddir(dir)
+          .filter((n) => /^\d+$/.test(n))
+          .map(async (n) => ({ port: Number(n), role: await nodeRole(Number(n), inst.history) })),
+      );
+      if (nodes.length === 0) return;
+      const node = pick(nodes.filter((n) => n.role === role).length > 0 ? nodes.filter((n) => n.role === role) : nodes);
+      port = node.port;
+      role = node.role;
+    } else if (role === 'replica') {
       const others = safeReaddir(dir).filter((n) => /^\d+$/.test(n) && Number(n) !== inst.port);
       if (others.length === 0) return;
       port = Number(pick(others));
@@ -341,10 +387,23 @@ class ChaosRun {
     }
     inst.kills.push(t0);
     this.report.faultsTotal++;
-    if (role === 'master') this.report.faults.masterKills++;
+    if (inst.cluster) {
+      if (role === 'master') this.report.faults.clusterMasterKills++;
+      else this.report.faults.clusterReplicaKills++;
+    } else if (role === 'master') this.report.faults.masterKills++;
     else this.report.faults.replicaKills++;
-    this.log(`${role} of ${inst.id} (port ${port}, pid ${pid}) SIGKILLed`);
+    this.log(`${inst.cluster ? 'cluster ' : ''}${role} of ${inst.id} (port ${port}, pid ${pid}) SIGKILLed`);
     if (role !== 'master' || !healthy || !this.serviceUp) return;
+    if (inst.cluster) {
+      // The writer's keys spread over every shard: any write acknowledged after the kill shows the
+      // instance serves again, but says little about the killed shard, so no recovery time is recorded.
+      this.recoveries.push(
+        inst.writer!.firstAckAfter(t0, 30_000).then((ackedAt) => {
+          if (Number.isNaN(ackedAt) && inst.deleted === 'no' && !inst.retiring) this.violation(`${inst.id}: no write succeeded within 30 s of the cluster master kill at ${new Date(t0).toISOString()}`);
+        }),
+      );
+      return;
+    }
     const serviceDownAtKill = this.downs.length;
     this.recoveries.push(
       portClosedAt(port)
@@ -378,7 +437,8 @@ class ChaosRun {
     }
     for (const [id, { name }] of listed) {
       if (this.instances.has(id)) continue;
-      if (this.pendingCreates.has(name)) await this.track(id, name, this.pendingCreates.get(name)!);
+      const pending = this.pendingCreates.get(name);
+      if (pending) await this.track(id, name, pending.password, pending.cluster);
       else this.violation(`instance ${id} (${name}) is listed but no create of it was sent or it was refused`);
     }
   }
@@ -391,8 +451,10 @@ class ChaosRun {
       for (const inst of this.instances.values()) {
         const res = await sdkCall(() => this.sdk.describeCacheInstance({ cacheInstanceId: inst.id }), (v) => this.violation(v), `describe ${inst.id}`);
         if (res.kind === 'accepted') {
-          const ci = res.body.result.cacheInstance as { cacheInstanceStatus: string; cacheInstanceMemoryMB: number; extension?: { statusReason?: string } };
-          seen.set(inst.id, { status: ci.cacheInstanceStatus, reason: ci.extension?.statusReason ?? '', memoryMb: ci.cacheInstanceMemoryMB });
+          const ci = res.body.result.cacheInstance as { cacheInstanceStatus: string; cacheInstanceMemoryMB: number; memoryMBPerShard?: number; extension?: { statusReason?: string } };
+          // A cluster node's maxmemory is the class's memory per shard.
+          const memoryMb = inst.cluster ? (ci.memoryMBPerShard ?? 0) : ci.cacheInstanceMemoryMB;
+          seen.set(inst.id, { status: ci.cacheInstanceStatus, reason: ci.extension?.statusReason ?? '', memoryMb });
           if (ci.cacheInstanceStatus !== (inst.deleted === 'yes' ? 'gone' : 'running')) settled = false;
         } else if (res.kind === 'refused' && res.status === 'NOT_FOUND') {
           seen.set(inst.id, { status: 'gone', reason: '', memoryMb: 0 });
@@ -443,9 +505,12 @@ class ChaosRun {
           this.violation(`${inst.id}: the store's password is none of those the API acknowledged or may have applied`);
           continue;
         }
-        const check = await checkInstanceData(inst, HOST, password, seen.get(inst.id)?.memoryMb ?? 0);
+        const nodePorts = livePorts.get(inst.id) ?? [];
+        if (inst.cluster && nodePorts.length !== CLUSTER_SHARDS * 2) this.violation(`${inst.id}: ${nodePorts.length} ports reserved, expected ${CLUSTER_SHARDS * 2} (one per node)`);
+        const check = await checkInstanceData(inst, HOST, password, seen.get(inst.id)?.memoryMb ?? 0, nodePorts);
         check.violations.forEach((v) => this.violation(v));
         this.report.keysChecked += check.checked;
+        if (inst.cluster) this.report.clusterKeysChecked += check.checked;
         this.report.keysExcused += check.excused;
         this.report.keysExcusedLost += check.excusedLost;
       }
@@ -455,6 +520,21 @@ class ChaosRun {
       await db.destroy();
     }
     this.report.keysAcknowledged = [...this.instances.values()].reduce((n, i) => n + (i.writer?.acks.length ?? 0), 0);
+    this.report.clusterKeysAcknowledged = [...this.instances.values()].filter((i) => i.cluster).reduce((n, i) => n + (i.writer?.acks.length ?? 0), 0);
+  }
+}
+
+/** What the node on `port` says it is (ROLE); a node that does not answer counts as a master. */
+async function nodeRole(port: number, passwords: readonly (string | null)[]): Promise<'master' | 'replica'> {
+  const client = await connectWithAny(HOST, port, passwords);
+  if (!client) return 'master';
+  try {
+    const role = (await client.call('ROLE')) as unknown[];
+    return role[0] === 'slave' ? 'replica' : 'master';
+  } catch {
+    return 'master';
+  } finally {
+    client.disconnect();
   }
 }
 

@@ -1,4 +1,7 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+
+/** A connection to an instance: a plain client (master-slave) or a cluster-aware one (native-cluster). */
+export type ChaosClient = Redis | Cluster;
 
 /** One acknowledged write: key `<prefix><seq>` holds `String(seq)`. */
 export interface Ack {
@@ -19,7 +22,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class ChaosWriter {
   readonly acks: Ack[] = [];
   private seq = 0;
-  private client: Redis | null = null;
+  private client: ChaosClient | null = null;
   private stopped = false;
   private done: Promise<void> | null = null;
   private readonly waiters: { after: number; resolve: (ackedAt: number) => void }[] = [];
@@ -31,6 +34,8 @@ export class ChaosWriter {
     private readonly passwords: () => (string | null)[],
     readonly keyPrefix = 'chaos:',
     private readonly pauseMs = 5,
+    /** A native-cluster instance: write through a cluster-aware client that follows MOVED/ASK. */
+    readonly cluster = false,
   ) {}
 
   /** Starts writing (again, after `stop`: the sequence and the acknowledgements carry on). */
@@ -76,7 +81,7 @@ export class ChaosWriter {
       const seq = this.seq++;
       const sentAt = Date.now();
       try {
-        await this.client.set(this.key(seq), String(seq));
+        await withTimeout(this.client.set(this.key(seq), String(seq)), 3_000);
         const ack = { seq, sentAt, ackedAt: Date.now() };
         this.acks.push(ack);
         for (let i = this.waiters.length - 1; i >= 0; i--) {
@@ -96,9 +101,62 @@ export class ChaosWriter {
     this.client = null;
   }
 
-  private connect(): Promise<Redis | null> {
-    return connectWithAny(this.host, this.port, this.passwords());
+  private connect(): Promise<ChaosClient | null> {
+    return this.cluster ? connectClusterWithAny(this.host, this.port, this.passwords()) : connectWithAny(this.host, this.port, this.passwords());
   }
+}
+
+/** `p`, or a rejection after `ms` (a cluster client may retry a command on a dead node for a long time). */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A cluster-aware connection started from the instance's published port (shard 0's master), with the
+ * first of `passwords` that works, or null when none does. It follows MOVED/ASK; a dead node makes its
+ * commands fail, and the writer then drops the client and makes a new one (no hidden reconnect loop).
+ */
+export async function connectClusterWithAny(host: string, port: number, passwords: readonly (string | null)[]): Promise<Cluster | null> {
+  for (const password of passwords) {
+    const client = clusterClient(host, port, password);
+    try {
+      await withTimeout(client.connect(), 3_000);
+      // The slot map came from the start node; a PING on a node proves the password (and a password-free
+      // candidate wrong when the instance has one).
+      await withTimeout(client.ping(), 2_000);
+      return client;
+    } catch {
+      client.disconnect();
+    }
+  }
+  return null;
+}
+
+export function clusterClient(host: string, port: number, password: string | null): Cluster {
+  const client = new Cluster([{ host, port }], {
+    lazyConnect: true,
+    enableReadyCheck: true,
+    clusterRetryStrategy: () => null,
+    retryDelayOnClusterDown: 50,
+    retryDelayOnTryAgain: 20,
+    retryDelayOnMoved: 0,
+    retryDelayOnFailover: 50,
+    maxRedirections: 16,
+    slotsRefreshTimeout: 1_000,
+    redisOptions: {
+      ...(password === null ? {} : { password }),
+      connectTimeout: 1_000,
+      commandTimeout: 2_000,
+      maxRetriesPerRequest: 0,
+    },
+  });
+  client.on('error', () => undefined);
+  client.on('node error', () => undefined);
+  return client;
 }
 
 /** A connection authenticated with the first of `passwords` that works (null: none), or null when none does. */
