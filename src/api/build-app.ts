@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import type { Logger } from '../logger.ts';
 import { newRequestId } from '../domain/ids.ts';
 import { DomainError } from '../domain/domain-error.ts';
+import { assertRegion } from '../domain/regions.ts';
 import { sendError } from './error-envelope.ts';
 import { rewriteActionUrl } from './action-url.ts';
 import { authenticate, type AuthDeps } from './authenticate.ts';
@@ -79,9 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!request.routeOptions.config.public) {
       request.account = await authenticate(deps, request, raw);
       const params = request.params as { regionId?: string } | undefined;
-      if (params?.regionId !== undefined && !deps.regions.includes(params.regionId)) {
-        throw new DomainError('INVALID_ARGUMENT', `regionId: unknown region "${params.regionId}"; known regions: ${deps.regions.join(', ')}`);
-      }
+      if (params?.regionId !== undefined) assertRegion(deps.regions, params.regionId);
     }
     if (request.method === 'POST' || request.method === 'PATCH' || request.method === 'PUT') {
       request.body = parseJsonObject(raw);

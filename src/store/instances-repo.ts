@@ -174,7 +174,3 @@ export async function deleteInstanceRow(db: Q, id: string): Promise<void> {
 export async function instancesInStatus(db: Q, statuses: string[]): Promise<InstanceRecord[]> {
   return db.selectFrom('instances').selectAll().where('status', 'in', statuses).execute();
 }
-
-export async function allInstances(db: Q): Promise<InstanceRecord[]> {
-  return db.selectFrom('instances').selectAll().execute();
-}

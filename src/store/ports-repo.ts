@@ -39,7 +39,3 @@ export async function releasePorts(db: Q, instanceId: string, ports?: number[]):
   if (ports) q = q.where('port', 'in', ports);
   await q.execute();
 }
-
-export async function allReservedPorts(db: Q): Promise<PortsTable[]> {
-  return db.selectFrom('ports').selectAll().orderBy('port').execute();
-}

@@ -67,7 +67,3 @@ export async function retryTaskLater(db: Q, id: number, attempts: number, lastEr
     .where('id', '=', id)
     .execute();
 }
-
-export async function tasksOf(db: Q, instanceId: string): Promise<TaskRow[]> {
-  return db.selectFrom('tasks').selectAll().where('instance_id', '=', instanceId).orderBy('id').execute();
-}
