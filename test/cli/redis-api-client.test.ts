@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, ConnectionError } from '../../src/client/api-error.ts';
 import { encodeQuery, flattenDescribeQuery } from '../../src/client/flatten-query.ts';
 import { RedisApiClient } from '../../src/client/redis-api-client.ts';
-import { JS_VECTORS, EDGE_CASES, splitUrl, type SignatureVector } from '../signing/signature-vectors.ts';
+import { JS_VECTORS, EDGE_CASES, EXAMPLE_2_LIST_PARAMS, splitUrl, type SignatureVector } from '../signing/signature-vectors.ts';
 import { closedPort, instanceBody, startStubServer, STUB_AK, STUB_SK, type StubServer } from './stub-api-server.ts';
 
 let stub: StubServer;
@@ -21,19 +21,7 @@ beforeEach(() => {
 describe('query flattening matches jdcloud-sdk-js on the wire', () => {
   it('example 2: paging, filters (empty one dropped and renumbered), tagFilters, sorts, resourceGroupIds', () => {
     const query = encodeQuery(
-      flattenDescribeQuery({
-        pageNumber: 1,
-        pageSize: 20,
-        filters: [
-          { name: 'cacheInstanceStatus', values: ['running', 'error'] },
-          { name: 'cacheInstanceName', values: ['my redis*'] },
-          { name: 'ignoredBecauseEmpty', values: [] },
-          { name: 'redisVersion', values: ['4.0'], operator: 'eq' },
-        ],
-        sorts: [{ name: 'createTime', direction: 'desc' }],
-        tagFilters: [{ key: 'env', values: ['prod', 'staging'] }],
-        resourceGroupIds: ['rg-1', 'rg-2'],
-      }),
+      flattenDescribeQuery(EXAMPLE_2_LIST_PARAMS),
     );
     expect(query).toBe(splitUrl((JS_VECTORS[1] as SignatureVector).rawUrl).query);
   });

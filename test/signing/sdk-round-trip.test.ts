@@ -11,7 +11,7 @@ import { canonicalQuery, canonicalUri } from '../../src/signing/canonical-reques
 import { NonceCache } from '../../src/signing/nonce-cache.ts';
 import { signRequest } from '../../src/signing/sign-request.ts';
 import { verifyRequest, type VerifyResult } from '../../src/signing/verify-request.ts';
-import { EDGE_CASES, splitUrl } from './signature-vectors.ts';
+import { EDGE_CASES, EXAMPLE_2_LIST_PARAMS, splitUrl } from './signature-vectors.ts';
 
 interface Captured {
   method: string;
@@ -101,19 +101,7 @@ const CALLS: { name: string; region: string; call: (c: SdkClient) => Promise<unk
     name: 'describeCacheInstances with every kind of list parameter',
     region: 'cn-north-1',
     call: (c) =>
-      c.describeCacheInstances!({
-        pageNumber: 1,
-        pageSize: 20,
-        filters: [
-          { name: 'cacheInstanceStatus', values: ['running', 'error'] },
-          { name: 'cacheInstanceName', values: ['my redis*'] },
-          { name: 'ignoredBecauseEmpty', values: [] },
-          { name: 'redisVersion', values: ['4.0'], operator: 'eq' },
-        ],
-        sorts: [{ name: 'createTime', direction: 'desc' }],
-        tagFilters: [{ key: 'env', values: ['prod', 'staging'] }],
-        resourceGroupIds: ['rg-1', 'rg-2'],
-      }),
+      c.describeCacheInstances!(EXAMPLE_2_LIST_PARAMS),
   },
   {
     name: 'createCacheInstance',

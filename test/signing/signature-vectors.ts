@@ -66,6 +66,21 @@ function jsVector(
   };
 }
 
+/** The describeCacheInstances call behind example 2 (reference §2.6), as a caller passes it to the SDK. */
+export const EXAMPLE_2_LIST_PARAMS = {
+  pageNumber: 1,
+  pageSize: 20,
+  filters: [
+    { name: 'cacheInstanceStatus', values: ['running', 'error'] },
+    { name: 'cacheInstanceName', values: ['my redis*'] },
+    { name: 'ignoredBecauseEmpty', values: [] },
+    { name: 'redisVersion', values: ['4.0'], operator: 'eq' },
+  ],
+  sorts: [{ name: 'createTime', direction: 'desc' as const }],
+  tagFilters: [{ key: 'env', values: ['prod', 'staging'] }],
+  resourceGroupIds: ['rg-1', 'rg-2'],
+};
+
 export const JS_VECTORS: SignatureVector[] = [
   jsVector(
     'example 1: describeCacheInstance (GET)',
