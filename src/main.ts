@@ -13,6 +13,7 @@ import { Engine } from './engine/engine.ts';
 import type { Logger } from './logger.ts';
 import { NonceCache } from './signing/nonce-cache.ts';
 import { openStore, type Db } from './store/open-store.ts';
+import { changeCounter } from './store/change-counter.ts';
 
 /** A running service: the HTTP app (already listening), its engine and store. */
 export interface Service {
@@ -73,6 +74,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     regions: config.regions,
     lookupSecret: cachedSecretLookup(db),
     nonces: new NonceCache(),
+    storeVersion: changeCounter(db),
     health: () => Promise.resolve({ redisVersion }),
   });
   engine.start();

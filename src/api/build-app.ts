@@ -9,6 +9,7 @@ import { sendError } from './error-envelope.ts';
 import { rewriteActionUrl } from './action-url.ts';
 import { authenticate, type AuthDeps } from './authenticate.ts';
 import { registerInstanceRoutes } from './routes/instance-routes.ts';
+import { ResponseCache } from './response-cache.ts';
 import { registerRegionRoutes } from './routes/region-routes.ts';
 import type { InstanceService } from '../domain/instances/instance-service.ts';
 
@@ -16,6 +17,11 @@ export interface AppDeps extends AuthDeps {
   logger: Logger;
   instances: InstanceService;
   regions: readonly string[];
+  /**
+   * The store's change counter (store/change-counter.ts): with it, describe and list answers are
+   * cached until the store changes. Without it nothing is cached.
+   */
+  storeVersion?: () => string | undefined;
   /** Health details for GET /healthz (engine and store state). */
   health?: () => Promise<Record<string, unknown>>;
 }
@@ -30,6 +36,8 @@ declare module 'fastify' {
     public?: boolean;
   }
 }
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** Request bodies larger than this are refused with 413 before they are read further. */
 export const BODY_LIMIT = 64 * 1024;
@@ -76,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.log.info({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   app.addHook('preValidation', async (request) => {
-    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const raw = Buffer.isBuffer(request.body) ? request.body : EMPTY_BODY;
     if (!request.routeOptions.config.public) {
       request.account = await authenticate(deps, request, raw);
       const params = request.params as { regionId?: string } | undefined;
@@ -111,7 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }));
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  registerInstanceRoutes(app, deps.instances);
+  registerInstanceRoutes(app, deps.instances, new ResponseCache(deps.storeVersion ?? (() => undefined)));
   registerRegionRoutes(app, deps.instances);
   return app;
 }

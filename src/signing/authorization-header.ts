@@ -9,7 +9,7 @@ export interface AuthorizationHeader {
   region: string;
   service: string;
   /** Lower-case names as the client listed them. */
-  signedHeaders: string[];
+  signedHeaders: readonly string[];
   /** 64 lower-case hex characters. */
   signature: string;
 }
@@ -20,22 +20,36 @@ export interface AuthorizationHeader {
 const PATTERN =
   /^JDCLOUD([23])-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/jdcloud([23])_request, SignedHeaders=([^,\s]+), Signature=([0-9a-fA-F]{64})$/;
 
-/** Parses the header; undefined when it does not follow the grammar. */
-export function parseAuthorizationHeader(value: string): AuthorizationHeader | undefined {
+let lastValue: string | undefined;
+let lastParsed: AuthorizationHeader | undefined;
+
+/**
+ * Parses the header; undefined when it does not follow the grammar. The result is frozen and the
+ * last one is remembered: the API reads the access key from the header, then verifies the request,
+ * and both parse the same header.
+ */
+export function parseAuthorizationHeader(value: string): Readonly<AuthorizationHeader> | undefined {
+  if (value === lastValue) return lastParsed;
+  lastParsed = parse(value);
+  lastValue = value;
+  return lastParsed;
+}
+
+function parse(value: string): Readonly<AuthorizationHeader> | undefined {
   const m = PATTERN.exec(value.trim());
   if (!m || m[1] !== m[6]) return undefined;
   const [, v, accessKey, date8, region, service, , headers, signature] = m as unknown as string[];
   const signedHeaders = (headers as string).split(';').map((h) => h.trim().toLowerCase());
   if (signedHeaders.some((h) => h === '')) return undefined;
-  return {
+  return Object.freeze({
     version: v === '2' ? 'JDCLOUD2' : 'JDCLOUD3',
     accessKey: accessKey as string,
     date8: date8 as string,
     region: region as string,
     service: service as string,
-    signedHeaders,
+    signedHeaders: Object.freeze(signedHeaders),
     signature: (signature as string).toLowerCase(),
-  };
+  });
 }
 
 /** Formats the header exactly like the SDKs (`", "` between parts, names sorted and `;`-joined). */

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { canonicalComponent, percentDecode, rfc3986Encode } from './percent-encoding.ts';
+import { hash } from 'node:crypto';
+import { canonicalComponent, isPlain, percentDecode, rfc3986Encode } from './percent-encoding.ts';
 
 /**
  * The two signature variants: JDCLOUD2 (JS and Go SDKs) and JDCLOUD3 (Python SDK since 1.6.95).
@@ -12,7 +12,8 @@ export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b93
 export function sha256Hex(data: string | Buffer): string {
   // GET and DELETE carry no body: skip hashing nothing on every such request.
   if (data.length === 0) return EMPTY_BODY_SHA256;
-  return createHash('sha256').update(data).digest('hex');
+  // The one-shot hash skips building a Hash object: a third of the cost for a short text.
+  return hash('sha256', data, 'hex');
 }
 
 /**
@@ -53,17 +54,19 @@ export function canonicalQuery(rawQuery: string, version: SigningVersion): strin
     if (version === 'JDCLOUD3' && eq <= 0) continue;
     const rawKey = eq < 0 ? part : part.slice(0, eq);
     const rawValue = eq < 0 ? '' : part.slice(eq + 1);
-    const keyBytes = percentDecode(rawKey, true);
-    const valueBytes = percentDecode(rawValue, true);
-    items.push({
-      sortKey: keyBytes.toString('utf8'),
-      sortValue: valueBytes.toString('utf8'),
-      key: rfc3986Encode(keyBytes),
-      value: rfc3986Encode(valueBytes),
-    });
+    const [sortKey, key] = queryComponent(rawKey);
+    const [sortValue, value] = queryComponent(rawValue);
+    items.push({ sortKey, sortValue, key, value });
   }
   items.sort((a, b) => compare(a.sortKey, b.sortKey) || compare(a.sortValue, b.sortValue));
   return items.map((item) => `${item.key}=${item.value}`).join('&');
+}
+
+/** Decoded (for sorting) and canonical forms of one query key or value; a plain text is both. */
+function queryComponent(raw: string): [decoded: string, canonical: string] {
+  if (isPlain(raw)) return [raw, raw];
+  const bytes = percentDecode(raw, true);
+  return [bytes.toString('utf8'), rfc3986Encode(bytes)];
 }
 
 function compare(a: string, b: string): number {

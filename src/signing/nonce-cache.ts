@@ -11,6 +11,13 @@
  */
 export class NonceCache {
   private readonly expiries = new Map<string, number>();
+  /**
+   * Keys in insertion order, for evicting the oldest. Asking the Map for its first key instead costs a
+   * scan over every slot deleted since its last rehash: at 100,000 entries that was 20-60 µs per
+   * request once the cache was full.
+   */
+  private order: string[] = [];
+  private head = 0;
   private lastSweepMs = -Infinity;
 
   constructor(readonly maxEntries = 100_000) {
@@ -27,12 +34,15 @@ export class NonceCache {
    * remembered and not yet expired (a replay).
    */
   checkAndRemember(accessKey: string, nonce: string, nowMs: number, expiresAtMs: number): boolean {
-    // JSON keeps the two parts unambiguous whatever characters they contain.
-    const key = JSON.stringify([accessKey, nonce]);
+    // A header value cannot hold a line feed, so the access key ends at the first one.
+    const key = `${accessKey}\n${nonce}`;
     const existing = this.expiries.get(key);
     if (existing !== undefined && existing > nowMs) return false;
-    if (existing !== undefined) this.expiries.delete(key);
-    if (this.expiries.size >= this.maxEntries) this.makeRoom(nowMs);
+    if (existing === undefined) {
+      if (this.expiries.size >= this.maxEntries) this.makeRoom(nowMs);
+      this.order.push(key);
+    }
+    // An expired pair seen again keeps its place in `order`: it is evicted a little early, if ever.
     this.expiries.set(key, expiresAtMs);
     return true;
   }
@@ -43,12 +53,16 @@ export class NonceCache {
       for (const [key, expiresAt] of this.expiries) {
         if (expiresAt <= nowMs) this.expiries.delete(key);
       }
+      // The Map iterates in insertion order: the surviving keys are the new `order`, with no stale ones.
+      this.order = [...this.expiries.keys()];
+      this.head = 0;
     }
-    // Map iteration is insertion order, so the first key is the oldest remembered pair.
-    while (this.expiries.size >= this.maxEntries) {
-      const oldest = this.expiries.keys().next();
-      if (oldest.done) break;
-      this.expiries.delete(oldest.value);
+    while (this.expiries.size >= this.maxEntries && this.head < this.order.length) {
+      this.expiries.delete(this.order[this.head++] as string);
+    }
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 }

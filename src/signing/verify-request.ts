@@ -46,8 +46,11 @@ function headerText(headers: IncomingHttpHeaders, name: string): string | undefi
 function parseJdcloudDate(text: string): number | undefined {
   const m = JDCLOUD_DATE.exec(text);
   if (!m) return undefined;
-  const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
-  return Number.isNaN(ms) ? undefined : ms;
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  // Date.UTC rolls over (month 13 is next January), so a field out of range is refused here.
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  return new Date(ms).getUTCDate() === day ? ms : undefined;
 }
 
 function fail(reason: string): VerifyResult {

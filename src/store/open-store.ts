@@ -7,6 +7,12 @@ import { migrationProvider } from './migrations.ts';
 
 export type Db = Kysely<Database>;
 
+/** The better-sqlite3 handle behind each store this module opened (for SQLite-only fast paths). */
+const handles = new WeakMap<Db, SqliteDatabase.Database>();
+
+/** The SQLite handle of a store opened by openStore; undefined for any other Kysely instance. */
+export const sqliteHandle = (db: Db): SqliteDatabase.Database | undefined => handles.get(db);
+
 /**
  * Opens (creating when missing) the SQLite store at `file`, in WAL mode, and runs pending migrations.
  * The file holds account secrets, so it is created with mode 0600.
@@ -27,6 +33,7 @@ export async function openStore(file: string): Promise<Db> {
     await db.destroy();
     throw new Error(`store migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`);
   }
+  handles.set(db, sqlite);
   return db;
 }
 

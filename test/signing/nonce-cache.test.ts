@@ -32,6 +32,17 @@ describe('NonceCache', () => {
     expect(cache.checkAndRemember('ak', 'live-old', 5_002, 10_000)).toBe(true);
   });
 
+  it('keeps refusing every live pair while it evicts the oldest, over many rounds', () => {
+    const cache = new NonceCache(100);
+    for (let i = 0; i < 1_000; i++) {
+      expect(cache.checkAndRemember('ak', `n${i}`, i, 1_000_000)).toBe(true);
+      expect(cache.size).toBeLessThanOrEqual(100);
+    }
+    // The newest 100 are all still remembered; the one before them was evicted.
+    for (let i = 900; i < 1_000; i++) expect(cache.checkAndRemember('ak', `n${i}`, 1_000, 1_000_000)).toBe(false);
+    expect(cache.checkAndRemember('ak', 'n899', 1_000, 1_000_000)).toBe(true);
+  });
+
   it('rejects a nonsensical bound', () => {
     expect(() => new NonceCache(0)).toThrow(/positive integer/);
   });

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../domain/domain-error.ts';
 import type { InstanceService } from '../../domain/instances/instance-service.ts';
 import { parseListQuery } from '../list-query.ts';
+import type { ResponseCache } from '../response-cache.ts';
 import {
   CreateBody,
   InstanceParams,
@@ -19,7 +20,7 @@ const BASE = '/v1/regions/:regionId/cacheInstance';
 const tags = ['cacheInstance'];
 
 /** The seven cacheInstance operations; every handler is scoped to the caller's account and the path region. */
-export function registerInstanceRoutes(appIn: FastifyInstance, instances: InstanceService): void {
+export function registerInstanceRoutes(appIn: FastifyInstance, instances: InstanceService, reads: ResponseCache): void {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(
@@ -35,21 +36,25 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
   app.get(
     BASE,
     { schema: { operationId: 'describeCacheInstances', tags, params: RegionParams, querystring: ListQuery, response: Responses.list } },
-    async (request) => {
+    async (request, reply) => {
       const query = parseListQuery(request.query as Record<string, unknown>, {
         account: request.account,
         region: request.params.regionId,
       });
-      return { requestId: request.id, result: await instances.list(query) };
+      // The parsed query is the key: the same page asked with its keys in another order is the same entry.
+      return reads.send(request, reply, `list\n${JSON.stringify(query)}`, () => instances.list(query));
     },
   );
 
   app.get(
     `${BASE}/:cacheInstanceId`,
     { schema: { operationId: 'describeCacheInstance', tags, params: InstanceParams, response: Responses.describe } },
-    async (request) => {
+    async (request, reply) => {
       const scope = { account: request.account, region: request.params.regionId };
-      return { requestId: request.id, result: { cacheInstance: await instances.describe(scope, request.params.cacheInstanceId) } };
+      const id = request.params.cacheInstanceId;
+      return reads.send(request, reply, `describe\n${scope.account}\n${scope.region}\n${id}`, async () => ({
+        cacheInstance: await instances.describe(scope, id),
+      }));
     },
   );
 

@@ -31,17 +31,24 @@ export async function accountSecret(db: Db, accessKey: string): Promise<string |
  * change rarely. `jcs-redis accounts delete` works on the store directly from another process, so
  * entries expire after `ttlMs` (default 2 s): a deleted key stops working within that time.
  */
-export function cachedSecretLookup(db: Db, ttlMs = 2_000, now: () => number = Date.now): (accessKey: string) => Promise<string | undefined> {
+export function cachedSecretLookup(
+  db: Db,
+  ttlMs = 2_000,
+  now: () => number = Date.now,
+): (accessKey: string) => string | undefined | Promise<string | undefined> {
   const cache = new Map<string, { secret: string | undefined; until: number }>();
-  return async (accessKey) => {
-    const hit = cache.get(accessKey);
-    if (hit && hit.until > now()) return hit.secret;
+  const load = async (accessKey: string): Promise<string | undefined> => {
     const secret = await accountSecret(db, accessKey);
     // Unknown keys are cached too (briefly), so a flood of bad keys does not become a flood of queries;
     // the size bound keeps that flood from growing the map without limit.
     if (cache.size >= 10_000) cache.clear();
     cache.set(accessKey, { secret, until: now() + ttlMs });
     return secret;
+  };
+  // A hit answers synchronously: no promise on the path of every signed request.
+  return (accessKey) => {
+    const hit = cache.get(accessKey);
+    return hit && hit.until > now() ? hit.secret : load(accessKey);
   };
 }
 

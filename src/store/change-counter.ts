@@ -1,0 +1,33 @@
+import type { Db } from './open-store.ts';
+import { sqliteHandle } from './open-store.ts';
+
+/** How often another process's commits are looked for (PRAGMA data_version costs ~3 µs; this is per call). */
+const OTHER_WRITERS_CHECK_MS = 250;
+
+/**
+ * A reader of the store's change counter: a value that is different after every committed change,
+ * for caches of what was read from the store. Returns undefined when it cannot vouch for the value:
+ * while a transaction is open on the connection (its changes may still roll back), or on a store
+ * that is not SQLite (returns undefined always, so callers simply do not cache).
+ *
+ * Changes by this process are seen at once: SQLite's total_changes() counts every row this
+ * connection inserts, updates or deletes. Commits by another process (the `accounts` CLI, which
+ * writes only accounts) are seen through PRAGMA data_version, checked at most every 250 ms.
+ */
+export function changeCounter(db: Db, now: () => number = Date.now): () => string | undefined {
+  const sqlite = sqliteHandle(db);
+  if (!sqlite) return () => undefined;
+  const changes = sqlite.prepare('select total_changes()').pluck();
+  const dataVersion = sqlite.prepare('pragma data_version').pluck();
+  let otherWriters = dataVersion.get() as number;
+  let checkedAt = now();
+  return () => {
+    if (!sqlite.open || sqlite.inTransaction) return undefined;
+    const t = now();
+    if (t - checkedAt >= OTHER_WRITERS_CHECK_MS) {
+      checkedAt = t;
+      otherWriters = dataVersion.get() as number;
+    }
+    return `${otherWriters}:${changes.get() as number}`;
+  };
+}
