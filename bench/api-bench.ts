@@ -107,19 +107,20 @@ interface Figures {
   p50: number;
   p99: number;
   non2xx: number;
-  /** Server CPU time per request, in microseconds. */
+  /** Server CPU time per request, in microseconds, and the part of it spent in the kernel. */
   cpuUs: number;
+  sysUs: number;
   /** Share of one core the server used during the run. */
   busy: number;
 }
 
-function serverCpu(child: ChildProcess): Promise<number> {
+function serverCpu(child: ChildProcess): Promise<NodeJS.CpuUsage> {
   return new Promise((resolve) => {
     const onMessage = (m: unknown): void => {
       const cpu = (m as { cpu?: NodeJS.CpuUsage }).cpu;
       if (!cpu) return;
       child.off('message', onMessage);
-      resolve(cpu.user + cpu.system);
+      resolve(cpu);
     };
     child.on('message', onMessage);
     child.send('cpu');
@@ -162,7 +163,9 @@ async function run(child: ChildProcess, url: string, path: string, signed: boole
       (err, stdout) => (err ? reject(err) : resolve(stdout)),
     );
   });
-  const cpu = (await serverCpu(child)) - cpuBefore;
+  const cpuAfter = await serverCpu(child);
+  const cpu = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system;
+  const sys = cpuAfter.system - cpuBefore.system;
   const line = out.split('\n').find((l) => l.startsWith('WRK_JSON '));
   if (!line) throw new Error(`wrk printed no summary:\n${out}`);
   const w = JSON.parse(line.slice('WRK_JSON '.length)) as { requests: number; durationUs: number; non2xx: number; socketErrors: number; p50Us: number; p99Us: number; exhausted: number };
@@ -173,6 +176,7 @@ async function run(child: ChildProcess, url: string, path: string, signed: boole
     p99: w.p99Us / 1000,
     non2xx: w.non2xx + w.socketErrors,
     cpuUs: cpu / Math.max(1, w.requests),
+    sysUs: sys / Math.max(1, w.requests),
     busy: cpu / w.durationUs,
   };
 }
@@ -232,7 +236,7 @@ async function main(): Promise<void> {
   rmSync(scratch, { recursive: true, force: true });
   const bare = median(rounds.bare!.map((f) => f.rps));
   console.log(`\nAPI benchmark: ${ROUNDS} rounds x ${DURATION_S}s, ${CONNECTIONS} connections, medians (machine: 2 cores, shared)`);
-  console.log('route'.padEnd(42), 'req/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'non-2xx'.padStart(8), 'ratio'.padStart(7), 'vs same body'.padStart(13), 'server µs/req'.padStart(14), 'server busy'.padStart(12));
+  console.log('route'.padEnd(42), 'req/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'non-2xx'.padStart(8), 'ratio'.padStart(7), 'vs same body'.padStart(13), 'server µs/req'.padStart(14), 'of it kernel'.padStart(13), 'server busy'.padStart(12));
   for (const [name, figs] of Object.entries(rounds)) {
     const rps = median(figs.map((f) => f.rps));
     console.log(
@@ -244,6 +248,7 @@ async function main(): Promise<void> {
       (rps / bare).toFixed(2).padStart(7),
       (sameBody[name] && rounds[sameBody[name]] ? (rps / median(rounds[sameBody[name]]!.map((f) => f.rps))).toFixed(2) : '').padStart(13),
       median(figs.map((f) => f.cpuUs)).toFixed(0).padStart(14),
+      median(figs.map((f) => f.sysUs)).toFixed(0).padStart(13),
       `${(median(figs.map((f) => f.busy)) * 100).toFixed(0)}%`.padStart(12),
     );
   }
