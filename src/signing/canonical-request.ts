@@ -78,8 +78,12 @@ function compare(a: string, b: string): number {
  * (the JS SDK collapses `\s+`), JDCLOUD3 only trims.
  */
 export function canonicalHeaderValue(value: string, version: SigningVersion): string {
-  return version === 'JDCLOUD2' ? value.replace(/\s+/g, ' ').trim() : value.trim();
+  if (version === 'JDCLOUD3' || !MULTI_OR_ODD_SPACE.test(value)) return value.trim();
+  return value.replace(/\s+/g, ' ').trim();
 }
+
+/** A whitespace run, or whitespace other than a single space: only then does JDCLOUD2 rewrite it. */
+const MULTI_OR_ODD_SPACE = /\s\s|[^\S ]/;
 
 export interface CanonicalRequestParts {
   method: string;
@@ -95,16 +99,30 @@ export interface CanonicalRequestParts {
   bodySha256: string;
 }
 
+/**
+ * Canonical URI and query of one raw URL, remembered: clients poll the same few URLs, and decoding and
+ * re-encoding every segment was the largest part of making a request canonical. Bounded (cleared at
+ * 1,000 URLs, so a flood of distinct URLs costs what it did before).
+ */
+const urlCache = new Map<string, string>();
+
+function canonicalUrl(path: string, query: string, version: SigningVersion): string {
+  const key = `${version}${path}?${query}`;
+  let hit = urlCache.get(key);
+  if (hit === undefined) {
+    hit = `${canonicalUri(path, version)}\n${canonicalQuery(query, version)}`;
+    if (urlCache.size >= 1_000) urlCache.clear();
+    urlCache.set(key, hit);
+  }
+  return hit;
+}
+
 /** Builds the canonical request text (reference §2.3); hash it with `sha256Hex` for the string to sign. */
 export function canonicalRequest(parts: CanonicalRequestParts, version: SigningVersion): string {
-  const names = [...parts.signedHeaders].sort();
-  const headerLines = names.map((name) => `${name}:${canonicalHeaderValue(parts.headerValue(name), version)}\n`);
-  return [
-    parts.method.toUpperCase(),
-    canonicalUri(parts.path, version),
-    canonicalQuery(parts.query, version),
-    headerLines.join(''),
-    names.join(';'),
-    parts.bodySha256,
-  ].join('\n');
+  // The SDKs list signed headers sorted already; copy and sort only when they are not.
+  const given = parts.signedHeaders;
+  const names = given.every((name, i) => i === 0 || (given[i - 1] as string) < name) ? given : [...given].sort();
+  let headerLines = '';
+  for (const name of names) headerLines += `${name}:${canonicalHeaderValue(parts.headerValue(name), version)}\n`;
+  return `${parts.method.toUpperCase()}\n${canonicalUrl(parts.path, parts.query, version)}\n${headerLines}\n${names.join(';')}\n${parts.bodySha256}`;
 }

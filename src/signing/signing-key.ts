@@ -45,7 +45,7 @@ export function cachedSigningKey(secretKey: string, date8: string, region: strin
 
 /** The string to sign: algorithm, x-jdcloud-date, scope and the hex SHA-256 of the canonical request. */
 export function stringToSign(version: SigningVersion, jdcloudDate: string, scope: string, canonicalRequestHash: string): string {
-  return [`${version}-HMAC-SHA256`, jdcloudDate, scope, canonicalRequestHash].join('\n');
+  return `${version}-HMAC-SHA256\n${jdcloudDate}\n${scope}\n${canonicalRequestHash}`;
 }
 
 /** Lower-case hex HMAC-SHA256 of the string to sign with the derived key. */
