@@ -30,7 +30,7 @@ const SEEDED = 10_000;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-/** Signed requests prepared per run; a run that uses them up ends early (its rate is still exact). */
+/** Signed requests prepared for a route's first run (later runs get 1.5× what it needed); a run that uses them all up fails. */
 const PRESIGNED = Number(process.env.BENCH_PRESIGNED ?? 200_000);
 const LUA = fileURLToPath(new URL('./wrk-presigned.lua', import.meta.url));
 let scratch = '';
@@ -145,7 +145,7 @@ const rawRequest = (path: string, headers: Record<string, string>): string =>
   `GET ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
 
 /**
- * One timed run with wrk (C, epoll): at ~5 µs of client CPU per request it leaves the server as the
+ * One timed run with wrk (C, epoll): at ~10 µs of client CPU per request it leaves the server as the
  * bottleneck, where autocannon (~25-45 µs per request in Node) capped the signed routes at about half
  * of what the bare route reached. Every route, bare ones too, goes through the same Lua script.
  */
