@@ -1,29 +1,15 @@
 // Native-cluster instances through the official SDK against the real service and real Redis Cluster.
 // Ports 20100-20399 belong to this file (cluster bus ports are +10000).
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseClusterNodes, slotCount } from '../../src/drivers/local/cluster-nodes.ts';
 import { leftovers, processesUnder } from '../drivers/local-harness.ts';
-import { startTestService, waitForStatus, type TestService } from '../helpers/test-service.ts';
+import { waitForStatus } from '../helpers/test-service.ts';
+import { serviceForFile } from './service-for-file.ts';
 import { clusterClient, Writer } from './cluster-writer.ts';
-import type { SdkRedis } from '../helpers/sdk-client.ts';
 import { adminConnection } from '../drivers/local-harness.ts';
 
-let svc: TestService;
-let sdk: SdkRedis;
-const disconnect: Array<{ disconnect(): void }> = [];
-
-beforeAll(async () => {
-  svc = await startTestService({ instancePorts: '20100-20399' });
-  sdk = svc.sdk();
-});
-
-afterAll(async () => {
-  for (const c of disconnect) c.disconnect();
-  const dir = `${svc.dataDir}/instances`;
-  await svc.destroy();
-  expect(await processesUnder(dir)).toEqual([]);
-});
+const file = serviceForFile('20100-20399');
 
 const clusterSpec = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
   vpcId: 'vpc-test',
@@ -38,7 +24,7 @@ const clusterSpec = (overrides: Record<string, unknown> = {}): Record<string, un
 });
 
 async function describeInstance(id: string): Promise<Record<string, unknown>> {
-  return (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as Record<string, unknown>;
+  return (await file.sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as Record<string, unknown>;
 }
 
 type Topology = { masters: Map<number, number>; replicas: number; open: number };
@@ -55,7 +41,7 @@ async function topology(id: string, port: number, settled: (t: Topology) => bool
 }
 
 async function topologyOnce(id: string, port: number): Promise<Topology> {
-  const admin = await adminConnection(svc.dataDir, id, port);
+  const admin = await adminConnection(file.svc.dataDir, id, port);
   const entries = parseClusterNodes(String(await admin.call('CLUSTER', 'NODES')));
   admin.disconnect();
   const masters = new Map(entries.filter((e) => e.flags.has('master')).map((e) => [e.port, slotCount(e.slots)]));
@@ -68,11 +54,11 @@ describe('native-cluster through the SDK', () => {
   let port = 0;
 
   it('offers the redis.o.* classes and creates a verified 3-shard cluster', async () => {
-    const classes = (await sdk.describeInstanceClass({ redisVersion: '7.0' })).result.instanceClasses as Array<{ instanceClass: string }>;
+    const classes = (await file.sdk.describeInstanceClass({ redisVersion: '7.0' })).result.instanceClasses as Array<{ instanceClass: string }>;
     expect(classes.map((c) => c.instanceClass)).toContain('redis.o.1g.basic');
-    const res = await sdk.createCacheInstance({ cacheInstance: clusterSpec() });
+    const res = await file.sdk.createCacheInstance({ cacheInstance: clusterSpec() });
     id = res.result.cacheInstanceId as string;
-    expect(await waitForStatus(sdk, id, ['running', 'error'], 30_000)).toBe('running');
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
     const view = await describeInstance(id);
     expect(view.cacheInstanceType).toBe('native-cluster');
     expect(view.shardNumber).toBe(3);
@@ -86,7 +72,7 @@ describe('native-cluster through the SDK', () => {
   it('takes 10,000 keys through a cluster client starting from connectionDomain:port', async () => {
     const view = await describeInstance(id);
     const c = clusterClient(view.connectionDomain as string, port, 'Clust3rPass');
-    disconnect.push(c);
+    file.disconnectAtEnd(c);
     for (let i = 0; i < 10_000; i += 500) await Promise.all(Array.from({ length: 500 }, (_, j) => c.set(`k:${i + j}`, `v${i + j}`)));
     expect(await c.get('k:7777')).toBe('v7777');
     const sizes = await Promise.all(c.nodes('master').map((n) => n.dbsize()));
@@ -94,10 +80,10 @@ describe('native-cluster through the SDK', () => {
   });
 
   it('resets the password live on every node', async () => {
-    await sdk.resetCacheInstancePassword({ cacheInstanceId: id, password: 'NewClust3rPass' });
-    expect(await waitForStatus(sdk, id, ['running', 'error'])).toBe('running');
+    await file.sdk.resetCacheInstancePassword({ cacheInstanceId: id, password: 'NewClust3rPass' });
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'])).toBe('running');
     const c = clusterClient('127.0.0.1', port, 'NewClust3rPass');
-    disconnect.push(c);
+    file.disconnectAtEnd(c);
     expect(await c.get('k:42')).toBe('v42');
     const old = new Redis({ host: '127.0.0.1', port, password: 'Clust3rPass', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     await expect(old.connect()).rejects.toThrow();
@@ -106,12 +92,12 @@ describe('native-cluster through the SDK', () => {
 
   it('reshards 3 → 6 → 3 while a writer runs, losing no acknowledged write', async () => {
     const c = clusterClient('127.0.0.1', port, 'NewClust3rPass');
-    disconnect.push(c);
+    file.disconnectAtEnd(c);
     const writer = new Writer(c, 'w');
     writer.start(8);
     try {
-      await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 6 });
-      expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+      await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 6 });
+      expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
       expect((await describeInstance(id)).shardNumber).toBe(6);
       const six = await topology(id, port, (x) => x.replicas === 6);
       expect(six.masters.size).toBe(6);
@@ -119,8 +105,8 @@ describe('native-cluster through the SDK', () => {
       expect(six.replicas).toBe(6);
       expect(six.open).toBe(0);
 
-      await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 });
-      expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+      await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 });
+      expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
     } finally {
       await writer.stop();
     }
@@ -132,24 +118,24 @@ describe('native-cluster through the SDK', () => {
     expect(await writer.lost()).toEqual([]);
     expect(await c.get('k:9999')).toBe('v9999');
     // The removed shards' nodes are gone: 6 processes, and their ports are free again.
-    expect(await processesUnder(`${svc.dataDir}/instances/${id}`)).toHaveLength(6);
+    expect(await processesUnder(`${file.svc.dataDir}/instances/${id}`)).toHaveLength(6);
   });
 
   it('applies a memory-only class change live, without restarting a node', async () => {
-    const before = await processesUnder(`${svc.dataDir}/instances/${id}`);
-    await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.2g.basic' });
-    expect(await waitForStatus(sdk, id, ['running', 'error'])).toBe('running');
+    const before = await processesUnder(`${file.svc.dataDir}/instances/${id}`);
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.2g.basic' });
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'])).toBe('running');
     expect((await describeInstance(id)).memoryMBPerShard).toBe(2048);
-    expect((await processesUnder(`${svc.dataDir}/instances/${id}`)).sort()).toEqual(before.sort());
-    const admin = await adminConnection(svc.dataDir, id, port);
+    expect((await processesUnder(`${file.svc.dataDir}/instances/${id}`)).sort()).toEqual(before.sort());
+    const admin = await adminConnection(file.svc.dataDir, id, port);
     expect(await admin.call('CONFIG', 'GET', 'maxmemory')).toEqual(['maxmemory', String(2048 * 1024 * 1024)]);
     admin.disconnect();
   });
 
   it('delete removes every node', async () => {
-    await sdk.deleteCacheInstance({ cacheInstanceId: id });
-    expect(await waitForStatus(sdk, id, ['gone'])).toBe('gone');
+    await file.sdk.deleteCacheInstance({ cacheInstanceId: id });
+    expect(await waitForStatus(file.sdk, id, ['gone'])).toBe('gone');
     const ports = Array.from({ length: 12 }, (_, i) => port + i);
-    expect(await leftovers(svc.dataDir, id, ports)).toEqual([]);
+    expect(await leftovers(file.svc.dataDir, id, ports)).toEqual([]);
   });
 });

@@ -1,36 +1,22 @@
 // Type change master-slave -> native-cluster -> master-slave through the SDK, on real Redis.
 // Ports 20600-20799 belong to this file (cluster bus ports are +10000).
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { processesUnder, portOpen } from '../drivers/local-harness.ts';
-import type { SdkRedis } from '../helpers/sdk-client.ts';
-import { startTestService, waitForStatus, type TestService } from '../helpers/test-service.ts';
+import { waitForStatus } from '../helpers/test-service.ts';
+import { serviceForFile } from './service-for-file.ts';
 import { clusterClient } from './cluster-writer.ts';
 
-let svc: TestService;
-let sdk: SdkRedis;
-const disconnect: Array<{ disconnect(): void }> = [];
+const file = serviceForFile('20600-20799');
 const PASSWORD = 'Typ3Change';
 const KEYS = 3_000;
 
-beforeAll(async () => {
-  svc = await startTestService({ instancePorts: '20600-20799' });
-  sdk = svc.sdk();
-});
-
-afterAll(async () => {
-  for (const c of disconnect) c.disconnect();
-  const dir = `${svc.dataDir}/instances`;
-  await svc.destroy();
-  expect(await processesUnder(dir)).toEqual([]);
-});
-
 async function view(id: string): Promise<Record<string, unknown>> {
-  return (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as Record<string, unknown>;
+  return (await file.sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as Record<string, unknown>;
 }
 
 async function createMasterSlave(name: string): Promise<{ id: string; port: number }> {
-  const res = await sdk.createCacheInstance({
+  const res = await file.sdk.createCacheInstance({
     cacheInstance: {
       vpcId: 'vpc-test',
       subnetId: 'subnet-test',
@@ -42,7 +28,7 @@ async function createMasterSlave(name: string): Promise<{ id: string; port: numb
     },
   });
   const id = res.result.cacheInstanceId as string;
-  expect(await waitForStatus(sdk, id, ['running', 'error'], 30_000)).toBe('running');
+  expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
   return { id, port: (await view(id)).port as number };
 }
 
@@ -79,11 +65,11 @@ describe('type change', () => {
   it('master-slave → native-cluster → master-slave keeps id, password, every key and every TTL', async () => {
     const { id, port: msPort } = await createMasterSlave('retype_roundtrip');
     const plain = new Redis({ host: '127.0.0.1', port: msPort, password: PASSWORD });
-    disconnect.push(plain);
+    file.disconnectAtEnd(plain);
     await seed(plain);
 
-    await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 });
-    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 });
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
     const asCluster = await view(id);
     expect(asCluster.cacheInstanceType).toBe('native-cluster');
     expect(asCluster.shardNumber).toBe(3);
@@ -91,22 +77,22 @@ describe('type change', () => {
     // The nodes of the old topology are gone; the published port moved to the cluster's first master.
     expect(clusterPort).not.toBe(msPort);
     expect(await portOpen(msPort)).toBe(false);
-    expect(await processesUnder(`${svc.dataDir}/instances/${id}`)).toHaveLength(6);
+    expect(await processesUnder(`${file.svc.dataDir}/instances/${id}`)).toHaveLength(6);
     const c = clusterClient('127.0.0.1', clusterPort, PASSWORD);
-    disconnect.push(c);
+    file.disconnectAtEnd(c);
     await checkData((k) => c.get(k), (k) => c.pttl(k), c);
     const sizes = await Promise.all(c.nodes('master').map((n) => n.dbsize()));
     expect(sizes.every((n) => n > 0)).toBe(true);
     // The cluster's nodes stop during the change back: let go of them first.
     c.disconnect();
 
-    await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.m.micro.basic' });
-    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.m.micro.basic' });
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
     const back = await view(id);
     expect(back.cacheInstanceType).toBe('master-slave');
-    expect(await processesUnder(`${svc.dataDir}/instances/${id}`)).toHaveLength(2);
+    expect(await processesUnder(`${file.svc.dataDir}/instances/${id}`)).toHaveLength(2);
     const again = new Redis({ host: '127.0.0.1', port: back.port as number, password: PASSWORD });
-    disconnect.push(again);
+    file.disconnectAtEnd(again);
     await checkData((k) => again.get(k), (k) => again.pttl(k), again);
     expect(await again.dbsize()).toBe(KEYS + 3);
   });
@@ -114,14 +100,14 @@ describe('type change', () => {
   it('refuses master-slave → cluster when keys live outside database 0, and keeps the instance as it was', async () => {
     const { id, port } = await createMasterSlave('retype_refused');
     const plain = new Redis({ host: '127.0.0.1', port, password: PASSWORD, db: 1 });
-    disconnect.push(plain);
+    file.disconnectAtEnd(plain);
     await plain.set('only-in-db1', 'x');
-    await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 });
-    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 });
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
     const v = await view(id);
     expect(v.cacheInstanceType).toBe('master-slave');
     expect(v.port).toBe(port);
     expect(await plain.get('only-in-db1')).toBe('x');
-    expect(await processesUnder(`${svc.dataDir}/instances/${id}`)).toHaveLength(2);
+    expect(await processesUnder(`${file.svc.dataDir}/instances/${id}`)).toHaveLength(2);
   });
 });
