@@ -37,7 +37,11 @@ export class ResponseCache {
     if (hit) {
       this.entries.delete(key); // re-insert: Map order is the LRU order
       this.entries.set(key, hit);
-      return reply.type('application/json; charset=utf-8').send(Buffer.concat([Buffer.from(head, 'latin1'), hit]));
+      // One buffer for head and tail (the head is ASCII: one byte a character).
+      const body = Buffer.allocUnsafe(head.length + hit.length);
+      body.write(head, 0, 'latin1');
+      hit.copy(body, head.length);
+      return reply.type('application/json; charset=utf-8').send(body);
     }
     // With a response schema Fastify's serializer returns a string (its type also allows buffers).
     const body = String(reply.serialize({ requestId: request.id, result: await read() }));

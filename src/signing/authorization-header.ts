@@ -39,17 +39,29 @@ function parse(value: string): Readonly<AuthorizationHeader> | undefined {
   const m = PATTERN.exec(value.trim());
   if (!m || m[1] !== m[6]) return undefined;
   const [, v, accessKey, date8, region, service, , headers, signature] = m as unknown as string[];
-  const signedHeaders = (headers as string).split(';').map((h) => h.trim().toLowerCase());
-  if (signedHeaders.some((h) => h === '')) return undefined;
+  const signedHeaders = signedHeaderList(headers as string);
+  if (!signedHeaders) return undefined;
   return Object.freeze({
     version: v === '2' ? 'JDCLOUD2' : 'JDCLOUD3',
     accessKey: accessKey as string,
     date8: date8 as string,
     region: region as string,
     service: service as string,
-    signedHeaders: Object.freeze(signedHeaders),
+    signedHeaders,
     signature: (signature as string).toLowerCase(),
   });
+}
+
+/** Parsed SignedHeaders lists: a client sends the same list with every request. Bounded like the other memos. */
+const headerLists = new Map<string, readonly string[] | undefined>();
+
+function signedHeaderList(text: string): readonly string[] | undefined {
+  if (headerLists.has(text)) return headerLists.get(text);
+  const names = text.split(';').map((h) => h.trim().toLowerCase());
+  const list = names.some((h) => h === '') ? undefined : Object.freeze(names);
+  if (headerLists.size >= 1_000) headerLists.clear();
+  headerLists.set(text, list);
+  return list;
 }
 
 /** Formats the header exactly like the SDKs (`", "` between parts, names sorted and `;`-joined). */

@@ -93,8 +93,11 @@ export interface CanonicalRequestParts {
   query: string;
   /** Lower-case signed header names, in any order (they are sorted here). */
   signedHeaders: readonly string[];
-  /** Value for each signed header name (lower-case keys). */
-  headerValue: (name: string) => string;
+  /**
+   * The request's headers by lower-case name (Node's header object fits). A repeated header given as
+   * an array is joined with `, ` as Node joins it; a missing one is empty.
+   */
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>;
   /** Hex SHA-256 of the exact body bytes. */
   bodySha256: string;
 }
@@ -123,6 +126,10 @@ export function canonicalRequest(parts: CanonicalRequestParts, version: SigningV
   const given = parts.signedHeaders;
   const names = given.every((name, i) => i === 0 || (given[i - 1] as string) < name) ? given : [...given].sort();
   let headerLines = '';
-  for (const name of names) headerLines += `${name}:${canonicalHeaderValue(parts.headerValue(name), version)}\n`;
+  for (const name of names) {
+    const value = parts.headers[name];
+    const text = value === undefined ? '' : typeof value === 'string' ? value : value.join(', ');
+    headerLines += `${name}:${canonicalHeaderValue(text, version)}\n`;
+  }
   return `${parts.method.toUpperCase()}\n${canonicalUrl(parts.path, parts.query, version)}\n${headerLines}\n${names.join(';')}\n${parts.bodySha256}`;
 }

@@ -76,7 +76,7 @@ export function signRequest(req: RequestToSign, creds: Credentials, opts: SignOp
       path: req.path,
       query: req.query ?? '',
       signedHeaders,
-      headerValue: (name) => headers.get(name) ?? '',
+      headers: Object.fromEntries(headers),
       bodySha256: sha256Hex(req.body ?? ''),
     },
     version,

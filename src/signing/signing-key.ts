@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import type { SigningVersion } from './canonical-request.ts';
 
 function hmac(key: string | Buffer, data: string): Buffer {
@@ -48,7 +48,40 @@ export function stringToSign(version: SigningVersion, jdcloudDate: string, scope
   return `${version}-HMAC-SHA256\n${jdcloudDate}\n${scope}\n${canonicalRequestHash}`;
 }
 
-/** Lower-case hex HMAC-SHA256 of the string to sign with the derived key. */
+/** HMAC pads of a signing key: the key XOR ipad (64 bytes), then the key XOR opad (64 bytes). */
+const padsByKey = new WeakMap<Buffer, Buffer>();
+/** One buffer for the inner hash input (ipad block + message) and one for the outer (opad block + inner digest). */
+const inner = Buffer.allocUnsafe(64 + 1024);
+const outer = Buffer.allocUnsafe(64 + 32);
+
+/**
+ * Lower-case hex HMAC-SHA256 of the string to sign with the derived key.
+ *
+ * HMAC (RFC 2104) is computed as two one-shot SHA-256 hashes over the key's pads, which are kept per
+ * key object (the verifier's keys come from cachedSigningKey, so each is padded once): createHmac
+ * builds an Hmac object and three digest contexts per call, which in the server cost about three
+ * times the hashing itself (bench:api: 7.5 µs in situ for the canonical hash + HMAC). The test
+ * checks it against createHmac. The pads are cached per Buffer object, so a key must not be changed
+ * after it was used (derived keys never are).
+ */
 export function computeSignature(signingKey: Buffer, toSign: string): string {
-  return createHmac('sha256', signingKey).update(toSign, 'utf8').digest('hex');
+  const size = Buffer.byteLength(toSign, 'utf8');
+  // Keys longer than a block would have to be hashed first; derived keys are 32 bytes.
+  if (signingKey.length > 64 || size > inner.length - 64) return createHmac('sha256', signingKey).update(toSign, 'utf8').digest('hex');
+  let pads = padsByKey.get(signingKey);
+  if (!pads) {
+    pads = Buffer.alloc(128);
+    signingKey.copy(pads, 0);
+    signingKey.copy(pads, 64);
+    for (let i = 0; i < 64; i++) {
+      pads[i] = (pads[i] as number) ^ 0x36;
+      pads[64 + i] = (pads[64 + i] as number) ^ 0x5c;
+    }
+    padsByKey.set(signingKey, pads);
+  }
+  pads.copy(inner, 0, 0, 64);
+  inner.write(toSign, 64, size, 'utf8');
+  pads.copy(outer, 0, 64, 128);
+  (hash('sha256', inner.subarray(0, 64 + size), 'buffer') as unknown as Buffer).copy(outer, 64);
+  return hash('sha256', outer, 'hex');
 }

@@ -57,7 +57,7 @@ describe('signRequest reproduces every vector', () => {
             path,
             query,
             signedHeaders: v.signedHeaders,
-            headerValue: (name) => v.headers[name] ?? '',
+            headers: v.headers,
             bodySha256: sha256Hex(v.body),
           },
           v.version,
