@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ResponseCache } from '../../src/api/response-cache.ts';
@@ -78,6 +78,52 @@ describe('ResponseCache', () => {
     expect(t.reads()).toBe(5);
     await t.get('b');
     expect(t.reads()).toBe(6);
+  });
+});
+
+describe('ResponseCache with large bodies (sent from the cache itself)', () => {
+  /** A stand-in reply whose response reports, as the test says, whether its bytes are all flushed. */
+  function fakeReply(sent: Buffer[]) {
+    const raw = { writableFinished: false };
+    const reply = {
+      raw,
+      type: () => reply,
+      serialize: (value: unknown) => JSON.stringify(value),
+      send: (body: Buffer | string) => {
+        sent.push(Buffer.isBuffer(body) ? body : Buffer.from(body));
+        return reply;
+      },
+    };
+    return reply;
+  }
+  const ask = (cache: ResponseCache, id: string, reply: ReturnType<typeof fakeReply>) =>
+    cache.send({ id } as FastifyRequest, reply as unknown as FastifyReply, 'big', async () => ({ pad: 'y'.repeat(20_000) }));
+  const idOf = (b: Buffer) => (JSON.parse(b.toString('utf8')) as { requestId: string }).requestId;
+
+  it('never rewrites a body a response has not finished writing', async () => {
+    const cache = new ResponseCache(() => 'v');
+    const sent: Buffer[] = [];
+    await ask(cache, 'a'.repeat(32), fakeReply(sent)); // miss: fills the entry
+    const first = fakeReply(sent);
+    await ask(cache, 'b'.repeat(32), first); // hit: the cached buffer itself
+    await ask(cache, 'c'.repeat(32), fakeReply(sent)); // first still writing: a copy
+    expect(sent.map(idOf)).toEqual(['a'.repeat(32), 'b'.repeat(32), 'c'.repeat(32)]);
+    expect(sent[2]).not.toBe(sent[1]);
+    first.raw.writableFinished = true;
+    await ask(cache, 'd'.repeat(32), fakeReply(sent)); // first done: the cached buffer again
+    expect(sent[3]).toBe(sent[1]);
+    expect(idOf(sent[3]!)).toBe('d'.repeat(32));
+    expect(idOf(sent[2]!)).toBe('c'.repeat(32));
+  });
+
+  it('answers a requestId of another length from the same entry', async () => {
+    const cache = new ResponseCache(() => 'v');
+    const sent: Buffer[] = [];
+    await ask(cache, 'a'.repeat(32), fakeReply(sent));
+    await ask(cache, 'short', fakeReply(sent));
+    await ask(cache, 'e'.repeat(40), fakeReply(sent));
+    expect(sent.map(idOf)).toEqual(['a'.repeat(32), 'short', 'e'.repeat(40)]);
+    expect(sent.every((b) => b.length > 20_000)).toBe(true);
   });
 });
 

@@ -37,12 +37,13 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
     BASE,
     { schema: { operationId: 'describeCacheInstances', tags, params: RegionParams, querystring: ListQuery, response: Responses.list } },
     async (request, reply) => {
-      const query = parseListQuery(request.query as Record<string, unknown>, {
-        account: request.account,
-        region: request.params.regionId,
-      });
-      // The parsed query is the key: the same page asked with its keys in another order is the same entry.
-      return reads.send(request, reply, `list\n${JSON.stringify(query)}`, () => instances.list(query));
+      const scope = { account: request.account, region: request.params.regionId };
+      // The raw query string is the key, so a repeated page skips parsing too (the same page asked with
+      // its keys in another order is another entry). Only a read that succeeded is cached, so a
+      // query that fails validation is parsed, and refused, every time.
+      const at = request.url.indexOf('?');
+      const key = `list\n${scope.account}\n${scope.region}\n${at < 0 ? '' : request.url.slice(at + 1)}`;
+      return reads.send(request, reply, key, () => instances.list(parseListQuery(request.query as Record<string, unknown>, scope)));
     },
   );
 
