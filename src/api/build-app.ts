@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../logger.ts';
@@ -83,16 +83,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  app.addHook('preValidation', async (request) => {
+  // Callback style, not async: a signed request whose secret is cached is checked without a turn of
+  // the promise queue. The hook runner turns a synchronous throw into the error reply.
+  app.addHook('preValidation', (request, _reply, done) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : EMPTY_BODY;
-    if (!request.routeOptions.config.public) {
-      request.account = await authenticate(deps, request, raw);
-      const params = request.params as { regionId?: string } | undefined;
-      if (params?.regionId !== undefined) assertRegion(deps.regions, params.regionId);
-    }
-    if (request.method === 'POST' || request.method === 'PATCH' || request.method === 'PUT') {
-      request.body = parseJsonObject(raw);
-    }
+    if (request.routeOptions.config.public) return admit(request, raw, undefined, deps.regions, done);
+    const account = authenticate(deps, request, raw);
+    if (typeof account === 'string') return admit(request, raw, account, deps.regions, done);
+    account.then(
+      (a) => {
+        try {
+          admit(request, raw, a, deps.regions, done);
+        } catch (err) {
+          done(err as Error);
+        }
+      },
+      (err: Error) => done(err),
+    );
   });
 
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
@@ -122,6 +129,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerInstanceRoutes(app, deps.instances, new ResponseCache(deps.storeVersion ?? (() => undefined)));
   registerRegionRoutes(app, deps.instances);
   return app;
+}
+
+/** The rest of preValidation once the caller is known (undefined on public routes): region, then JSON body. */
+function admit(request: FastifyRequest, raw: Buffer, account: string | undefined, regions: readonly string[], done: (err?: Error) => void): void {
+  if (account !== undefined) {
+    request.account = account;
+    const params = request.params as { regionId?: string } | undefined;
+    if (params?.regionId !== undefined) assertRegion(regions, params.regionId);
+  }
+  if (request.method === 'POST' || request.method === 'PATCH' || request.method === 'PUT') {
+    request.body = parseJsonObject(raw);
+  }
+  done();
 }
 
 /** Parses a request body as a JSON object, treating JSON null as absent at every depth. */
