@@ -13,6 +13,20 @@ const handles = new WeakMap<Db, SqliteDatabase.Database>();
 /** The SQLite handle of a store opened by openStore; undefined for any other Kysely instance. */
 export const sqliteHandle = (db: Db): SqliteDatabase.Database | undefined => handles.get(db);
 
+/** Per store: how many statements that may write the Kysely instance has run (see writesRun). */
+const writeCounts = new WeakMap<Db, { writes: number }>();
+
+/**
+ * How many statements that may write (SQLite does not call them read-only) the store's Kysely
+ * instance has run so far; undefined for a store not opened here. When it has not moved, nothing
+ * this process wrote through Kysely can have changed the database, so a reader of total_changes()
+ * (store/change-counter.ts) need not ask SQLite again.
+ */
+export const writesRun = (db: Db): (() => number) | undefined => {
+  const count = writeCounts.get(db);
+  return count && (() => count.writes);
+};
+
 /**
  * Opens (creating when missing) the SQLite store at `file`, in WAL mode, and runs pending migrations.
  * The file holds account secrets, so it is created with mode 0600.
@@ -26,7 +40,9 @@ export async function openStore(file: string): Promise<Db> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const count = { writes: 0 };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, count) }) });
+  writeCounts.set(db, count);
   const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
@@ -40,8 +56,10 @@ export async function openStore(file: string): Promise<Db> {
 /**
  * Kysely's SQLite driver prepares every statement anew; preparing costs more than running a point
  * query. Kysely serialises queries on its single connection, so reusing a prepared statement is safe.
+ * Kysely prepares each query right before running it, so counting the statements handed out that
+ * are not read-only counts the writes run.
  */
-function withStatementCache(sqlite: SqliteDatabase.Database, max = 500): SqliteDatabase.Database {
+function withStatementCache(sqlite: SqliteDatabase.Database, count: { writes: number }, max = 500): SqliteDatabase.Database {
   const cache = new Map<string, SqliteDatabase.Statement>();
   return new Proxy(sqlite, {
     get(target, prop, receiver) {
@@ -53,6 +71,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database, max = 500): SqliteD
           if (cache.size >= max) cache.delete(cache.keys().next().value as string);
           cache.set(source, stmt);
         }
+        if (!stmt.readonly) count.writes++;
         return stmt;
       };
     },
