@@ -5,6 +5,8 @@
  * started because the seeded rows have no processes behind them); wrk drives it, with requests signed
  * here like the SDK signs them (a fresh nonce each). Rounds alternate and medians are printed, with the
  * server's own CPU time per request (which tells whether the server or the load generator was the limit).
+ * A "signature floor" row sends the same signed requests to a route that only computes the two hashes
+ * every signature check needs: what verification costs on this machine before any of our own code.
  */
 import { type ChildProcess, execFile, execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +21,9 @@ import { loadClassCatalogue } from '../src/domain/catalogue/instance-class-catal
 import { createInstanceService } from '../src/domain/instances/instance-service.ts';
 import type { Driver } from '../src/drivers/driver.ts';
 import { NonceCache } from '../src/signing/nonce-cache.ts';
+import { sha256Hex } from '../src/signing/canonical-request.ts';
 import { signRequest } from '../src/signing/sign-request.ts';
+import { cachedSigningKey, computeSignature, stringToSign } from '../src/signing/signing-key.ts';
 import { changeCounter } from '../src/store/change-counter.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { instanceRow } from '../test/helpers/instance-row.ts';
@@ -89,6 +93,19 @@ async function serve(): Promise<void> {
   app.get('/bare', { config: { public: true } }, async (request) => ({ requestId: request.id, result: { ok: true } }));
   app.get('/bare/describe', { config: { public: true }, schema: { response: Responses.describe } }, async (request) => ({ requestId: request.id, result: describeBody }));
   app.get('/bare/list', { config: { public: true }, schema: { response: Responses.list } }, async (request) => ({ requestId: request.id, result: listBody }));
+  // The floor of any signature check: sent the same signed requests as describeCacheInstance, this
+  // route only does the two hashes no verifier can skip (SHA-256 of the request made canonical, the
+  // HMAC of the string to sign), with the product's own functions, and answers the describe body
+  // from memory. No parsing, no lookup, no nonce, no store.
+  const floorKey = cachedSigningKey(SK, '20260101', 'cn-north-1', 'redis', 'JDCLOUD2');
+  app.get('/bare/signature-floor', { config: { public: true }, schema: { response: Responses.describe } }, async (request) => {
+    const h = request.headers;
+    const canonical = `GET\n${request.url}\n\ncontent-type:${h['content-type']}\nhost:${h.host}\nx-jdcloud-date:${h['x-jdcloud-date']}\nx-jdcloud-nonce:${h['x-jdcloud-nonce']}\n\ncontent-type;host;x-jdcloud-date;x-jdcloud-nonce\n${sha256Hex('')}`;
+    const toSign = stringToSign('JDCLOUD2', String(h['x-jdcloud-date']), '20260101/cn-north-1/redis/jdcloud2_request', sha256Hex(canonical));
+    // Compared like the verifier compares, so the work cannot be skipped as unused.
+    const signature = computeSignature(floorKey, toSign);
+    return { requestId: request.id, result: signature === h.authorization ? {} : describeBody };
+  });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const uncachedUrl = await uncached.listen({ host: '127.0.0.1', port: 0 });
   process.send?.({ url, uncachedUrl });
@@ -212,6 +229,7 @@ async function main(): Promise<void> {
     'bare, describe body from memory': [urls.url, '/bare/describe', false],
     describeCacheInstance: [urls.url, describePath, true],
     'describeCacheInstance, no read cache': [urls.uncachedUrl, describePath, true],
+    'signature floor (hashes only, describe body)': [urls.url, '/bare/signature-floor', true],
     'bare, list body from memory': [urls.url, '/bare/list', false],
     'describeCacheInstances (100 of 10,000)': [urls.url, listPath, true],
     'describeCacheInstances, no read cache': [urls.uncachedUrl, listPath, true],
@@ -219,6 +237,7 @@ async function main(): Promise<void> {
   const sameBody: Record<string, string> = {
     describeCacheInstance: 'bare, describe body from memory',
     'describeCacheInstance, no read cache': 'bare, describe body from memory',
+    'signature floor (hashes only, describe body)': 'bare, describe body from memory',
     'describeCacheInstances (100 of 10,000)': 'bare, list body from memory',
     'describeCacheInstances, no read cache': 'bare, list body from memory',
   };
