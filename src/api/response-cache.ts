@@ -26,7 +26,7 @@ const SHARE_FROM = 16 * 1024;
  * Clients poll: the SDKs' callers and CI pipelines describe an instance or list a page again and
  * again while nothing changes. Such a read is answered with the bytes the last identical read
  * produced, which saves the store query, the row mapping and the JSON serialisation (bench:api: a
- * signed 100-row page costs ~2.1 ms of server CPU uncached, ~0.15 ms cached, most of it the signature
+ * signed 100-row page costs ~2.2 ms of server CPU uncached, ~0.1 ms cached, most of it the signature
  * check and the write). Any committed change anywhere in the store moves the counter and drops every
  * entry, so an answer is never older than the last write: reads after a write always see it. Keys
  * hold the account and region, so tenancy is the same as the uncached path's.
