@@ -14,7 +14,7 @@ const HEAD = '{"requestId":"';
 const ID_AT = HEAD.length;
 /**
  * Bodies from this size are sent from the cache itself rather than a copy, when no earlier answer is
- * still being written from it. A 100-row page is ~120 KB: copying it cost bench:api's list route a
+ * still being written from it. A 100-row page is ~86 KB: copying it cost bench:api's list route a
  * fifth of its time (the copy, and the garbage collections its off-heap buffers set off). Smaller
  * bodies are copied: their buffers come from Node's pool, and keeping a response per entry would not pay.
  */

@@ -120,16 +120,18 @@ function canonicalUrl(path: string, query: string, version: SigningVersion): str
   return hit;
 }
 
+/** A header's value; a repeated one (an array) joined with `, ` as Node joins most repeated headers itself. */
+export function headerText(headers: CanonicalRequestParts['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return value === undefined || typeof value === 'string' ? value : value.join(', ');
+}
+
 /** Builds the canonical request text (reference §2.3); hash it with `sha256Hex` for the string to sign. */
 export function canonicalRequest(parts: CanonicalRequestParts, version: SigningVersion): string {
   // The SDKs list signed headers sorted already; copy and sort only when they are not.
   const given = parts.signedHeaders;
   const names = given.every((name, i) => i === 0 || (given[i - 1] as string) < name) ? given : [...given].sort();
   let headerLines = '';
-  for (const name of names) {
-    const value = parts.headers[name];
-    const text = value === undefined ? '' : typeof value === 'string' ? value : value.join(', ');
-    headerLines += `${name}:${canonicalHeaderValue(text, version)}\n`;
-  }
+  for (const name of names) headerLines += `${name}:${canonicalHeaderValue(headerText(parts.headers, name) ?? '', version)}\n`;
   return `${parts.method.toUpperCase()}\n${canonicalUrl(parts.path, parts.query, version)}\n${headerLines}\n${names.join(';')}\n${parts.bodySha256}`;
 }

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { canonicalRequest, sha256Hex } from './canonical-request.ts';
+import { canonicalRequest, headerText, sha256Hex } from './canonical-request.ts';
 import { parseAuthorizationHeader } from './authorization-header.ts';
 import type { NonceCache } from './nonce-cache.ts';
 import { cachedSigningKey, computeSignature, credentialScope, stringToSign } from './signing-key.ts';
@@ -36,12 +36,6 @@ export type VerifyResult =
 
 const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
 const JDCLOUD_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-
-function headerText(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  // Node joins repeated headers itself except for a few (set-cookie); join any array the same way.
-  return Array.isArray(value) ? value.join(', ') : value;
-}
 
 let lastDateText = '';
 let lastDateMs: number | undefined;
