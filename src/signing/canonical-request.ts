@@ -130,7 +130,9 @@ export function headerText(headers: CanonicalRequestParts['headers'], name: stri
 export function canonicalRequest(parts: CanonicalRequestParts, version: SigningVersion): string {
   // The SDKs list signed headers sorted already; copy and sort only when they are not.
   const given = parts.signedHeaders;
-  const names = given.every((name, i) => i === 0 || (given[i - 1] as string) < name) ? given : [...given].sort();
+  let sorted = true;
+  for (let i = 1; i < given.length && sorted; i++) sorted = (given[i - 1] as string) < (given[i] as string);
+  const names = sorted ? given : [...given].sort();
   let headerLines = '';
   for (const name of names) headerLines += `${name}:${canonicalHeaderValue(headerText(parts.headers, name) ?? '', version)}\n`;
   return `${parts.method.toUpperCase()}\n${canonicalUrl(parts.path, parts.query, version)}\n${headerLines}\n${names.join(';')}\n${parts.bodySha256}`;

@@ -65,9 +65,14 @@ const outer = Buffer.allocUnsafe(64 + 32);
  * after it was used (derived keys never are).
  */
 export function computeSignature(signingKey: Buffer, toSign: string): string {
+  return signatureBytes(signingKey, toSign).toString('hex');
+}
+
+/** computeSignature as the 32 digest bytes: the verifier compares bytes, so it skips the hex text. */
+export function signatureBytes(signingKey: Buffer, toSign: string): Buffer {
   const size = Buffer.byteLength(toSign, 'utf8');
   // Keys longer than a block would have to be hashed first; derived keys are 32 bytes.
-  if (signingKey.length > 64 || size > inner.length - 64) return createHmac('sha256', signingKey).update(toSign, 'utf8').digest('hex');
+  if (signingKey.length > 64 || size > inner.length - 64) return createHmac('sha256', signingKey).update(toSign, 'utf8').digest();
   let pads = padsByKey.get(signingKey);
   if (!pads) {
     pads = Buffer.alloc(128);
@@ -83,5 +88,5 @@ export function computeSignature(signingKey: Buffer, toSign: string): string {
   inner.write(toSign, 64, size, 'utf8');
   pads.copy(outer, 0, 64, 128);
   (hash('sha256', inner.subarray(0, 64 + size), 'buffer') as unknown as Buffer).copy(outer, 64);
-  return hash('sha256', outer, 'hex');
+  return hash('sha256', outer, 'buffer') as unknown as Buffer;
 }

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { canonicalRequest, headerText, sha256Hex } from './canonical-request.ts';
 import { parseAuthorizationHeader } from './authorization-header.ts';
 import type { NonceCache } from './nonce-cache.ts';
-import { cachedSigningKey, computeSignature, credentialScope, stringToSign } from './signing-key.ts';
+import { cachedSigningKey, credentialScope, signatureBytes, stringToSign } from './signing-key.ts';
 
 export interface ReceivedRequest {
   method: string;
@@ -131,9 +131,9 @@ export function verifyRequest(
   );
   const scope = credentialScope(auth.date8, auth.region, auth.service, auth.version);
   const key = cachedSigningKey(secretKey, auth.date8, auth.region, auth.service, auth.version);
-  const expected = computeSignature(key, stringToSign(auth.version, jdcloudDate, scope, sha256Hex(canonical)));
-  // Both are 64 hex characters (the parser guarantees it), so the lengths always match.
-  if (!timingSafeEqual(Buffer.from(expected, 'latin1'), Buffer.from(auth.signature, 'latin1'))) {
+  const expected = signatureBytes(key, stringToSign(auth.version, jdcloudDate, scope, sha256Hex(canonical)));
+  // The parser guarantees 64 hex characters, so both sides are 32 bytes.
+  if (!timingSafeEqual(expected, Buffer.from(auth.signature, 'hex'))) {
     return fail('sign result is not same: the signature does not match the request (check the secret key, path, query, signed headers and body)');
   }
 
