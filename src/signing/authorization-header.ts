@@ -1,4 +1,5 @@
 import type { SigningVersion } from './canonical-request.ts';
+import { memoized, rememberLast } from './memo.ts';
 
 /** The parts of `Authorization: JDCLOUD2-HMAC-SHA256 Credential=AK/date/region/service/jdcloud2_request, …`. */
 export interface AuthorizationHeader {
@@ -20,20 +21,12 @@ export interface AuthorizationHeader {
 const PATTERN =
   /^JDCLOUD([23])-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/jdcloud([23])_request, SignedHeaders=([^,\s]+), Signature=([0-9a-fA-F]{64})$/;
 
-let lastValue: string | undefined;
-let lastParsed: AuthorizationHeader | undefined;
-
 /**
  * Parses the header; undefined when it does not follow the grammar. The result is frozen and the
  * last one is remembered: the API reads the access key from the header, then verifies the request,
  * and both parse the same header.
  */
-export function parseAuthorizationHeader(value: string): Readonly<AuthorizationHeader> | undefined {
-  if (value === lastValue) return lastParsed;
-  lastParsed = parse(value);
-  lastValue = value;
-  return lastParsed;
-}
+export const parseAuthorizationHeader: (value: string) => Readonly<AuthorizationHeader> | undefined = rememberLast(parse);
 
 function parse(value: string): Readonly<AuthorizationHeader> | undefined {
   const m = PATTERN.exec(value.trim());
@@ -56,12 +49,10 @@ function parse(value: string): Readonly<AuthorizationHeader> | undefined {
 const headerLists = new Map<string, readonly string[] | undefined>();
 
 function signedHeaderList(text: string): readonly string[] | undefined {
-  if (headerLists.has(text)) return headerLists.get(text);
-  const names = text.split(';').map((h) => h.trim().toLowerCase());
-  const list = names.some((h) => h === '') ? undefined : Object.freeze(names);
-  if (headerLists.size >= 1_000) headerLists.clear();
-  headerLists.set(text, list);
-  return list;
+  return memoized(headerLists, text, () => {
+    const names = text.split(';').map((h) => h.trim().toLowerCase());
+    return names.some((h) => h === '') ? undefined : Object.freeze(names);
+  });
 }
 
 /** Formats the header exactly like the SDKs (`", "` between parts, names sorted and `;`-joined). */

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { memoized } from './memo.ts';
 import { canonicalComponent, isPlain, percentDecode, rfc3986Encode } from './percent-encoding.ts';
 
 /**
@@ -110,14 +111,7 @@ export interface CanonicalRequestParts {
 const urlCache = new Map<string, string>();
 
 function canonicalUrl(path: string, query: string, version: SigningVersion): string {
-  const key = `${version}${path}?${query}`;
-  let hit = urlCache.get(key);
-  if (hit === undefined) {
-    hit = `${canonicalUri(path, version)}\n${canonicalQuery(query, version)}`;
-    if (urlCache.size >= 1_000) urlCache.clear();
-    urlCache.set(key, hit);
-  }
-  return hit;
+  return memoized(urlCache, `${version}${path}?${query}`, () => `${canonicalUri(path, version)}\n${canonicalQuery(query, version)}`);
 }
 
 /** A header's value; a repeated one (an array) joined with `, ` as Node joins most repeated headers itself. */

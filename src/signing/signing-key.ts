@@ -1,5 +1,6 @@
 import { createHmac, hash } from 'node:crypto';
 import type { SigningVersion } from './canonical-request.ts';
+import { memoized } from './memo.ts';
 
 function hmac(key: string | Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
@@ -34,13 +35,7 @@ const keyCache = new Map<string, Buffer>();
  */
 export function cachedSigningKey(secretKey: string, date8: string, region: string, service: string, version: SigningVersion): Buffer {
   const id = `${version}\n${secretKey}\n${date8}\n${region}\n${service}`;
-  let key = keyCache.get(id);
-  if (!key) {
-    key = deriveSigningKey(secretKey, date8, region, service, version);
-    if (keyCache.size >= 1_000) keyCache.clear();
-    keyCache.set(id, key);
-  }
-  return key;
+  return memoized(keyCache, id, () => deriveSigningKey(secretKey, date8, region, service, version));
 }
 
 /** The string to sign: algorithm, x-jdcloud-date, scope and the hex SHA-256 of the canonical request. */

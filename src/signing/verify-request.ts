@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { canonicalRequest, headerText, sha256Hex } from './canonical-request.ts';
 import { parseAuthorizationHeader } from './authorization-header.ts';
+import { rememberLast } from './memo.ts';
 import type { NonceCache } from './nonce-cache.ts';
 import { cachedSigningKey, credentialScope, signatureBytes, stringToSign } from './signing-key.ts';
 
@@ -37,17 +38,8 @@ export type VerifyResult =
 const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
 const JDCLOUD_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
-let lastDateText = '';
-let lastDateMs: number | undefined;
-
 /** Milliseconds of an x-jdcloud-date; the last answer is remembered (a busy client's requests share a second). */
-function parseJdcloudDate(text: string): number | undefined {
-  if (text !== lastDateText) {
-    lastDateMs = parseDate(text);
-    lastDateText = text;
-  }
-  return lastDateMs;
-}
+const parseJdcloudDate = rememberLast(parseDate);
 
 function parseDate(text: string): number | undefined {
   const m = JDCLOUD_DATE.exec(text);
