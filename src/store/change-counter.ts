@@ -1,5 +1,4 @@
-import type { Db } from './open-store.ts';
-import { sqliteHandle, writesRun } from './open-store.ts';
+import { sqliteInternals, type Db } from './open-store.ts';
 
 /** How often another process's commits are looked for (PRAGMA data_version costs ~3 µs; this is per call). */
 const OTHER_WRITERS_CHECK_MS = 250;
@@ -13,15 +12,16 @@ const OTHER_WRITERS_CHECK_MS = 250;
  * Changes by this process are seen at once: SQLite's total_changes() counts every row this
  * connection inserts, updates or deletes. It is asked again only after a statement that may write
  * ran through the store's Kysely instance (all of the service's writes do): a read that follows only
- * reads costs no SQLite call (bench:api: ~2 µs of a cached read). Commits by another process (the `accounts` CLI, which
- * writes only accounts) are seen through PRAGMA data_version, checked at most every 250 ms.
+ * reads costs no SQLite call (bench:api: ~2 µs of a cached read). Commits by another process
+ * (the `accounts` CLI, which writes only accounts) are seen through PRAGMA data_version, checked at
+ * most every 250 ms.
  */
 export function changeCounter(db: Db, now: () => number = Date.now): () => string | undefined {
-  const sqlite = sqliteHandle(db);
-  if (!sqlite) return () => undefined;
+  const store = sqliteInternals(db);
+  if (!store) return () => undefined;
+  const { sqlite, writesRun: writes } = store;
   const changes = sqlite.prepare('select total_changes()').pluck();
   const dataVersion = sqlite.prepare('pragma data_version').pluck();
-  const writes = writesRun(db) ?? (() => NaN); // NaN never equals itself: ask SQLite every time
   let otherWriters = dataVersion.get() as number;
   let checkedAt = now();
   let writesSeen = writes();

@@ -7,25 +7,21 @@ import { migrationProvider } from './migrations.ts';
 
 export type Db = Kysely<Database>;
 
-/** The better-sqlite3 handle behind each store this module opened (for SQLite-only fast paths). */
-const handles = new WeakMap<Db, SqliteDatabase.Database>();
+/** What SQLite-only fast paths (store/change-counter.ts) may use of a store openStore opened. */
+export interface SqliteInternals {
+  sqlite: SqliteDatabase.Database;
+  /**
+   * How many statements that may write (SQLite does not call them read-only) the store's Kysely
+   * instance has run so far. While it has not moved, nothing this process wrote through Kysely can
+   * have changed the database.
+   */
+  writesRun: () => number;
+}
 
-/** The SQLite handle of a store opened by openStore; undefined for any other Kysely instance. */
-export const sqliteHandle = (db: Db): SqliteDatabase.Database | undefined => handles.get(db);
+const internals = new WeakMap<Db, SqliteInternals>();
 
-/** Per store: how many statements that may write the Kysely instance has run (see writesRun). */
-const writeCounts = new WeakMap<Db, { writes: number }>();
-
-/**
- * How many statements that may write (SQLite does not call them read-only) the store's Kysely
- * instance has run so far; undefined for a store not opened here. When it has not moved, nothing
- * this process wrote through Kysely can have changed the database, so a reader of total_changes()
- * (store/change-counter.ts) need not ask SQLite again.
- */
-export const writesRun = (db: Db): (() => number) | undefined => {
-  const count = writeCounts.get(db);
-  return count && (() => count.writes);
-};
+/** The SQLite internals of a store opened by openStore; undefined for any other Kysely instance. */
+export const sqliteInternals = (db: Db): SqliteInternals | undefined => internals.get(db);
 
 /**
  * Opens (creating when missing) the SQLite store at `file`, in WAL mode, and runs pending migrations.
@@ -42,14 +38,13 @@ export async function openStore(file: string): Promise<Db> {
   sqlite.pragma('busy_timeout = 5000');
   const count = { writes: 0 };
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, count) }) });
-  writeCounts.set(db, count);
   const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     await db.destroy();
     throw new Error(`store migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`);
   }
-  handles.set(db, sqlite);
+  internals.set(db, { sqlite, writesRun: () => count.writes });
   return db;
 }
 
