@@ -78,6 +78,7 @@ async function serve(): Promise<void> {
     config: { instancePorts: { from: 6400, to: 7399 }, quota: 20, advertisedHost: '127.0.0.1' },
     logger,
     driver: unused,
+    ports: { range: { from: 6400, to: 7399 }, quarantineMs: 0 },
     notifyEngine: () => undefined,
     now: () => new Date(),
     engineVersion: '7.0',

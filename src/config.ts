@@ -8,8 +8,10 @@ export interface Config {
   port: number;
   /** `JCS_DATA_DIR`, default `./data`: the database file and every instance's data. */
   dataDir: string;
-  /** `JCS_INSTANCE_PORTS`, default `6400-7399`: ports handed to instance nodes. */
+  /** `JCS_INSTANCE_PORTS`, default `6400-7399`: ports handed to instance nodes (client, TLS and bus ports). */
   instancePorts: { from: number; to: number };
+  /** `JCS_PORT_QUARANTINE_S`, default 600: a released port goes to no instance for this many seconds. */
+  portQuarantineS: number;
   /** `JCS_ACCESS_KEY` + `JCS_SECRET_KEY`: an account that exists from the first start. */
   accessKey: string | undefined;
   secretKey: string | undefined;
@@ -43,6 +45,12 @@ function parsePositiveInt(name: string, text: string): number {
   return n;
 }
 
+function parseNonNegativeInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number >= 0, got "${text}"`);
+  return n;
+}
+
 /** Reads the configuration from an environment (process.env by default), applying the defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const config: Config = {
@@ -50,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port: parsePositiveInt('JCS_PORT', env.JCS_PORT ?? '8000'),
     dataDir: resolve(env.JCS_DATA_DIR ?? './data'),
     instancePorts: parsePortRange(env.JCS_INSTANCE_PORTS ?? '6400-7399'),
+    portQuarantineS: parseNonNegativeInt('JCS_PORT_QUARANTINE_S', env.JCS_PORT_QUARANTINE_S ?? '600'),
     accessKey: env.JCS_ACCESS_KEY || undefined,
     secretKey: env.JCS_SECRET_KEY || undefined,
     redisServer: env.JCS_REDIS_SERVER ?? 'redis-server',

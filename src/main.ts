@@ -51,11 +51,12 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     logger.info({ accessKey: boot.accessKey, file: boot.file }, `created account ${boot.accessKey}; its secret key is in ${boot.file}`);
   }
 
+  const ports = { range: config.instancePorts, quarantineMs: config.portQuarantineS * 1000 };
   const engine = new Engine({
     db,
     driver,
     logger: logger.child({ component: 'engine' }),
-    instancePorts: config.instancePorts,
+    ports,
     maxAttempts: config.taskAttempts,
   });
   const instances = createInstanceService({
@@ -64,6 +65,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     config,
     logger: logger.child({ component: 'instances' }),
     driver,
+    ports,
     notifyEngine: () => engine.notify(),
     now: () => new Date(),
     engineVersion: redisVersion.split('.').slice(0, 2).join('.'),

@@ -7,12 +7,23 @@
 /** Topology of an instance, as the driver must build it. */
 export type InstanceTopology = 'master-slave' | 'native-cluster';
 
-/** One shard: a master and its replica, each on its own loopback port. */
+/** One shard: a master and its replica, each identified by its client port. */
 export interface ShardPorts {
   /** Port of the shard's master. For master-slave, shard 0's master port is the published port. */
   master: number;
   /** Port of the shard's replica. */
   replica: number;
+}
+
+/**
+ * Internal ports of one node, reached only by the instance's own nodes over mutually authenticated TLS
+ * (a certificate from the service's CA); tenants use the client port.
+ */
+export interface NodeInternalPorts {
+  /** TLS port: replication and key moves between the instance's nodes. */
+  tls: number;
+  /** Cluster bus port (native-cluster), also TLS; null for master-slave. */
+  bus: number | null;
 }
 
 /** Everything a driver needs to build or repair one instance. Built by the engine from the store. */
@@ -22,6 +33,8 @@ export interface InstanceSpec {
   topology: InstanceTopology;
   /** One entry per shard (exactly one for master-slave). */
   shards: ShardPorts[];
+  /** Internal ports of every node, keyed by the node's client port. */
+  internalPorts: Record<number, NodeInternalPorts>;
   /** `maxmemory` of each master and replica, in MB. */
   memoryMbPerShard: number;
   /** Requested `maxclients` per node; the driver may cap it to what the host allows (see Observation). */
@@ -87,7 +100,10 @@ export interface Driver {
   close(): Promise<void>;
 }
 
-/** A port of the spec is held by something that is not this instance's node. The engine re-allocates it. */
+/**
+ * A port of the spec is held by something that is not this instance's node. The engine moves an internal
+ * port, or a client port of an instance that never ran; the published port of a live instance never moves.
+ */
 export class PortInUseError extends Error {
   override readonly name = 'PortInUseError';
   constructor(readonly port: number) {

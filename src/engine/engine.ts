@@ -1,13 +1,13 @@
 import type { Driver, InstanceSpec } from '../drivers/driver.ts';
 import { PermanentDriverError, PortInUseError } from '../drivers/driver.ts';
-import { portRoles, toInstanceSpec } from '../domain/instances/instance-spec.ts';
-import { releaseRetiredPorts, restoreRetiredPorts } from './reshard-ports.ts';
+import { isInternalRole, portRoles, PUBLISHED_ROLE, toInstanceSpec } from '../domain/instances/instance-spec.ts';
+import { releaseRetiredPorts, restoreRetiredPorts } from '../store/port-reservations.ts';
 import { transitionStatus, type InstanceStatus } from '../domain/instances/instance-status.ts';
 import type { ResizePayload, TaskKind } from '../domain/instances/instance-service.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from '../store/open-store.ts';
 import { deleteInstanceRow, getInstanceById, instancesInStatus, updateInstance, type InstanceRecord } from '../store/instances-repo.ts';
-import { portsOf, releasePorts, reservePorts } from '../store/ports-repo.ts';
+import { portsOf, releasePorts, reservePorts, type PortPolicy } from '../store/ports-repo.ts';
 import { dueTasks, finishTask, pendingTasks, retryTaskLater, type TaskRow } from '../store/tasks-repo.ts';
 
 /** Engine settings; every field has a default. */
@@ -16,7 +16,8 @@ export interface EngineOptions {
   /** A wrapped driver (drivers/wrap-driver.ts): the engine relies on its timeouts. */
   driver: Driver;
   logger: Logger;
-  instancePorts: { from: number; to: number };
+  /** Port range and quarantine of released ports. */
+  ports: PortPolicy;
   /** How often running instances are verified and repaired. Default 500 ms. */
   healthIntervalMs?: number;
   /** Instances worked on at once. Default 4. */
@@ -28,6 +29,9 @@ export interface EngineOptions {
 
 /** Thrown by a step when it must not be retried (the instance goes to `error` at once). */
 class GiveUp extends Error {}
+
+/** A client port of the instance is held by another process: retried, and the reason says which. */
+class PortHeld extends Error {}
 
 /** How long a port found held by a foreign process is avoided when nodes are moved. */
 const FOREIGN_PORT_MEMORY_MS = 5 * 60_000;
@@ -65,7 +69,7 @@ export class Engine {
   /** Starts the loop. Pending tasks from before a crash run first. */
   start(): void {
     if (this.loopDone) return;
-    this.loopDone = this.loop().catch((err: unknown) => {
+    this.loopDone = this.upgradePorts().then(() => this.loop()).catch((err: unknown) => {
       this.o.logger.fatal({ err }, 'engine loop crashed');
       throw err;
     });
@@ -97,6 +101,26 @@ export class Engine {
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error('engine did not become idle in time');
+  }
+
+  /**
+   * Instances created by an earlier version have no internal (TLS, bus) ports reserved: reserve them, so
+   * the driver can move their nodes onto TLS links on its next pass.
+   */
+  private async upgradePorts(): Promise<void> {
+    const rows = await instancesInStatus(this.o.db, ['creating', 'running', 'error', 'changing', 'configuring']);
+    for (const row of rows) {
+      await this.o.db.transaction().execute(async (trx) => {
+        const have = new Set((await portsOf(trx, row.id)).map((p) => p.role));
+        const missing = portRoles(row.shard_number, row.instance_type).filter((r) => !have.has(r));
+        if (missing.length === 0) return;
+        if (!(await reservePorts(trx, row.id, missing, this.o.ports.range, this.o.now()))) {
+          this.o.logger.error({ instanceId: row.id, missing }, 'no free instance ports for the internal TLS ports of an existing instance');
+          return;
+        }
+        this.o.logger.info({ instanceId: row.id, roles: missing }, 'internal ports reserved for an instance of an earlier version');
+      });
+    }
   }
 
   private async loop(): Promise<void> {
@@ -182,20 +206,34 @@ export class Engine {
     if (!obs.healthy) throw new Error(`not verified: ${obs.problems.join('; ')}`);
   }
 
-  /** A foreign process holds one of our ports: hand the node another one and try again. */
+  /**
+   * A foreign process holds one of our ports. Internal ports (TLS, bus) and the client port of a
+   * master-slave replica are the service's business: the node gets another one. A client port that clients
+   * know stays where it is, however long it is held: the published endpoint never moves to let a squatter
+   * keep the clients (the instance shows `error` naming the port until it is free). Before an instance has
+   * ever run, nobody knows its ports yet, so any of them may move.
+   */
   private async moveOffPort(instanceId: string, port: number): Promise<void> {
     // Every port found held lately is avoided, not only this one: with two held ports, a node moved off
     // one would otherwise be handed the other just released, and back, for ever.
     const now = this.o.now();
     this.foreignPorts.set(port, now);
     for (const [p, seen] of this.foreignPorts) if (now - seen > FOREIGN_PORT_MEMORY_MS) this.foreignPorts.delete(p);
+    const instance = await getInstanceById(this.o.db, instanceId);
     await this.o.db.transaction().execute(async (trx) => {
       const row = (await portsOf(trx, instanceId)).find((p) => p.port === port);
-      if (!row) return;
-      await releasePorts(trx, instanceId, [port]);
-      const got = await reservePorts(trx, instanceId, [row.role], this.o.instancePorts, new Set(this.foreignPorts.keys()));
+      if (!row || !instance) return;
+      const movable =
+        instance.status === 'creating' || isInternalRole(row.role) || (instance.instance_type === 'master-slave' && row.role !== PUBLISHED_ROLE);
+      if (!movable) {
+        const what = row.role === PUBLISHED_ROLE ? 'published port' : 'client port';
+        throw new PortHeld(`${what} ${port} is held by another process; the instance resumes when it is free`);
+      }
+      // The squatter's port is not quarantined: it is not ours to hand out again anyway.
+      await trx.deleteFrom('ports').where('instance_id', '=', instanceId).where('port', '=', port).execute();
+      const got = await reservePorts(trx, instanceId, [row.role], this.o.ports.range, now, new Set(this.foreignPorts.keys()));
       if (!got) throw new GiveUp(`port ${port} is taken by another process and no other instance port is free`);
-      this.o.logger.warn({ instanceId, from: port, to: got[0]!.port }, 'port held by a foreign process; moved the node');
+      this.o.logger.warn({ instanceId, role: row.role, from: port, to: got[0]!.port }, 'port held by a foreign process; moved the node');
     });
   }
 
@@ -257,7 +295,7 @@ export class Engine {
         }
         // A move longer than one attempt's timeout is resumed by the next attempt where it stopped.
         await this.converge(row);
-        await releaseRetiredPorts(db, row.id);
+        await releaseRetiredPorts(db, row.id, this.o.ports, this.o.now());
         await transitionStatus(db, logger, row.id, 'changing', 'running', `class ${row.instance_class} applied`);
         return;
       }
@@ -273,6 +311,8 @@ export class Engine {
         await driver.ensureAbsent(row.id, this.signal());
         await db.transaction().execute(async (trx) => {
           await finishTask(trx, task.id, 'done', '', this.o.now());
+          // Quarantined: a stale client of this instance must not reach the next instance on its ports.
+          await releasePorts(trx, row.id, this.o.now() + this.o.ports.quarantineMs);
           await deleteInstanceRow(trx, row.id);
         });
         logger.info({ instanceId: row.id }, `instance ${row.id}: deleting → gone`);
@@ -291,7 +331,8 @@ export class Engine {
         await updateInstance(trx, row.id, previous);
         // A refused reshard or type change: the old nodes get their ports back; the driver moves the
         // data back to them on the next converge (its ensurePresent is level-based).
-        await restoreRetiredPorts(trx, row.id, portRoles(previous.shard_number));
+        const previousType = previous.instance_type ?? row.instance_type;
+        await restoreRetiredPorts(trx, row.id, portRoles(previous.shard_number, previousType), this.o.ports, this.o.now());
         await transitionStatus(trx, logger, row.id, 'changing', 'running', `resize refused: ${message}`);
         return;
       }

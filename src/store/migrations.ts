@@ -84,6 +84,17 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('tasks_state').on('tasks').columns(['state', 'instance_id']).execute();
     },
   },
+  '0002_port_quarantine': {
+    async up(db: Kysely<unknown>) {
+      // A released port is handed to no instance until `until_ms`: a stale client of a deleted instance
+      // must not end up talking to another tenant's new instance on the same port.
+      await db.schema
+        .createTable('port_quarantine')
+        .addColumn('port', 'integer', (c) => c.primaryKey())
+        .addColumn('until_ms', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,41 +1,88 @@
+import { randomInt } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, PortsTable } from './schema.ts';
 
 type Q = Kysely<Database> | Transaction<Database>;
 
+/** How ports are handed out: the operator's range, and how long a released port rests. */
+export interface PortPolicy {
+  range: { from: number; to: number };
+  /** A released port is reserved by no instance for this long (`JCS_PORT_QUARANTINE_S`). */
+  quarantineMs: number;
+}
+
 /**
- * Reserves `roles.length` free ports from [from, to] for an instance, lowest first, skipping `avoid`.
- * Must run inside the caller's transaction so two creates can never get the same port (the primary
- * key enforces it too). Returns null when the range is exhausted.
+ * Reserves one port per role for an instance, chosen at random among the free ports of `range` that are
+ * not quarantined and not in `avoid`. Random, not lowest-first: the next port an instance will get must
+ * not be guessable, or a local process can listen there first. Must run inside the caller's transaction
+ * (the primary key also forbids two reservations of one port). Returns null when too few are free.
  */
 export async function reservePorts(
   db: Q,
   instanceId: string,
   roles: string[],
   range: { from: number; to: number },
+  nowMs: number,
   avoid: ReadonlySet<number> = new Set(),
 ): Promise<PortsTable[] | null> {
-  const taken = new Set(
-    (await db.selectFrom('ports').select('port').where('port', '>=', range.from).where('port', '<=', range.to).execute()).map(
-      (r) => r.port,
-    ),
-  );
-  const rows: PortsTable[] = [];
-  for (let port = range.from; port <= range.to && rows.length < roles.length; port++) {
-    if (taken.has(port) || avoid.has(port)) continue;
-    rows.push({ port, instance_id: instanceId, role: roles[rows.length]! });
-  }
-  if (rows.length < roles.length) return null;
+  if (roles.length === 0) return [];
+  const [taken, resting] = await Promise.all([
+    db.selectFrom('ports').select('port').where('port', '>=', range.from).where('port', '<=', range.to).execute(),
+    db.selectFrom('port_quarantine').select('port').where('until_ms', '>', nowMs).execute(),
+  ]);
+  const busy = new Set([...taken.map((r) => r.port), ...resting.map((r) => r.port), ...avoid]);
+  const free: number[] = [];
+  for (let port = range.from; port <= range.to; port++) if (!busy.has(port)) free.push(port);
+  if (free.length < roles.length) return null;
+  const rows: PortsTable[] = roles.map((role) => {
+    const i = randomInt(free.length);
+    const port = free[i]!;
+    free[i] = free[free.length - 1]!;
+    free.pop();
+    return { port, instance_id: instanceId, role };
+  });
   await db.insertInto('ports').values(rows).execute();
   return rows;
+}
+
+/** Reserves exactly `port` for the instance's `role`; false when it is taken or quarantined. */
+export async function reserveExactPort(db: Q, instanceId: string, role: string, port: number, nowMs: number): Promise<boolean> {
+  const [taken, resting] = await Promise.all([
+    db.selectFrom('ports').select('port').where('port', '=', port).executeTakeFirst(),
+    db.selectFrom('port_quarantine').select('port').where('port', '=', port).where('until_ms', '>', nowMs).executeTakeFirst(),
+  ]);
+  if (taken || resting) return false;
+  await db.insertInto('ports').values({ port, instance_id: instanceId, role }).execute();
+  return true;
 }
 
 export async function portsOf(db: Q, instanceId: string): Promise<PortsTable[]> {
   return db.selectFrom('ports').selectAll().where('instance_id', '=', instanceId).orderBy('port').execute();
 }
 
-export async function releasePorts(db: Q, instanceId: string, ports?: number[]): Promise<void> {
-  let q = db.deleteFrom('ports').where('instance_id', '=', instanceId);
-  if (ports) q = q.where('port', 'in', ports);
-  await q.execute();
+/**
+ * Gives up the instance's reservations of `ports` (all of them when absent) and quarantines those ports
+ * until `quarantineUntilMs`.
+ */
+export async function releasePorts(db: Q, instanceId: string, quarantineUntilMs: number, ports?: number[]): Promise<void> {
+  let select = db.selectFrom('ports').select('port').where('instance_id', '=', instanceId);
+  if (ports) select = select.where('port', 'in', ports);
+  const released = (await select.execute()).map((r) => r.port);
+  if (released.length === 0) return;
+  await db.deleteFrom('ports').where('instance_id', '=', instanceId).where('port', 'in', released).execute();
+  await db
+    .insertInto('port_quarantine')
+    .values(released.map((port) => ({ port, until_ms: quarantineUntilMs })))
+    .onConflict((oc) => oc.column('port').doUpdateSet({ until_ms: quarantineUntilMs }))
+    .execute();
+}
+
+/** Gives a reserved port another role (a node retired by a reshard, or given back its role). */
+export async function renamePortRole(db: Q, instanceId: string, port: number, role: string): Promise<void> {
+  await db.updateTable('ports').set({ role }).where('instance_id', '=', instanceId).where('port', '=', port).execute();
+}
+
+/** Forgets quarantine entries that have ended (housekeeping; reservation ignores them anyway). */
+export async function pruneQuarantine(db: Q, nowMs: number): Promise<void> {
+  await db.deleteFrom('port_quarantine').where('until_ms', '<=', nowMs).execute();
 }

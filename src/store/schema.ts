@@ -48,8 +48,17 @@ export interface InstancesTable {
 export interface PortsTable {
   port: number;
   instance_id: string;
-  /** `s<shard>-master` or `s<shard>-replica`. */
+  /**
+   * `s<shard>-master` / `s<shard>-replica` (client ports), `…-tls` (internal TLS port of that node),
+   * `…-bus` (cluster bus port), or any of these behind `retired-` while a reshard drains the node.
+   */
   role: string;
+}
+
+/** Ports released lately, and until when no instance may reserve them again. */
+export interface PortQuarantineTable {
+  port: number;
+  until_ms: number;
 }
 
 export interface TasksTable {
@@ -78,5 +87,6 @@ export interface Database {
   instance_tags: InstanceTagsTable;
   instances: InstancesTable;
   ports: PortsTable;
+  port_quarantine: PortQuarantineTable;
   tasks: TasksTable;
 }

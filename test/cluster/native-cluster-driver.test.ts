@@ -1,5 +1,5 @@
 // The native-cluster topology of the local driver on real redis-server processes.
-// Ports 20000-20099 belong to this file (cluster bus ports are +10000).
+// Ports 20000-20099 belong to this file, with their TLS ports in 29000-29099 and bus ports in 29100-29199.
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import type { InstanceSpec } from '../../src/drivers/driver.ts';
 import { parseClusterNodes, slotCount } from '../../src/drivers/local/cluster-nodes.ts';
 import { createLocalDriver } from '../../src/drivers/local/local-driver.ts';
 import { wrapDriver } from '../../src/drivers/wrap-driver.ts';
-import { HOST, adminConnection, killEverythingUnder, killNode, leftovers, recordingLogger } from '../drivers/local-harness.ts';
+import { HOST, adminConnection, internalPortsFor, killEverythingUnder, killNode, leftovers, recordingLogger } from '../drivers/local-harness.ts';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'jcs-cluster-driver-'));
 const logger = recordingLogger();
@@ -28,10 +28,12 @@ afterAll(async () => {
 });
 
 function clusterSpec(id: string, base: number, shards: number, password: string | null): InstanceSpec {
+  const list = Array.from({ length: shards }, (_, i) => ({ master: base + 2 * i, replica: base + 2 * i + 1 }));
   return {
     id,
     topology: 'native-cluster',
-    shards: Array.from({ length: shards }, (_, i) => ({ master: base + 2 * i, replica: base + 2 * i + 1 })),
+    shards: list,
+    internalPorts: internalPortsFor(list, 9_000, 9_100),
     memoryMbPerShard: 64,
     maxClients: 1000,
     passwordSha256: password === null ? null : sha256(password),

@@ -13,6 +13,8 @@ export interface DriverHarness {
   makeDriver(): Driver;
   /** Distinct master/replica ports for the n-th instance of the suite (n from 0). */
   ports(n: number): { master: number; replica: number };
+  /** Internal (TLS) ports of the nodes of `shards`. */
+  internalPorts(shards: InstanceSpec['shards']): InstanceSpec['internalPorts'];
   /** Host clients connect to. */
   host: string;
   /** Connection as the control plane's internal admin user (for CONFIG GET; tenants cannot run it). */
@@ -67,6 +69,7 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
         id,
         topology: 'master-slave',
         shards: [p],
+        internalPorts: harness.internalPorts([p]),
         memoryMbPerShard: 64,
         maxClients: 1000,
         passwordSha256: sha256(`pw-${id}`),

@@ -3,6 +3,20 @@ import { readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { DriverLogger } from '../../src/drivers/driver-logger.ts';
+import type { InstanceSpec, NodeInternalPorts } from '../../src/drivers/driver.ts';
+
+/**
+ * Internal ports for a spec built by hand: each node's TLS port is its client port + `tlsOffset`, its bus
+ * port (clusters) + `busOffset`. Driver tests keep these in 28000-32767, outside every file's client range
+ * and below the kernel's ephemeral range.
+ */
+export function internalPortsFor(shards: InstanceSpec['shards'], tlsOffset: number, busOffset: number | null = null): Record<number, NodeInternalPorts> {
+  const out: Record<number, NodeInternalPorts> = {};
+  for (const s of shards) {
+    for (const port of [s.master, s.replica]) out[port] = { tls: port + tlsOffset, bus: busOffset === null ? null : port + busOffset };
+  }
+  return out;
+}
 
 export const HOST = '127.0.0.1';
 
@@ -17,13 +31,13 @@ export function recordingLogger(): DriverLogger & { lines: string[] } {
   return { lines, debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
 }
 
+/** The control plane's own channel to a node: its unix socket, as the admin user. */
 export async function adminConnection(dataDir: string, instanceId: string, port: number): Promise<Redis> {
   const secrets = JSON.parse(await readFile(join(dataDir, 'instances', instanceId, 'internal-secrets.json'), 'utf8')) as {
     adminPassword: string;
   };
   const client = new Redis({
-    host: HOST,
-    port,
+    path: join(dataDir, 'instances', instanceId, String(port), 'redis.sock'),
     username: 'jcs-admin',
     password: secrets.adminPassword,
     lazyConnect: true,

@@ -13,6 +13,9 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const base: NodeConf = {
   port: 17990,
+  tlsPort: 28990,
+  busPort: null,
+  tls: { generation: 1, certFile: '/data dir/instances/redis-abc/tls/node-1.crt', keyFile: '/data dir/instances/redis-abc/tls/node-1.key', caFile: '/data dir/tls/ca-bundle-1.crt' },
   bindHost: '127.0.0.1',
   paths: nodePaths('/data dir', 'redis-abc', 17990),
   replicaOf: null,

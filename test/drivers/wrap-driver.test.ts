@@ -7,6 +7,7 @@ const spec: InstanceSpec = {
   id: 'redis-wrap1',
   topology: 'master-slave',
   shards: [{ master: 1, replica: 2 }],
+  internalPorts: { 1: { tls: 3, bus: null }, 2: { tls: 4, bus: null } },
   memoryMbPerShard: 64,
   maxClients: 100,
   passwordSha256: null,

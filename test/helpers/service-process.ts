@@ -42,6 +42,7 @@ export class ServiceProcess {
         JCS_INSTANCE_PORTS: this.instancePorts,
         JCS_ACCESS_KEY: TEST_AK,
         JCS_SECRET_KEY: TEST_SK,
+        JCS_PORT_QUARANTINE_S: '0',
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -27,7 +27,8 @@ export interface TestService extends Service {
 export async function startTestService(opts: { instancePorts: string; env?: Record<string, string>; dataDir?: string }): Promise<TestService> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'jcs-test-'));
   const config = loadConfig(
-    { JCS_DATA_DIR: dataDir, JCS_INSTANCE_PORTS: opts.instancePorts, JCS_ACCESS_KEY: TEST_AK, JCS_SECRET_KEY: TEST_SK, ...opts.env },
+    // No port quarantine unless a test asks for one: most tests reuse a small port range many times.
+    { JCS_DATA_DIR: dataDir, JCS_INSTANCE_PORTS: opts.instancePorts, JCS_ACCESS_KEY: TEST_AK, JCS_SECRET_KEY: TEST_SK, JCS_PORT_QUARANTINE_S: '0', ...opts.env },
     { port: 0 },
   );
   const logFile = join(dataDir, 'service.log');

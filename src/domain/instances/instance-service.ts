@@ -15,7 +15,7 @@ import {
   updateInstance,
   type InstanceListQuery,
 } from '../../store/instances-repo.ts';
-import { portsOf, reservePorts } from '../../store/ports-repo.ts';
+import { portsOf, reserveExactPort, reservePorts, type PortPolicy } from '../../store/ports-repo.ts';
 import { insertTask } from '../../store/tasks-repo.ts';
 import { classShape, type ClassCatalogue, type InstanceClass } from '../catalogue/instance-class-catalogue.ts';
 import { DomainError } from '../domain-error.ts';
@@ -25,13 +25,15 @@ import { addChargePeriod, formatJdTime } from '../time-format.ts';
 import type { ChargeInput, CreateInstanceInput, ModifyClassInput, RequestScope } from './instance-inputs.ts';
 import { toCacheInstanceView, type CacheInstanceView, type InstanceRow } from './instance-mapper.ts';
 import { portRoles, toInstanceSpec } from './instance-spec.ts';
-import { reshapePorts } from '../../engine/reshard-ports.ts';
+import { reshapePorts } from '../../store/port-reservations.ts';
 import { transitionStatus, type InstanceStatus } from './instance-status.ts';
 
 export interface InstanceServiceDeps {
   db: Db;
   catalogue: ClassCatalogue;
   config: Pick<Config, 'instancePorts' | 'quota' | 'advertisedHost'>;
+  /** How ports are handed out (range, quarantine of released ports). */
+  ports: PortPolicy;
   logger: Logger;
   /** Observes live instances (used memory before a resize). */
   driver: Driver;
@@ -232,14 +234,12 @@ export function createInstanceService(deps: InstanceServiceDeps) {
           },
           tags,
         );
-        const roles = portRoles(shape.shards);
-        if (input.port !== undefined) {
-          const taken = await trx.selectFrom('ports').select('port').where('port', '=', input.port).executeTakeFirst();
-          if (taken) throw new DomainError('ALREADY_EXISTS', `cacheInstance.port: port ${input.port} is already in use`);
-          await trx.insertInto('ports').values({ port: input.port, instance_id: id, role: roles[0]! }).execute();
+        const roles = portRoles(shape.shards, cls.instanceType);
+        if (input.port !== undefined && !(await reserveExactPort(trx, id, roles[0]!, input.port, now.getTime()))) {
+          throw new DomainError('ALREADY_EXISTS', `cacheInstance.port: port ${input.port} is in use or was released less than ${deps.ports.quarantineMs / 1000} s ago`);
         }
         const rest = input.port !== undefined ? roles.slice(1) : roles;
-        const reserved = await reservePorts(trx, id, rest, config.instancePorts);
+        const reserved = await reservePorts(trx, id, rest, config.instancePorts, now.getTime());
         if (!reserved) {
           throw new DomainError(
             'QUOTA_EXCEEDED',
@@ -337,7 +337,8 @@ export function createInstanceService(deps: InstanceServiceDeps) {
           instance_type: cls.instanceType,
         });
         // Nodes that go away keep their ports (retired-*) until they have stopped; new shards get theirs now.
-        if ((retype || shards !== row.shard_number) && !(await reshapePorts(trx, id, portRoles(shards), config.instancePorts, retype))) {
+        const reshaped = retype || shards !== row.shard_number;
+        if (reshaped && !(await reshapePorts(trx, id, portRoles(shards, cls.instanceType), deps.ports, deps.now().getTime(), retype))) {
           throw new DomainError('QUOTA_EXCEEDED', `no free instance ports left for ${shards} shards of cacheInstance ${id}`);
         }
         await enqueue(trx, id, 'resize', payload);

@@ -9,7 +9,14 @@ export const REPLICATION_USER = 'jcs-replication';
 /** Internal user the control plane connects as for observe / apply / password changes. */
 export const ADMIN_USER = 'jcs-admin';
 
-/** Commands the customer's default user may not run. `+acl|whoami` is re-allowed after `-acl`. */
+/**
+ * Commands the customer's default user may not run (see docs/security.md for where each comes from).
+ * What Amazon ElastiCache restricts (bgrewriteaof, bgsave, config, debug, migrate, replicaof, save,
+ * slaveof, shutdown, sync), plus what would let a tenant break the class or the topology, or reach past
+ * the instance: MIGRATE opens TCP connections from this host to any address (port scans, SSRF); ACL and
+ * MODULE change what the node enforces; FAILOVER/PSYNC take part in replication. `+acl|whoami` is
+ * re-allowed after `-acl`.
+ */
 export const CUSTOMER_DENIED_COMMANDS = [
   'config',
   'acl',
@@ -21,7 +28,17 @@ export const CUSTOMER_DENIED_COMMANDS = [
   'failover',
   'sync',
   'psync',
+  'migrate',
+  'bgsave',
+  'save',
+  'bgrewriteaof',
 ] as const;
+
+/**
+ * CLIENT subcommands a tenant may not run: PAUSE would stall every connection of the node, the control
+ * plane's own included, and NO-EVICT would exempt a connection from the client-memory bound.
+ */
+export const CUSTOMER_DENIED_CLIENT_SUBCOMMANDS = ['pause', 'unpause', 'no-evict'] as const;
 
 /** CLUSTER subcommands that change topology; INFO, NODES, SLOTS, SHARDS, MYID, KEYSLOT, … stay allowed. */
 export const CUSTOMER_DENIED_CLUSTER_SUBCOMMANDS = [
@@ -48,6 +65,7 @@ export function customerCommandRules(): string {
     ...CUSTOMER_DENIED_COMMANDS.map((c) => `-${c}`),
     '+acl|whoami',
     ...CUSTOMER_DENIED_CLUSTER_SUBCOMMANDS.map((c) => `-cluster|${c}`),
+    ...CUSTOMER_DENIED_CLIENT_SUBCOMMANDS.map((c) => `-client|${c}`),
   ].join(' ');
 }
 
@@ -58,15 +76,33 @@ export function passwordRule(passwordSha256: string | null): string {
   return `#${passwordSha256}`;
 }
 
-/** The three `user` lines of a node's conf file. */
-export function aclUserLines(
-  passwordSha256: string | null,
-  internal: { replicationSha256: string; adminSha256: string },
-): string[] {
-  return [
-    `user default on ${passwordRule(passwordSha256)} ~* &* ${customerCommandRules()}`,
+/** Each user's rules (everything after `user <name>`), by name. */
+export function aclUserRules(passwordSha256: string | null, internal: { replicationSha256: string; adminSha256: string }): Map<string, string> {
+  return new Map([
+    ['default', `on ${passwordRule(passwordSha256)} ~* &* ${customerCommandRules()}`],
     // A replica only needs to handshake and stream; nothing else, so a leaked masterauth reads no data.
-    `user ${REPLICATION_USER} on #${internal.replicationSha256} -@all +psync +replconf +ping`,
-    `user ${ADMIN_USER} on #${internal.adminSha256} ~* &* +@all`,
-  ];
+    [REPLICATION_USER, `on #${internal.replicationSha256} -@all +psync +replconf +ping`],
+    [ADMIN_USER, `on #${internal.adminSha256} ~* &* +@all`],
+  ]);
+}
+
+/** The three `user` lines of a node's conf file. */
+export function aclUserLines(passwordSha256: string | null, internal: { replicationSha256: string; adminSha256: string }): string[] {
+  return [...aclUserRules(passwordSha256, internal)].map(([name, rules]) => `user ${name} ${rules}`);
+}
+
+/**
+ * Compares a node's `ACL LIST` with what it must print (acl-canon.ts: Redis prints rules in its own form
+ * and order); returns what differs, or null. Any extra user (a backdoor) or changed rule is a difference.
+ */
+export function aclDifference(aclList: readonly string[], expected: ReadonlyMap<string, ReadonlySet<string>>): string | null {
+  const seen = new Map(aclList.map((line) => [line.split(' ')[1] ?? '', new Set(line.split(' ').slice(2).filter((t) => t !== ''))]));
+  const extra = [...seen.keys()].filter((n) => !expected.has(n));
+  if (extra.length > 0) return `unexpected ACL user(s) ${extra.join(', ')}`;
+  for (const [n, want] of expected) {
+    const actual = seen.get(n);
+    if (actual === undefined) return `ACL user ${n} is missing`;
+    if (actual.size !== want.size || [...want].some((t) => !actual.has(t))) return `ACL user ${n} has rules other than the control plane wrote`;
+  }
+  return null;
 }

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { ADMIN_USER } from './acl-rules.ts';
 import type { DriverLogger } from '../driver-logger.ts';
+import { nodePaths } from './instance-paths.ts';
+import type { InstanceCredentials } from './internal-secrets.ts';
 
 /** Connect timeout: a local node answers in well under a millisecond, so 500 ms means "down or hung". */
 const CONNECT_TIMEOUT_MS = 500;
@@ -9,27 +11,33 @@ const COMMAND_TIMEOUT_MS = 3_000;
 
 interface Entry {
   password: string;
+  socket: string;
   client: Promise<Redis>;
 }
 
 /**
- * Admin connections to local nodes, one per port, reused across calls. No endless retry: a connection
- * that drops ends, and the next `get` makes a new one, so a down node is reported at once instead of
- * queueing commands behind a reconnect loop.
+ * Admin connections to local nodes, one per node (named by its client port), reused across calls. They go
+ * through the node's unix socket, in the node's 0700 directory: only a redis-server we started there can
+ * answer, so the admin secret never reaches a TCP port whose owner is unverified, and a tenant's
+ * connection flood or CLIENT commands on the TCP port do not stand between the control plane and its node.
+ * No endless retry: a connection that drops ends, and the next `get` makes a new one, so a down node is
+ * reported at once instead of queueing commands behind a reconnect loop.
  */
 export class AdminPool {
   private readonly entries = new Map<number, Entry>();
 
   constructor(
-    private readonly host: string,
+    private readonly dataDir: string,
     private readonly logger: DriverLogger,
   ) {}
 
-  /** A ready admin connection to `port`, or a rejection saying why (refused, wrong password, …). */
-  async get(port: number, password: string): Promise<Redis> {
+  /** A ready admin connection to the node on `port` of `creds`'s instance, or a rejection saying why. */
+  async get(port: number, creds: Pick<InstanceCredentials, 'instanceId' | 'adminPassword'>): Promise<Redis> {
+    const password = creds.adminPassword;
+    const socket = nodePaths(this.dataDir, creds.instanceId, port).socket;
     for (;;) {
       const existing = this.entries.get(port);
-      if (existing && existing.password === password) {
+      if (existing && existing.password === password && existing.socket === socket) {
         const client = await existing.client.catch(() => null);
         if (client && client.status === 'ready') return client;
         // Another caller may have replaced the dead entry while we waited: share theirs, do not race it.
@@ -37,7 +45,7 @@ export class AdminPool {
       }
       if (existing) this.forget(port, existing);
       // Set before any await, so concurrent callers for this port share one connection attempt.
-      const entry: Entry = { password, client: this.connect(port, password) };
+      const entry: Entry = { password, socket, client: this.connect(port, socket, password) };
       this.entries.set(port, entry);
       try {
         return await entry.client;
@@ -64,11 +72,10 @@ export class AdminPool {
     entry.client.then((c) => c.disconnect(), () => undefined).catch(() => undefined);
   }
 
-  private async connect(port: number, password: string): Promise<Redis> {
+  private async connect(port: number, socket: string, password: string): Promise<Redis> {
     let lastError: Error | null = null;
     const client = new Redis({
-      host: this.host,
-      port,
+      path: socket,
       username: ADMIN_USER,
       password,
       lazyConnect: true,

@@ -11,14 +11,20 @@ import { ADMIN_USER } from './acl-rules.ts';
 /** A master taking part in a move. */
 export interface SlotNode {
   id: string;
+  /** Client port (names the node in logs). */
   port: number;
+  /** TLS port: MIGRATE goes over the nodes' mutually authenticated TLS link, never the client port. */
+  tlsPort: number;
   client: Redis;
 }
 
 export interface MigrateOptions {
   /** Address the source reaches the destination on. */
   host: string;
-  /** The instance's admin password: MIGRATE authenticates to the destination as the admin user. */
+  /**
+   * The instance's admin password: MIGRATE authenticates to the destination as the admin user, inside a
+   * TLS session whose peer presented a certificate from the service's CA.
+   */
   adminPassword: string;
   signal: AbortSignal;
   /** Keys per MIGRATE call. Default 200: small enough that the source is never blocked for long. */
@@ -72,7 +78,7 @@ export async function migrateSlots(src: SlotNode, dst: SlotNode, slots: readonly
       next.push(slot);
       // REPLACE: a move interrupted between the destination's RESTORE and the source's DEL leaves the
       // key on both; the source's copy is the current one (clients only write a key where it exists).
-      calls.push(['MIGRATE', opts.host, dst.port, '', 0, MIGRATE_TIMEOUT_MS, 'REPLACE', 'AUTH2', ADMIN_USER, opts.adminPassword, 'KEYS', ...keys]);
+      calls.push(['MIGRATE', opts.host, dst.tlsPort, '', 0, MIGRATE_TIMEOUT_MS, 'REPLACE', 'AUTH2', ADMIN_USER, opts.adminPassword, 'KEYS', ...keys]);
       moved += keys.length;
     });
     failIfAny(await pipelined(src.client, calls), `MIGRATE from ${src.port} to ${dst.port}`);

@@ -11,7 +11,10 @@ export const SLOT_COUNT = 16384;
 /** One line of `CLUSTER NODES`, as the node that printed it sees that node. */
 export interface ClusterNodeEntry {
   id: string;
+  /** Client port (what a plain connection sees; a node with a TLS bus also has a TLS port). */
   port: number;
+  /** Cluster bus port. */
+  busPort: number;
   flags: ReadonlySet<string>;
   /** For a replica: its master's id. */
   masterId: string | null;
@@ -45,9 +48,11 @@ export function parseClusterNodes(text: string): ClusterNodeEntry[] {
     const [id, addr, flags, master, , , epoch, link, ...slotParts] = parts as [string, string, string, string, string, string, string, string, ...string[]];
     // `ip:port@cport[,hostname]`; a node in handshake may show `:0@0` until its address is known.
     const port = Number(addr.slice(addr.lastIndexOf(':', addr.indexOf('@')) + 1, addr.indexOf('@')));
+    const bus = Number(/@(\d+)/.exec(addr)?.[1]);
     const entry: ClusterNodeEntry = {
       id,
       port: Number.isInteger(port) ? port : 0,
+      busPort: Number.isInteger(bus) ? bus : 0,
       flags: new Set(flags.split(',')),
       masterId: master === '-' ? null : master,
       configEpoch: Number(epoch),

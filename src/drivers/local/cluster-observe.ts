@@ -7,8 +7,9 @@
 import type { InstanceSpec, NodeObservation, Observation } from '../driver.ts';
 import { aofProblem } from './aof-problem.ts';
 import { readClusterView, SLOT_COUNT, slotCount, type ClusterView } from './cluster-nodes.ts';
-import { nodePaths } from './instance-paths.ts';
-import type { InternalSecrets } from './internal-secrets.ts';
+import { nodeProblems } from './node-problems.ts';
+import { tlsPortOf } from './topology-handler.ts';
+import type { InstanceCredentials } from './internal-secrets.ts';
 import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
 import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
 import { downNode, toNodeObservation } from './node-observation.ts';
@@ -20,9 +21,9 @@ interface Seen {
   error: string | null;
 }
 
-async function observeNode(ctx: LocalContext, port: number, secrets: InternalSecrets): Promise<Seen> {
+async function observeNode(ctx: LocalContext, port: number, secrets: InstanceCredentials): Promise<Seen> {
   try {
-    const client = await ctx.pool.get(port, secrets.adminPassword);
+    const client = await ctx.pool.get(port, secrets);
     const [state, view] = await Promise.all([readNodeState(client), readClusterView(client)]);
     return {
       state,
@@ -38,29 +39,20 @@ async function observeNode(ctx: LocalContext, port: number, secrets: InternalSec
 export async function observeCluster(
   ctx: LocalContext,
   spec: InstanceSpec,
-  secrets: InternalSecrets,
+  secrets: InstanceCredentials,
   shards: ReadonlyArray<{ master: number; replica: number }>,
 ): Promise<Observation> {
   const ports = shards.flatMap((s) => [s.master, s.replica]);
   const seen = await Promise.all(ports.map((p) => observeNode(ctx, p, secrets)));
   const byPort = new Map(ports.map((p, i) => [p, seen[i]!]));
   const problems: string[] = [];
-  const settings = nodeSettings(ctx, spec);
   for (const node of seen) {
     const { port } = node.obs;
     if (!node.state || !node.view) {
       problems.push(`node ${port} is down: ${node.error}`);
       continue;
     }
-    if (!settingsMatch(node.state, settings)) {
-      problems.push(
-        `node ${port} settings differ: maxmemory ${node.state.maxmemoryBytes}/${settings.maxmemoryBytes}, ` +
-          `maxclients ${node.state.maxclients}/${settings.maxClients}, policy ${node.state.maxmemoryPolicy}/${settings.maxmemoryPolicy}`,
-      );
-    }
-    if (!passwordMatches(node.state, spec.passwordSha256)) problems.push(`node ${port} password differs from the spec`);
-    const aof = await aofProblem('node', node.state, nodePaths(ctx.dataDir, spec.id, port).dir);
-    if (aof) problems.push(aof);
+    problems.push(...(await nodeProblems(ctx, spec, secrets, 'node', port, node.state)));
     if (!node.view.stateOk) problems.push(`node ${port} reports cluster_state:fail`);
     if (node.view.knownNodes !== ports.length) problems.push(`node ${port} knows ${node.view.knownNodes} cluster nodes, the spec has ${ports.length}`);
     const open = [...node.view.myself.migrating.keys(), ...node.view.myself.importing.keys()];
@@ -82,7 +74,7 @@ export async function observeCluster(
       }
     }
     if (r.state && m.view) {
-      if (r.state.role !== 'replica' || r.state.masterPort !== s.master || r.view?.myself.masterId !== m.view.myself.id) {
+      if (r.state.role !== 'replica' || r.state.masterPort !== tlsPortOf(spec, s.master) || r.view?.myself.masterId !== m.view.myself.id) {
         problems.push(`replica ${s.replica} does not replicate from ${s.master}`);
       } else if (!r.state.linkUp) {
         problems.push(`replica ${s.replica} link to the master is down`);

@@ -18,11 +18,13 @@ import { ADMIN_USER } from './acl-rules.ts';
 import { isClusterEnabled } from './cluster-nodes.ts';
 import { inspectNode } from './inspect-node.ts';
 import { instanceDir, nodePaths } from './instance-paths.ts';
-import type { InternalSecrets } from './internal-secrets.ts';
+import type { InstanceCredentials } from './internal-secrets.ts';
 import type { LocalContext } from './local-context.ts';
 import { parseInfo } from './node-state.ts';
 import { stopNode } from './redis-node.ts';
 import type { TopologyHandler } from './topology-handler.ts';
+import { tlsPortOf } from './topology-handler.ts';
+import { clientTlsOptions } from './tls-material.ts';
 
 /** Writes on the old masters wait at most this long; the copy re-pauses before every batch. */
 const PAUSE_MS = 10_000;
@@ -37,7 +39,7 @@ interface OldNode {
 }
 
 /** Running nodes of this instance outside the spec whose kind differs from the spec's topology. */
-async function findOldNodes(ctx: LocalContext, spec: InstanceSpec, secrets: InternalSecrets, plannedPorts: Set<number>, signal: AbortSignal): Promise<OldNode[]> {
+async function findOldNodes(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials, plannedPorts: Set<number>, signal: AbortSignal): Promise<OldNode[]> {
   const dir = instanceDir(ctx.dataDir, spec.id);
   const ports = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n)).map(Number).filter((p) => !plannedPorts.has(p));
   const wantCluster = spec.topology === 'native-cluster';
@@ -61,16 +63,19 @@ interface Target {
   close(): void;
 }
 
-async function openTarget(ctx: LocalContext, spec: InstanceSpec, secrets: InternalSecrets): Promise<Target> {
+async function openTarget(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials): Promise<Target> {
   if (spec.topology === 'master-slave') {
-    const client = await ctx.pool.get(spec.shards[0]!.master, secrets.adminPassword);
+    const client = await ctx.pool.get(spec.shards[0]!.master, secrets);
     return {
       restore: (key, ttl, payload) => client.restore(key, ttl, payload, 'REPLACE', 'ABSTTL'),
       close: () => undefined,
     };
   }
-  const cluster = new Cluster([{ host: ctx.host, port: spec.shards[0]!.master }], {
-    redisOptions: { username: ADMIN_USER, password: secrets.adminPassword, connectionName: 'jcs-control-plane' },
+  // Through the nodes' TLS ports, with the instance's certificate: over TLS the cluster names its TLS
+  // ports in redirections, so the admin secret only ever goes to peers that proved they are this instance.
+  const tls = await clientTlsOptions(secrets.tls, spec.id);
+  const cluster = new Cluster([{ host: ctx.host, port: tlsPortOf(spec, spec.shards[0]!.master) }], {
+    redisOptions: { username: ADMIN_USER, password: secrets.adminPassword, connectionName: 'jcs-control-plane', tls },
     enableAutoPipelining: true,
     slotsRefreshTimeout: 2_000,
   });
@@ -147,7 +152,7 @@ export function withTypeChange(inner: TopologyHandler): TopologyHandler {
       await Promise.all(
         old.map(async (n) => {
           const paths = nodePaths(ctx.dataDir, spec.id, n.port);
-          await stopNode({ paths, host: ctx.host, port: n.port, admin: n.client, logger: ctx.logger, signal });
+          await stopNode({ paths, host: ctx.bindHost, port: n.port, admin: n.client, logger: ctx.logger, signal });
           ctx.pool.drop(n.port);
           await rm(paths.dir, { recursive: true, force: true });
         }),

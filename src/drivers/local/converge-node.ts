@@ -3,7 +3,11 @@ import type { InstanceSpec } from '../driver.ts';
 import { recoverStuckAof } from './aof-problem.ts';
 import { nodePaths } from './instance-paths.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
+import { aclDifference } from './acl-rules.ts';
+import type { InstanceCredentials } from './internal-secrets.ts';
+import { expectedAclRules, internalHashes } from './node-conf.ts';
 import {
+  applyAclUsers,
   applyNodePassword,
   applyNodeSettings,
   passwordMatches,
@@ -14,8 +18,8 @@ import {
 import { POLL_MS, sleep } from './redis-node.ts';
 
 /**
- * Brings a running node's class settings and password to the spec, live, touching only what differs:
- * an adopted healthy node costs no writes. Returns whether anything was changed.
+ * Brings a running node's class settings, password, ACL users and TLS files to the spec, live, touching
+ * only what differs: an adopted healthy node costs no writes. Returns whether anything was changed.
  */
 export async function convergeNode(
   ctx: LocalContext,
@@ -23,6 +27,7 @@ export async function convergeNode(
   state: NodeState,
   spec: InstanceSpec,
   port: number,
+  creds: InstanceCredentials,
 ): Promise<boolean> {
   let changed = false;
   const settings = nodeSettings(ctx, spec);
@@ -35,9 +40,20 @@ export async function convergeNode(
     ctx.logger.warn({ instanceId: spec.id, port }, 'AOF write error persisted with free disk space; AOF restarted');
     changed = true;
   }
-  if (!passwordMatches(state, spec.passwordSha256)) {
+  const acl = aclDifference(state.aclList, ctx.aclCanon(spec.passwordSha256, internalHashes(creds)));
+  if (acl !== null) {
+    await applyAclUsers(client, expectedAclRules(spec.passwordSha256, creds));
+    ctx.logger.warn({ instanceId: spec.id, port, difference: acl }, 'node ACL users differed from what the control plane wrote; restored');
+    changed = true;
+  } else if (!passwordMatches(state, spec.passwordSha256)) {
     await applyNodePassword(client, spec.passwordSha256);
     ctx.logger.info({ instanceId: spec.id, port }, 'node password converged');
+    changed = true;
+  }
+  if (state.tlsCertFile !== creds.tls.certFile) {
+    // Redis rebuilds its TLS context on this CONFIG SET; links already up keep their sessions.
+    await client.call('CONFIG', 'SET', 'tls-cert-file', creds.tls.certFile, 'tls-key-file', creds.tls.keyFile, 'tls-ca-cert-file', creds.tls.caFile);
+    ctx.logger.info({ instanceId: spec.id, port, generation: creds.tls.generation }, 'node TLS certificate converged');
     changed = true;
   }
   return changed;

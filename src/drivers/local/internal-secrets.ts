@@ -1,11 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile, link, unlink, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TlsFiles } from './tls-material.ts';
 
 /** Generated secrets of an instance's internal users. Stored in the instance directory, mode 0600. */
 export interface InternalSecrets {
   replicationPassword: string;
   adminPassword: string;
+}
+
+/**
+ * Everything the driver uses to build and reach an instance's nodes: its id, its internal secrets and the
+ * TLS files its nodes run with.
+ */
+export interface InstanceCredentials extends InternalSecrets {
+  instanceId: string;
+  tls: TlsFiles;
 }
 
 export function sha256Hex(text: string): string {

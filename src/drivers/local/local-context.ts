@@ -1,5 +1,6 @@
 import type { InstanceSpec } from '../driver.ts';
 import type { DriverLogger } from '../driver-logger.ts';
+import type { AclCanon } from './acl-canon.ts';
 import type { AdminPool } from './admin-pool.ts';
 import { capMaxClients } from './fd-limit.ts';
 import type { NodeSettings } from './node-state.ts';
@@ -16,6 +17,8 @@ export interface LocalContext {
   pool: AdminPool;
   /** Hard open-files limit redis-server inherits, or null when unlimited/unknown (see fd-limit.ts). */
   fdHardLimit: number | null;
+  /** The ACL LIST lines an instance's nodes must print (learnt from the redis-server binary at init). */
+  aclCanon: AclCanon;
 }
 
 /** The maxclients a node can really have: the spec's, capped by the fd limit. */

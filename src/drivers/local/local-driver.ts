@@ -8,9 +8,10 @@ import {
   type Observation,
 } from '../driver.ts';
 import type { DriverLogger } from '../driver-logger.ts';
+import { learnAclCanon } from './acl-canon.ts';
 import { AdminPool } from './admin-pool.ts';
-import { instanceDir, instancesRoot, nodePaths } from './instance-paths.ts';
-import { loadOrCreateInternalSecrets, readInternalSecrets, type InternalSecrets } from './internal-secrets.ts';
+import { instanceDir, instancesRoot, MAX_SOCKET_PATH, nodePaths } from './instance-paths.ts';
+import { loadOrCreateInternalSecrets, readInternalSecrets, type InstanceCredentials } from './internal-secrets.ts';
 import { readOpenFilesHardLimit } from './fd-limit.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
 import { masterSlave } from './master-slave.ts';
@@ -19,7 +20,8 @@ import { withTypeChange } from './cluster-retype.ts';
 import { connectHost, writeNodeConf } from './node-conf.ts';
 import { applyNodePassword, applyNodeSettings } from './node-state.ts';
 import { downNode } from './node-observation.ts';
-import { isPortOpen, stopNode } from './redis-node.ts';
+import { isSocketOpen, stopNode } from './redis-node.ts';
+import { currentTlsFiles, ensureCa, ensureInstanceCert, removeOldInstanceCerts } from './tls-material.ts';
 import { checkRedisBinary } from './redis-binary.ts';
 import { plannedNodeConf, type TopologyHandler } from './topology-handler.ts';
 
@@ -52,8 +54,11 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     bindHost,
     host,
     logger: opts.logger,
-    pool: new AdminPool(host, opts.logger),
+    pool: new AdminPool(opts.dataDir, opts.logger),
     fdHardLimit: null,
+    aclCanon: () => {
+      throw new Error('the local driver is not initialised');
+    },
   };
 
   function handler(spec: InstanceSpec): TopologyHandler {
@@ -62,10 +67,18 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     return h;
   }
 
-  async function secretsFor(spec: InstanceSpec): Promise<InternalSecrets> {
-    const secrets = await readInternalSecrets(instanceDir(ctx.dataDir, spec.id));
-    if (!secrets) throw new Error(`instance ${spec.id} has no internal secrets on this host: run ensurePresent first`);
-    return secrets;
+  /** The instance's secrets and current TLS files; null when nothing was ever created here. */
+  async function credentialsOf(instanceId: string): Promise<InstanceCredentials | null> {
+    const dir = instanceDir(ctx.dataDir, instanceId);
+    const secrets = await readInternalSecrets(dir);
+    if (!secrets) return null;
+    return { ...secrets, instanceId, tls: await currentTlsFiles(ctx.dataDir, dir) };
+  }
+
+  async function secretsFor(spec: InstanceSpec): Promise<InstanceCredentials> {
+    const creds = await credentialsOf(spec.id);
+    if (!creds) throw new Error(`instance ${spec.id} has no internal secrets on this host: run ensurePresent first`);
+    return creds;
   }
 
   /**
@@ -86,7 +99,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     await Promise.all(
       nodes.map(async (n) => {
         try {
-          await apply(await ctx.pool.get(n.port, secrets.adminPassword));
+          await apply(await ctx.pool.get(n.port, secrets));
         } catch (err) {
           failures.push(`port ${n.port}: ${(err as Error).message}`);
         }
@@ -101,9 +114,16 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     name: 'local',
     topologies: Object.keys(HANDLERS) as InstanceTopology[],
 
-    async init(_signal) {
+    async init(signal) {
       const version = await checkRedisBinary(ctx.redisServer);
       const root = instancesRoot(ctx.dataDir);
+      // instances/<id>/<port>/redis.sock: a 14-character id and a 5-digit port.
+      const longestSocket = nodePaths(ctx.dataDir, 'redis-0123456789', 65535).socket;
+      if (Buffer.byteLength(longestSocket) > MAX_SOCKET_PATH) {
+        throw new PermanentDriverError(
+          `data directory ${ctx.dataDir} is too long: node control sockets under it (${longestSocket}) exceed the ${MAX_SOCKET_PATH}-byte limit of unix socket paths; use a shorter JCS_DATA_DIR`,
+        );
+      }
       const probe = join(root, `.write-probe-${process.pid}`);
       try {
         await mkdir(root, { recursive: true, mode: 0o700 });
@@ -113,8 +133,10 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
         throw new PermanentDriverError(`data directory ${root} is not writable: ${(err as Error).message}`);
       }
       ctx.fdHardLimit = await readOpenFilesHardLimit();
+      const tlsGeneration = await ensureCa(ctx.dataDir);
+      ctx.aclCanon = await learnAclCanon(ctx.redisServer, signal);
       opts.logger.info(
-        { redisServer: ctx.redisServer, version, dataDir: ctx.dataDir, bindHost, fdHardLimit: ctx.fdHardLimit },
+        { redisServer: ctx.redisServer, version, dataDir: ctx.dataDir, bindHost, fdHardLimit: ctx.fdHardLimit, tlsGeneration },
         'local driver ready',
       );
     },
@@ -122,8 +144,12 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     async ensurePresent(spec, signal) {
       const h = handler(spec);
       h.plan(spec); // validates the spec before anything is written
-      const secrets = await loadOrCreateInternalSecrets(instanceDir(ctx.dataDir, spec.id));
-      await h.ensurePresent(ctx, spec, secrets, signal);
+      const dir = instanceDir(ctx.dataDir, spec.id);
+      const secrets = await loadOrCreateInternalSecrets(dir);
+      const tls = await ensureInstanceCert(ctx.dataDir, dir, spec.id);
+      await h.ensurePresent(ctx, spec, { ...secrets, instanceId: spec.id, tls }, signal);
+      // Every node now runs with this generation's certificate (ensurePresent converged them).
+      await removeOldInstanceCerts(dir, tls.generation);
     },
 
     async ensureAbsent(instanceId, signal) {
@@ -133,11 +159,12 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       const ports = (await readdir(dir)).filter((name) => /^\d+$/.test(name)).map(Number);
       await Promise.all(
         ports.map(async (port) => {
+          const paths = nodePaths(ctx.dataDir, instanceId, port);
           const admin =
-            secrets && (await isPortOpen(ctx.host, port))
-              ? await ctx.pool.get(port, secrets.adminPassword).catch(() => null)
+            secrets && (await isSocketOpen(paths.socket))
+              ? await ctx.pool.get(port, { instanceId, adminPassword: secrets.adminPassword }).catch(() => null)
               : null;
-          await stopNode({ paths: nodePaths(ctx.dataDir, instanceId, port), host: ctx.host, port, admin, logger: ctx.logger, signal });
+          await stopNode({ paths, host: ctx.bindHost, port, admin, logger: ctx.logger, signal });
           ctx.pool.drop(port);
         }),
       );
@@ -147,7 +174,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
 
     async observe(spec, signal) {
       const h = handler(spec);
-      const secrets = await readInternalSecrets(instanceDir(ctx.dataDir, spec.id));
+      const secrets = await credentialsOf(spec.id);
       if (!secrets) {
         // Nothing was ever created here: every node is down, and observe must not create anything.
         const down = h.plan(spec).map((n) => downNode(n.port));

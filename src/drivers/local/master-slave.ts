@@ -16,13 +16,14 @@ import { convergeNode } from './converge-node.ts';
 import { aofProblem } from './aof-problem.ts';
 import { ensureNotForeign, inspectNode, type NodeProbe } from './inspect-node.ts';
 import { nodePaths, type NodePaths } from './instance-paths.ts';
-import type { InternalSecrets } from './internal-secrets.ts';
+import type { InstanceCredentials } from './internal-secrets.ts';
 import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
 import { writeNodeConf } from './node-conf.ts';
+import { nodeProblems } from './node-problems.ts';
 import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
 import { downNode, toNodeObservation } from './node-observation.ts';
-import { isPortOpen, lastAofWriteMs, POLL_MS, sleep, startNode, waitUntilLoaded } from './redis-node.ts';
-import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
+import { isPortHeld, lastAofWriteMs, POLL_MS, sleep, startNode, waitUntilLoaded } from './redis-node.ts';
+import { plannedNodeConf, tlsPortOf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
 
 /** A full sync of a large dataset takes a while; the caller's signal usually ends the wait sooner. */
 const SYNC_TIMEOUT_MS = 120_000;
@@ -69,7 +70,7 @@ async function replicaIsAtLeastAsNew(replica: NodeState, masterPaths: NodePaths)
 async function start(
   ctx: LocalContext,
   spec: InstanceSpec,
-  secrets: InternalSecrets,
+  secrets: InstanceCredentials,
   node: NodePlan,
   signal: AbortSignal,
   overrides: Parameters<typeof plannedNodeConf>[4] = {},
@@ -80,8 +81,8 @@ async function start(
   // the rewrite end only in its cron (every 100 ms at the default hz 10). It starts at a faster hz,
   // and waitForLink sets the default back once the node is durable.
   const extraArgs = conf.replicaOf === null ? [] : ['--hz', String(BOOSTED_HZ)];
-  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.host, port: node.port, logger: ctx.logger, signal, extraArgs });
-  const client = await ctx.pool.get(node.port, secrets.adminPassword);
+  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.bindHost, port: node.port, logger: ctx.logger, signal, extraArgs });
+  const client = await ctx.pool.get(node.port, secrets);
   await waitUntilLoaded(client, node.port, signal);
   return { kind: 'ours', client, state: await readNodeState(client) };
 }
@@ -98,7 +99,7 @@ async function promote(ctx: LocalContext, client: Redis, port: number, why: stri
 async function restoreMasterFromReplica(
   ctx: LocalContext,
   spec: InstanceSpec,
-  secrets: InternalSecrets,
+  secrets: InstanceCredentials,
   replica: Ours,
   signal: AbortSignal,
 ): Promise<Ours> {
@@ -108,7 +109,7 @@ async function restoreMasterFromReplica(
   }
   // Started as a replica that serves no stale data: clients never see the master's older AOF contents.
   const master = await start(ctx, spec, secrets, masterPlan, signal, {
-    replicaOf: replicaPlan.port,
+    replicaOf: tlsPortOf(spec, replicaPlan.port),
     serveStaleData: false,
   });
   return finishMasterResync(ctx, spec, secrets, master, signal);
@@ -118,12 +119,12 @@ async function restoreMasterFromReplica(
 async function finishMasterResync(
   ctx: LocalContext,
   spec: InstanceSpec,
-  secrets: InternalSecrets,
+  secrets: InstanceCredentials,
   master: Ours,
   signal: AbortSignal,
 ): Promise<Ours> {
   const [masterPlan, replicaPlan] = plan(spec) as [NodePlan, NodePlan];
-  await waitForLink(ctx, master.client, masterPlan.port, replicaPlan.port, signal);
+  await waitForLink(ctx, spec, master.client, masterPlan.port, replicaPlan.port, signal);
   await promote(ctx, master.client, masterPlan.port, 'synced from the replica');
   await writeNodeConf(plannedNodeConf(ctx, spec, secrets, masterPlan));
   return { ...master, state: await readNodeState(master.client) };
@@ -132,15 +133,15 @@ async function finishMasterResync(
 async function ensurePresent(
   ctx: LocalContext,
   spec: InstanceSpec,
-  secrets: InternalSecrets,
+  secrets: InstanceCredentials,
   signal: AbortSignal,
 ): Promise<void> {
   const [masterPlan, replicaPlan] = plan(spec) as [NodePlan, NodePlan];
   const mPaths = nodePaths(ctx.dataDir, spec.id, masterPlan.port);
   const rPaths = nodePaths(ctx.dataDir, spec.id, replicaPlan.port);
   let [m, r] = await Promise.all([
-    inspectNode(ctx, mPaths, masterPlan.port, secrets, signal),
-    inspectNode(ctx, rPaths, replicaPlan.port, secrets, signal),
+    inspectNode(ctx, mPaths, masterPlan.port, secrets, signal, spec.internalPorts[masterPlan.port]),
+    inspectNode(ctx, rPaths, replicaPlan.port, secrets, signal, spec.internalPorts[replicaPlan.port]),
   ]);
   ensureNotForeign(ctx, m, masterPlan.port);
   ensureNotForeign(ctx, r, replicaPlan.port);
@@ -160,7 +161,7 @@ async function ensurePresent(
       m = await start(ctx, spec, secrets, masterPlan, signal);
       // The replica retries its lost master only once a second; re-pointing it connects at once. It has
       // no replicated data, so the brief detour through master mode (atomic in MULTI) loses nothing.
-      await replica.client.multi().call('REPLICAOF', 'NO', 'ONE').call('REPLICAOF', ctx.host, String(masterPlan.port)).exec();
+      await replica.client.multi().call('REPLICAOF', 'NO', 'ONE').call('REPLICAOF', ctx.host, String(tlsPortOf(spec, masterPlan.port))).exec();
     }
     r = { ...replica, state: await readNodeState(replica.client) };
   } else if (m.kind === 'ours' && m.state.role === 'replica') {
@@ -177,20 +178,20 @@ async function ensurePresent(
 
   if (r.kind === 'free') r = await start(ctx, spec, secrets, replicaPlan, signal);
   const replica = r as Ours;
-  if (replica.state.role === 'master' || replica.state.masterPort !== masterPlan.port) {
-    await replica.client.call('REPLICAOF', ctx.host, String(masterPlan.port));
+  if (replica.state.role === 'master' || replica.state.masterPort !== tlsPortOf(spec, masterPlan.port)) {
+    await replica.client.call('REPLICAOF', ctx.host, String(tlsPortOf(spec, masterPlan.port)));
     ctx.logger.info({ instanceId: spec.id, port: replicaPlan.port }, 'replica pointed at the master');
   }
 
   await Promise.all([
-    convergeNode(ctx, master.client, master.state, spec, masterPlan.port),
-    convergeNode(ctx, replica.client, replica.state, spec, replicaPlan.port),
+    convergeNode(ctx, master.client, master.state, spec, masterPlan.port, secrets),
+    convergeNode(ctx, replica.client, replica.state, spec, replicaPlan.port, secrets),
     writeNodeConf(plannedNodeConf(ctx, spec, secrets, masterPlan)),
     writeNodeConf(plannedNodeConf(ctx, spec, secrets, replicaPlan)),
   ]);
   // Always: a replica already linked may still be rebuilding its AOF after the sync (not durable yet),
   // and a freshly started one runs a fast cron until waitForLink puts it back. Returns at once otherwise.
-  await waitForLink(ctx, replica.client, replicaPlan.port, masterPlan.port, signal);
+  await waitForLink(ctx, spec, replica.client, replicaPlan.port, masterPlan.port, signal);
 }
 
 /** How long a replica may sit without trying to connect before we nudge it. */
@@ -212,6 +213,7 @@ const BOOSTED_HZ = 100;
  */
 async function waitForLink(
   ctx: LocalContext,
+  spec: InstanceSpec,
   client: Redis,
   replicaPort: number,
   masterPort: number,
@@ -220,12 +222,13 @@ async function waitForLink(
   const started = Date.now();
   let nudged = false;
   let nextUpstreamCheck = started + UPSTREAM_CHECK_MS;
+  const upstreamTls = tlsPortOf(spec, masterPort);
   try {
     for (;;) {
       const s = await readNodeState(client);
       // Linked is not enough: a node that just took a full sync is durable only once its AOF is rebuilt
       // (≤ 100 ms for small data). Returning earlier let a crash right after lose replicated writes.
-      if (s.linkUp && s.masterPort === masterPort && !s.aofRewriting) return;
+      if (s.linkUp && s.masterPort === upstreamTls && !s.aofRewriting) return;
       const now = Date.now();
       // Only a replica with no link is nudged: re-pointing a linked one (say, rebuilding its AOF after
       // the sync) would throw its sync away and start another.
@@ -234,12 +237,12 @@ async function waitForLink(
         await client
           .multi()
           .call('REPLICAOF', 'NO', 'ONE')
-          .call('REPLICAOF', ctx.host, String(masterPort))
+          .call('REPLICAOF', ctx.host, String(upstreamTls))
           .exec();
       }
       if (now >= nextUpstreamCheck) {
         nextUpstreamCheck = now + UPSTREAM_CHECK_MS;
-        if (!(await isPortOpen(ctx.host, masterPort))) {
+        if (!(await isPortHeld(ctx.bindHost, masterPort))) {
           throw new Error(`node ${masterPort} went down while ${replicaPort} was syncing from it`);
         }
       }
@@ -257,10 +260,10 @@ async function waitForLink(
 async function observeNode(
   ctx: LocalContext,
   port: number,
-  secrets: InternalSecrets,
+  secrets: InstanceCredentials,
 ): Promise<{ obs: NodeObservation; state: NodeState | null; error: string | null }> {
   try {
-    const state = await readNodeState(await ctx.pool.get(port, secrets.adminPassword));
+    const state = await readNodeState(await ctx.pool.get(port, secrets));
     return {
       state,
       error: null,
@@ -274,7 +277,7 @@ async function observeNode(
 async function observe(
   ctx: LocalContext,
   spec: InstanceSpec,
-  secrets: InternalSecrets,
+  secrets: InstanceCredentials,
   _signal: AbortSignal,
 ): Promise<Observation> {
   const [masterPlan, replicaPlan] = plan(spec) as [NodePlan, NodePlan];
@@ -283,28 +286,15 @@ async function observe(
     observeNode(ctx, replicaPlan.port, secrets),
   ]);
   const problems: string[] = [];
-  const settings = nodeSettings(ctx, spec);
   for (const [label, node] of [['master', m], ['replica', r]] as const) {
-    if (!node.state) {
-      problems.push(`${label} ${node.obs.port} is down: ${node.error}`);
-      continue;
-    }
-    if (!settingsMatch(node.state, settings)) {
-      problems.push(
-        `${label} ${node.obs.port} settings differ: maxmemory ${node.state.maxmemoryBytes}/${settings.maxmemoryBytes}, ` +
-          `maxclients ${node.state.maxclients}/${settings.maxClients}, policy ${node.state.maxmemoryPolicy}/${settings.maxmemoryPolicy}`,
-      );
-    }
-    if (!passwordMatches(node.state, spec.passwordSha256)) problems.push(`${label} ${node.obs.port} password differs from the spec`);
-    if (node.state.loading) problems.push(`${label} ${node.obs.port} is still loading its data`);
-    const aof = await aofProblem(label, node.state, nodePaths(ctx.dataDir, spec.id, node.obs.port).dir);
-    if (aof) problems.push(aof);
+    if (!node.state) problems.push(`${label} ${node.obs.port} is down: ${node.error}`);
+    else problems.push(...(await nodeProblems(ctx, spec, secrets, label, node.obs.port, node.state)));
   }
   if (m.state && m.state.role !== 'master') problems.push(`master ${masterPlan.port} has role ${m.state.role}`);
   if (m.state?.role === 'master' && !m.state.replicaPorts.includes(replicaPlan.port)) {
     problems.push(`master ${masterPlan.port} has no replica connected from ${replicaPlan.port}`);
   }
-  if (r.state && (r.state.role !== 'replica' || r.state.masterPort !== masterPlan.port)) {
+  if (r.state && (r.state.role !== 'replica' || r.state.masterPort !== tlsPortOf(spec, masterPlan.port))) {
     problems.push(`replica ${replicaPlan.port} does not replicate from ${masterPlan.port}`);
   } else if (r.state && !r.state.linkUp) {
     problems.push(`replica ${replicaPlan.port} link to the master is down`);

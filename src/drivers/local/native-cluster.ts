@@ -25,9 +25,10 @@ import { observeCluster } from './cluster-observe.ts';
 import { closeSlots, migrateSlots, SLOTS_PER_ROUND, type SlotNode } from './cluster-migrate.ts';
 import { planSlots, targetSlotCount, toRanges } from './cluster-slot-plan.ts';
 import { convergeNode } from './converge-node.ts';
-import { inspectNode, type NodeProbe } from './inspect-node.ts';
+import { ensureNotForeign, inspectNode, type NodeProbe } from './inspect-node.ts';
+import { tlsPortOf } from './topology-handler.ts';
 import { instanceDir, nodePaths } from './instance-paths.ts';
-import type { InternalSecrets } from './internal-secrets.ts';
+import type { InstanceCredentials } from './internal-secrets.ts';
 import type { LocalContext } from './local-context.ts';
 import { writeNodeConf } from './node-conf.ts';
 import { readNodeState } from './node-state.ts';
@@ -85,6 +86,8 @@ type Ours = Extract<NodeProbe, { kind: 'ours' }>;
 /** A live node of the cluster with its latest view. */
 interface Live {
   port: number;
+  /** The node's TLS port: MIGRATE to it runs over the TLS link between nodes. */
+  tlsPort: number;
   client: Redis;
   view: ClusterView;
 }
@@ -98,7 +101,7 @@ class Cluster {
   constructor(
     readonly ctx: LocalContext,
     readonly spec: InstanceSpec,
-    readonly secrets: InternalSecrets,
+    readonly secrets: InstanceCredentials,
     readonly signal: AbortSignal,
   ) {
     this.shards = shardsOf(spec);
@@ -124,7 +127,9 @@ class Cluster {
   }
 
   async add(port: number, client: Redis): Promise<void> {
-    this.live.set(port, { port, client, view: await readClusterView(client) });
+    // Nodes of removed shards are not in the spec any more: the node itself says where its TLS port is.
+    const [, tls] = (await client.call('CONFIG', 'GET', 'tls-port')) as [string, string];
+    this.live.set(port, { port, tlsPort: Number(tls), client, view: await readClusterView(client) });
   }
 
   /** Polls `check` over fresh views until it returns null (done) or the deadline passes. */
@@ -148,8 +153,8 @@ async function startPlanned(c: Cluster, node: NodePlan): Promise<Ours> {
   const { ctx, spec, secrets, signal } = c;
   const conf = plannedNodeConf(ctx, spec, secrets, node);
   await writeNodeConf(conf);
-  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.host, port: node.port, logger: ctx.logger, signal });
-  const client = await ctx.pool.get(node.port, secrets.adminPassword);
+  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.bindHost, port: node.port, logger: ctx.logger, signal });
+  const client = await ctx.pool.get(node.port, secrets);
   await waitUntilLoaded(client, node.port, signal);
   return { kind: 'ours', client, state: await readNodeState(client) };
 }
@@ -158,9 +163,11 @@ async function startPlanned(c: Cluster, node: NodePlan): Promise<Ours> {
 async function startNodes(c: Cluster): Promise<void> {
   const { ctx, spec, secrets } = c;
   const nodes = plan(spec);
-  const probes = await Promise.all(nodes.map((n) => inspectNode(ctx, nodePaths(ctx.dataDir, spec.id, n.port), n.port, secrets, c.signal)));
+  const probes = await Promise.all(
+    nodes.map((n) => inspectNode(ctx, nodePaths(ctx.dataDir, spec.id, n.port), n.port, secrets, c.signal, spec.internalPorts[n.port])),
+  );
   const byPort = new Map(nodes.map((n, i) => [n.port, probes[i]!]));
-  for (const probe of probes) if (probe.kind === 'foreign') throw new Error(probe.reason);
+  probes.forEach((probe, i) => ensureNotForeign(ctx, probe, nodes[i]!.port));
   c.signal.throwIfAborted();
 
   for (const shard of c.shards) {
@@ -200,13 +207,15 @@ async function formMembership(c: Cluster): Promise<void> {
     c.log({ shards: c.shards.length }, 'new cluster: slots assigned');
   }
   const ids = new Map(ports.map((p) => [p, c.id(p)]));
-  // Every node meets every node it does not know yet: a direct handshake is faster than waiting for gossip.
+  // Every node meets every node it does not know yet (or knows at an old bus port): a direct handshake is
+  // faster than waiting for gossip. The bus is TLS, so MEET names the peer's TLS port and its bus port.
+  const bus = (q: number): number => c.spec.internalPorts[q]!.bus!;
   await Promise.all(
     ports.map(async (p) => {
       const node = c.live.get(p)!;
-      const known = new Set(node.view.nodes.map((e) => e.id));
-      const missing = ports.filter((q) => q !== p && !known.has(ids.get(q)!));
-      await Promise.all(missing.map((q) => node.client.call('CLUSTER', 'MEET', c.ctx.host, String(q))));
+      const known = new Map(node.view.nodes.map((e) => [e.id, e]));
+      const missing = ports.filter((q) => q !== p && known.get(ids.get(q)!)?.busPort !== bus(q));
+      await Promise.all(missing.map((q) => node.client.call('CLUSTER', 'MEET', c.ctx.host, String(tlsPortOf(c.spec, q)), String(bus(q)))));
     }),
   );
   await c.waitFor('every node to know every other node', () => {
@@ -214,7 +223,7 @@ async function formMembership(c: Cluster): Promise<void> {
       const entries = new Map(c.live.get(p)!.view.nodes.map((e) => [e.id, e]));
       for (const q of ports) {
         const e = entries.get(ids.get(q)!);
-        if (!e || e.flags.has('handshake') || e.flags.has('noaddr') || e.port !== q) return `node ${p} does not know ${q} yet`;
+        if (!e || e.flags.has('handshake') || e.flags.has('noaddr') || e.port !== q || e.busPort !== bus(q)) return `node ${p} does not know ${q} yet`;
       }
     }
     return null;
@@ -318,13 +327,14 @@ async function ensureRoles(c: Cluster): Promise<void> {
 }
 
 function slotNode(c: Cluster, id: string): SlotNode | null {
-  for (const n of c.live.values()) if (n.view.myself.id === id) return { id, port: n.port, client: n.client };
+  for (const n of c.live.values()) if (n.view.myself.id === id) return { id, port: n.port, tlsPort: n.tlsPort, client: n.client };
   return null;
 }
 
 /** Step 4: open slots finished, every slot assigned, the even split reached. Returns the keys moved. */
 async function balanceSlots(c: Cluster): Promise<number> {
   const opts = { host: c.ctx.host, adminPassword: c.secrets.adminPassword, signal: c.signal };
+  // MIGRATE runs over the nodes' TLS link (tls-cluster), so it names each destination's TLS port.
   let moved = 0;
   await c.refresh();
   // 4a. Slots a previous run left open: finish the move it started (or close it if the peer is gone).
@@ -440,7 +450,7 @@ async function removeExtraNodes(c: Cluster): Promise<void> {
       // A port reused by someone else since: its process is not ours to stop; the directory still is.
       const admin = probe.kind === 'ours' ? probe.client : null;
       if (probe.kind !== 'foreign') {
-        await stopNode({ paths, host: ctx.host, port, admin, logger: ctx.logger, signal: c.signal });
+        await stopNode({ paths, host: ctx.bindHost, port, admin, logger: ctx.logger, signal: c.signal });
       }
       ctx.pool.drop(port);
       c.live.delete(port);
@@ -467,8 +477,8 @@ async function adoptExtraNodes(c: Cluster): Promise<void> {
       const entry = [...c.live.values()].flatMap((n) => n.view.nodes).find((e) => e.port === port);
       if (!entry || slotCount(entry.slots) === 0) continue;
       // A removed shard's master died mid-drain: bring it back from its own files to finish the move.
-      await startNode({ redisServer: ctx.redisServer, paths, host: ctx.host, port, logger: ctx.logger, signal: c.signal });
-      const client = await ctx.pool.get(port, secrets.adminPassword);
+      await startNode({ redisServer: ctx.redisServer, paths, host: ctx.bindHost, port, logger: ctx.logger, signal: c.signal });
+      const client = await ctx.pool.get(port, secrets);
       await waitUntilLoaded(client, port, c.signal);
       probe = { kind: 'ours', client, state: await readNodeState(client) };
     }
@@ -502,11 +512,12 @@ async function waitHealthy(c: Cluster): Promise<void> {
     c.shards.map(async (s) => {
       const r = c.live.get(s.replica)!;
       const state = await readNodeState(r.client);
-      if (state.linkUp && state.masterPort === s.master) return;
+      const upstream = tlsPortOf(c.spec, s.master);
+      if (state.linkUp && state.masterPort === upstream) return;
       const deadline = Date.now() + SYNC_TIMEOUT_MS;
       for (;;) {
         const now = await readNodeState(r.client);
-        if (now.linkUp && now.masterPort === s.master) return;
+        if (now.linkUp && now.masterPort === upstream) return;
         if (Date.now() > deadline) throw new Error(`replica ${s.replica} did not link to master ${s.master}`);
         await sleep(POLL_MS, c.signal);
       }
@@ -514,14 +525,14 @@ async function waitHealthy(c: Cluster): Promise<void> {
   );
 }
 
-async function ensurePresent(ctx: LocalContext, spec: InstanceSpec, secrets: InternalSecrets, signal: AbortSignal): Promise<void> {
+async function ensurePresent(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void> {
   const c = new Cluster(ctx, spec, secrets, signal);
   await startNodes(c);
   // Settings before data moves in: a new shard gets its maxmemory before it receives a single key.
   await Promise.all(
     plan(spec).map(async (n) => {
       const live = c.live.get(n.port)!;
-      await convergeNode(ctx, live.client, await readNodeState(live.client), spec, n.port);
+      await convergeNode(ctx, live.client, await readNodeState(live.client), spec, n.port, secrets);
       await writeNodeConf(plannedNodeConf(ctx, spec, secrets, n));
     }),
   );
@@ -533,7 +544,7 @@ async function ensurePresent(ctx: LocalContext, spec: InstanceSpec, secrets: Int
   await waitHealthy(c);
 }
 
-async function observe(ctx: LocalContext, spec: InstanceSpec, secrets: InternalSecrets, _signal: AbortSignal): Promise<Observation> {
+async function observe(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials, _signal: AbortSignal): Promise<Observation> {
   return observeCluster(ctx, spec, secrets, shardsOf(spec));
 }
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { passwordRule } from './acl-rules.ts';
+import { ADMIN_USER, passwordRule } from './acl-rules.ts';
 
 /** What one running node reports about itself (INFO, CONFIG GET, ACL GETUSER default). Read-only. */
 export interface NodeState {
@@ -7,7 +7,7 @@ export interface NodeState {
   tcpPort: number;
   configFile: string;
   role: 'master' | 'replica';
-  /** For a replica: its master's port. */
+  /** For a replica: the port it replicates from (its master's TLS port). */
   masterPort: number | null;
   /** For a replica: `master_link_status:up` and no sync in progress. */
   linkUp: boolean;
@@ -36,6 +36,10 @@ export interface NodeState {
   maxmemoryPolicy: string;
   usedMemoryBytes: number;
   defaultUser: { enabled: boolean; nopass: boolean; passwords: string[] };
+  /** `ACL LIST`: every user the node knows, with its rules. */
+  aclList: string[];
+  /** The certificate file the node's TLS links run with (its name carries the CA generation). */
+  tlsCertFile: string;
 }
 
 /** Parses INFO text into a map (section headers and blank lines dropped). */
@@ -65,8 +69,9 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
   const results = await client
     .pipeline()
     .call('INFO', 'server', 'replication', 'memory', 'persistence')
-    .call('CONFIG', 'GET', 'maxmemory', 'maxclients', 'maxmemory-policy')
+    .call('CONFIG', 'GET', 'maxmemory', 'maxclients', 'maxmemory-policy', 'tls-cert-file')
     .call('ACL', 'GETUSER', 'default')
+    .call('ACL', 'LIST')
     .exec();
   if (!results) throw new Error('pipeline returned nothing');
   for (const [err] of results) if (err) throw err;
@@ -105,6 +110,8 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
       nopass: flags.includes('nopass'),
       passwords: ((user.get('passwords') as string[] | undefined) ?? []).map(String),
     },
+    aclList: ((results[3]?.[1] as unknown[] | undefined) ?? []).map(String),
+    tlsCertFile: String(config.get('tls-cert-file') ?? ''),
   };
 }
 
@@ -143,6 +150,22 @@ export async function applyNodeSettings(client: Redis, settings: NodeSettings): 
     'maxmemory-policy',
     settings.maxmemoryPolicy,
   );
+}
+
+/**
+ * Puts the node's ACL users back to exactly what the control plane wrote: each user's rules re-applied
+ * from scratch (`reset` first, so nothing added since survives) and any other user deleted, which also
+ * disconnects whoever logged in as it. The admin user is only added to, never reset: the control plane
+ * is logged in as it on this very connection.
+ */
+export async function applyAclUsers(client: Redis, rules: ReadonlyMap<string, string>): Promise<void> {
+  const list = ((await client.call('ACL', 'LIST')) as unknown[]).map(String);
+  const names = list.map((line) => line.split(' ')[1] ?? '').filter((n) => n !== '' && !rules.has(n));
+  const p = client.multi();
+  for (const name of names) p.call('ACL', 'DELUSER', name);
+  for (const [name, r] of rules) p.call('ACL', 'SETUSER', name, ...(name === ADMIN_USER ? [] : ['reset']), ...r.split(' '));
+  const replies = (await p.exec()) ?? [];
+  for (const [err] of replies) if (err) throw err;
 }
 
 /**

@@ -3,7 +3,7 @@
  * native-cluster later) composes these; nothing here knows about roles beyond what INFO reports.
  */
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -29,15 +29,31 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** True when something accepts TCP connections on host:port. */
-export function isPortOpen(host: string, port: number, timeoutMs = 250): Promise<boolean> {
+/**
+ * True when some process listens on `port` at `host` (or on a wildcard that covers it). Found out by
+ * trying to bind it ourselves, not by connecting: a connection would be seen by whoever listens (a
+ * squatter learns we are looking), and a white-list firewall rule may refuse connections from this host.
+ */
+export function isPortHeld(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(true);
+      else reject(err);
+    });
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(false)));
+  });
+}
+
+/** True when something accepts connections on the unix socket `path`. */
+export function isSocketOpen(path: string, timeoutMs = 250): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host, port });
+    const socket = connect({ path });
     const done = (open: boolean): void => {
       socket.destroy();
       resolve(open);
     };
-    socket.setTimeout(timeoutMs, () => done(true)); // accepted-but-silent still means "held"
+    socket.setTimeout(timeoutMs, () => done(true)); // accepted-but-silent still means "there"
     socket.once('connect', () => done(true));
     socket.on('error', () => done(false));
   });
@@ -46,7 +62,7 @@ export function isPortOpen(host: string, port: number, timeoutMs = 250): Promise
 /** Waits until nothing listens on host:port; false when `timeoutMs` passed first. */
 export async function waitPortClosed(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (await isPortOpen(host, port)) {
+  while (await isPortHeld(host, port)) {
     if (Date.now() > deadline) return false;
     await sleep(POLL_MS, signal);
   }
@@ -109,6 +125,11 @@ export async function lastAofWriteMs(paths: NodePaths): Promise<number | null> {
   return times.length === 0 ? null : Math.max(...times);
 }
 
+/** A node could not start because one of its ports was taken just before it bound it. */
+export class PortTakenAtStart extends Error {
+  override readonly name = 'PortTakenAtStart';
+}
+
 export interface StartNodeOptions {
   redisServer: string;
   paths: NodePaths;
@@ -124,8 +145,10 @@ export interface StartNodeOptions {
 
 /**
  * Spawns `redis-server <conf>` detached (own session, no stdio, unref'd) so it outlives the control
- * plane, then waits until the port accepts connections. Returns the pid. The conf must already be written.
- * Readiness beyond the open port (AOF loading) is checked by the caller with `waitUntilLoaded`.
+ * plane, then waits until its unix socket accepts connections (redis opens its TCP listeners first, so
+ * the node is then reachable everywhere). Returns the pid. The conf must already be written. Readiness
+ * beyond that (AOF loading) is checked by the caller with `waitUntilLoaded`. When a listener's port was
+ * taken between the caller's check and the start, throws PortTakenAtStart (the caller finds out which).
  */
 export async function startNode(opts: StartNodeOptions): Promise<number> {
   const child = spawn(opts.redisServer, [opts.paths.conf, ...(opts.extraArgs ?? [])], {
@@ -144,9 +167,11 @@ export async function startNode(opts: StartNodeOptions): Promise<number> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   for (;;) {
     if (exited !== null) {
-      throw new Error(`redis-server on port ${opts.port} ${exited}: ${await logTail(opts.paths.log)}`);
+      const tail = await logTail(opts.paths.log);
+      if (/Address already in use/.test(tail)) throw new PortTakenAtStart(`redis-server on port ${opts.port} ${exited}: ${tail}`);
+      throw new Error(`redis-server on port ${opts.port} ${exited}: ${tail}`);
     }
-    if (await isPortOpen(opts.host, opts.port)) break;
+    if (await isSocketOpen(opts.paths.socket)) break;
     if (Date.now() > deadline) {
       if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
       throw new Error(`redis-server on port ${opts.port} did not open its port in time: ${await logTail(opts.paths.log)}`);
@@ -211,6 +236,22 @@ export async function stopNode(opts: StopNodeOptions): Promise<void> {
     if (!ours) break;
   }
   throw new Error(`port ${opts.port} is still held after stopping the node (not our process, or unkillable)`);
+}
+
+/** SIGTERM to a verified node process, then waits for it to exit (SIGKILL after 10 s). */
+export async function stopLegacyNode(pid: number, signal?: AbortSignal): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  if (await waitPidGone(pid, 10_000, signal)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  await waitPidGone(pid, 2_000, signal);
 }
 
 async function waitPidGone(pid: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {

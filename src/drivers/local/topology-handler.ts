@@ -1,13 +1,14 @@
-import type { InstanceSpec, Observation } from '../driver.ts';
+import { PermanentDriverError, type InstanceSpec, type Observation } from '../driver.ts';
 import { nodePaths } from './instance-paths.ts';
-import type { InternalSecrets } from './internal-secrets.ts';
+import type { InstanceCredentials } from './internal-secrets.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
 import type { NodeConf } from './node-conf.ts';
 
 /** One node of an instance as it is when healthy; drives its conf file. */
 export interface NodePlan {
+  /** Client port; it names the node. */
   port: number;
-  /** Port of its master, or null for a master. */
+  /** Client port of its master, or null for a master. */
   replicaOf: number | null;
   /** Topology-specific conf lines (e.g. `cluster-enabled yes`). */
   extraLines?: readonly string[];
@@ -21,25 +22,42 @@ export interface TopologyHandler {
   /** Every node of the instance in its healthy role. Throws PermanentDriverError on an unusable spec. */
   plan(spec: InstanceSpec): NodePlan[];
   /** Creates, adopts or repairs the nodes (see DriverInterface.ensurePresent). */
-  ensurePresent(ctx: LocalContext, spec: InstanceSpec, secrets: InternalSecrets, signal: AbortSignal): Promise<void>;
+  ensurePresent(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void>;
   /** Reads the nodes as the admin user and judges health for this topology. Changes nothing. */
-  observe(ctx: LocalContext, spec: InstanceSpec, secrets: InternalSecrets, signal: AbortSignal): Promise<Observation>;
+  observe(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<Observation>;
 }
 
-/** The conf of a planned node, with optional overrides used during repair (e.g. a temporary replicaof). */
+/** The TLS port other nodes reach the node with client port `port` on. */
+export function tlsPortOf(spec: InstanceSpec, port: number): number {
+  const internal = spec.internalPorts[port];
+  if (!internal) throw new PermanentDriverError(`instance ${spec.id}: node ${port} has no internal ports`);
+  return internal.tls;
+}
+
+/**
+ * The conf of a planned node, with optional overrides used during repair (e.g. a temporary replicaof:
+ * an override names the TLS port to replicate from).
+ */
 export function plannedNodeConf(
   ctx: LocalContext,
   spec: InstanceSpec,
-  secrets: InternalSecrets,
+  secrets: InstanceCredentials,
   node: NodePlan,
   overrides: Partial<Pick<NodeConf, 'replicaOf' | 'serveStaleData'>> = {},
 ): NodeConf {
   const settings = nodeSettings(ctx, spec);
+  const internal = spec.internalPorts[node.port];
+  if (!internal) throw new PermanentDriverError(`instance ${spec.id}: node ${node.port} has no internal ports`);
+  const master = node.replicaOf === null ? null : spec.internalPorts[node.replicaOf];
+  if (master === undefined) throw new PermanentDriverError(`instance ${spec.id}: master ${node.replicaOf} of node ${node.port} has no internal ports`);
   return {
     port: node.port,
+    tlsPort: internal.tls,
+    busPort: internal.bus,
+    tls: secrets.tls,
     bindHost: ctx.bindHost,
     paths: nodePaths(ctx.dataDir, spec.id, node.port),
-    replicaOf: node.replicaOf,
+    replicaOf: master === null ? null : master.tls,
     databases: spec.databases,
     maxmemoryBytes: settings.maxmemoryBytes,
     maxmemoryPolicy: settings.maxmemoryPolicy,

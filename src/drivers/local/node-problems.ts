@@ -1,0 +1,43 @@
+import type { InstanceSpec } from '../driver.ts';
+import { aclDifference } from './acl-rules.ts';
+import { aofProblem } from './aof-problem.ts';
+import { nodePaths } from './instance-paths.ts';
+import type { InstanceCredentials } from './internal-secrets.ts';
+import { nodeSettings, type LocalContext } from './local-context.ts';
+import { internalHashes } from './node-conf.ts';
+import { passwordMatches, settingsMatch, type NodeState } from './node-state.ts';
+
+/**
+ * What is wrong with one running node, whatever its topology: identity (port and conf), class settings,
+ * password and ACL users (a user the control plane did not write is a backdoor), TLS certificate
+ * generation, data still loading, persistence failing. Empty when nothing is.
+ */
+export async function nodeProblems(
+  ctx: LocalContext,
+  spec: InstanceSpec,
+  creds: InstanceCredentials,
+  label: string,
+  port: number,
+  state: NodeState,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const paths = nodePaths(ctx.dataDir, spec.id, port);
+  if (state.tcpPort !== port || state.configFile !== paths.conf) {
+    problems.push(`${label} ${port}: the node behind its socket runs port ${state.tcpPort} with ${state.configFile || 'no conf'}`);
+  }
+  const settings = nodeSettings(ctx, spec);
+  if (!settingsMatch(state, settings)) {
+    problems.push(
+      `${label} ${port} settings differ: maxmemory ${state.maxmemoryBytes}/${settings.maxmemoryBytes}, ` +
+        `maxclients ${state.maxclients}/${settings.maxClients}, policy ${state.maxmemoryPolicy}/${settings.maxmemoryPolicy}`,
+    );
+  }
+  const acl = aclDifference(state.aclList, ctx.aclCanon(spec.passwordSha256, internalHashes(creds)));
+  if (acl !== null) problems.push(`${label} ${port}: ${acl}`);
+  else if (!passwordMatches(state, spec.passwordSha256)) problems.push(`${label} ${port} password differs from the spec`);
+  if (state.tlsCertFile !== creds.tls.certFile) problems.push(`${label} ${port} runs TLS certificate ${state.tlsCertFile}, not generation ${creds.tls.generation}`);
+  if (state.loading) problems.push(`${label} ${port} is still loading its data`);
+  const aof = await aofProblem(label, state, paths.dir);
+  if (aof) problems.push(aof);
+  return problems;
+}
