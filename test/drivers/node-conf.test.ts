@@ -36,8 +36,8 @@ describe('node conf', () => {
     expect(text).toMatch(/^repl-diskless-sync-delay 0$/m);
     expect(text).toContain('dir "/data dir/instances/redis-abc/17990"');
     expect(text).not.toMatch(/^replicaof/m);
-    expect(text).toContain(`user default on #${sha256Hex('tenant-password')} ~* &* ${customerCommandRules()}`);
-    expect(text).toContain(`user jcs-admin on #${sha256Hex('a'.repeat(64))} ~* &* +@all`);
+    expect(text).toContain(`user default on #${sha256Hex('tenant-password')} sanitize-payload ~* &* ${customerCommandRules()}`);
+    expect(text).toContain(`user jcs-admin on #${sha256Hex('a'.repeat(64))} sanitize-payload ~* &* +@all`);
     expect(text).not.toContain('tenant-password');
     expect(text).not.toContain('a'.repeat(64)); // the admin secret itself is only in internal-secrets.json
   });
@@ -50,7 +50,7 @@ describe('node conf', () => {
   });
 
   it('renders nopass and refuses anything that is not a SHA-256 hex', () => {
-    expect(aclUserLines(null, { replicationSha256: 'x', adminSha256: 'y' })[0]).toMatch(/^user default on nopass ~\* &\* \+@all /);
+    expect(aclUserLines(null, { replicationSha256: 'x', adminSha256: 'y' })[0]).toMatch(/^user default on nopass sanitize-payload ~\* &\* \+@all /);
     expect(() => passwordRule('not-a-hash')).toThrow(/64 lowercase hex/);
     expect(() => passwordRule(`${'a'.repeat(64)} +@all`)).toThrow();
   });

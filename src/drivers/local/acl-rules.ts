@@ -79,10 +79,13 @@ export function passwordRule(passwordSha256: string | null): string {
 /** Each user's rules (everything after `user <name>`), by name. */
 export function aclUserRules(passwordSha256: string | null, internal: { replicationSha256: string; adminSha256: string }): Map<string, string> {
   return new Map([
-    ['default', `on ${passwordRule(passwordSha256)} ~* &* ${customerCommandRules()}`],
+    // sanitize-payload written out: Redis gives it to some users by default and not to others, and ACL
+    // repairs (`reset`) add it, so naming it keeps every path printing the same rules. It also makes RESTORE
+    // check a payload fully, so a crafted one cannot corrupt the node.
+    ['default', `on ${passwordRule(passwordSha256)} sanitize-payload ~* &* ${customerCommandRules()}`],
     // A replica only needs to handshake and stream; nothing else, so a leaked masterauth reads no data.
-    [REPLICATION_USER, `on #${internal.replicationSha256} -@all +psync +replconf +ping`],
-    [ADMIN_USER, `on #${internal.adminSha256} ~* &* +@all`],
+    [REPLICATION_USER, `on #${internal.replicationSha256} sanitize-payload -@all +psync +replconf +ping`],
+    [ADMIN_USER, `on #${internal.adminSha256} sanitize-payload ~* &* +@all`],
   ]);
 }
 
