@@ -1,6 +1,7 @@
 import type { InstanceSpec, InstanceTopology } from '../../drivers/driver.ts';
 import type { PortsTable } from '../../store/schema.ts';
 import type { InstanceRow } from './instance-mapper.ts';
+import { storedIpWhiteList } from './ip-white-list.ts';
 
 /** Roles of the port reservations of an instance with `shards` shards, in reservation order. */
 export function portRoles(shards: number): string[] {
@@ -25,5 +26,6 @@ export function toInstanceSpec(row: InstanceRow, ports: PortsTable[]): InstanceS
     passwordSha256: row.password_sha256,
     databases: row.db_num,
     maxmemoryPolicy: row.maxmemory_policy,
+    ipWhiteList: storedIpWhiteList(row.ip_white_list),
   };
 }

@@ -22,6 +22,7 @@ import { downNode } from './node-observation.ts';
 import { isPortOpen, stopNode } from './redis-node.ts';
 import { checkRedisBinary } from './redis-binary.ts';
 import { plannedNodeConf, type TopologyHandler } from './topology-handler.ts';
+import { createNftFirewall } from './firewall/nft-firewall.ts'; // sec-firewall
 
 export interface LocalDriverOptions {
   /** Root of instance data; instances live under `<dataDir>/instances/<id>/`. */
@@ -30,6 +31,8 @@ export interface LocalDriverOptions {
   redisServer?: string;
   /** Address every node binds to. Default `127.0.0.1`. */
   bindHost?: string;
+  /** nft binary that enforces IP white lists (firewall/nft-firewall.ts). Default `nft` on PATH. */
+  nft?: string; // sec-firewall
   logger: DriverLogger;
 }
 
@@ -55,6 +58,10 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     pool: new AdminPool(host, opts.logger),
     fdHardLimit: null,
   };
+  // sec-firewall: IP white lists. INTEGRATION: trustedSources admits the address the control plane and
+  // replicas connect from while they still use client ports over TCP; make it [] once admin uses the
+  // unix socket and replication the TLS ports, so a local process is filtered like anyone else.
+  const firewall = createNftFirewall({ nft: opts.nft ?? 'nft', logger: opts.logger, trustedSources: [`${host}/32`] });
 
   function handler(spec: InstanceSpec): TopologyHandler {
     const h = HANDLERS[spec.topology];
@@ -100,8 +107,11 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
   return {
     name: 'local',
     topologies: Object.keys(HANDLERS) as InstanceTopology[],
+    get capabilities() {
+      return { ipWhiteList: firewall.capability }; // sec-firewall
+    },
 
-    async init(_signal) {
+    async init(signal) {
       const version = await checkRedisBinary(ctx.redisServer);
       const root = instancesRoot(ctx.dataDir);
       const probe = join(root, `.write-probe-${process.pid}`);
@@ -113,6 +123,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
         throw new PermanentDriverError(`data directory ${root} is not writable: ${(err as Error).message}`);
       }
       ctx.fdHardLimit = await readOpenFilesHardLimit();
+      await firewall.probe(signal); // sec-firewall
       opts.logger.info(
         { redisServer: ctx.redisServer, version, dataDir: ctx.dataDir, bindHost, fdHardLimit: ctx.fdHardLimit },
         'local driver ready',
@@ -123,12 +134,13 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       const h = handler(spec);
       h.plan(spec); // validates the spec before anything is written
       const secrets = await loadOrCreateInternalSecrets(instanceDir(ctx.dataDir, spec.id));
+      await firewall.apply(spec, signal); // sec-firewall: rules before nodes, so no node is ever open unfiltered
       await h.ensurePresent(ctx, spec, secrets, signal);
     },
 
     async ensureAbsent(instanceId, signal) {
       const dir = instanceDir(ctx.dataDir, instanceId);
-      if (!(await stat(dir).catch(() => null))) return;
+      if (!(await stat(dir).catch(() => null))) return firewall.remove(instanceId, signal); // sec-firewall
       const secrets = await readInternalSecrets(dir).catch(() => null);
       const ports = (await readdir(dir)).filter((name) => /^\d+$/.test(name)).map(Number);
       await Promise.all(
@@ -142,6 +154,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
         }),
       );
       await rm(dir, { recursive: true, force: true });
+      await firewall.remove(instanceId, signal); // sec-firewall: after the nodes stopped
       opts.logger.info({ instanceId, ports }, 'instance removed');
     },
 
@@ -160,7 +173,10 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
         };
         return observation;
       }
-      return h.observe(ctx, spec, secrets, signal);
+      const observation = await h.observe(ctx, spec, secrets, signal);
+      const drift = await firewall.problems(spec, signal); // sec-firewall: missing or different rules
+      if (drift.length > 0) observation.problems.push(...drift);
+      return drift.length > 0 ? { ...observation, healthy: false } : observation;
     },
 
     async applySettings(spec, _signal) {
@@ -171,6 +187,8 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     async setPassword(spec, _signal) {
       await applyEverywhere(spec, 'password change', (client) => applyNodePassword(client, spec.passwordSha256));
     },
+
+    applyIpWhiteList: (spec, signal) => firewall.apply(spec, signal), // sec-firewall
 
     async close() {
       ctx.pool.closeAll();
