@@ -3,8 +3,8 @@ import { MAX_IP_WHITE_LIST } from '../domain/instances/ip-white-list.ts';
 
 /**
  * Request schemas of the operations (reference §4; §5 ops 27-28 for the IP white list). They validate
- * requests and generate /openapi.json. `description` doubles as the rule named in a validation error message, so it
- * states the rule ("2 to 32 letters, digits, _ or Chinese characters"), not the meaning.
+ * requests and generate /openapi.json. `description` doubles as the rule named in a validation error
+ * message, so it states the rule ("2 to 32 letters, digits, _ or Chinese characters"), not the meaning.
  * Unknown keys are allowed (the Go and Python SDKs send path params and nulls in bodies).
  */
 

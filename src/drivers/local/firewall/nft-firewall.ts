@@ -158,6 +158,9 @@ export function createNftFirewall(opts: NftFirewallOptions): NftFirewall {
       if (!capability.enforced) throw new Error(notEnforced(spec));
       const rules = instanceRules({ instanceId: spec.id, ports: clientPorts(spec), ipWhiteList: spec.ipWhiteList, trustedSources: opts.trustedSources });
       if (rules.open) return;
+      // Level-based: a fresh listing that already shows these rules needs no write.
+      forget();
+      if (ruleProblems(spec.id, rules, (await objects(signal)).get(spec.id) ?? {}).length === 0) return;
       try {
         await runScript(rules.script, signal);
       } finally {
