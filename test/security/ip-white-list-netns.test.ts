@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SdkBody } from '../helpers/sdk-client.ts';
 import { createNetnsLab, netnsSupport, type NetnsLab, type NsAgent } from '../helpers/netns.ts';
-import { msSpec, TEST_AK, TEST_SK } from '../helpers/test-service.ts';
+import { msSpec, secretsIn, TEST_AK, TEST_SK } from '../helpers/test-service.ts';
 
 // Observation 9 and IP white lists, end to end: the service runs as a child process inside a server
 // namespace, binds instances to 0.0.0.0, and is used over the API from client namespaces c1 and c2
@@ -20,6 +20,7 @@ describe.skipIf(!netnsSupport.ok)(`IP white lists enforced by the kernel${netnsS
   let dataDir: string;
   let service: ChildProcess | null = null;
   let output = '';
+  let log = '';
   let c1: NsAgent;
   let c2: NsAgent;
   let url: string;
@@ -47,8 +48,12 @@ describe.skipIf(!netnsSupport.ok)(`IP white lists enforced by the kernel${netnsS
       JCS_ACCESS_KEY: TEST_AK,
       JCS_SECRET_KEY: TEST_SK,
     });
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const keep = (d: Buffer): void => {
+      output += d.toString();
+      log += d.toString();
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
     service = child;
     const deadline = Date.now() + 20_000;
     while (!output.includes('jcs-redis listening')) {
@@ -217,6 +222,11 @@ describe.skipIf(!netnsSupport.ok)(`IP white lists enforced by the kernel${netnsS
     expect((await sdk('deleteCacheInstance', { cacheInstanceId: cid })).error).toBeUndefined();
     await until('cluster deleted', status, (s) => s === 'gone', 30_000);
     expect(nft('list', 'table', 'inet', 'jcs_redis').stdout).not.toContain(cid);
+  });
+
+  it('wrote no secret to its log', () => {
+    expect(log).toContain('IP white list change accepted');
+    expect(secretsIn(log)).toEqual([]);
   });
 });
 
