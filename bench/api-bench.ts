@@ -82,6 +82,7 @@ async function serve(): Promise<void> {
     notifyEngine: () => undefined,
     now: () => new Date(),
     engineVersion: '7.0',
+    ipWhiteListEnforcement: () => ({ enforced: false, reason: 'no driver in the API bench' }),
   });
   const deps = { logger, instances, regions: ['cn-north-1'], lookupSecret: cachedSecretLookup(db), nonces: new NonceCache() };
   // Two apps over the same store, the product's as main.ts builds it (describe and list answers cached

@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { resolve } from 'node:path';
 
 /** Operator settings. Each has an environment variable and a default; flags override both. */
@@ -19,6 +20,13 @@ export interface Config {
   redisServer: string;
   /** `JCS_ADVERTISED_HOST`, default `127.0.0.1`: host put in `connectionDomain`. */
   advertisedHost: string;
+  /**
+   * `JCS_BIND_HOST`, default `127.0.0.1`: where instances' client ports listen, `0.0.0.0` (every
+   * interface) or one IPv4 address of this host. Who may connect is each instance's IP white list.
+   */
+  bindHost: string;
+  /** `JCS_NFT`, default `nft` (found on PATH): the nftables binary that enforces IP white lists. */
+  nft: string;
   /** `JCS_REGIONS`, default `cn-north-1,cn-east-2,cn-south-1`; zones are `<region>a|b|c`. */
   regions: string[];
   /** `JCS_QUOTA`, default 20: instances per account and region. */
@@ -51,6 +59,13 @@ function parseNonNegativeInt(name: string, text: string): number {
   return n;
 }
 
+// IPv4 only: IP white lists are IPv4 CIDRs (JD's contract), so an IPv6 listener could not be filtered by them.
+function parseBindHost(text: string): string {
+  const host = text.trim();
+  if (!isIPv4(host)) throw new Error(`JCS_BIND_HOST must be 0.0.0.0 or one IPv4 address of this host, got "${text}"`);
+  return host;
+}
+
 /** Reads the configuration from an environment (process.env by default), applying the defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const config: Config = {
@@ -63,6 +78,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     secretKey: env.JCS_SECRET_KEY || undefined,
     redisServer: env.JCS_REDIS_SERVER ?? 'redis-server',
     advertisedHost: env.JCS_ADVERTISED_HOST ?? '127.0.0.1',
+    bindHost: parseBindHost(env.JCS_BIND_HOST ?? '127.0.0.1'),
+    nft: env.JCS_NFT || 'nft',
     regions: (env.JCS_REGIONS ?? 'cn-north-1,cn-east-2,cn-south-1')
       .split(',')
       .map((r) => r.trim())

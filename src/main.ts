@@ -37,7 +37,13 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const redisVersion = await checkRedisBinary(config.redisServer);
   const db = await openStore(storeFile(config.dataDir));
   const driver = wrapDriver(
-    createLocalDriver({ dataDir: config.dataDir, redisServer: config.redisServer, logger: logger.child({ component: 'driver' }) }),
+    createLocalDriver({
+      dataDir: config.dataDir,
+      redisServer: config.redisServer,
+      bindHost: config.bindHost,
+      nft: config.nft,
+      logger: logger.child({ component: 'driver' }),
+    }),
     { logger: logger.child({ component: 'driver' }), timeoutMs: 30_000 },
   );
   try {
@@ -69,6 +75,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     notifyEngine: () => engine.notify(),
     now: () => new Date(),
     engineVersion: redisVersion.split('.').slice(0, 2).join('.'),
+    ipWhiteListEnforcement: () => driver.capabilities.ipWhiteList,
   });
   const app = await buildApp({
     logger,

@@ -51,6 +51,8 @@ export function registerServeCommands(program: Command): void {
       .option('--instance-ports <range>', 'ports for instances, e.g. 6400-7399 (env JCS_INSTANCE_PORTS)')
       .option('--redis-server <path>', 'redis-server binary (env JCS_REDIS_SERVER, default: found on PATH)')
       .option('--advertised-host <host>', 'host put in connectionDomain (env JCS_ADVERTISED_HOST, default 127.0.0.1)')
+      .option('--bind-host <address>', "where instances' client ports listen: 0.0.0.0 or one IPv4 address (env JCS_BIND_HOST, default 127.0.0.1)")
+      .option('--nft <path>', 'nftables binary that enforces IP white lists (env JCS_NFT, default: nft on PATH)')
       .addHelpText('after', '\nExample:\n  JCS_PORT=8000 JCS_DATA_DIR=./data jcs-redis serve'),
   ).action(async (opts: Record<string, string | undefined>) => {
     const env = { ...process.env };
@@ -60,6 +62,8 @@ export function registerServeCommands(program: Command): void {
     if (opts.instancePorts) env.JCS_INSTANCE_PORTS = opts.instancePorts;
     if (opts.redisServer) env.JCS_REDIS_SERVER = opts.redisServer;
     if (opts.advertisedHost) env.JCS_ADVERTISED_HOST = opts.advertisedHost;
+    if (opts.bindHost) env.JCS_BIND_HOST = opts.bindHost;
+    if (opts.nft) env.JCS_NFT = opts.nft;
     await serve(loadConfig(env));
   });
 

@@ -15,9 +15,9 @@ interface AjvLikeError {
   parentSchema?: { description?: string };
 }
 
-/** `/cacheInstance/azId/master` → `cacheInstance.azId.master`; query and params keep their own name. */
+/** `/cacheInstance/azId/master` → `cacheInstance.azId.master`, `/ipWhiteList/3` → `ipWhiteList[3]`; query and params keep their own name. */
 function fieldOf(err: AjvLikeError, context: string | undefined): string {
-  const path = (err.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  const path = (err.instancePath ?? '').replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.');
   const missing = err.keyword === 'required' ? String(err.params?.missingProperty ?? '') : '';
   const full = [path, missing].filter(Boolean).join('.');
   return full || (context === 'body' ? 'body' : context ?? 'request');

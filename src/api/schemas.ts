@@ -1,9 +1,10 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { MAX_IP_WHITE_LIST } from '../domain/instances/ip-white-list.ts';
 
 /**
- * Request schemas of the nine operations (reference §4). They validate requests and generate
- * /openapi.json. `description` doubles as the rule named in a validation error message, so it
- * states the rule ("2 to 32 letters, digits, _ or Chinese characters"), not the meaning.
+ * Request schemas of the operations (reference §4; §5 ops 27-28 for the IP white list). They validate
+ * requests and generate /openapi.json. `description` doubles as the rule named in a validation error
+ * message, so it states the rule ("2 to 32 letters, digits, _ or Chinese characters"), not the meaning.
  * Unknown keys are allowed (the Go and Python SDKs send path params and nulls in bodies).
  */
 
@@ -111,6 +112,15 @@ export type ModifyClassBody = Static<typeof ModifyClassBody>;
 export const ResetPasswordBody = Type.Object({ password: Type.Optional(password) });
 export type ResetPasswordBody = Static<typeof ResetPasswordBody>;
 
+// The shape only: each entry's rule (and the error naming ipWhiteList[i]) is domain/instances/ip-white-list.ts.
+export const ModifyIpWhiteListBody = Type.Object({
+  ipWhiteList: Type.Array(Type.String({ maxLength: 64, description: 'an IPv4 CIDR x.x.x.x/n, at most 64 characters' }), {
+    maxItems: MAX_IP_WHITE_LIST,
+    description: `an array of 1 to ${MAX_IP_WHITE_LIST} IPv4 CIDRs (x.x.x.x/n); 0.0.0.0/0 admits anyone`,
+  }),
+});
+export type ModifyIpWhiteListBody = Static<typeof ModifyIpWhiteListBody>;
+
 export const ListQuery = Type.Object(
   {
     pageNumber: Type.Optional(Type.Integer({ minimum: 1, description: 'an integer of at least 1' })),
@@ -179,5 +189,6 @@ export const Responses = {
   describe: envelope(Type.Object({ cacheInstance: CacheInstance })),
   list: envelope(Type.Object({ cacheInstances: Type.Array(CacheInstance), totalCount: Type.Integer() })),
   modifyClass: envelope(order),
+  ipWhiteList: envelope(Type.Object({ ipWhiteList: Type.Array(Type.String()) })),
   noResult: bare,
 };

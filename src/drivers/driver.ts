@@ -45,6 +45,21 @@ export interface InstanceSpec {
   databases: number;
   /** `maxmemory-policy` (default `volatile-lru`). */
   maxmemoryPolicy: string;
+  /**
+   * IPv4 CIDRs (`a.b.c.d/n`, host bits clear, no duplicates) that may connect to the instance's client
+   * ports; `['0.0.0.0/0']` (the default) admits anyone. Loopback entries admit no one (JD: `127.0.0.1`
+   * means "nobody").
+   */
+  ipWhiteList: string[];
+}
+
+/** What a driver can enforce on its host; known once `init` has run (before that, nothing is claimed). */
+export interface DriverCapabilities {
+  /**
+   * Whether IP white lists other than `0.0.0.0/0` are enforced. When not, `reason` says why in words
+   * an API caller can act on (e.g. nftables missing, or no CAP_NET_ADMIN).
+   */
+  ipWhiteList: { enforced: boolean; reason: string };
 }
 
 /** What one redis-server node looks like right now. */
@@ -84,6 +99,8 @@ export interface Driver {
   readonly name: string;
   /** Topologies this driver can build; the API does not offer classes of other types. */
   readonly topologies: readonly InstanceTopology[];
+  /** What this host can enforce; filled by `init`. */
+  readonly capabilities: DriverCapabilities;
   /** Checks the environment once (binary present and recent enough, data dir writable). */
   init(signal: AbortSignal): Promise<void>;
   /** Makes every node of `spec` exist, run, carry the spec's settings and password, and be linked. */
@@ -96,6 +113,12 @@ export interface Driver {
   applySettings(spec: InstanceSpec, signal: AbortSignal): Promise<void>;
   /** Applies `spec.passwordSha256` live on every node; open connections stay authenticated. */
   setPassword(spec: InstanceSpec, signal: AbortSignal): Promise<void>;
+  /**
+   * Makes only `spec.ipWhiteList` able to reach the instance's client ports (atomically; nodes are not
+   * touched). `ensurePresent` applies it too and `observe` reports rules that drifted. Throws when the
+   * list is not `0.0.0.0/0` and `capabilities.ipWhiteList.enforced` is false.
+   */
+  applyIpWhiteList(spec: InstanceSpec, signal: AbortSignal): Promise<void>;
   /** Releases connections and timers; leaves every instance running. */
   close(): Promise<void>;
 }

@@ -77,10 +77,15 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
   return {
     name: driver.name,
     topologies: driver.topologies,
+    // A getter: the driver fills its capabilities during init.
+    get capabilities() {
+      return driver.capabilities;
+    },
     init: (signal) => ensureInit(signal),
     ensurePresent: (spec, signal) => withSpec('ensurePresent', spec, signal, (s) => driver.ensurePresent(spec, s)),
     applySettings: (spec, signal) => withSpec('applySettings', spec, signal, (s) => driver.applySettings(spec, s)),
     setPassword: (spec, signal) => withSpec('setPassword', spec, signal, (s) => driver.setPassword(spec, s)),
+    applyIpWhiteList: (spec, signal) => withSpec('applyIpWhiteList', spec, signal, (s) => driver.applyIpWhiteList(spec, s)),
     async ensureAbsent(instanceId, signal) {
       await ensureInit(signal);
       await call('ensureAbsent', instanceId, signal, (s) => driver.ensureAbsent(instanceId, s));

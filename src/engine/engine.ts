@@ -307,6 +307,11 @@ export class Engine {
         await transitionStatus(db, logger, row.id, 'configuring', 'running', 'password applied');
         return;
       }
+      // Level-based: applies the list stored now (a later change's own task finds it already applied);
+      // the status never changed.
+      case 'ipWhiteList':
+        await driver.applyIpWhiteList(await this.spec(row), this.signal());
+        return;
       case 'delete':
         await driver.ensureAbsent(row.id, this.signal());
         await db.transaction().execute(async (trx) => {

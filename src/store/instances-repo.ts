@@ -160,6 +160,15 @@ export async function tagsOf(db: Q, ids: string[]): Promise<Map<string, { key: s
   return out;
 }
 
+/**
+ * Stores a new IP white list (JSON) unless the instance is being deleted; returns whether it did. The
+ * caller writes the task that applies it in the same transaction.
+ */
+export async function setIpWhiteList(db: Q, id: string, json: string): Promise<boolean> {
+  const res = await db.updateTable('instances').set({ ip_white_list: json }).where('id', '=', id).where('status', '!=', 'deleting').executeTakeFirst();
+  return res.numUpdatedRows > 0n;
+}
+
 export async function updateInstance(db: Q, id: string, patch: Partial<InstancesTable>): Promise<void> {
   await db.updateTable('instances').set(patch).where('id', '=', id).execute();
 }

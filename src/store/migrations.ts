@@ -95,6 +95,15 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_ip_white_list': {
+    async up(db: Kysely<unknown>) {
+      // JSON array of IPv4 CIDRs; every existing instance keeps admitting anyone, as before.
+      await db.schema
+        .alterTable('instances')
+        .addColumn('ip_white_list', 'text', (c) => c.notNull().defaultTo('["0.0.0.0/0"]'))
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -43,6 +43,8 @@ export interface InstancesTable {
   create_time: string;
   /** Milliseconds since the epoch, for stable sorting of equal-second createTimes. */
   created_ms: number;
+  /** JSON array of normalized IPv4 CIDRs that may connect; `["0.0.0.0/0"]` admits anyone. */
+  ip_white_list: string;
 }
 
 export interface PortsTable {

@@ -137,7 +137,7 @@ describe('unsigned endpoints', () => {
     expect(((await res.json()) as { result: { status: string } }).result.status).toBe('ok');
   });
 
-  it('GET /openapi.json describes the nine operations with their JD Cloud paths', async () => {
+  it('GET /openapi.json describes the eleven operations with their JD Cloud paths', async () => {
     const doc = (await (await fetch(`${svc.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId?: string }>> };
     const ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, op]) => `${op.operationId} ${method.toUpperCase()} ${path}`),
@@ -148,6 +148,8 @@ describe('unsigned endpoints', () => {
         'deleteCacheInstance DELETE /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}',
         'describeCacheInstance GET /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}',
         'describeCacheInstances GET /v1/regions/{regionId}/cacheInstance',
+        'describeIpWhiteList GET /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/ipWhiteList',
+        'modifyIpWhiteList PATCH /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/ipWhiteList',
         'describeInstanceClass GET /v1/regions/{regionId}/instanceClass',
         'describeUserQuota GET /v1/regions/{regionId}/quota',
         'modifyCacheInstanceAttribute PATCH /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}',

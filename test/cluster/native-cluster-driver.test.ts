@@ -39,6 +39,7 @@ function clusterSpec(id: string, base: number, shards: number, password: string 
     passwordSha256: password === null ? null : sha256(password),
     databases: 16,
     maxmemoryPolicy: 'volatile-lru',
+    ipWhiteList: ['0.0.0.0/0'],
   };
 }
 

@@ -75,6 +75,7 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
         passwordSha256: sha256(`pw-${id}`),
         databases: 16,
         maxmemoryPolicy: 'volatile-lru',
+        ipWhiteList: ['0.0.0.0/0'],
         ...overrides,
       };
       created.set(id, [p.master, p.replica]);

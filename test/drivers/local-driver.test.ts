@@ -94,6 +94,7 @@ describe('local driver specifics', () => {
       passwordSha256: sha256(`secret-${n}`),
       databases: 16,
       maxmemoryPolicy: 'volatile-lru',
+      ipWhiteList: ['0.0.0.0/0'],
       ...overrides,
     };
   }

@@ -13,6 +13,7 @@ const spec: InstanceSpec = {
   passwordSha256: null,
   databases: 16,
   maxmemoryPolicy: 'volatile-lru',
+  ipWhiteList: ['0.0.0.0/0'],
 };
 
 const observation: Observation = { healthy: true, problems: [], nodes: [], effectiveMaxClients: 100, usedMemoryBytes: 0 };
@@ -23,6 +24,7 @@ function scriptedDriver(script: { init?: () => Promise<void>; ensurePresent?: (s
   const driver: Driver = {
     name: 'scripted',
     topologies: ['master-slave'],
+    capabilities: { ipWhiteList: { enforced: false, reason: 'scripted' } },
     init: async () => {
       calls.push('init');
       await script.init?.();
@@ -43,6 +45,9 @@ function scriptedDriver(script: { init?: () => Promise<void>; ensurePresent?: (s
     },
     setPassword: async () => {
       calls.push('setPassword');
+    },
+    applyIpWhiteList: async () => {
+      calls.push('applyIpWhiteList');
     },
     close: async () => {
       calls.push('close');

@@ -37,6 +37,7 @@ export function instanceRow(overrides: Partial<InstancesTable> & Pick<InstancesT
     buy_id: 'B1',
     create_time: '2026-01-01T00:00:00Z',
     created_ms: 0,
+    ip_white_list: '["0.0.0.0/0"]',
     ...overrides,
   };
 }

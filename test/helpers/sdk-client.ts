@@ -17,6 +17,8 @@ export interface SdkRedis {
   modifyCacheInstanceAttribute(params: unknown, regionId?: string): Promise<SdkBody>;
   modifyCacheInstanceClass(params: unknown, regionId?: string): Promise<SdkBody>;
   resetCacheInstancePassword(params: unknown, regionId?: string): Promise<SdkBody>;
+  describeIpWhiteList(params: unknown, regionId?: string): Promise<SdkBody>;
+  modifyIpWhiteList(params: unknown, regionId?: string): Promise<SdkBody>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -10,6 +10,7 @@ import {
   ListQuery,
   ModifyAttributeBody,
   ModifyClassBody,
+  ModifyIpWhiteListBody,
   RegionParams,
   ResetPasswordBody,
   Responses,
@@ -19,7 +20,7 @@ import {
 const BASE = '/v1/regions/:regionId/cacheInstance';
 const tags = ['cacheInstance'];
 
-/** The seven cacheInstance operations; every handler is scoped to the caller's account and the path region. */
+/** The cacheInstance operations (the white list's two among them); every handler is scoped to the caller's account and the path region. */
 export function registerInstanceRoutes(appIn: FastifyInstance, instances: InstanceService, reads: ResponseCache): void {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -86,6 +87,25 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
     async (request) => {
       const scope = { account: request.account, region: request.params.regionId };
       return { requestId: request.id, result: await instances.modifyClass(scope, request.params.cacheInstanceId, request.body) };
+    },
+  );
+
+  app.get(
+    `${BASE}/:cacheInstanceId/ipWhiteList`,
+    { schema: { operationId: 'describeIpWhiteList', tags, params: InstanceParams, response: Responses.ipWhiteList } },
+    async (request) => {
+      const scope = { account: request.account, region: request.params.regionId };
+      return { requestId: request.id, result: await instances.describeIpWhiteList(scope, request.params.cacheInstanceId) };
+    },
+  );
+
+  app.patch(
+    `${BASE}/:cacheInstanceId/ipWhiteList`,
+    { schema: { operationId: 'modifyIpWhiteList', tags, params: InstanceParams, body: ModifyIpWhiteListBody, response: Responses.noResult } },
+    async (request) => {
+      const scope = { account: request.account, region: request.params.regionId };
+      await instances.modifyIpWhiteList(scope, request.params.cacheInstanceId, request.body.ipWhiteList);
+      return { requestId: request.id };
     },
   );
 

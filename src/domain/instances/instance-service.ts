@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../../config.ts';
-import type { Driver } from '../../drivers/driver.ts';
+import type { Driver, DriverCapabilities } from '../../drivers/driver.ts';
 import type { Logger } from '../../logger.ts';
 import type { Transaction } from 'kysely';
 import type { Db } from '../../store/open-store.ts';
@@ -11,6 +11,7 @@ import {
   findInstanceForView,
   insertInstance,
   listInstances,
+  setIpWhiteList,
   tagsOf,
   updateInstance,
   type InstanceListQuery,
@@ -27,6 +28,7 @@ import { toCacheInstanceView, type CacheInstanceView, type InstanceRow } from '.
 import { portRoles, toInstanceSpec } from './instance-spec.ts';
 import { reshapePorts } from '../../store/port-reservations.ts';
 import { transitionStatus, type InstanceStatus } from './instance-status.ts';
+import { DEFAULT_IP_WHITE_LIST, isDefaultIpWhiteList, normalizeIpWhiteList, storedIpWhiteList } from './ip-white-list.ts';
 
 export interface InstanceServiceDeps {
   db: Db;
@@ -42,9 +44,11 @@ export interface InstanceServiceDeps {
   now: () => Date;
   /** Version of the redis-server that runs instances, e.g. `7.0`. */
   engineVersion: string;
+  /** Whether the driver enforces IP white lists on this host (its capabilities, known after init). */
+  ipWhiteListEnforcement: () => DriverCapabilities['ipWhiteList'];
 }
 
-export type TaskKind = 'create' | 'resize' | 'password' | 'delete';
+export type TaskKind = 'create' | 'resize' | 'password' | 'delete' | 'ipWhiteList';
 
 /** Payload of a resize task: what to restore if the new class cannot be applied. */
 export interface ResizePayload {
@@ -231,6 +235,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
             buy_id: buyId,
             create_time: formatJdTime(now),
             created_ms: now.getTime(),
+            ip_white_list: JSON.stringify(DEFAULT_IP_WHITE_LIST),
           },
           tags,
         );
@@ -375,6 +380,37 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         }
         await enqueue(trx, id, 'delete', {});
       });
+      deps.notifyEngine();
+    },
+
+    async describeIpWhiteList(scope: RequestScope, id: string): Promise<{ ipWhiteList: string[] }> {
+      const row = await mustFind(scope, id);
+      return { ipWhiteList: storedIpWhiteList(row.ip_white_list) };
+    },
+
+    /**
+     * Stores the white list and a task that applies it, in one transaction; the status stays as it is
+     * (the kernel rules change in milliseconds, nodes are not touched). Refused, with nothing stored,
+     * when a list other than ["0.0.0.0/0"] cannot be enforced on this host.
+     */
+    async modifyIpWhiteList(scope: RequestScope, id: string, entries: unknown): Promise<void> {
+      const row = await mustFind(scope, id);
+      const list = normalizeIpWhiteList(entries);
+      const enforcement = deps.ipWhiteListEnforcement();
+      if (!isDefaultIpWhiteList(list) && !enforcement.enforced) {
+        throw new DomainError(
+          'FAILED_PRECONDITION',
+          `ipWhiteList: this service cannot enforce IP white lists: ${enforcement.reason}; only ["0.0.0.0/0"] is accepted until the operator fixes that`,
+        );
+      }
+      if (row.status === 'deleting') throw new DomainError('FAILED_PRECONDITION', `cannot modify the IP white list of cacheInstance ${id} while it is deleting`);
+      await db.transaction().execute(async (trx) => {
+        if (!(await setIpWhiteList(trx, id, JSON.stringify(list)))) {
+          throw new DomainError('FAILED_PRECONDITION', `cannot modify the IP white list of cacheInstance ${id}: it is being deleted`);
+        }
+        await enqueue(trx, id, 'ipWhiteList', {});
+      });
+      logger.info({ instanceId: id, entries: list.length }, 'IP white list change accepted');
       deps.notifyEngine();
     },
 

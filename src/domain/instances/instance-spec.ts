@@ -1,6 +1,7 @@
 import type { InstanceSpec, InstanceTopology, NodeInternalPorts } from '../../drivers/driver.ts';
 import type { PortsTable } from '../../store/schema.ts';
 import type { InstanceRow } from './instance-mapper.ts';
+import { storedIpWhiteList } from './ip-white-list.ts';
 
 /** The role whose port is the instance's published endpoint: fixed for the instance's whole life. */
 export const PUBLISHED_ROLE = 's0-master';
@@ -45,5 +46,6 @@ export function toInstanceSpec(row: InstanceRow, ports: PortsTable[]): InstanceS
     passwordSha256: row.password_sha256,
     databases: row.db_num,
     maxmemoryPolicy: row.maxmemory_policy,
+    ipWhiteList: storedIpWhiteList(row.ip_white_list),
   };
 }

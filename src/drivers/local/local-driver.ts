@@ -24,6 +24,7 @@ import { isSocketOpen, stopNode } from './redis-node.ts';
 import { currentTlsFiles, ensureCa, ensureInstanceCert, removeOldInstanceCerts } from './tls-material.ts';
 import { checkRedisBinary } from './redis-binary.ts';
 import { plannedNodeConf, type TopologyHandler } from './topology-handler.ts';
+import { createNftFirewall } from './firewall/nft-firewall.ts';
 
 export interface LocalDriverOptions {
   /** Root of instance data; instances live under `<dataDir>/instances/<id>/`. */
@@ -32,6 +33,8 @@ export interface LocalDriverOptions {
   redisServer?: string;
   /** Address every node binds to. Default `127.0.0.1`. */
   bindHost?: string;
+  /** nft binary that enforces IP white lists (firewall/nft-firewall.ts). Default `nft` on PATH. */
+  nft?: string;
   logger: DriverLogger;
 }
 
@@ -60,6 +63,9 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       throw new Error('the local driver is not initialised');
     },
   };
+  // IP white lists. No source is trusted: the control plane reaches nodes through their unix sockets and
+  // nodes reach each other on their TLS ports, so a local process is filtered like anyone else.
+  const firewall = createNftFirewall({ nft: opts.nft ?? 'nft', logger: opts.logger, trustedSources: [] });
 
   function handler(spec: InstanceSpec): TopologyHandler {
     const h = HANDLERS[spec.topology];
@@ -113,6 +119,9 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
   return {
     name: 'local',
     topologies: Object.keys(HANDLERS) as InstanceTopology[],
+    get capabilities() {
+      return { ipWhiteList: firewall.capability };
+    },
 
     async init(signal) {
       const version = await checkRedisBinary(ctx.redisServer);
@@ -135,6 +144,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       ctx.fdHardLimit = await readOpenFilesHardLimit();
       const tlsGeneration = await ensureCa(ctx.dataDir);
       ctx.aclCanon = await learnAclCanon(ctx.redisServer, signal);
+      await firewall.probe(signal);
       opts.logger.info(
         { redisServer: ctx.redisServer, version, dataDir: ctx.dataDir, bindHost, fdHardLimit: ctx.fdHardLimit, tlsGeneration },
         'local driver ready',
@@ -147,6 +157,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       const dir = instanceDir(ctx.dataDir, spec.id);
       const secrets = await loadOrCreateInternalSecrets(dir);
       const tls = await ensureInstanceCert(ctx.dataDir, dir, spec.id);
+      await firewall.apply(spec, signal); // rules before nodes, so no node is ever open unfiltered
       await h.ensurePresent(ctx, spec, { ...secrets, instanceId: spec.id, tls }, signal);
       // Every node now runs with this generation's certificate (ensurePresent converged them).
       await removeOldInstanceCerts(dir, tls.generation);
@@ -154,7 +165,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
 
     async ensureAbsent(instanceId, signal) {
       const dir = instanceDir(ctx.dataDir, instanceId);
-      if (!(await stat(dir).catch(() => null))) return;
+      if (!(await stat(dir).catch(() => null))) return firewall.remove(instanceId, signal);
       const secrets = await readInternalSecrets(dir).catch(() => null);
       const ports = (await readdir(dir)).filter((name) => /^\d+$/.test(name)).map(Number);
       await Promise.all(
@@ -169,6 +180,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
         }),
       );
       await rm(dir, { recursive: true, force: true });
+      await firewall.remove(instanceId, signal); // after the nodes stopped
       opts.logger.info({ instanceId, ports }, 'instance removed');
     },
 
@@ -187,7 +199,10 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
         };
         return observation;
       }
-      return h.observe(ctx, spec, secrets, signal);
+      const observation = await h.observe(ctx, spec, secrets, signal);
+      const drift = await firewall.problems(spec, signal); // missing or different rules
+      if (drift.length > 0) observation.problems.push(...drift);
+      return drift.length > 0 ? { ...observation, healthy: false } : observation;
     },
 
     async applySettings(spec, _signal) {
@@ -198,6 +213,8 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     async setPassword(spec, _signal) {
       await applyEverywhere(spec, 'password change', (client) => applyNodePassword(client, spec.passwordSha256));
     },
+
+    applyIpWhiteList: (spec, signal) => firewall.apply(spec, signal),
 
     async close() {
       ctx.pool.closeAll();

@@ -1,0 +1,183 @@
+import { spawn } from 'node:child_process';
+import type { DriverCapabilities, InstanceSpec } from '../../driver.ts';
+import type { DriverLogger } from '../../driver-logger.ts';
+import {
+  FAMILY,
+  TABLE,
+  instanceRules,
+  removalScript,
+  ruleNames,
+  ruleProblems,
+  tableObjects,
+  type InstanceObjects,
+} from './nft-ruleset.ts';
+
+export interface NftFirewallOptions {
+  /** The nft binary (path, or a name looked up on PATH). */
+  nft: string;
+  logger: DriverLogger;
+  /** Sources always admitted (see InstanceFirewallInput.trustedSources). */
+  trustedSources: readonly string[];
+  /** How long one listing of the table serves `problems` calls. Default 1000 ms. */
+  listingTtlMs?: number;
+}
+
+/** IP white lists of the local driver's instances, enforced by nftables in the service's own table. */
+export interface NftFirewall {
+  /** Finds out, changing nothing, whether nft exists and this process may change rules. Never throws. */
+  probe(signal: AbortSignal): Promise<DriverCapabilities['ipWhiteList']>;
+  /** The last probe's answer (not enforced before the first probe). */
+  readonly capability: DriverCapabilities['ipWhiteList'];
+  /** Makes the table hold exactly the rules `spec` needs, in one transaction (an open list: none). */
+  apply(spec: InstanceSpec, signal: AbortSignal): Promise<void>;
+  /** Removes every rule and set of the instance; nothing is written when there is nothing to remove. */
+  remove(instanceId: string, signal: AbortSignal): Promise<void>;
+  /** What differs between the table and what `spec` needs, in words; empty when they agree. */
+  problems(spec: InstanceSpec, signal: AbortSignal): Promise<string[]>;
+}
+
+interface NftResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A failed nft run; `missing` when the binary does not exist. */
+class NftError extends Error {
+  override readonly name = 'NftError';
+  constructor(
+    message: string,
+    readonly missing = false,
+  ) {
+    super(message);
+  }
+}
+
+const clientPorts = (spec: InstanceSpec): number[] => spec.shards.flatMap((s) => [s.master, s.replica]);
+const isOpen = (spec: InstanceSpec): boolean => spec.ipWhiteList.includes('0.0.0.0/0');
+
+export function createNftFirewall(opts: NftFirewallOptions): NftFirewall {
+  const ttl = opts.listingTtlMs ?? 1000;
+  let capability: DriverCapabilities['ipWhiteList'] = { enforced: false, reason: 'the firewall has not been checked yet' };
+  let listing: { at: number; objects: Promise<Map<string, InstanceObjects>> } | null = null;
+
+  function run(args: string[], input: string | null, signal: AbortSignal): Promise<NftResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(opts.nft, args, { stdio: ['pipe', 'pipe', 'pipe'], signal });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'ENOENT' ? new NftError(`nft not found at "${opts.nft}"`, true) : new NftError(`nft: ${err.message}`)),
+      );
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.on('error', () => undefined); // nft may exit before reading; its exit code tells
+      child.stdin.end(input ?? '');
+    });
+  }
+
+  /** Runs a script as one transaction; throws with nft's own message when it is refused. */
+  async function runScript(script: string, signal: AbortSignal, check = false): Promise<void> {
+    const res = await run(check ? ['-c', '-f', '-'] : ['-f', '-'], script, signal);
+    if (res.code !== 0) throw new NftError(`nft refused the rules: ${firstLine(res.stderr)}`);
+  }
+
+  function objects(signal: AbortSignal): Promise<Map<string, InstanceObjects>> {
+    const now = Date.now();
+    if (listing && now - listing.at < ttl) return listing.objects;
+    const objects = (async () => {
+      const res = await run(['-j', 'list', 'table', FAMILY, TABLE], null, signal);
+      // No table yet: no instance has rules. Anything else is a real failure.
+      if (res.code !== 0) {
+        if (/No such file or directory/.test(res.stderr)) return new Map<string, InstanceObjects>();
+        throw new NftError(`nft could not list table ${FAMILY} ${TABLE}: ${firstLine(res.stderr)}`);
+      }
+      return tableObjects(JSON.parse(res.stdout) as unknown);
+    })();
+    listing = { at: now, objects };
+    objects.catch(() => {
+      if (listing?.objects === objects) listing = null;
+    });
+    return objects;
+  }
+
+  const forget = (): void => {
+    listing = null;
+  };
+
+  function notEnforced(spec: InstanceSpec): string {
+    return `the IP white list of ${spec.id} cannot be enforced: ${capability.reason}`;
+  }
+
+  async function remove(instanceId: string, signal: AbortSignal): Promise<void> {
+    if (!capability.enforced) return; // without nft there can be no rules of ours to remove
+    const names = ruleNames(instanceId);
+    forget();
+    const present = (await objects(signal)).get(instanceId) ?? {};
+    const script = removalScript(names, present);
+    if (!script) return;
+    try {
+      await runScript(script, signal);
+    } finally {
+      forget();
+    }
+    opts.logger.info({ instanceId }, 'firewall rules removed');
+  }
+
+  return {
+    get capability() {
+      return capability;
+    },
+
+    async probe(signal) {
+      try {
+        const version = await run(['--version'], null, signal);
+        if (version.code !== 0) {
+          capability = { enforced: false, reason: `"${opts.nft} --version" failed: ${firstLine(version.stderr)}` };
+        } else {
+          // -c: the kernel checks the transaction (privilege included) and applies nothing.
+          await runScript(`add table ${FAMILY} ${TABLE}\n`, signal, true);
+          capability = { enforced: true, reason: `enforced by nftables (table ${FAMILY} ${TABLE})` };
+        }
+      } catch (err) {
+        const e = err as NftError;
+        capability = {
+          enforced: false,
+          reason: e.missing
+            ? `nftables is not installed (${e.message})`
+            : `this process may not change nftables rules (${e.message}); run the service as root or with CAP_NET_ADMIN`,
+        };
+      }
+      opts.logger[capability.enforced ? 'info' : 'warn']({ nft: opts.nft, enforced: capability.enforced, reason: capability.reason }, 'IP white lists');
+      return capability;
+    },
+
+    async apply(spec, signal) {
+      if (isOpen(spec)) return remove(spec.id, signal);
+      if (!capability.enforced) throw new Error(notEnforced(spec));
+      const rules = instanceRules({ instanceId: spec.id, ports: clientPorts(spec), ipWhiteList: spec.ipWhiteList, trustedSources: opts.trustedSources });
+      if (rules.open) return;
+      // Level-based: a fresh listing that already shows these rules needs no write.
+      forget();
+      if (ruleProblems(spec.id, rules, (await objects(signal)).get(spec.id) ?? {}).length === 0) return;
+      try {
+        await runScript(rules.script, signal);
+      } finally {
+        forget();
+      }
+    },
+
+    remove,
+
+    async problems(spec, signal) {
+      if (!capability.enforced) return isOpen(spec) ? [] : [notEnforced(spec)];
+      const rules = instanceRules({ instanceId: spec.id, ports: clientPorts(spec), ipWhiteList: spec.ipWhiteList, trustedSources: opts.trustedSources });
+      return ruleProblems(spec.id, rules, (await objects(signal)).get(spec.id) ?? {});
+    },
+  };
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
+}
