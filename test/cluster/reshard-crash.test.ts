@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseClusterNodes, slotCount } from '../../src/drivers/local/cluster-nodes.ts';
 import { adminConnection, portOpen } from '../drivers/local-harness.ts';
@@ -44,6 +45,24 @@ async function nodesAndKeys(id: string, port: number): Promise<{ entries: Return
   return { entries, keys };
 }
 
+/**
+ * Client ports of the instance's nodes by role (`s<N>-master`, `s<N>-replica`), read from the service's
+ * store: ports are handed out at random, so shard N's master is wherever the store says.
+ */
+function rolePorts(id: string): Map<string, number> {
+  const db = new SqliteDatabase(join(dataDir, 'jcs-redis.db'), { readonly: true });
+  try {
+    const rows = db.prepare('SELECT role, port FROM ports WHERE instance_id = ?').all(id) as Array<{ role: string; port: number }>;
+    return new Map(rows.map((r) => [r.role, r.port]));
+  } finally {
+    db.close();
+  }
+}
+
+const masterPorts = (id: string, shards: number[]): number[] => shards.map((s) => rolePorts(id).get(`s${s}-master`)!);
+const nodePorts = (id: string, shards: number[]): number[] =>
+  shards.flatMap((s) => [rolePorts(id).get(`s${s}-master`)!, rolePorts(id).get(`s${s}-replica`)!]);
+
 /** Open slots (migrating or importing) on every node of `ports`, as each node reports itself. */
 async function openSlots(id: string, ports: number[]): Promise<number> {
   let open = 0;
@@ -83,7 +102,7 @@ it('finishes a 3 → 6 reshard after a kill -9 in the middle of a slot migration
 
   await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 6 });
   // The three original masters are the sources: kill the service the moment one of them has a slot open.
-  const sources = [port, port + 2, port + 4];
+  const sources = masterPorts(id, [0, 1, 2]);
   const deadline = Date.now() + 30_000;
   let seenOpen = 0;
   while (Date.now() < deadline && seenOpen === 0) seenOpen = await openSlots(id, sources);
@@ -94,8 +113,7 @@ it('finishes a 3 → 6 reshard after a kill -9 in the middle of a slot migration
 
   await svc.start();
   expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
-  const ports = Array.from({ length: 12 }, (_, i) => port + i);
-  expect(await openSlots(id, ports)).toBe(0);
+  expect(await openSlots(id, nodePorts(id, [0, 1, 2, 3, 4, 5]))).toBe(0);
   const { entries, keys } = await nodesAndKeys(id, port);
   const masters = entries.filter((e) => e.flags.has('master'));
   expect(masters).toHaveLength(6);
@@ -106,9 +124,11 @@ it('finishes a 3 → 6 reshard after a kill -9 in the middle of a slot migration
 });
 
 it('finishes a 6 → 3 reshard after a kill -9 while the removed shards are being emptied', async () => {
+  const removed = nodePorts(id, [3, 4, 5]);
+  const kept = masterPorts(id, [0, 1, 2]);
   await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 });
   // The three added masters are the sources now.
-  const sources = [port + 6, port + 8, port + 10];
+  const sources = removed.filter((_, i) => i % 2 === 0);
   const deadline = Date.now() + 30_000;
   let seenOpen = 0;
   while (Date.now() < deadline && seenOpen === 0) seenOpen = await openSlots(id, sources);
@@ -121,9 +141,9 @@ it('finishes a 6 → 3 reshard after a kill -9 while the removed shards are bein
   const { entries, keys } = await nodesAndKeys(id, port);
   expect(entries).toHaveLength(6);
   const masters = entries.filter((e) => e.flags.has('master'));
-  expect(masters.map((m) => m.port).sort()).toEqual([port, port + 2, port + 4]);
+  expect(masters.map((m) => m.port).sort()).toEqual([...kept].sort());
   // The removed shards were emptied before they stopped: every key is on the remaining masters.
   expect(keys).toBe(60_000);
-  expect(await openSlots(id, [port, port + 2, port + 4])).toBe(0);
-  for (const p of [6, 7, 8, 9, 10, 11].map((i) => port + i)) expect(await portOpen(p)).toBe(false);
+  expect(await openSlots(id, kept)).toBe(0);
+  for (const p of removed) expect(await portOpen(p)).toBe(false);
 });

@@ -167,12 +167,15 @@ describe('local driver specifics', () => {
     for (const port of [s.shards[0]!.master, s.shards[0]!.replica]) {
       const conf = await readFile(join(dir, String(port), 'redis.conf'), 'utf8');
       expect((await stat(join(dir, String(port), 'redis.conf'))).mode & 0o777).toBe(0o600);
-      expect(conf).toContain(`user default on #${sha256('rotated-1')} ~* &*`);
+      expect(conf).toContain(`user default on #${sha256('rotated-1')} sanitize-payload ~* &*`);
       expect(conf).toMatch(/^appendonly yes$/m);
       expect(conf).toMatch(/^appendfsync everysec$/m);
     }
     const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
     expect(files.length).toBeGreaterThan(4);
+    // The node certificate's key, like every secret here, is for this user only.
+    expect((await stat(join(dir, 'tls', 'node-1.key'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dataDir, 'tls', 'ca-1.key'))).mode & 0o777).toBe(0o600);
     for (const f of files) {
       const text = await readFile(join(f.parentPath, f.name), 'latin1');
       expect(text, f.name).not.toContain('secret-1');
