@@ -1,7 +1,7 @@
 /**
  * A memory cgroup per node: the kernel's bound on everything a redis-server uses, including what Redis
  * does not count against `maxmemory` (the Lua heap, the copy-on-write of a fork). Redis 7.0 has no
- * Lua memory limit; measured on 7.0.15 (docs/local-driver.md, "Memory"): a script building a 500 MB
+ * Lua memory limit; measured on 7.0.15 (docs/capacity.md): a script building a 500 MB
  * table in a node limited to 400 MB is OOM-killed by the kernel, so the host keeps its memory and
  * the instance fails over to its replica, while without a cgroup the node simply holds the 512 MB.
  *
