@@ -357,10 +357,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       const before = instanceFootprint(row.shard_number, row.memory_mb_per_shard, deps.nodePromise);
       const after = instanceFootprint(shape.shards, shape.memoryMbPerShard, deps.nodePromise);
       await db.transaction().execute(async (trx) => {
-        if (!(await transitionStatus(trx, logger, id, 'running', 'changing', `resize to ${cls.instanceClass}`))) {
-          throw new DomainError('FAILED_PRECONDITION', `cannot modify the class of cacheInstance ${id}: its status just changed`);
-        }
-        // Only the difference counts; a refusal rolls the status change above back with the rest.
+        // Only the difference counts. Checked first, so a refusal leaves no status change to roll back.
         await admit(
           trx,
           scope,
@@ -368,6 +365,9 @@ export function createInstanceService(deps: InstanceServiceDeps) {
           `resizing cacheInstance ${id} from ${row.instance_class} (${row.shard_number} shards) to ${cls.instanceClass} (${shape.shards} shards)`,
           after,
         );
+        if (!(await transitionStatus(trx, logger, id, 'running', 'changing', `resize to ${cls.instanceClass}`))) {
+          throw new DomainError('FAILED_PRECONDITION', `cannot modify the class of cacheInstance ${id}: its status just changed`);
+        }
         await updateInstance(trx, id, {
           instance_class: cls.instanceClass,
           shard_number: shape.shards,
