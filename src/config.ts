@@ -1,4 +1,5 @@
 import { isIPv4 } from 'node:net';
+import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 
 /** Operator settings. Each has an environment variable and a default; flags override both. */
@@ -31,6 +32,19 @@ export interface Config {
   regions: string[];
   /** `JCS_QUOTA`, default 20: instances per account and region. */
   quota: number;
+  /**
+   * `JCS_QUOTA_NODES`, default 256: redis-server nodes (a master and a replica per shard) per account and
+   * region. 256 lets the largest class in the catalogue (128 shards) be created once.
+   */
+  quotaNodes: number;
+  /** `JCS_QUOTA_MEMORY_MB`, default 0 (none: only the host's budget applies): promised memory per account and region. */
+  quotaMemoryMb: number;
+  /** `JCS_HOST_MEMORY_MB`, default the machine's memory (os.totalmem()): what host admission control divides. */
+  hostMemoryMb: number;
+  /** `JCS_MEMORY_RESERVE_MB`, default 1024: kept back from instances for the OS, the control plane and page cache. */
+  memoryReserveMb: number;
+  /** `JCS_MEMORY_OVERCOMMIT`, default 1.0: instances may be promised this times (host memory - reserve). */
+  memoryOvercommit: number;
   /** `JCS_LOG_LEVEL`, default `info`. */
   logLevel: string;
   /** `JCS_TASK_ATTEMPTS`, default 12 (about 30 s of retries): attempts before a task puts the instance in `error`. */
@@ -66,6 +80,12 @@ function parseBindHost(text: string): string {
   return host;
 }
 
+function parsePositiveNumber(name: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a number > 0, got "${text}"`);
+  return n;
+}
+
 /** Reads the configuration from an environment (process.env by default), applying the defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const config: Config = {
@@ -85,10 +105,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       .map((r) => r.trim())
       .filter(Boolean),
     quota: parsePositiveInt('JCS_QUOTA', env.JCS_QUOTA ?? '20'),
+    quotaNodes: parsePositiveInt('JCS_QUOTA_NODES', env.JCS_QUOTA_NODES ?? '256'),
+    quotaMemoryMb: parseNonNegativeInt('JCS_QUOTA_MEMORY_MB', env.JCS_QUOTA_MEMORY_MB ?? '0'),
+    hostMemoryMb: parsePositiveInt('JCS_HOST_MEMORY_MB', env.JCS_HOST_MEMORY_MB ?? String(Math.floor(totalmem() / 1048576))),
+    memoryReserveMb: parseNonNegativeInt('JCS_MEMORY_RESERVE_MB', env.JCS_MEMORY_RESERVE_MB ?? '1024'),
+    memoryOvercommit: parsePositiveNumber('JCS_MEMORY_OVERCOMMIT', env.JCS_MEMORY_OVERCOMMIT ?? '1.0'),
     logLevel: env.JCS_LOG_LEVEL ?? 'info',
     taskAttempts: parsePositiveInt('JCS_TASK_ATTEMPTS', env.JCS_TASK_ATTEMPTS ?? '12'),
     ...overrides,
   };
+  if (config.memoryReserveMb >= config.hostMemoryMb) {
+    throw new Error(
+      `JCS_MEMORY_RESERVE_MB (${config.memoryReserveMb}) must be below the host memory (${config.hostMemoryMb} MB): nothing would be left for instances`,
+    );
+  }
   if (Boolean(config.accessKey) !== Boolean(config.secretKey)) {
     throw new Error('JCS_ACCESS_KEY and JCS_SECRET_KEY must be set together');
   }

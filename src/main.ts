@@ -7,6 +7,7 @@ import { cachedSecretLookup, ensureBootstrapAccount } from './domain/accounts/ac
 import { loadClassCatalogue } from './domain/catalogue/instance-class-catalogue.ts';
 import { createInstanceService } from './domain/instances/instance-service.ts';
 import { createLocalDriver } from './drivers/local/local-driver.ts';
+import { promisedNodeMemoryBytes } from './drivers/local/memory-guard.ts';
 import { checkRedisBinary } from './drivers/local/redis-binary.ts';
 import { wrapDriver } from './drivers/wrap-driver.ts';
 import { Engine } from './engine/engine.ts';
@@ -72,6 +73,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     logger: logger.child({ component: 'instances' }),
     driver,
     ports,
+    // What one node is promised: maxmemory plus the allowances the local driver's memory guard sets.
+    nodePromise: promisedNodeMemoryBytes,
     notifyEngine: () => engine.notify(),
     now: () => new Date(),
     engineVersion: redisVersion.split('.').slice(0, 2).join('.'),

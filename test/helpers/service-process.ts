@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { TEST_AK, TEST_SK } from './test-service.ts';
+import { TEST_AK, TEST_HOST_MEMORY, TEST_SK } from './test-service.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/jcs-redis.js', import.meta.url));
 
@@ -43,6 +43,7 @@ export class ServiceProcess {
         JCS_ACCESS_KEY: TEST_AK,
         JCS_SECRET_KEY: TEST_SK,
         JCS_PORT_QUARANTINE_S: '0',
+        ...TEST_HOST_MEMORY,
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -21,6 +21,13 @@ export interface TestService extends Service {
 }
 
 /**
+ * Host memory the test services admit against, unless a test sets its own: maxmemory is a cap, not an
+ * allocation, so test instances use a few MB each whatever their class, and files run side by side.
+ * Tests of admission control set JCS_HOST_MEMORY_MB small.
+ */
+export const TEST_HOST_MEMORY = { JCS_HOST_MEMORY_MB: String(16 * 1024 * 1024) };
+
+/**
  * Starts the real service in-process on a free HTTP port with a fresh data directory.
  * `instancePorts` must be a range no other test file uses (files run in parallel).
  */
@@ -28,7 +35,15 @@ export async function startTestService(opts: { instancePorts: string; env?: Reco
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'jcs-test-'));
   const config = loadConfig(
     // No port quarantine unless a test asks for one: most tests reuse a small port range many times.
-    { JCS_DATA_DIR: dataDir, JCS_INSTANCE_PORTS: opts.instancePorts, JCS_ACCESS_KEY: TEST_AK, JCS_SECRET_KEY: TEST_SK, JCS_PORT_QUARANTINE_S: '0', ...opts.env },
+    {
+      JCS_DATA_DIR: dataDir,
+      JCS_INSTANCE_PORTS: opts.instancePorts,
+      JCS_ACCESS_KEY: TEST_AK,
+      JCS_SECRET_KEY: TEST_SK,
+      JCS_PORT_QUARANTINE_S: '0',
+      ...TEST_HOST_MEMORY,
+      ...opts.env,
+    },
     { port: 0 },
   );
   const logFile = join(dataDir, 'service.log');

@@ -17,9 +17,14 @@ import {
   type InstanceListQuery,
 } from '../../store/instances-repo.ts';
 import { portsOf, reserveExactPort, reservePorts, type PortPolicy } from '../../store/ports-repo.ts';
+import { footprintRows } from '../../store/capacity-repo.ts';
 import { insertTask } from '../../store/tasks-repo.ts';
 import { classShape, type ClassCatalogue, type InstanceClass } from '../catalogue/instance-class-catalogue.ts';
 import { DomainError } from '../domain-error.ts';
+import { checkAccountQuotas, type QuotaAmounts } from '../capacity/account-quotas.ts';
+import { capacityUsage } from '../capacity/capacity-usage.ts';
+import { checkHostMemory } from '../capacity/host-admission.ts';
+import { instanceFootprint, type InstanceFootprint, type NodePromise } from '../capacity/instance-footprint.ts';
 import { newBuyId, newInstanceId, newOrderNum } from '../ids.ts';
 import { assertZone } from '../regions.ts';
 import { addChargePeriod, formatJdTime } from '../time-format.ts';
@@ -33,9 +38,14 @@ import { DEFAULT_IP_WHITE_LIST, isDefaultIpWhiteList, normalizeIpWhiteList, stor
 export interface InstanceServiceDeps {
   db: Db;
   catalogue: ClassCatalogue;
-  config: Pick<Config, 'instancePorts' | 'quota' | 'advertisedHost'>;
+  config: Pick<
+    Config,
+    'instancePorts' | 'quota' | 'quotaNodes' | 'quotaMemoryMb' | 'hostMemoryMb' | 'memoryReserveMb' | 'memoryOvercommit' | 'advertisedHost'
+  >;
   /** How ports are handed out (range, quarantine of released ports). */
   ports: PortPolicy;
+  /** Promised memory of one node of a given maxmemory (the driver's allowances included): what admission control counts. */
+  nodePromise: NodePromise;
   logger: Logger;
   /** Observes live instances (used memory before a resize). */
   driver: Driver;
@@ -139,6 +149,24 @@ export function createInstanceService(deps: InstanceServiceDeps) {
     await insertTask(trx, { instanceId, kind, payload, nowMs: deps.now().getTime() });
   }
 
+  /**
+   * Account quotas and host admission for `asked` more instances, nodes and promised bytes, inside the
+   * transaction that then writes the change: SQLite runs one transaction at a time, so two creates
+   * cannot both be admitted into the same free memory.
+   */
+  async function admit(trx: Transaction<Database>, scope: RequestScope, asked: QuotaAmounts, what: string, shape: InstanceFootprint): Promise<void> {
+    const groups = (await footprintRows(trx)).map((r) => ({
+      account: r.account,
+      region: r.region,
+      memoryMbPerShard: r.memory_mb_per_shard,
+      shards: r.shards,
+      instances: r.instances,
+    }));
+    const usage = capacityUsage(groups, scope.account, scope.region, deps.nodePromise);
+    checkAccountQuotas({ instances: config.quota, nodes: config.quotaNodes, memoryMb: config.quotaMemoryMb }, usage.account, asked, scope.region);
+    checkHostMemory(config, usage.hostBytes, asked.bytes, what, shape);
+  }
+
   function requireStatus(row: InstanceRow, allowed: InstanceStatus[], action: string): void {
     if (!allowed.includes(row.status as InstanceStatus)) {
       throw new DomainError(
@@ -190,6 +218,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         );
       }
       const shape = classShape(cls, shards);
+      const footprint = instanceFootprint(shape.shards, shape.memoryMbPerShard, deps.nodePromise);
       const now = deps.now();
       const chargeRow = chargeFields(charge, now);
       const id = newInstanceId();
@@ -198,13 +227,13 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       const tags = (input.userTags ?? []).map((t) => ({ key: t.key ?? '', value: t.value ?? '' }));
 
       await db.transaction().execute(async (trx) => {
-        const used = await countInstances(trx, scope.account, scope.region);
-        if (used >= config.quota) {
-          throw new DomainError(
-            'QUOTA_EXCEEDED',
-            `quota exceeded: ${used} of ${config.quota} instances in ${scope.region} are in use; delete one or ask the operator to raise JCS_QUOTA`,
-          );
-        }
+        await admit(
+          trx,
+          scope,
+          { instances: 1, nodes: footprint.nodes, bytes: footprint.bytes },
+          `creating a ${cls.instanceClass} instance with ${shape.shards} shard${shape.shards === 1 ? '' : 's'}`,
+          footprint,
+        );
         await insertInstance(
           trx,
           {
@@ -330,7 +359,17 @@ export function createInstanceService(deps: InstanceServiceDeps) {
           instance_type: row.instance_type,
         },
       };
+      const before = instanceFootprint(row.shard_number, row.memory_mb_per_shard, deps.nodePromise);
+      const after = instanceFootprint(shape.shards, shape.memoryMbPerShard, deps.nodePromise);
       await db.transaction().execute(async (trx) => {
+        // Only the difference counts. Checked first, so a refusal leaves no status change to roll back.
+        await admit(
+          trx,
+          scope,
+          { instances: 0, nodes: after.nodes - before.nodes, bytes: after.bytes - before.bytes },
+          `resizing cacheInstance ${id} from ${row.instance_class} (${row.shard_number} shards) to ${cls.instanceClass} (${shape.shards} shards)`,
+          after,
+        );
         if (!(await transitionStatus(trx, logger, id, 'running', 'changing', `resize to ${cls.instanceClass}`))) {
           throw new DomainError('FAILED_PRECONDITION', `cannot modify the class of cacheInstance ${id}: its status just changed`);
         }
