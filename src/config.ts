@@ -28,6 +28,8 @@ export interface Config {
   bindHost: string;
   /** `JCS_NFT`, default `nft` (found on PATH): the nftables binary that enforces IP white lists. */
   nft: string;
+  /** `JCS_MEMORY_CGROUPS`, default `on`: each node in a memory cgroup sized from its class, where the host allows it (`off` to disable). */
+  memoryCgroups: boolean;
   /** `JCS_REGIONS`, default `cn-north-1,cn-east-2,cn-south-1`; zones are `<region>a|b|c`. */
   regions: string[];
   /** `JCS_QUOTA`, default 20: instances per account and region. */
@@ -80,6 +82,11 @@ function parseBindHost(text: string): string {
   return host;
 }
 
+function parseOnOff(name: string, text: string): boolean {
+  if (text === 'on' || text === 'off') return text === 'on';
+  throw new Error(`${name} must be on or off, got "${text}"`);
+}
+
 function parsePositiveNumber(name: string, text: string): number {
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a number > 0, got "${text}"`);
@@ -100,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     advertisedHost: env.JCS_ADVERTISED_HOST ?? '127.0.0.1',
     bindHost: parseBindHost(env.JCS_BIND_HOST ?? '127.0.0.1'),
     nft: env.JCS_NFT || 'nft',
+    memoryCgroups: parseOnOff('JCS_MEMORY_CGROUPS', env.JCS_MEMORY_CGROUPS ?? 'on'),
     regions: (env.JCS_REGIONS ?? 'cn-north-1,cn-east-2,cn-south-1')
       .split(',')
       .map((r) => r.trim())

@@ -43,6 +43,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       redisServer: config.redisServer,
       bindHost: config.bindHost,
       nft: config.nft,
+      memoryCgroups: config.memoryCgroups,
       logger: logger.child({ component: 'driver' }),
     }),
     { logger: logger.child({ component: 'driver' }), timeoutMs: 30_000 },

@@ -5,13 +5,12 @@
  * and no slot left migrating or importing.
  */
 import type { InstanceSpec, NodeObservation, Observation } from '../driver.ts';
-import { aofProblem } from './aof-problem.ts';
 import { readClusterView, SLOT_COUNT, slotCount, type ClusterView } from './cluster-nodes.ts';
 import { nodeProblems } from './node-problems.ts';
 import { tlsPortOf } from './topology-handler.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
-import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
-import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
+import { effectiveMaxClients, type LocalContext } from './local-context.ts';
+import { readNodeState, type NodeState } from './node-state.ts';
 import { downNode, toNodeObservation } from './node-observation.ts';
 
 interface Seen {

@@ -19,7 +19,7 @@ import { isClusterEnabled } from './cluster-nodes.ts';
 import { inspectNode } from './inspect-node.ts';
 import { instanceDir, nodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
-import type { LocalContext } from './local-context.ts';
+import { nodeCgroupRef, type LocalContext } from './local-context.ts';
 import { parseInfo } from './node-state.ts';
 import { stopNode } from './redis-node.ts';
 import type { TopologyHandler } from './topology-handler.ts';
@@ -152,7 +152,8 @@ export function withTypeChange(inner: TopologyHandler): TopologyHandler {
       await Promise.all(
         old.map(async (n) => {
           const paths = nodePaths(ctx.dataDir, spec.id, n.port);
-          await stopNode({ paths, host: ctx.bindHost, port: n.port, admin: n.client, logger: ctx.logger, signal });
+          const cgroup = nodeCgroupRef(ctx, spec.id, n.port);
+          await stopNode({ paths, host: ctx.bindHost, port: n.port, admin: n.client, logger: ctx.logger, signal, ...(cgroup ? { cgroup } : {}) });
           ctx.pool.drop(n.port);
           await rm(paths.dir, { recursive: true, force: true });
         }),

@@ -4,6 +4,7 @@ import { recoverStuckAof } from './aof-problem.ts';
 import { nodePaths } from './instance-paths.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
 import { aclDifference } from './acl-rules.ts';
+import { luaMemoryProblems } from './lua-memory.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
 import { expectedAclRules, internalHashes } from './node-conf.ts';
 import {
@@ -48,6 +49,12 @@ export async function convergeNode(
   } else if (!passwordMatches(state, spec.passwordSha256)) {
     await applyNodePassword(client, spec.passwordSha256);
     ctx.logger.info({ instanceId: spec.id, port }, 'node password converged');
+    changed = true;
+  }
+  if (luaMemoryProblems(state.info, state.maxmemoryBytes).some((p) => p.action === 'script-flush')) {
+    // ASYNC: the heap is freed in the background; scripts a client calls again are simply reloaded.
+    await client.call('SCRIPT', 'FLUSH', 'ASYNC');
+    ctx.logger.warn({ instanceId: spec.id, port, luaBytes: Number(state.info.get('used_memory_vm_eval')) }, 'Lua scripts held more memory than the class allows; script cache flushed');
     changed = true;
   }
   if (state.tlsCertFile !== creds.tls.certFile) {

@@ -3,6 +3,9 @@ import type { DriverLogger } from '../driver-logger.ts';
 import type { AclCanon } from './acl-canon.ts';
 import type { AdminPool } from './admin-pool.ts';
 import { capMaxClients } from './fd-limit.ts';
+import type { MemoryCgroups } from './memory-cgroup.ts';
+import { promisedNodeMemoryBytes } from './memory-guard.ts';
+import type { NodeCgroup } from './redis-node.ts';
 import type { NodeSettings } from './node-state.ts';
 
 /** What topology code (master-slave.ts, native-cluster.ts) gets from the local driver. */
@@ -19,6 +22,19 @@ export interface LocalContext {
   fdHardLimit: number | null;
   /** The ACL LIST lines an instance's nodes must print (learnt from the redis-server binary at init). */
   aclCanon: AclCanon;
+  /** Memory cgroups for nodes, when the host has a usable memory controller and they are not turned off. */
+  cgroups: MemoryCgroups | null;
+}
+
+/** The memory cgroup of the node on `port`, sized for its class; undefined without cgroups. */
+export function nodeCgroup(ctx: LocalContext, instanceId: string, port: number, maxmemoryBytes: number): NodeCgroup | undefined {
+  const ref = nodeCgroupRef(ctx, instanceId, port);
+  return ref && { ...ref, limitBytes: promisedNodeMemoryBytes(maxmemoryBytes) };
+}
+
+/** Which memory cgroup the node on `port` runs in (to remove it once the node stopped). */
+export function nodeCgroupRef(ctx: LocalContext, instanceId: string, port: number): Pick<NodeCgroup, 'cg' | 'name'> | undefined {
+  return ctx.cgroups ? { cg: ctx.cgroups, name: `${instanceId}-${port}` } : undefined;
 }
 
 /** The maxclients a node can really have: the spec's, capped by the fd limit. */

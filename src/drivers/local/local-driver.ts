@@ -13,7 +13,8 @@ import { AdminPool } from './admin-pool.ts';
 import { instanceDir, instancesRoot, MAX_SOCKET_PATH, nodePaths } from './instance-paths.ts';
 import { loadOrCreateInternalSecrets, readInternalSecrets, type InstanceCredentials } from './internal-secrets.ts';
 import { readOpenFilesHardLimit } from './fd-limit.ts';
-import { nodeSettings, type LocalContext } from './local-context.ts';
+import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './local-context.ts';
+import { openMemoryCgroups, readNodeCgroup, setNodeCgroupLimit } from './memory-cgroup.ts';
 import { masterSlave } from './master-slave.ts';
 import { nativeCluster } from './native-cluster.ts';
 import { withTypeChange } from './cluster-retype.ts';
@@ -36,6 +37,8 @@ export interface LocalDriverOptions {
   /** nft binary that enforces IP white lists (firewall/nft-firewall.ts). Default `nft` on PATH. */
   nft?: string;
   logger: DriverLogger;
+  /** Start each node in its own memory cgroup when the host allows it. Default true (`JCS_MEMORY_CGROUPS`). */
+  memoryCgroups?: boolean;
 }
 
 /** Topology handlers by topology; native-cluster joins here when it lands. */
@@ -62,6 +65,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     aclCanon: () => {
       throw new Error('the local driver is not initialised');
     },
+    cgroups: null,
   };
   // IP white lists. No source is trusted: the control plane reaches nodes through their unix sockets and
   // nodes reach each other on their TLS ports, so a local process is filtered like anyone else.
@@ -144,9 +148,14 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       ctx.fdHardLimit = await readOpenFilesHardLimit();
       const tlsGeneration = await ensureCa(ctx.dataDir);
       ctx.aclCanon = await learnAclCanon(ctx.redisServer, signal);
+      if (opts.memoryCgroups !== false) {
+        const found = await openMemoryCgroups();
+        ctx.cgroups = found.available ? found.cgroups : null;
+        if (!found.available) opts.logger.warn({ reason: found.reason }, 'nodes run without memory cgroups: only Redis bounds their memory');
+      }
       await firewall.probe(signal);
       opts.logger.info(
-        { redisServer: ctx.redisServer, version, dataDir: ctx.dataDir, bindHost, fdHardLimit: ctx.fdHardLimit, tlsGeneration },
+        { redisServer: ctx.redisServer, version, dataDir: ctx.dataDir, bindHost, fdHardLimit: ctx.fdHardLimit, tlsGeneration, memoryCgroups: ctx.cgroups?.parent ?? null },
         'local driver ready',
       );
     },
@@ -175,7 +184,8 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
             secrets && (await isSocketOpen(paths.socket))
               ? await ctx.pool.get(port, { instanceId, adminPassword: secrets.adminPassword }).catch(() => null)
               : null;
-          await stopNode({ paths, host: ctx.bindHost, port, admin, logger: ctx.logger, signal });
+          const cgroup = nodeCgroupRef(ctx, instanceId, port);
+          await stopNode({ paths, host: ctx.bindHost, port, admin, logger: ctx.logger, signal, ...(cgroup ? { cgroup } : {}) });
           ctx.pool.drop(port);
         }),
       );
@@ -207,7 +217,21 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
 
     async applySettings(spec, _signal) {
       const settings = nodeSettings(ctx, spec);
+      // A node's memory cgroup grows before its maxmemory does, and shrinks after.
+      const limits = (when: 'grow' | 'shrink'): Promise<unknown> =>
+        Promise.all(
+          handler(spec).plan(spec).map(async (n) => {
+            const cg = nodeCgroup(ctx, spec.id, n.port, settings.maxmemoryBytes);
+            const now = cg ? await readNodeCgroup(cg.cg, cg.name) : null;
+            if (!cg || !now || (when === 'grow') !== cg.limitBytes > now.limitBytes) return;
+            await setNodeCgroupLimit(cg.cg, cg.name, cg.limitBytes).catch((err: unknown) =>
+              ctx.logger.warn({ instanceId: spec.id, port: n.port, err: (err as Error).message }, 'memory cgroup limit not changed'),
+            );
+          }),
+        );
+      await limits('grow');
       await applyEverywhere(spec, 'settings change', (client) => applyNodeSettings(client, settings));
+      await limits('shrink');
     },
 
     async setPassword(spec, _signal) {

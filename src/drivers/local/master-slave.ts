@@ -13,14 +13,13 @@
 import type { Redis } from 'ioredis';
 import { PermanentDriverError, type InstanceSpec, type NodeObservation, type Observation } from '../driver.ts';
 import { convergeNode } from './converge-node.ts';
-import { aofProblem } from './aof-problem.ts';
 import { ensureNotForeign, inspectNode, type NodeProbe } from './inspect-node.ts';
 import { nodePaths, type NodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
-import { effectiveMaxClients, nodeSettings, type LocalContext } from './local-context.ts';
+import { effectiveMaxClients, nodeCgroup, type LocalContext } from './local-context.ts';
 import { writeNodeConf } from './node-conf.ts';
 import { nodeProblems } from './node-problems.ts';
-import { passwordMatches, readNodeState, settingsMatch, type NodeState } from './node-state.ts';
+import { readNodeState, type NodeState } from './node-state.ts';
 import { downNode, toNodeObservation } from './node-observation.ts';
 import { isPortHeld, lastAofWriteMs, POLL_MS, sleep, startNode, waitUntilLoaded } from './redis-node.ts';
 import { plannedNodeConf, tlsPortOf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
@@ -81,7 +80,8 @@ async function start(
   // the rewrite end only in its cron (every 100 ms at the default hz 10). It starts at a faster hz,
   // and waitForLink sets the default back once the node is durable.
   const extraArgs = conf.replicaOf === null ? [] : ['--hz', String(BOOSTED_HZ)];
-  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.bindHost, port: node.port, logger: ctx.logger, signal, extraArgs });
+  const cgroup = nodeCgroup(ctx, spec.id, node.port, conf.maxmemoryBytes);
+  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.bindHost, port: node.port, logger: ctx.logger, signal, extraArgs, ...(cgroup ? { cgroup } : {}) });
   const client = await ctx.pool.get(node.port, secrets);
   await waitUntilLoaded(client, node.port, signal);
   return { kind: 'ours', client, state: await readNodeState(client) };

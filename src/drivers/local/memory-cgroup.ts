@@ -6,12 +6,12 @@
  * the instance fails over to its replica, while without a cgroup the node simply holds the 512 MB.
  *
  * Optional: used where a memory controller is mounted and writable (root, or a delegated subtree).
- * Everything lives under one service-owned parent (`jcs-redis` by default) directly below the
- * hierarchy's root; this file creates, changes and removes only that parent and the node groups in it.
+ * Everything lives under one service-owned parent (`jcs-redis` by default) below the service's own
+ * group; this file creates, changes and removes only that parent and the node groups in it.
  * cgroup v1 (the `memory` hierarchy) and v2 (the unified hierarchy with the `memory` controller).
  */
 import { access, mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 export interface MemoryCgroups {
   version: 1 | 2;
@@ -43,6 +43,8 @@ export function nodeCgroupDir(cg: MemoryCgroups, name: string): string {
 
 interface Mount {
   fstype: string;
+  /** The hierarchy path mounted here (`/` unless a container sees only part of it). */
+  root: string;
   mountpoint: string;
   superOptions: string[];
 }
@@ -53,12 +55,13 @@ export function parseMountinfo(text: string): Mount[] {
   for (const line of text.split('\n')) {
     const [before, after] = line.split(' - ');
     if (!before || !after) continue;
-    const mountpoint = before.split(' ')[4];
+    const fields = before.split(' ');
+    const [root, mountpoint] = [fields[3], fields[4]];
     const [fstype, , options] = after.split(' ');
     if (!mountpoint || !fstype) continue;
     // mountinfo escapes spaces and other specials as octal (\040).
-    const unescaped = mountpoint.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    mounts.push({ fstype, mountpoint: unescaped, superOptions: (options ?? '').split(',') });
+    const unescape = (t: string): string => t.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    mounts.push({ fstype, root: unescape(root ?? '/'), mountpoint: unescape(mountpoint), superOptions: (options ?? '').split(',') });
   }
   return mounts;
 }
@@ -71,35 +74,40 @@ const readText = (path: string): Promise<string | null> => readFile(path, 'utf8'
  * Answers why not when neither can be used, for the start-up log and docs.
  */
 export async function openMemoryCgroups(
-  opts: { parentName?: string; mountinfo?: string } = {},
+  opts: { parentName?: string; mountinfo?: string; ownCgroups?: string } = {},
 ): Promise<MemoryCgroupsDetection> {
   const parentName = checkName('cgroup parent', opts.parentName ?? 'jcs-redis');
   const mountinfo = opts.mountinfo ?? (await readText('/proc/self/mountinfo'));
   if (mountinfo === null) return { available: false, reason: 'no /proc/self/mountinfo (not Linux?)' };
   const mounts = parseMountinfo(mountinfo);
   const reasons: string[] = [];
+  // The parent goes below the service's own group, not the hierarchy's root: nodes stay inside whatever
+  // bounds the operator (a systemd unit, a container) put the service in.
+  const own = parseOwnCgroups(opts.ownCgroups ?? (await readText('/proc/self/cgroup')) ?? '');
+  const below = (m: Mount, path: string | undefined): string => join(m.mountpoint, relative(m.root, path ?? m.root), parentName);
 
   for (const m of mounts.filter((x) => x.fstype === 'cgroup2')) {
+    const home = join(m.mountpoint, relative(m.root, own.unified ?? m.root));
     const controllers = (await readText(join(m.mountpoint, 'cgroup.controllers')))?.trim().split(/\s+/) ?? [];
-    const subtree = (await readText(join(m.mountpoint, 'cgroup.subtree_control')))?.trim().split(/\s+/) ?? [];
+    const subtree = (await readText(join(home, 'cgroup.subtree_control')))?.trim().split(/\s+/) ?? [];
     if (!controllers.includes('memory')) {
       reasons.push(`cgroup2 at ${m.mountpoint} has no memory controller (it is bound to a v1 hierarchy)`);
       continue;
     }
     if (!subtree.includes('memory')) {
       // Enabling it would change a group the service did not create: the operator's call.
-      reasons.push(`cgroup2 at ${m.mountpoint} does not enable memory for its children (cgroup.subtree_control)`);
+      reasons.push(`cgroup2 group ${home} does not enable memory for its children (cgroup.subtree_control)`);
       continue;
     }
-    const parent = join(m.mountpoint, parentName);
+    const parent = below(m, own.unified);
     const made = await makeParent(parent);
     if (made !== null) {
       reasons.push(made);
       continue;
     }
     // The parent holds no processes, so it may hand the memory controller to the node groups.
-    const own = (await readText(join(parent, 'cgroup.subtree_control')))?.split(/\s+/) ?? [];
-    if (!own.includes('memory')) {
+    const delegated = (await readText(join(parent, 'cgroup.subtree_control')))?.split(/\s+/) ?? [];
+    if (!delegated.includes('memory')) {
       try {
         await writeFile(join(parent, 'cgroup.subtree_control'), '+memory');
       } catch (err) {
@@ -112,7 +120,7 @@ export async function openMemoryCgroups(
 
   const v1 = mounts.find((x) => x.fstype === 'cgroup' && x.superOptions.includes('memory'));
   if (v1) {
-    const parent = join(v1.mountpoint, parentName);
+    const parent = below(v1, own.memory);
     const made = await makeParent(parent);
     if (made === null) return { available: true, cgroups: { version: 1, parent } };
     reasons.push(made);
@@ -120,6 +128,18 @@ export async function openMemoryCgroups(
     reasons.push('no cgroup v1 memory hierarchy is mounted');
   }
   return { available: false, reason: reasons.join('; ') };
+}
+
+/** This process's group in the v1 memory hierarchy and in the unified one, from /proc/self/cgroup. */
+function parseOwnCgroups(text: string): { memory?: string; unified?: string } {
+  const out: { memory?: string; unified?: string } = {};
+  for (const line of text.split('\n')) {
+    const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (path === undefined) continue;
+    if (controllers === '') out.unified = path;
+    else if (controllers?.split(',').includes('memory')) out.memory = path;
+  }
+  return out;
 }
 
 /** null when the parent exists (or was made) and is writable; else why not. */

@@ -29,7 +29,7 @@ import { ensureNotForeign, inspectNode, type NodeProbe } from './inspect-node.ts
 import { tlsPortOf } from './topology-handler.ts';
 import { instanceDir, nodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
-import type { LocalContext } from './local-context.ts';
+import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './local-context.ts';
 import { writeNodeConf } from './node-conf.ts';
 import { readNodeState } from './node-state.ts';
 import { POLL_MS, sleep, startNode, stopNode, waitUntilLoaded } from './redis-node.ts';
@@ -153,7 +153,8 @@ async function startPlanned(c: Cluster, node: NodePlan): Promise<Ours> {
   const { ctx, spec, secrets, signal } = c;
   const conf = plannedNodeConf(ctx, spec, secrets, node);
   await writeNodeConf(conf);
-  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.bindHost, port: node.port, logger: ctx.logger, signal });
+  const cgroup = nodeCgroup(ctx, spec.id, node.port, conf.maxmemoryBytes);
+  await startNode({ redisServer: ctx.redisServer, paths: conf.paths, host: ctx.bindHost, port: node.port, logger: ctx.logger, signal, ...(cgroup ? { cgroup } : {}) });
   const client = await ctx.pool.get(node.port, secrets);
   await waitUntilLoaded(client, node.port, signal);
   return { kind: 'ours', client, state: await readNodeState(client) };
@@ -450,7 +451,8 @@ async function removeExtraNodes(c: Cluster): Promise<void> {
       // A port reused by someone else since: its process is not ours to stop; the directory still is.
       const admin = probe.kind === 'ours' ? probe.client : null;
       if (probe.kind !== 'foreign') {
-        await stopNode({ paths, host: ctx.bindHost, port, admin, logger: ctx.logger, signal: c.signal });
+        const cgroup = nodeCgroupRef(ctx, spec.id, port);
+        await stopNode({ paths, host: ctx.bindHost, port, admin, logger: ctx.logger, signal: c.signal, ...(cgroup ? { cgroup } : {}) });
       }
       ctx.pool.drop(port);
       c.live.delete(port);
@@ -477,7 +479,8 @@ async function adoptExtraNodes(c: Cluster): Promise<void> {
       const entry = [...c.live.values()].flatMap((n) => n.view.nodes).find((e) => e.port === port);
       if (!entry || slotCount(entry.slots) === 0) continue;
       // A removed shard's master died mid-drain: bring it back from its own files to finish the move.
-      await startNode({ redisServer: ctx.redisServer, paths, host: ctx.bindHost, port, logger: ctx.logger, signal: c.signal });
+      const cgroup = nodeCgroup(ctx, spec.id, port, nodeSettings(ctx, spec).maxmemoryBytes);
+      await startNode({ redisServer: ctx.redisServer, paths, host: ctx.bindHost, port, logger: ctx.logger, signal: c.signal, ...(cgroup ? { cgroup } : {}) });
       const client = await ctx.pool.get(port, secrets);
       await waitUntilLoaded(client, port, c.signal);
       probe = { kind: 'ours', client, state: await readNodeState(client) };

@@ -3,6 +3,7 @@ import { aclUserRules, REPLICATION_USER } from './acl-rules.ts';
 import { sha256Hex, type InternalSecrets } from './internal-secrets.ts';
 import type { NodePaths } from './instance-paths.ts';
 import type { TlsFiles } from './tls-material.ts';
+import { memoryGuardLines } from './memory-guard.ts';
 
 /** Eviction policies Redis 7 accepts; anything else would make redis-server refuse the conf. */
 export const MAXMEMORY_POLICIES = [
@@ -105,6 +106,9 @@ export function renderNodeConf(conf: NodeConf): string {
     `databases ${checkInt('databases', conf.databases, 1)}`,
     `maxmemory ${checkInt('maxmemory', conf.maxmemoryBytes, 0)}`,
     `maxmemory-policy ${conf.maxmemoryPolicy}`,
+    // Client buffers and argument sizes bounded from the class: a tenant cannot grow the node far past
+    // its maxmemory with query or output buffers (memory-guard.ts has the figures).
+    ...memoryGuardLines(conf.maxmemoryBytes),
     `maxclients ${checkInt('maxclients', conf.maxClients, 1)}`,
     // AOF is the persistence; RDB snapshots would only add fork pauses.
     'appendonly yes',

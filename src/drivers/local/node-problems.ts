@@ -6,6 +6,7 @@ import type { InstanceCredentials } from './internal-secrets.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
 import { internalHashes } from './node-conf.ts';
 import { passwordMatches, settingsMatch, type NodeState } from './node-state.ts';
+import { luaMemoryProblems } from './lua-memory.ts';
 
 /**
  * What is wrong with one running node, whatever its topology: identity (port and conf), class settings,
@@ -37,6 +38,9 @@ export async function nodeProblems(
   else if (!passwordMatches(state, spec.passwordSha256)) problems.push(`${label} ${port} password differs from the spec`);
   if (state.tlsCertFile !== creds.tls.certFile) problems.push(`${label} ${port} runs TLS certificate ${state.tlsCertFile}, not generation ${creds.tls.generation}`);
   if (state.loading) problems.push(`${label} ${port} is still loading its data`);
+  // Scripts' heap lives outside maxmemory: above its budget the cache is flushed by the repair. The
+  // functions heap only a restart empties; it is left to the memory cgroup and not called unhealthy.
+  for (const lua of luaMemoryProblems(state.info, state.maxmemoryBytes)) if (lua.action === 'script-flush') problems.push(`${label} ${port}: ${lua.message}`);
   const aof = await aofProblem(label, state, paths.dir);
   if (aof) problems.push(aof);
   return problems;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ADMIN_USER, passwordRule } from './acl-rules.ts';
+import { memoryGuardSettings } from './memory-guard.ts';
 
 /** What one running node reports about itself (INFO, CONFIG GET, ACL GETUSER default). Read-only. */
 export interface NodeState {
@@ -36,6 +37,8 @@ export interface NodeState {
   maxmemoryPolicy: string;
   usedMemoryBytes: number;
   defaultUser: { enabled: boolean; nopass: boolean; passwords: string[] };
+  /** INFO server, replication, memory and persistence, as read (Lua heap sizes live here). */
+  info: ReadonlyMap<string, string>;
   /** `ACL LIST`: every user the node knows, with its rules. */
   aclList: string[];
   /** The certificate file the node's TLS links run with (its name carries the CA generation). */
@@ -110,6 +113,7 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
       nopass: flags.includes('nopass'),
       passwords: ((user.get('passwords') as string[] | undefined) ?? []).map(String),
     },
+    info,
     aclList: ((results[3]?.[1] as unknown[] | undefined) ?? []).map(String),
     tlsCertFile: String(config.get('tls-cert-file') ?? ''),
   };
@@ -138,7 +142,10 @@ export function settingsMatch(state: NodeState, settings: NodeSettings): boolean
   );
 }
 
-/** Applies the class settings live. Redis 7 applies a multi-parameter CONFIG SET atomically. */
+/**
+ * Applies the class settings live, with the client-memory bounds that follow from maxmemory. Redis 7
+ * applies a multi-parameter CONFIG SET atomically.
+ */
 export async function applyNodeSettings(client: Redis, settings: NodeSettings): Promise<void> {
   await client.call(
     'CONFIG',
@@ -149,6 +156,7 @@ export async function applyNodeSettings(client: Redis, settings: NodeSettings): 
     String(settings.maxClients),
     'maxmemory-policy',
     settings.maxmemoryPolicy,
+    ...memoryGuardSettings(settings.maxmemoryBytes).flat(),
   );
 }
 

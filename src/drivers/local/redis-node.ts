@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { parseInfo } from './node-state.ts';
 import type { NodePaths } from './instance-paths.ts';
 import type { DriverLogger } from '../driver-logger.ts';
+import { ensureNodeCgroup, execInNodeCgroupArgv, removeNodeCgroup, type MemoryCgroups } from './memory-cgroup.ts';
 
 /** Poll interval while waiting for a port or a link: a local redis-server starts in ~10 ms. */
 export const POLL_MS = 5;
@@ -141,6 +142,15 @@ export interface StartNodeOptions {
   timeoutMs?: number;
   /** Command-line settings for this start only (the conf file stays the durable truth). */
   extraArgs?: readonly string[];
+  /** A memory cgroup to start the node in (created or updated with this limit first). */
+  cgroup?: NodeCgroup;
+}
+
+/** A node's memory cgroup: the kernel's bound on all it uses, the Lua heap included. */
+export interface NodeCgroup {
+  cg: MemoryCgroups;
+  name: string;
+  limitBytes: number;
 }
 
 /**
@@ -151,7 +161,13 @@ export interface StartNodeOptions {
  * taken between the caller's check and the start, throws PortTakenAtStart (the caller finds out which).
  */
 export async function startNode(opts: StartNodeOptions): Promise<number> {
-  const child = spawn(opts.redisServer, [opts.paths.conf, ...(opts.extraArgs ?? [])], {
+  let argv = [opts.redisServer, opts.paths.conf, ...(opts.extraArgs ?? [])];
+  if (opts.cgroup) {
+    await ensureNodeCgroup(opts.cgroup.cg, opts.cgroup.name, opts.cgroup.limitBytes);
+    // The process enters its group before redis-server runs, so even loading its AOF is bounded.
+    argv = execInNodeCgroupArgv(opts.cgroup.cg, opts.cgroup.name, argv);
+  }
+  const child = spawn(argv[0]!, argv.slice(1), {
     detached: true,
     stdio: 'ignore',
     cwd: opts.paths.dir,
@@ -205,6 +221,8 @@ export interface StopNodeOptions {
   admin: Redis | null;
   logger: DriverLogger;
   signal?: AbortSignal;
+  /** The node's memory cgroup, removed once the node is gone. */
+  cgroup?: Pick<NodeCgroup, 'cg' | 'name'>;
 }
 
 /**
@@ -232,7 +250,10 @@ export async function stopNode(opts: StopNodeOptions): Promise<void> {
       }
     }
     const closed = await waitPortClosed(opts.host, opts.port, 2_000, opts.signal);
-    if (closed && (!ours || (await waitPidGone(pid, 2_000, opts.signal)))) return;
+    if (closed && (!ours || (await waitPidGone(pid, 2_000, opts.signal)))) {
+      if (opts.cgroup) await removeNodeCgroup(opts.cgroup.cg, opts.cgroup.name);
+      return;
+    }
     if (!ours) break;
   }
   throw new Error(`port ${opts.port} is still held after stopping the node (not our process, or unkillable)`);
