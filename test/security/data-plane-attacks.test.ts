@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../../src/domain/accounts/account-service.ts';
 import { parseClusterNodes } from '../../src/drivers/local/cluster-nodes.ts';
+import { promisedNodeMemoryBytes } from '../../src/drivers/local/memory-guard.ts';
 import { ensureCa, ensureInstanceCert } from '../../src/drivers/local/tls-material.ts';
 import { redisProcessesUnder } from '../chaos/chaos-leaks.ts';
 import { adminConnection } from '../drivers/local-harness.ts';
@@ -194,6 +195,50 @@ describe('observation 4: a deleted instance’s ports go to nobody during the qu
     await expect(stale.set('mine', 'again')).rejects.toThrow();
     const secondClient = tenant(second.port);
     expect(await secondClient.get('mine')).toBeNull();
+  });
+});
+
+describe('observation 5: memory beyond the class through client buffers', () => {
+  it('a flood of half-sent large values is cut off by the class’s client-memory bound; the node runs in its memory cgroup', async () => {
+    const svc = await service('26210-26229');
+    const { id, port } = await createRunning(svc); // redis.m.micro.basic: maxmemory 1 GB
+    const promised = promisedNodeMemoryBytes(1024 * 1024 * 1024);
+    const admin = await adminConnection(svc.dataDir, id, port);
+    cleanups.push(() => admin.disconnect());
+    // 100 clients each announce an 8 MB value and send half of it, then wait: the observed attack held
+    // twice the class this way. Redis evicts the biggest clients once they hold more than the bound.
+    const { connect } = await import('node:net');
+    const flood = await Promise.all(
+      Array.from({ length: 100 }, () => {
+        const sock = connect({ host: '127.0.0.1', port });
+        sock.on('error', () => undefined);
+        cleanups.push(() => sock.destroy());
+        sock.write(`AUTH ${PASSWORD}\r\n*3\r\n$3\r\nSET\r\n$4\r\nbig!\r\n$${8 * 1024 * 1024}\r\n`);
+        sock.write(Buffer.alloc(4 * 1024 * 1024, 120));
+        return sock;
+      }),
+    );
+    let peak = 0;
+    for (let i = 0; i < 20; i++) {
+      const info = String(await admin.call('INFO', 'memory'));
+      peak = Math.max(peak, Number(/used_memory:(\d+)/.exec(info)?.[1]));
+      await sleep(50);
+    }
+    const evicted = Number(/evicted_clients:(\d+)/.exec(String(await admin.call('INFO', 'stats')))?.[1]);
+    expect(peak).toBeLessThan(promised);
+    expect(evicted).toBeGreaterThan(0);
+    for (const s of flood) s.destroy();
+    // The kernel bounds what Redis does not count (the Lua heap): the node's own memory cgroup.
+    const pid = Number(readFileSync(join(svc.dataDir, 'instances', id, String(port), 'redis.pid'), 'utf8').trim());
+    const memoryLine = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => (l.split(':')[1] ?? '').split(',').includes('memory'));
+    if (memoryLine === undefined) {
+      console.log('skipped the cgroup check: this host has no cgroup v1 memory hierarchy');
+      return;
+    }
+    expect(memoryLine).toContain(`/jcs-redis/${id}-${port}`);
+    const mount = '/sys/fs/cgroup/memory';
+    const limit = Number(readFileSync(join(mount, memoryLine.split(':')[2]!, 'memory.limit_in_bytes'), 'utf8'));
+    expect(limit).toBe(promised);
   });
 });
 
