@@ -10,6 +10,7 @@ import { createLocalDriver } from './drivers/local/local-driver.ts';
 import { promisedNodeMemoryBytes } from './drivers/local/memory-guard.ts';
 import { checkRedisBinary } from './drivers/local/redis-binary.ts';
 import { wrapDriver } from './drivers/wrap-driver.ts';
+import { rotateCa } from './drivers/local/tls-material.ts';
 import { Engine } from './engine/engine.ts';
 import type { Logger } from './logger.ts';
 import { NonceCache } from './signing/nonce-cache.ts';
@@ -28,6 +29,12 @@ export interface Service {
 }
 
 export const storeFile = (dataDir: string): string => join(dataDir, 'jcs-redis.db');
+
+/**
+ * `jcs-redis tls rotate`: a new generation of the CA that authenticates the links between instance nodes.
+ * A running service (or the next one started) re-issues every instance's certificate and applies it live.
+ */
+export const rotateInternalCa = (dataDir: string): Promise<number> => rotateCa(dataDir);
 
 /**
  * The only place that wires concrete pieces: store, local driver, engine, API. Listens on

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from './config.ts';
 import { createAccount, deleteAccount, listAccountKeys } from './domain/accounts/account-service.ts';
 import { createLogger } from './logger.ts';
-import { startService, storeFile } from './main.ts';
+import { rotateInternalCa, startService, storeFile } from './main.ts';
 import { openStore } from './store/open-store.ts';
 
 /** Process shell around startService: signals, exit codes, and the 10 s shutdown bound. */
@@ -65,6 +65,18 @@ export function registerServeCommands(program: Command): void {
     if (opts.bindHost) env.JCS_BIND_HOST = opts.bindHost;
     if (opts.nft) env.JCS_NFT = opts.nft;
     await serve(loadConfig(env));
+  });
+
+  const tls = program.command('tls').description('the CA that authenticates the links between instance nodes (no server needed)');
+  dataDirOption(
+    tls
+      .command('rotate')
+      .description('start a new CA generation; the service re-issues every instance certificate and applies it live, without restarts')
+      .addHelpText('after', '\nExample:\n  jcs-redis tls rotate --data-dir ./data'),
+  ).action(async (opts: { dataDir?: string }) => {
+    const config = loadConfig(opts.dataDir ? { ...process.env, JCS_DATA_DIR: opts.dataDir } : process.env);
+    const generation = await rotateInternalCa(config.dataDir);
+    process.stdout.write(`CA generation ${generation} is current; nodes trust it and the previous one until the service has moved every instance to it\n`);
   });
 
   const accounts = program.command('accounts').description('manage access key pairs in the data directory (no server needed)');

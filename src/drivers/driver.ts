@@ -82,6 +82,11 @@ export interface Observation {
   healthy: boolean;
   /** Human-readable reasons why not healthy (empty when healthy). */
   problems: string[];
+  /**
+   * Changes the driver would make although the instance serves as it should (a certificate from the
+   * previous CA generation after a rotation): the engine converges them without calling it unhealthy.
+   */
+  drift?: string[];
   nodes: NodeObservation[];
   /** The maxclients actually applied after capping by the host's file-descriptor limit. */
   effectiveMaxClients: number;

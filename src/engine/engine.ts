@@ -371,6 +371,12 @@ export class Engine {
     if (obs.healthy) {
       if (row.status === 'error') await transitionStatus(db, logger, row.id, 'error', 'running', 'verified healthy again');
       this.repairBackoff.delete(row.id);
+      if (obs.drift && obs.drift.length > 0) {
+        // Serving as it should, but behind (a rotated CA): converged in place, the status untouched.
+        await this.converge(row).catch((err: unknown) =>
+          logger.warn({ instanceId: row.id, drift: obs.drift, err: (err as Error).message }, 'converging drift failed; will retry'),
+        );
+      }
       return;
     }
     const problems = obs.problems.join('; ');

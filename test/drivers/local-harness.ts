@@ -44,6 +44,7 @@ export async function adminConnection(dataDir: string, instanceId: string, port:
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
+  client.on('error', () => undefined); // a refused connect rejects connect() below
   await client.connect();
   return client;
 }

@@ -45,13 +45,16 @@ export async function observeCluster(
   const seen = await Promise.all(ports.map((p) => observeNode(ctx, p, secrets)));
   const byPort = new Map(ports.map((p, i) => [p, seen[i]!]));
   const problems: string[] = [];
+  const drift: string[] = [];
   for (const node of seen) {
     const { port } = node.obs;
     if (!node.state || !node.view) {
       problems.push(`node ${port} is down: ${node.error}`);
       continue;
     }
-    problems.push(...(await nodeProblems(ctx, spec, secrets, 'node', port, node.state)));
+    const found = await nodeProblems(ctx, spec, secrets, 'node', port, node.state);
+    problems.push(...found.problems);
+    drift.push(...found.drift);
     if (!node.view.stateOk) problems.push(`node ${port} reports cluster_state:fail`);
     if (node.view.knownNodes !== ports.length) problems.push(`node ${port} knows ${node.view.knownNodes} cluster nodes, the spec has ${ports.length}`);
     const open = [...node.view.myself.migrating.keys(), ...node.view.myself.importing.keys()];
@@ -84,6 +87,7 @@ export async function observeCluster(
   return {
     healthy: problems.length === 0,
     problems,
+    drift,
     nodes: seen.map((n) => n.obs),
     effectiveMaxClients: effectiveMaxClients(ctx, spec),
     usedMemoryBytes,

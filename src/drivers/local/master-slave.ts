@@ -286,9 +286,15 @@ async function observe(
     observeNode(ctx, replicaPlan.port, secrets),
   ]);
   const problems: string[] = [];
+  const drift: string[] = [];
   for (const [label, node] of [['master', m], ['replica', r]] as const) {
-    if (!node.state) problems.push(`${label} ${node.obs.port} is down: ${node.error}`);
-    else problems.push(...(await nodeProblems(ctx, spec, secrets, label, node.obs.port, node.state)));
+    if (!node.state) {
+      problems.push(`${label} ${node.obs.port} is down: ${node.error}`);
+      continue;
+    }
+    const found = await nodeProblems(ctx, spec, secrets, label, node.obs.port, node.state);
+    problems.push(...found.problems);
+    drift.push(...found.drift);
   }
   if (m.state && m.state.role !== 'master') problems.push(`master ${masterPlan.port} has role ${m.state.role}`);
   if (m.state?.role === 'master' && !m.state.replicaPorts.includes(replicaPlan.port)) {
@@ -302,6 +308,7 @@ async function observe(
   return {
     healthy: problems.length === 0,
     problems,
+    drift,
     nodes: [m.obs, r.obs],
     effectiveMaxClients: effectiveMaxClients(ctx, spec),
     usedMemoryBytes: m.state?.role === 'master' ? m.state.usedMemoryBytes : 0,

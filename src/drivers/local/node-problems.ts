@@ -10,8 +10,9 @@ import { luaMemoryProblems } from './lua-memory.ts';
 
 /**
  * What is wrong with one running node, whatever its topology: identity (port and conf), class settings,
- * password and ACL users (a user the control plane did not write is a backdoor), TLS certificate
- * generation, data still loading, persistence failing. Empty when nothing is.
+ * password and ACL users (a user the control plane did not write is a backdoor), data still loading,
+ * persistence failing, Lua heap over budget; and, as drift that does not make it unhealthy, a TLS
+ * certificate of an older CA generation (after a rotation).
  */
 export async function nodeProblems(
   ctx: LocalContext,
@@ -20,8 +21,9 @@ export async function nodeProblems(
   label: string,
   port: number,
   state: NodeState,
-): Promise<string[]> {
+): Promise<{ problems: string[]; drift: string[] }> {
   const problems: string[] = [];
+  const drift: string[] = [];
   const paths = nodePaths(ctx.dataDir, spec.id, port);
   if (state.tcpPort !== port || state.configFile !== paths.conf) {
     problems.push(`${label} ${port}: the node behind its socket runs port ${state.tcpPort} with ${state.configFile || 'no conf'}`);
@@ -36,12 +38,12 @@ export async function nodeProblems(
   const acl = aclDifference(state.aclList, ctx.aclCanon(spec.passwordSha256, internalHashes(creds)));
   if (acl !== null) problems.push(`${label} ${port}: ${acl}`);
   else if (!passwordMatches(state, spec.passwordSha256)) problems.push(`${label} ${port} password differs from the spec`);
-  if (state.tlsCertFile !== creds.tls.certFile) problems.push(`${label} ${port} runs TLS certificate ${state.tlsCertFile}, not generation ${creds.tls.generation}`);
+  if (state.tlsCertFile !== creds.tls.certFile) drift.push(`${label} ${port} runs TLS certificate ${state.tlsCertFile}, not generation ${creds.tls.generation}`);
   if (state.loading) problems.push(`${label} ${port} is still loading its data`);
   // Scripts' heap lives outside maxmemory: above its budget the cache is flushed by the repair. The
   // functions heap only a restart empties; it is left to the memory cgroup and not called unhealthy.
   for (const lua of luaMemoryProblems(state.info, state.maxmemoryBytes)) if (lua.action === 'script-flush') problems.push(`${label} ${port}: ${lua.message}`);
   const aof = await aofProblem(label, state, paths.dir);
   if (aof) problems.push(aof);
-  return problems;
+  return { problems, drift };
 }
