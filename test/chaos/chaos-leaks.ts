@@ -34,14 +34,20 @@ export function redisProcessesUnder(dataDir: string): InstanceProcess[] {
 
 /**
  * Resources that do not belong to a live instance: a redis-server process, a reserved port or a data
- * directory (instance or node) outside `live` (instance id → its reserved ports), and a live node
- * without exactly one process. Returns one readable line per problem.
+ * directory (instance or node) outside `live` (instance id → its reserved ports) and `liveNodes`
+ * (instance id → its nodes' client ports, which name their directories), and a live node without
+ * exactly one process. Returns one readable line per problem.
  */
-export function findLeaks(dataDir: string, live: ReadonlyMap<string, readonly number[]>, reserved: readonly { port: number; instance_id: string }[]): string[] {
+export function findLeaks(
+  dataDir: string,
+  live: ReadonlyMap<string, readonly number[]>,
+  liveNodes: ReadonlyMap<string, readonly number[]>,
+  reserved: readonly { port: number; instance_id: string }[],
+): string[] {
   const problems: string[] = [];
   const root = join(dataDir, 'instances');
   const expectedDirs = new Set<string>();
-  for (const [id, ports] of live) for (const port of ports) expectedDirs.add(join(root, id, String(port)));
+  for (const [id, ports] of liveNodes) for (const port of ports) expectedDirs.add(join(root, id, String(port)));
 
   const byDir = new Map<string, number[]>();
   for (const p of redisProcessesUnder(dataDir)) {
@@ -64,13 +70,13 @@ export function findLeaks(dataDir: string, live: ReadonlyMap<string, readonly nu
     // no instance was ever created
   }
   for (const id of ids) {
-    const ports = live.get(id);
+    const ports = liveNodes.get(id);
     if (!ports) {
       problems.push(`data directory ${join(root, id)} belongs to no live instance`);
       continue;
     }
     for (const name of readdirSync(join(root, id))) {
-      if (/^\d+$/.test(name) && !ports.includes(Number(name))) problems.push(`node directory ${join(root, id, name)} is not a reserved port of ${id}`);
+      if (/^\d+$/.test(name) && !ports.includes(Number(name))) problems.push(`node directory ${join(root, id, name)} is not a node of ${id}`);
     }
   }
   return problems;

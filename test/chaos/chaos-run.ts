@@ -487,26 +487,33 @@ class ChaosRun {
     try {
       for (const problem of await checkStoreIntegrity(db)) this.violation(`store integrity: ${problem}`);
       const rows = await db.selectFrom('instances').select(['id', 'status', 'password_sha256']).execute();
-      const ports = await db.selectFrom('ports').select(['port', 'instance_id']).execute();
+      const ports = await db.selectFrom('ports').select(['port', 'instance_id', 'role']).execute();
       const open = await db.selectFrom('tasks').select(['id', 'instance_id', 'kind']).where('state', '=', 'pending').execute();
       for (const t of open) this.violation(`task ${t.id} (${t.kind} of ${t.instance_id}) still pending after settling`);
       const liveIds = new Set(live.map((i) => i.id));
       for (const r of rows) if (!liveIds.has(r.id)) this.violation(`store keeps instance ${r.id} (${r.status}) that was deleted or never acknowledged`);
       const livePorts = new Map<string, number[]>();
+      const liveNodes = new Map<string, number[]>();
       for (const inst of live) {
         const row = rows.find((r) => r.id === inst.id);
         if (!row) {
           this.violation(`${inst.id}: missing from the store`);
           continue;
         }
-        livePorts.set(inst.id, ports.filter((p) => p.instance_id === inst.id).map((p) => p.port));
+        const mine = ports.filter((p) => p.instance_id === inst.id);
+        livePorts.set(inst.id, mine.map((p) => p.port));
+        // A node's client port names it; each node also has a TLS port, and a cluster node a bus port.
+        liveNodes.set(inst.id, mine.filter((p) => /^s\d+-(master|replica)$/.test(p.role)).map((p) => p.port));
         const password = inst.passwordFor(row.password_sha256);
         if (password === undefined) {
           this.violation(`${inst.id}: the store's password is none of those the API acknowledged or may have applied`);
           continue;
         }
-        const nodePorts = livePorts.get(inst.id) ?? [];
-        if (inst.cluster && nodePorts.length !== CLUSTER_SHARDS * 2) this.violation(`${inst.id}: ${nodePorts.length} ports reserved, expected ${CLUSTER_SHARDS * 2} (one per node)`);
+        const nodePorts = liveNodes.get(inst.id) ?? [];
+        const nodes = inst.cluster ? CLUSTER_SHARDS * 2 : 2;
+        if (nodePorts.length !== nodes) this.violation(`${inst.id}: ${nodePorts.length} nodes in the store, expected ${nodes}`);
+        const perNode = inst.cluster ? 3 : 2;
+        if (mine.length !== nodes * perNode) this.violation(`${inst.id}: ${mine.length} ports reserved, expected ${nodes * perNode} (${perNode} per node)`);
         const check = await checkInstanceData(inst, HOST, password, seen.get(inst.id)?.memoryMb ?? 0, nodePorts);
         check.violations.forEach((v) => this.violation(v));
         this.report.keysChecked += check.checked;
@@ -514,7 +521,7 @@ class ChaosRun {
         this.report.keysExcused += check.excused;
         this.report.keysExcusedLost += check.excusedLost;
       }
-      for (const leak of findLeaks(this.dataDir, livePorts, ports)) this.violation(leak);
+      for (const leak of findLeaks(this.dataDir, livePorts, liveNodes, ports)) this.violation(leak);
       if (!existsSync(storeFile(this.dataDir))) this.violation('the store file is gone');
     } finally {
       await db.destroy();

@@ -4,6 +4,7 @@
  * its cause; the service keeps running and nothing half-made is left behind.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -57,13 +58,14 @@ describe('startup faults are clear errors', () => {
 
 describe('faults while running', () => {
   it('an exhausted port range is QUOTA_EXCEEDED with the range named, and creates nothing', async () => {
-    const svc: TestService = await startTestService({ instancePorts: '19600-19602' });
+    // Seven ports: one master-slave instance takes four (two client ports, two TLS ports).
+    const svc: TestService = await startTestService({ instancePorts: '19600-19606' });
     cleanups.push(() => svc.destroy());
     const sdk = svc.sdk();
     const first = (await sdk.createCacheInstance({ cacheInstance: msSpec() })).result.cacheInstanceId as string;
     const err = await sdkError(sdk.createCacheInstance({ cacheInstance: msSpec() }));
     expect(err).toMatchObject({ code: 429, status: 'QUOTA_EXCEEDED' });
-    expect(err.message).toMatch(/no free instance ports left in 19600-19602/);
+    expect(err.message).toMatch(/no free instance ports left in 19600-19606/);
     expect((await sdk.describeCacheInstances({})).result.totalCount).toBe(1);
     expect(await waitForStatus(sdk, first, ['running', 'error'])).toBe('running');
   });
@@ -71,8 +73,10 @@ describe('faults while running', () => {
   it('a redis-server that crashes on start puts the instance in error with the cause; delete cleans up', async () => {
     const dir = tmp('jcs-crashbin-');
     const fake = join(dir, 'redis-server');
-    // Answers --version like Redis 7, then dies at once when asked to serve.
-    writeFileSync(fake, '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Redis server v=7.0.15 sha=0:0 malloc=libc bits=64"; exit 0; fi\nexit 1\n', {
+    // Answers --version like Redis 7 and runs the driver's scratch server (no TCP port: it learns how
+    // the binary prints ACL rules at start), then dies at once when asked to serve an instance.
+    const real = execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
+    writeFileSync(fake, `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Redis server v=7.0.15 sha=0:0 malloc=libc bits=64"; exit 0; fi\nif grep -q '^port 0$' "$1"; then exec ${real} "$@"; fi\nexit 1\n`, {
       mode: 0o755,
     });
     const svc = await startTestService({ instancePorts: '19610-19629', env: { JCS_REDIS_SERVER: fake, JCS_TASK_ATTEMPTS: '3' } });

@@ -3,6 +3,7 @@
  * that is handed that port must still end `running` on other ports (the driver throws PortInUseError,
  * the engine re-allocates), the foreign process is left alone, and no reservation, directory or process
  * is left on the held port. With no other port free, the instance goes to `error` naming the cause.
+ * (A held published port of a running instance never moves: test/security/data-plane-attacks.)
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -47,34 +48,41 @@ async function portsOf(svc: TestService, id: string): Promise<number[]> {
   return (await svc.db.selectFrom('ports').select('port').where('instance_id', '=', id).execute()).map((r) => r.port).sort();
 }
 
+/** Client ports of the instance's nodes (each node also has an internal TLS port). */
+async function nodePortsOf(svc: TestService, id: string): Promise<number[]> {
+  const rows = await svc.db.selectFrom('ports').select(['port', 'role']).where('instance_id', '=', id).execute();
+  return rows.filter((r) => /^s\d+-(master|replica)$/.test(r.role)).map((r) => r.port).sort();
+}
+
 function nodeDirs(svc: TestService, id: string): number[] {
   const dir = join(svc.dataDir, 'instances', id);
   return existsSync(dir) ? readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number).sort() : [];
 }
 
 describe('a port held by a foreign process', () => {
-  it('a create handed held master and replica ports ends running on other ports, leaving the holder alone', async () => {
-    const svc = await startTestService({ instancePorts: '21200-21219' });
+  it('a create handed held ports ends running on other ports, leaving the holders alone', async () => {
+    // Ten ports, four held. The create asks for the held 21200 as its published port (the `port` field),
+    // so at least that one is hit whatever the random draw gives the others: before an instance has ever
+    // run, nobody knows its ports yet, and any of them may move.
+    const svc = await startTestService({ instancePorts: '21200-21209' });
     services.push(svc);
-    // The first create is handed the lowest two ports: hold both.
-    await holdPort(21200);
-    await holdPort(21201);
+    const held = [21200, 21201, 21202, 21203];
+    for (const p of held) await holdPort(p);
     const sdk = svc.sdk();
-    const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: 'Passw0rd1' }) })).result.cacheInstanceId as string;
+    const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: 'Passw0rd1', port: 21200 }) })).result.cacheInstanceId as string;
     expect(await waitForStatus(sdk, id, ['running', 'error'])).toBe('running');
 
     const ports = await portsOf(svc, id);
-    expect(ports).toHaveLength(2);
-    expect(ports).not.toContain(21200);
-    expect(ports).not.toContain(21201);
+    expect(ports).toHaveLength(4);
+    expect(ports.filter((p) => held.includes(p))).toEqual([]);
     const ci = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance;
     expect(ports).toContain(ci.port);
-    // Nothing half-made: one process and one directory per reserved port, none on the held ports.
-    expect(nodeDirs(svc, id)).toEqual(ports);
+    // Nothing half-made: one process and one directory per node, none on the held ports.
+    const nodes = await nodePortsOf(svc, id);
+    expect(nodeDirs(svc, id)).toEqual(nodes);
     expect(instancePids(svc.dataDir)).toHaveLength(2);
     expect(redisProcessesUnder(svc.dataDir)).toHaveLength(2);
-    expect(await stillListening(21200)).toBe(true);
-    expect(await stillListening(21201)).toBe(true);
+    for (const p of held) expect(await stillListening(p)).toBe(true);
   });
 
   it('a replica whose port a foreign process takes after it died is moved to another port', async () => {
@@ -84,7 +92,7 @@ describe('a port held by a foreign process', () => {
     const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: 'Passw0rd1' }) })).result.cacheInstanceId as string;
     expect(await waitForStatus(sdk, id, ['running'])).toBe('running');
     const { port } = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as { port: number };
-    const replica = (await portsOf(svc, id)).find((p) => p !== port)!;
+    const replica = (await nodePortsOf(svc, id)).find((p) => p !== port)!;
     const pid = redisProcessesUnder(svc.dataDir).find((p) => p.dir.endsWith(`/${replica}`))!.pid;
     process.kill(pid, 'SIGKILL');
     // Take the port the moment it is free, before the health loop (every 500 ms) restarts the replica.
@@ -109,19 +117,20 @@ describe('a port held by a foreign process', () => {
   });
 
   it('with no other port free the instance goes to error naming the cause; delete leaves nothing', async () => {
-    const svc = await startTestService({ instancePorts: '21240-21241', env: { JCS_TASK_ATTEMPTS: '3' } });
+    // Exactly the four ports one instance needs, one of them held.
+    const svc = await startTestService({ instancePorts: '21240-21243', env: { JCS_TASK_ATTEMPTS: '3' } });
     services.push(svc);
-    await holdPort(21240);
+    await holdPort(21241);
     const sdk = svc.sdk();
     const id = (await sdk.createCacheInstance({ cacheInstance: msSpec() })).result.cacheInstanceId as string;
     expect(await waitForStatus(sdk, id, ['running', 'error'], 30_000)).toBe('error');
     const ci = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance;
-    expect(ci.extension.statusReason).toMatch(/port 21240 is taken by another process and no other instance port is free/);
+    expect(ci.extension.statusReason).toMatch(/port 21241 is taken by another process and no other instance port is free/);
     await sdk.deleteCacheInstance({ cacheInstanceId: id });
     expect(await waitForStatus(sdk, id, ['gone'], 30_000)).toBe('gone');
     expect(await svc.db.selectFrom('ports').selectAll().execute()).toEqual([]);
     expect(existsSync(join(svc.dataDir, 'instances', id))).toBe(false);
     expect(redisProcessesUnder(svc.dataDir)).toEqual([]);
-    expect(await stillListening(21240)).toBe(true);
+    expect(await stillListening(21241)).toBe(true);
   });
 });

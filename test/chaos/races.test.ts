@@ -28,9 +28,10 @@ describe('races', () => {
     expect(ok.length).toBe(5);
     for (const r of refused) expect((r.reason as { error: { status: string } }).error.status).toBe('QUOTA_EXCEEDED');
     for (const r of ok) ids.push((r.value as { result: { cacheInstanceId: string } }).result.cacheInstanceId);
+    // Four ports each: two nodes, each with a client port and an internal TLS port.
     const ports = await svc.db.selectFrom('ports').selectAll().execute();
-    expect(ports.length).toBe(10);
-    expect(new Set(ports.map((p) => p.port)).size).toBe(10);
+    expect(ports.length).toBe(20);
+    expect(new Set(ports.map((p) => p.port)).size).toBe(20);
   });
 
   it('refuses a delete while the instance is creating, and leaks nothing', async () => {
