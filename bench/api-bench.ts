@@ -22,7 +22,6 @@ import { Responses } from '../src/api/schemas.ts';
 import { cachedSecretLookup, createAccount } from '../src/domain/accounts/account-service.ts';
 import { loadClassCatalogue } from '../src/domain/catalogue/instance-class-catalogue.ts';
 import { createInstanceService } from '../src/domain/instances/instance-service.ts';
-import type { Driver } from '../src/drivers/driver.ts';
 import { NonceCache } from '../src/signing/nonce-cache.ts';
 import { sha256Hex } from '../src/signing/canonical-request.ts';
 import { signRequest } from '../src/signing/sign-request.ts';
@@ -59,18 +58,12 @@ async function serve(): Promise<void> {
           name: `bench_${i}`,
           status: 'running',
           created_ms: now + i,
+          endpoint_port: 100_000 + i,
         });
       });
       await trx.insertInto('instances').values(rows).execute();
-      await trx
-        .insertInto('ports')
-        .values(rows.map((r, k) => ({ port: 100_000 + start + k, instance_id: r.id, role: 's0-master' })))
-        .execute();
     });
   }
-  const unused = new Proxy({} as Driver, {
-    get: (_t, prop) => (prop === 'topologies' ? ['master-slave'] : () => Promise.reject(new Error('no driver in the API bench'))),
-  });
   const logger = pino({ level: 'warn' });
   const instances = createInstanceService({
     db,
@@ -86,8 +79,8 @@ async function serve(): Promise<void> {
       advertisedHost: '127.0.0.1',
     },
     logger,
-    driver: unused,
-    ports: { range: { from: 6400, to: 7399 }, quarantineMs: 0 },
+    reserveNodes: () => Promise.resolve(),
+    usedMemory: () => undefined,
     nodePromise: (maxmemoryBytes) => maxmemoryBytes,
     notifyEngine: () => undefined,
     now: () => new Date(),

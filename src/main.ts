@@ -10,6 +10,9 @@ import { createLocalDriver } from './drivers/local/local-driver.ts';
 import { promisedNodeMemoryBytes } from './drivers/local/memory-guard.ts';
 import { checkRedisBinary } from './drivers/local/redis-binary.ts';
 import { wrapDriver } from './drivers/wrap-driver.ts';
+import { publishedRole, rolesOf } from './drivers/local/port-book.ts';
+import { defaultTaskHandlers } from './engine/handlers/default-handlers.ts';
+import { createPortBook, reserveRoles } from './store/ports-repo.ts';
 import { rotateCa } from './drivers/local/tls-material.ts';
 import { Engine } from './engine/engine.ts';
 import type { Logger } from './logger.ts';
@@ -44,8 +47,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const redisVersion = await checkRedisBinary(config.redisServer);
   const db = await openStore(storeFile(config.dataDir));
+  const portPolicy = { range: config.instancePorts, quarantineMs: config.portQuarantineS * 1000 };
   const driver = wrapDriver(
     createLocalDriver({
+      ports: createPortBook(db, portPolicy),
       dataDir: config.dataDir,
       redisServer: config.redisServer,
       bindHost: config.bindHost,
@@ -66,12 +71,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     logger.info({ accessKey: boot.accessKey, file: boot.file }, `created account ${boot.accessKey}; its secret key is in ${boot.file}`);
   }
 
-  const ports = { range: config.instancePorts, quarantineMs: config.portQuarantineS * 1000 };
   const engine = new Engine({
     db,
     driver,
     logger: logger.child({ component: 'engine' }),
-    ports,
+    handlers: defaultTaskHandlers,
     maxAttempts: config.taskAttempts,
   });
   const instances = createInstanceService({
@@ -79,8 +83,12 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     catalogue: loadClassCatalogue(driver.topologies),
     config,
     logger: logger.child({ component: 'instances' }),
-    driver,
-    ports,
+    // The local driver's nodes need ports: reserved with the instance, in its transaction.
+    reserveNodes: async (trx, spec) => {
+      const exact = spec.requestedPort === undefined ? undefined : new Map([[publishedRole(spec.topology), spec.requestedPort]]);
+      await reserveRoles(trx, portPolicy, Date.now(), spec.id, rolesOf(spec), exact ? { exact } : {});
+    },
+    usedMemory: (id) => engine.usedMemory(id),
     // What one node is promised: maxmemory plus the allowances the local driver's memory guard sets.
     nodePromise: promisedNodeMemoryBytes,
     notifyEngine: () => engine.notify(),
@@ -95,7 +103,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     lookupSecret: cachedSecretLookup(db),
     nonces: new NonceCache(),
     storeVersion: changeCounter(db),
-    health: () => Promise.resolve({ redisVersion }),
+    health: async () => {
+      await db.selectFrom('accounts').select('access_key').limit(1).execute();
+      return engine.health();
+    },
   });
   engine.start();
   let url: string;

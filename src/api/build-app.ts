@@ -22,8 +22,11 @@ export interface AppDeps extends AuthDeps {
    * cached until the store changes. Without it nothing is cached.
    */
   storeVersion?: () => string | undefined;
-  /** Health details for GET /healthz (engine and store state). */
-  health?: () => Promise<Record<string, unknown>>;
+  /**
+   * Whether the service can do its work (the store answers, the engine loop turns), for GET /healthz:
+   * 200 when ok, 503 with the reason otherwise. Public: nothing about the host or versions goes here.
+   */
+  health?: () => Promise<{ ok: boolean; reason: string }>;
 }
 
 declare module 'fastify' {
@@ -120,10 +123,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: ({ schema, url }) => ({ schema, url: url.replace(/\/~([A-Za-z]+)$/, ':$1') }),
   });
 
-  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async (request) => ({
-    requestId: request.id,
-    result: { status: 'ok', ...(deps.health ? await deps.health() : {}) },
-  }));
+  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
+    const h = deps.health ? await deps.health().catch((err: unknown) => ({ ok: false, reason: `the store does not answer: ${(err as Error).message}` })) : { ok: true, reason: '' };
+    if (!h.ok) reply.code(503);
+    return { requestId: request.id, result: h.ok ? { status: 'ok' } : { status: 'unavailable', reason: h.reason } };
+  });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   registerInstanceRoutes(app, deps.instances, new ResponseCache(deps.storeVersion ?? (() => undefined)));

@@ -7,34 +7,17 @@
 /** Topology of an instance, as the driver must build it. */
 export type InstanceTopology = 'master-slave' | 'native-cluster';
 
-/** One shard: a master and its replica, each identified by its client port. */
-export interface ShardPorts {
-  /** Port of the shard's master. For master-slave, shard 0's master port is the published port. */
-  master: number;
-  /** Port of the shard's replica. */
-  replica: number;
-}
-
 /**
- * Internal ports of one node, reached only by the instance's own nodes over mutually authenticated TLS
- * (a certificate from the service's CA); tenants use the client port.
+ * Everything a driver needs to build or repair one instance, in logical terms: how many shards, what
+ * each node promises, who may connect. Where nodes run and on which ports is the driver's business; the
+ * endpoint it publishes comes back in StepResult and Observation. Built by the engine from the store.
  */
-export interface NodeInternalPorts {
-  /** TLS port: replication and key moves between the instance's nodes. */
-  tls: number;
-  /** Cluster bus port (native-cluster), also TLS; null for master-slave. */
-  bus: number | null;
-}
-
-/** Everything a driver needs to build or repair one instance. Built by the engine from the store. */
 export interface InstanceSpec {
-  /** Instance id, e.g. `redis-abc123xyz0`; names the data directory. */
+  /** Instance id, e.g. `redis-abc123xyz0`; names the instance's resources. */
   id: string;
   topology: InstanceTopology;
-  /** One entry per shard (exactly one for master-slave). */
-  shards: ShardPorts[];
-  /** Internal ports of every node, keyed by the node's client port. */
-  internalPorts: Record<number, NodeInternalPorts>;
+  /** Shards (exactly one for master-slave), each a master and one replica. */
+  shardCount: number;
   /** `maxmemory` of each master and replica, in MB. */
   memoryMbPerShard: number;
   /** Requested `maxclients` per node; the driver may cap it to what the host allows (see Observation). */
@@ -51,7 +34,24 @@ export interface InstanceSpec {
    * means "nobody").
    */
   ipWhiteList: string[];
+  /** The endpoint port asked for at create (JD's `port`); a driver that cannot honour it says so. */
+  requestedPort?: number;
 }
+
+/** Where tenants reach the instance. Fixed for the instance's life (a type change aside). */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/**
+ * What a step of the driver achieved: `done` (with the endpoint, once there is one), or `progressing`:
+ * nothing is wrong, but the world is not there yet (a large sync, a pod being scheduled): the engine
+ * looks again after `retryAfterMs` without counting a failed attempt. Failures are thrown.
+ */
+export type StepResult =
+  | { state: 'done'; endpoint: Endpoint | null }
+  | { state: 'progressing'; retryAfterMs: number; reason: string; endpoint: Endpoint | null };
 
 /** What a driver can enforce on its host; known once `init` has run (before that, nothing is claimed). */
 export interface DriverCapabilities {
@@ -62,11 +62,17 @@ export interface DriverCapabilities {
   ipWhiteList: { enforced: boolean; reason: string };
 }
 
-/** What one redis-server node looks like right now. */
+/** What one node looks like right now, by its place in the healthy layout. */
 export interface NodeObservation {
-  port: number;
+  /** The shard it belongs to, and its role there when all is well. */
+  shard: number;
+  slot: 'master' | 'replica';
+  /** What it is now. */
   role: 'master' | 'replica' | 'down';
+  /** A process id, or anything that changes when the node was restarted. */
   pid: number | null;
+  /** Where it listens (`host:port`), for diagnostics. */
+  address: string | null;
   /** For a replica: `master_link_status:up`. For a master: number of connected replicas. */
   linkUp: boolean;
   connectedReplicas: number;
@@ -87,7 +93,10 @@ export interface Observation {
    * previous CA generation after a rotation): the engine converges them without calling it unhealthy.
    */
   drift?: string[];
+  /** Every node of the spec: each shard's master, then its replica. */
   nodes: NodeObservation[];
+  /** The endpoint the instance is published on, or null when it has none yet. */
+  endpoint: Endpoint | null;
   /** The maxclients actually applied after capping by the host's file-descriptor limit. */
   effectiveMaxClients: number;
   /** Sum of used_memory over masters, in bytes. */
@@ -108,10 +117,13 @@ export interface Driver {
   readonly capabilities: DriverCapabilities;
   /** Checks the environment once (binary present and recent enough, data dir writable). */
   init(signal: AbortSignal): Promise<void>;
-  /** Makes every node of `spec` exist, run, carry the spec's settings and password, and be linked. */
-  ensurePresent(spec: InstanceSpec, signal: AbortSignal): Promise<void>;
-  /** Stops every node of the instance and removes its files. Safe when nothing exists. */
-  ensureAbsent(instanceId: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Makes every node of `spec` exist, run, carry the spec's settings and password, and be linked; moves
+   * data when the shard count or topology changed; removes nodes the spec no longer has.
+   */
+  ensurePresent(spec: InstanceSpec, signal: AbortSignal): Promise<StepResult>;
+  /** Stops every node of the instance and removes its files and reservations. Safe when nothing exists. */
+  ensureAbsent(instanceId: string, signal: AbortSignal): Promise<StepResult>;
   /** Reads the instance's current state with its own credentials; never changes anything. */
   observe(spec: InstanceSpec, signal: AbortSignal): Promise<Observation>;
   /** Applies memory / maxclients / policy live, without restart or data loss. */
@@ -126,15 +138,4 @@ export interface Driver {
   applyIpWhiteList(spec: InstanceSpec, signal: AbortSignal): Promise<void>;
   /** Releases connections and timers; leaves every instance running. */
   close(): Promise<void>;
-}
-
-/**
- * A port of the spec is held by something that is not this instance's node. The engine moves an internal
- * port, or a client port of an instance that never ran; the published port of a live instance never moves.
- */
-export class PortInUseError extends Error {
-  override readonly name = 'PortInUseError';
-  constructor(readonly port: number) {
-    super(`port ${port} is in use by another process`);
-  }
 }

@@ -68,10 +68,10 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
     }
   }
 
-  async function withSpec(op: string, spec: InstanceSpec, signal: AbortSignal, fn: (s: AbortSignal) => Promise<void>): Promise<void> {
+  async function withSpec<T>(op: string, spec: InstanceSpec, signal: AbortSignal, fn: (s: AbortSignal) => Promise<T>): Promise<T> {
     await ensureInit(signal);
     checkTopology(spec);
-    await call(op, spec.id, signal, fn);
+    return call(op, spec.id, signal, fn);
   }
 
   return {
@@ -88,13 +88,9 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
     applyIpWhiteList: (spec, signal) => withSpec('applyIpWhiteList', spec, signal, (s) => driver.applyIpWhiteList(spec, s)),
     async ensureAbsent(instanceId, signal) {
       await ensureInit(signal);
-      await call('ensureAbsent', instanceId, signal, (s) => driver.ensureAbsent(instanceId, s));
+      return call('ensureAbsent', instanceId, signal, (s) => driver.ensureAbsent(instanceId, s));
     },
-    async observe(spec, signal) {
-      await ensureInit(signal);
-      checkTopology(spec);
-      return call('observe', spec.id, signal, (s) => driver.observe(spec, s));
-    },
+    observe: (spec, signal) => withSpec('observe', spec, signal, (s) => driver.observe(spec, s)),
     close() {
       closeDone ??= call('close', undefined, undefined, () => driver.close());
       return closeDone;

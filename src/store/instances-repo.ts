@@ -46,8 +46,8 @@ export async function findInstance(db: Q, account: string, region: string, id: s
 }
 
 /**
- * findInstance plus what describe shows beside the row, in one query: the published port (shard 0's
- * master) and the tags (a LEFT JOIN: one result row per tag, or one with null tag columns).
+ * findInstance plus what describe shows beside the row, in one query: the tags (a LEFT JOIN: one result
+ * row per tag, or one with null tag columns).
  */
 const viewQuery = precompiled(
   (db: Q, id: string, account: string, region: string) =>
@@ -56,14 +56,7 @@ const viewQuery = precompiled(
       .leftJoin('instance_tags as t', 't.instance_id', 'i.id')
       .selectAll('i')
       .select(['t.key as tag_key', 't.value as tag_value'])
-      .select((eb) =>
-        eb
-          .selectFrom('ports as p')
-          .select('p.port')
-          .whereRef('p.instance_id', '=', 'i.id')
-          .where('p.role', '=', 's0-master')
-          .as('published_port'),
-      )
+
       .where('i.id', '=', id)
       .where('i.account', '=', account)
       .where('i.region', '=', region),
@@ -79,9 +72,9 @@ export async function findInstanceForView(
   const rows = await viewQuery(db, id, account, region);
   const first = rows[0];
   if (!first) return undefined;
-  const { tag_key: _k, tag_value: _v, published_port, ...row } = first;
+  const { tag_key: _k, tag_value: _v, ...row } = first;
   const tags = rows.filter((r) => r.tag_key !== null).map((r) => ({ key: r.tag_key!, value: r.tag_value ?? '' }));
-  return { row, port: published_port ?? 0, tags };
+  return { row, port: row.endpoint_port ?? 0, tags };
 }
 
 export async function getInstanceById(db: Q, id: string): Promise<InstanceRecord | undefined> {
@@ -103,7 +96,7 @@ const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 export async function listInstances(
   db: Q,
   q: InstanceListQuery,
-): Promise<{ rows: (InstanceRecord & { published_port: number | null })[]; total: number }> {
+): Promise<{ rows: InstanceRecord[]; total: number }> {
   let base = db.selectFrom('instances as i').where('i.account', '=', q.account).where('i.region', '=', q.region);
   type Col = 'id' | 'status' | 'redis_version' | 'instance_type' | 'charge_mode' | 'vpc_id' | 'subnet_id';
   const inList = (col: Col, values: string[] | undefined): void => {
@@ -138,9 +131,7 @@ export async function listInstances(
   const rows = await db
     .selectFrom('instances as r')
     .selectAll('r')
-    .select((eb) =>
-      eb.selectFrom('ports as p').select('p.port').whereRef('p.instance_id', '=', 'r.id').where('p.role', '=', 's0-master').as('published_port'),
-    )
+
     .where('r.id', 'in', pageIds)
     .orderBy('r.created_ms', q.sortDirection)
     .orderBy('r.id', q.sortDirection)

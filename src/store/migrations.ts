@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
@@ -102,6 +102,27 @@ const migrations: Record<string, Migration> = {
         .alterTable('instances')
         .addColumn('ip_white_list', 'text', (c) => c.notNull().defaultTo('["0.0.0.0/0"]'))
         .execute();
+    },
+  },
+  '0004_driver_owned_nodes': {
+    async up(db: Kysely<unknown>) {
+      // The driver reserves its nodes' ports and reports the endpoint; the domain keeps only the
+      // endpoint's port (for describe) and the port a create asked for.
+      await db.schema.alterTable('instances').addColumn('endpoint_port', 'integer').execute();
+      await db.schema.alterTable('instances').addColumn('requested_port', 'integer').execute();
+      await sql`UPDATE instances SET endpoint_port = (SELECT p.port FROM ports p WHERE p.instance_id = instances.id AND p.role = 's0-master')`.execute(db);
+      // Port roles carry the topology they belong to, so a type change can hold both sets at once.
+      await sql`UPDATE ports SET role = 'old-' || substr(role, 9) WHERE role LIKE 'retired-%'`.execute(db);
+      await sql`UPDATE ports SET role = (SELECT CASE i.instance_type WHEN 'native-cluster' THEN 'nc-' ELSE 'ms-' END FROM instances i WHERE i.id = ports.instance_id) || role WHERE role LIKE 's%'`.execute(db);
+      await db.schema
+        .createTable('instance_events')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('instance_id', 'text', (c) => c.notNull())
+        .addColumn('at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('instance_events_instance').on('instance_events').columns(['instance_id', 'id']).execute();
     },
   },
 };

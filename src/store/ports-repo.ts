@@ -86,3 +86,67 @@ export async function renamePortRole(db: Q, instanceId: string, port: number, ro
 export async function pruneQuarantine(db: Q, nowMs: number): Promise<void> {
   await db.deleteFrom('port_quarantine').where('until_ms', '<=', nowMs).execute();
 }
+
+/** The range (with quarantine and `avoid`) cannot hold the ports asked for. */
+export class NoFreePortsError extends Error {
+  override readonly name = 'NoFreePortsError';
+}
+
+/**
+ * Reserves a port for each of `roles` the instance has not reserved yet, inside the caller's transaction:
+ * `exact` ones as asked, the rest at random. Throws NoFreePortsError (nothing reserved) when it cannot.
+ * Returns every reservation of the instance, by role.
+ */
+export async function reserveRoles(
+  q: Q,
+  policy: PortPolicy,
+  nowMs: number,
+  instanceId: string,
+  roles: readonly string[],
+  opts: { exact?: ReadonlyMap<string, number>; avoid?: ReadonlySet<number> } = {},
+): Promise<Map<string, number>> {
+  const have = new Set((await portsOf(q, instanceId)).map((p) => p.role));
+  const missing = roles.filter((r) => !have.has(r));
+  for (const [role, port] of opts.exact ?? []) {
+    if (!missing.includes(role)) continue;
+    if (!(await reserveExactPort(q, instanceId, role, port, nowMs))) {
+      throw new NoFreePortsError(`port ${port} is in use or was released less than ${policy.quarantineMs / 1000} s ago`);
+    }
+  }
+  const rest = missing.filter((r) => !opts.exact?.has(r));
+  if ((await reservePorts(q, instanceId, rest, policy.range, nowMs, opts.avoid)) === null) {
+    throw new NoFreePortsError(`no free instance ports left in ${policy.range.from}-${policy.range.to}`);
+  }
+  return new Map((await portsOf(q, instanceId)).map((p) => [p.role, p.port]));
+}
+
+/**
+ * The local driver's port book (drivers/local/port-book.ts describes the contract) over the `ports`
+ * table: every call is one transaction, so two service processes never get the same port.
+ */
+export function createPortBook(db: Kysely<Database>, policy: PortPolicy, now: () => number = Date.now) {
+  const list = async (q: Q, instanceId: string): Promise<Map<string, number>> => new Map((await portsOf(q, instanceId)).map((p) => [p.role, p.port]));
+  return {
+    range: policy.range,
+    list: (instanceId: string) => list(db, instanceId),
+    reserve: (instanceId: string, roles: readonly string[], opts: { exact?: ReadonlyMap<string, number>; avoid?: ReadonlySet<number> } = {}) =>
+      db.transaction().execute((trx) => reserveRoles(trx, policy, now(), instanceId, roles, opts)),
+    async release(instanceId: string, roles?: readonly string[]) {
+      await db.transaction().execute(async (trx) => {
+        const have = await list(trx, instanceId);
+        const ports = roles ? roles.map((r) => have.get(r)).filter((p): p is number => p !== undefined) : undefined;
+        if (ports && ports.length === 0) return;
+        await releasePorts(trx, instanceId, now() + policy.quarantineMs, ports);
+      });
+    },
+    move(instanceId: string, role: string, avoid: ReadonlySet<number>) {
+      return db.transaction().execute(async (trx) => {
+        // The held port is someone else's, not ours to quarantine: the reservation is simply dropped.
+        await trx.deleteFrom('ports').where('instance_id', '=', instanceId).where('role', '=', role).execute();
+        const got = await reservePorts(trx, instanceId, [role], policy.range, now(), avoid);
+        if (!got) throw new NoFreePortsError(`no free instance ports left in ${policy.range.from}-${policy.range.to}`);
+        return got[0]!.port;
+      });
+    },
+  };
+}

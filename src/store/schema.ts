@@ -43,6 +43,10 @@ export interface InstancesTable {
   create_time: string;
   /** Milliseconds since the epoch, for stable sorting of equal-second createTimes. */
   created_ms: number;
+  /** The port the driver publishes the instance on; null until it has one. */
+  endpoint_port: number | null;
+  /** The endpoint port asked for at create (JD's `port`), or null. */
+  requested_port: number | null;
   /** JSON array of normalized IPv4 CIDRs that may connect; `["0.0.0.0/0"]` admits anyone. */
   ip_white_list: string;
 }
@@ -55,6 +59,17 @@ export interface PortsTable {
    * `…-bus` (cluster bus port), or any of these behind `retired-` while a reshard drains the node.
    */
   role: string;
+}
+
+/** What happened to an instance (status changes, tasks, repairs), newest last; pruned per instance. */
+export interface InstanceEventsTable {
+  id: Generated<number>;
+  instance_id: string;
+  at_ms: number;
+  /** `status`, `task-started`, `task-finished`, `task-failed`, `repair`, … (engine/engine-events.ts). */
+  type: string;
+  /** JSON with the event's fields. */
+  data: string;
 }
 
 /** Ports released lately, and until when no instance may reserve them again. */
@@ -90,5 +105,6 @@ export interface Database {
   instances: InstancesTable;
   ports: PortsTable;
   port_quarantine: PortQuarantineTable;
+  instance_events: InstanceEventsTable;
   tasks: TasksTable;
 }

@@ -26,11 +26,16 @@ export async function insertTask(
   return res.id;
 }
 
-/** The oldest unfinished task of each instance whose turn has come: tasks of one instance run in order. */
-export async function dueTasks(db: Q, nowMs: number, limit: number): Promise<TaskRow[]> {
-  return db
+/**
+ * The oldest unfinished task of each instance whose turn has come (tasks of one instance run in order),
+ * with the instance's account (the engine's fairness group; empty when the instance is gone).
+ */
+export async function dueTasks(db: Q, nowMs: number, limit: number): Promise<Array<TaskRow & { account: string }>> {
+  const rows = await db
     .selectFrom('tasks as t')
-    .selectAll()
+    .leftJoin('instances as i', 'i.id', 't.instance_id')
+    .selectAll('t')
+    .select('i.account')
     .where('t.state', '=', 'pending')
     .where('t.next_run_ms', '<=', nowMs)
     .where((eb) =>
@@ -48,6 +53,11 @@ export async function dueTasks(db: Q, nowMs: number, limit: number): Promise<Tas
     .orderBy('t.id')
     .limit(limit)
     .execute();
+  return rows.map((r) => ({ ...r, account: r.account ?? '' }));
+}
+
+export async function taskById(db: Q, id: number): Promise<TaskRow | undefined> {
+  return db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 export async function pendingTasks(db: Q, instanceId?: string): Promise<TaskRow[]> {
@@ -66,4 +76,9 @@ export async function retryTaskLater(db: Q, id: number, attempts: number, lastEr
     .set({ attempts, last_error: lastError, next_run_ms: nextRunMs, updated_ms: nowMs })
     .where('id', '=', id)
     .execute();
+}
+
+/** Forgets finished tasks older than `beforeMs` (housekeeping: the table otherwise only grows). */
+export async function pruneTasks(db: Q, beforeMs: number): Promise<void> {
+  await db.deleteFrom('tasks').where('state', 'in', ['done', 'failed']).where('updated_ms', '<', beforeMs).execute();
 }

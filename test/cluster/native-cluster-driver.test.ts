@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { InstanceSpec } from '../../src/drivers/driver.ts';
+import type { LocalSpec } from '../../src/drivers/local/local-spec.ts';
 import { parseClusterNodes, slotCount } from '../../src/drivers/local/cluster-nodes.ts';
-import { createLocalDriver } from '../../src/drivers/local/local-driver.ts';
-import { wrapDriver } from '../../src/drivers/wrap-driver.ts';
+import { createLocalNodes } from '../../src/drivers/local/local-nodes.ts';
 import { HOST, adminConnection, internalPortsFor, killEverythingUnder, killNode, leftovers, recordingLogger } from '../drivers/local-harness.ts';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'jcs-cluster-driver-'));
 const logger = recordingLogger();
-const driver = wrapDriver(createLocalDriver({ dataDir, logger }), { logger, timeoutMs: 60_000 });
+const driver = createLocalNodes({ dataDir, logger });
+await driver.init(AbortSignal.timeout(20_000));
 const signal = (): AbortSignal => AbortSignal.timeout(60_000);
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const clients: Array<Redis | Cluster> = [];
@@ -27,7 +27,7 @@ afterAll(async () => {
   expect(killed).toBe(0);
 });
 
-function clusterSpec(id: string, base: number, shards: number, password: string | null): InstanceSpec {
+function clusterSpec(id: string, base: number, shards: number, password: string | null): LocalSpec {
   const list = Array.from({ length: shards }, (_, i) => ({ master: base + 2 * i, replica: base + 2 * i + 1 }));
   return {
     id,
@@ -65,7 +65,7 @@ async function writeKeys(c: Cluster, n: number, prefix: string): Promise<void> {
  * success; a replica's role reaches the other nodes by gossip within cluster-node-timeout / 2, so the
  * check is retried for a few seconds.
  */
-async function checkTopology(spec: InstanceSpec): Promise<void> {
+async function checkTopology(spec: LocalSpec): Promise<void> {
   const deadline = Date.now() + 6_000;
   for (;;) {
     try {
@@ -77,7 +77,7 @@ async function checkTopology(spec: InstanceSpec): Promise<void> {
   }
 }
 
-async function checkTopologyOnce(spec: InstanceSpec): Promise<void> {
+async function checkTopologyOnce(spec: LocalSpec): Promise<void> {
   const admins = await Promise.all(spec.shards.flatMap((s) => [s.master, s.replica]).map((p) => adminConnection(dataDir, spec.id, p)));
   try {
     for (const admin of admins) {

@@ -1,7 +1,8 @@
 /**
- * The driver contract: one suite every driver must pass on real Redis (STYLE.md habit 7).
+ * The driver contract: one suite every driver that runs real Redis must pass (STYLE.md habit 7), through
+ * the seam the engine uses (logical specs; where nodes listen is what `observe` reports).
  * `runDriverContract` registers the tests; a driver's test file supplies a harness that knows how to
- * build the driver, hand out ports, kill a node the hard way, and find leftovers.
+ * build the driver, kill a node the hard way, and find leftovers.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,10 +12,6 @@ import type { Driver, InstanceSpec, Observation } from '../../src/drivers/driver
 export interface DriverHarness {
   /** A new driver object over the same state; calling it again simulates a control-plane restart. */
   makeDriver(): Driver;
-  /** Distinct master/replica ports for the n-th instance of the suite (n from 0). */
-  ports(n: number): { master: number; replica: number };
-  /** Internal (TLS) ports of the nodes of `shards`. */
-  internalPorts(shards: InstanceSpec['shards']): InstanceSpec['internalPorts'];
   /** Host clients connect to. */
   host: string;
   /** Connection as the control plane's internal admin user (for CONFIG GET; tenants cannot run it). */
@@ -57,19 +54,17 @@ const signal = (): AbortSignal => AbortSignal.timeout(30_000);
 export function runDriverContract(name: string, harness: DriverHarness): void {
   describe(`driver contract: ${name}`, () => {
     let driver: Driver;
-    const created = new Map<string, number[]>();
+    const created = new Set<string>();
     const clients: Redis[] = [];
     let next = 0;
 
     function newSpec(overrides: Partial<InstanceSpec> = {}): InstanceSpec {
       const n = next++;
       const id = `redis-contract${n}x${process.pid}`;
-      const p = harness.ports(n);
       const spec: InstanceSpec = {
         id,
         topology: 'master-slave',
-        shards: [p],
-        internalPorts: harness.internalPorts([p]),
+        shardCount: 1,
         memoryMbPerShard: 64,
         maxClients: 1000,
         passwordSha256: sha256(`pw-${id}`),
@@ -78,12 +73,19 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
         ipWhiteList: ['0.0.0.0/0'],
         ...overrides,
       };
-      created.set(id, [p.master, p.replica]);
+      created.add(id);
       return spec;
     }
 
-    async function tenant(spec: InstanceSpec, password: string | null, port = spec.shards[0]!.master): Promise<Redis> {
-      const c = await tenantConnection(harness.host, port, password);
+    /** Where the pair's nodes listen, as the driver reports them. */
+    async function nodePorts(spec: InstanceSpec): Promise<{ master: number; replica: number }> {
+      const obs = await driver.observe(spec, signal());
+      const port = (slot: 'master' | 'replica'): number => Number(obs.nodes.find((n) => n.shard === 0 && n.slot === slot)?.address?.split(':').pop());
+      return { master: port('master'), replica: port('replica') };
+    }
+
+    async function tenant(spec: InstanceSpec, password: string | null, port?: number): Promise<Redis> {
+      const c = await tenantConnection(harness.host, port ?? (await nodePorts(spec)).master, password);
       clients.push(c);
       return c;
     }
@@ -110,14 +112,17 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
 
     afterAll(async () => {
       for (const c of clients) c.disconnect();
-      for (const id of created.keys()) await driver.ensureAbsent(id, signal()).catch(() => undefined);
+      for (const id of created) await driver.ensureAbsent(id, signal()).catch(() => undefined);
       await driver.close();
     });
 
     it('builds a verified master-replica pair that a tenant can use with its password', async () => {
       const spec = newSpec();
-      await driver.ensurePresent(spec, signal());
+      const result = await driver.ensurePresent(spec, signal());
       const obs = await healthy(driver, spec);
+      const p = await nodePorts(spec);
+      expect(result).toEqual({ state: 'done', endpoint: { host: harness.host, port: p.master } });
+      expect(obs.endpoint).toEqual(result.endpoint);
       expect(obs.nodes.map((n) => n.role)).toEqual(['master', 'replica']);
       expect(obs.nodes[1]!.linkUp).toBe(true);
       expect(obs.effectiveMaxClients).toBe(1000);
@@ -127,10 +132,10 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
       expect(await c.set('greeting', 'hello')).toBe('OK');
       expect(await c.get('greeting')).toBe('hello');
       expect(await c.info('replication')).toMatch(/connected_slaves:1/);
-      await expect(tenantConnection(harness.host, spec.shards[0]!.master, 'wrong')).rejects.toThrow(/WRONGPASS/);
-      await expect(tenantConnection(harness.host, spec.shards[0]!.master, null)).rejects.toThrow(/NOAUTH|WRONGPASS/);
+      await expect(tenantConnection(harness.host, p.master, 'wrong')).rejects.toThrow(/WRONGPASS/);
+      await expect(tenantConnection(harness.host, p.master, null)).rejects.toThrow(/NOAUTH|WRONGPASS/);
 
-      for (const port of [spec.shards[0]!.master, spec.shards[0]!.replica]) {
+      for (const port of [p.master, p.replica]) {
         const a = await admin(spec, port);
         expect(await a.call('CONFIG', 'GET', 'maxmemory')).toEqual(['maxmemory', String(64 * 1024 * 1024)]);
         expect(await a.call('CONFIG', 'GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'volatile-lru']);
@@ -139,7 +144,7 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
         expect(await a.call('CONFIG', 'GET', 'appendonly')).toEqual(['appendonly', 'yes']);
       }
       // The replica really carries the data.
-      const r = await tenant(spec, `pw-${spec.id}`, spec.shards[0]!.replica);
+      const r = await tenant(spec, `pw-${spec.id}`, p.replica);
       expect(await c.call('WAIT', '1', '2000')).toBe(1);
       expect(await r.get('greeting')).toBe('hello');
     });
@@ -187,13 +192,14 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
       const open = await tenant(spec, `pw-${spec.id}`);
       await open.set('survives', 'yes');
 
+      const p = await nodePorts(spec);
       const changed = { ...spec, passwordSha256: sha256('second-password') };
       await driver.setPassword(changed, signal());
-      await expect(tenantConnection(harness.host, spec.shards[0]!.master, `pw-${spec.id}`)).rejects.toThrow(/WRONGPASS/);
-      await expect(tenantConnection(harness.host, spec.shards[0]!.replica, `pw-${spec.id}`)).rejects.toThrow(/WRONGPASS/);
+      await expect(tenantConnection(harness.host, p.master, `pw-${spec.id}`)).rejects.toThrow(/WRONGPASS/);
+      await expect(tenantConnection(harness.host, p.replica, `pw-${spec.id}`)).rejects.toThrow(/WRONGPASS/);
       const fresh = await tenant(changed, 'second-password');
       expect(await fresh.get('survives')).toBe('yes');
-      expect(await (await tenant(changed, 'second-password', spec.shards[0]!.replica)).ping()).toBe('PONG');
+      expect(await (await tenant(changed, 'second-password', p.replica)).ping()).toBe('PONG');
       expect(await open.ping()).toBe('PONG');
       expect(await open.get('survives')).toBe('yes');
       expect(pids(await healthy(driver, changed))).toEqual(before);
@@ -204,13 +210,13 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
       await driver.setPassword(passwordFree, signal());
       const anonymous = await tenant(passwordFree, null);
       expect(await anonymous.get('survives')).toBe('yes');
-      expect(await (await tenant(passwordFree, null, spec.shards[0]!.replica)).ping()).toBe('PONG');
+      expect(await (await tenant(passwordFree, null, p.replica)).ping()).toBe('PONG');
       expect(await open.ping()).toBe('PONG');
       await healthy(driver, passwordFree);
 
       // A restart of the nodes keeps the current password: ensurePresent after a crash of both.
-      await harness.killNode(spec.id, spec.shards[0]!.replica);
-      await harness.killNode(spec.id, spec.shards[0]!.master);
+      await harness.killNode(spec.id, p.replica);
+      await harness.killNode(spec.id, p.master);
       await driver.ensurePresent(passwordFree, signal());
       expect(await (await tenant(passwordFree, null)).get('survives')).toBe('yes');
       await healthy(driver, passwordFree);
@@ -225,7 +231,8 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
 
       const bigger = { ...spec, memoryMbPerShard: 128, maxClients: 2000, maxmemoryPolicy: 'allkeys-lru' };
       await driver.applySettings(bigger, signal());
-      for (const port of [spec.shards[0]!.master, spec.shards[0]!.replica]) {
+      const p = await nodePorts(spec);
+      for (const port of [p.master, p.replica]) {
         const a = await admin(spec, port);
         expect(await a.call('CONFIG', 'GET', 'maxmemory')).toEqual(['maxmemory', String(128 * 1024 * 1024)]);
         expect(await a.call('CONFIG', 'GET', 'maxclients')).toEqual(['maxclients', '2000']);
@@ -264,8 +271,9 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
       const [masterPid, replicaPid] = pids(await healthy(driver, spec));
       const c = await tenant(spec, `pw-${spec.id}`);
       await c.set('before-kill', '1');
+      const p = await nodePorts(spec);
 
-      await harness.killNode(spec.id, spec.shards[0]!.replica);
+      await harness.killNode(spec.id, p.replica);
       const down = await driver.observe(spec, signal());
       expect(down.healthy).toBe(false);
       expect(down.nodes[1]!.role).toBe('down');
@@ -274,7 +282,7 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
       const after = await healthy(driver, spec);
       expect(after.nodes[0]!.pid).toBe(masterPid);
       expect(after.nodes[1]!.pid).not.toBe(replicaPid);
-      const r = await tenant(spec, `pw-${spec.id}`, spec.shards[0]!.replica);
+      const r = await tenant(spec, `pw-${spec.id}`, (await nodePorts(spec)).replica);
       expect(await r.get('before-kill')).toBe('1');
     });
 
@@ -286,15 +294,17 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
       for (let i = 0; i < 500; i++) await c.set(`k${i}`, `v${i}`);
       expect(await c.call('WAIT', '1', '2000')).toBe(1);
       c.disconnect();
+      const p = await nodePorts(spec);
 
-      await harness.killNode(spec.id, spec.shards[0]!.master);
+      await harness.killNode(spec.id, p.master);
       const down = await driver.observe(spec, signal());
       expect(down.healthy).toBe(false);
       expect(down.nodes[0]!.role).toBe('down');
 
       await driver.ensurePresent(spec, signal());
       const after = await healthy(driver, spec);
-      expect(after.nodes[0]!.port).toBe(spec.shards[0]!.master);
+      expect(after.endpoint?.port).toBe(p.master);
+      expect(after.nodes[0]!.address).toBe(`${harness.host}:${p.master}`);
       // Restored from the live replica: the replica process was kept, not restarted.
       expect(after.nodes[1]!.pid).toBe(replicaPid);
       const back = await tenant(spec, `pw-${spec.id}`);
@@ -310,8 +320,9 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
       const c = await tenant(spec, `pw-${spec.id}`);
       for (let i = 0; i < 100; i++) await c.set(`k${i}`, `v${i}`);
       c.disconnect();
-      await harness.killNode(spec.id, spec.shards[0]!.master);
-      await harness.killNode(spec.id, spec.shards[0]!.replica);
+      const p = await nodePorts(spec);
+      await harness.killNode(spec.id, p.master);
+      await harness.killNode(spec.id, p.replica);
 
       await driver.ensurePresent(spec, signal());
       await healthy(driver, spec);
@@ -321,8 +332,9 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
 
     it('removes everything on ensureAbsent, and is safe when nothing exists', async () => {
       const spec = newSpec();
-      const ports = [spec.shards[0]!.master, spec.shards[0]!.replica];
       await driver.ensurePresent(spec, signal());
+      const p = await nodePorts(spec);
+      const ports = [p.master, p.replica];
       const c = await tenant(spec, `pw-${spec.id}`);
       await driver.ensureAbsent(spec.id, signal());
       expect(await harness.leftovers(spec.id, ports)).toEqual([]);
@@ -342,7 +354,8 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
       const obs = await driver.observe(spec, signal());
       expect(obs.healthy).toBe(false);
       expect(obs.nodes.map((n) => n.role)).toEqual(['down', 'down']);
-      expect(await harness.leftovers(spec.id, [spec.shards[0]!.master, spec.shards[0]!.replica])).toEqual([]);
+      expect(obs.endpoint).toBeNull();
+      expect(await harness.leftovers(spec.id, [])).toEqual([]);
     });
   });
 }

@@ -3,14 +3,15 @@ import { readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { DriverLogger } from '../../src/drivers/driver-logger.ts';
-import type { InstanceSpec, NodeInternalPorts } from '../../src/drivers/driver.ts';
+import type { LocalSpec, NodeInternalPorts } from '../../src/drivers/local/local-spec.ts';
+import type { PortBook } from '../../src/drivers/local/port-book.ts';
 
 /**
  * Internal ports for a spec built by hand: each node's TLS port is its client port + `tlsOffset`, its bus
  * port (clusters) + `busOffset`. Driver tests keep these in 28000-32767, outside every file's client range
  * and below the kernel's ephemeral range.
  */
-export function internalPortsFor(shards: InstanceSpec['shards'], tlsOffset: number, busOffset: number | null = null): Record<number, NodeInternalPorts> {
+export function internalPortsFor(shards: LocalSpec['shards'], tlsOffset: number, busOffset: number | null = null): Record<number, NodeInternalPorts> {
   const out: Record<number, NodeInternalPorts> = {};
   for (const s of shards) {
     for (const port of [s.master, s.replica]) out[port] = { tls: port + tlsOffset, bus: busOffset === null ? null : port + busOffset };
@@ -29,6 +30,48 @@ export function recordingLogger(): DriverLogger & { lines: string[] } {
       lines.push(`${level} ${msg ?? ''} ${JSON.stringify(obj)}`);
     };
   return { lines, debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
+}
+
+/**
+ * A port book in memory over [from, to] (no quarantine), for driver tests without a store; one book can
+ * serve several driver objects (a restart of the control plane keeps the store).
+ */
+export function memoryPortBook(from: number, to: number): PortBook {
+  const book = new Map<string, Map<string, number>>();
+  const taken = (): Set<number> => new Set([...book.values()].flatMap((m) => [...m.values()]));
+  const of = (id: string): Map<string, number> => book.get(id) ?? book.set(id, new Map()).get(id)!;
+  const pick = (avoid: ReadonlySet<number>): number => {
+    const used = taken();
+    const free: number[] = [];
+    for (let p = from; p <= to; p++) if (!used.has(p) && !avoid.has(p)) free.push(p);
+    if (free.length === 0) throw Object.assign(new Error(`no free ports in ${from}-${to}`), { name: 'NoFreePortsError' });
+    return free[Math.floor(Math.random() * free.length)]!;
+  };
+  return {
+    range: { from, to },
+    list: (id) => Promise.resolve(new Map(of(id))),
+    reserve(id, roles, opts = {}) {
+      const mine = of(id);
+      for (const role of roles) {
+        if (mine.has(role)) continue;
+        const exact = opts.exact?.get(role);
+        mine.set(role, exact ?? pick(opts.avoid ?? new Set()));
+      }
+      return Promise.resolve(new Map(mine));
+    },
+    release(id, roles) {
+      const mine = of(id);
+      for (const role of roles ?? [...mine.keys()]) mine.delete(role);
+      return Promise.resolve();
+    },
+    move(id, role, avoid) {
+      const mine = of(id);
+      mine.delete(role);
+      const port = pick(avoid);
+      mine.set(role, port);
+      return Promise.resolve(port);
+    },
+  };
 }
 
 /** The control plane's own channel to a node: its unix socket, as the admin user. */

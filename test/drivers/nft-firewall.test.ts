@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InstanceSpec } from '../../src/drivers/driver.ts';
+import type { LocalSpec } from '../../src/drivers/local/local-spec.ts';
 import { createNftFirewall, type NftFirewall } from '../../src/drivers/local/firewall/nft-firewall.ts';
 import { createNetnsLab, netnsSupport, type NetnsLab, type NsAgent } from '../helpers/netns.ts';
 import { recordingLogger } from './local-harness.ts';
@@ -14,7 +14,7 @@ const PORT_A1 = 24100;
 const PORT_A2 = 24101;
 const PORT_B = 24102;
 
-function spec(id: string, ports: number[], ipWhiteList: string[]): InstanceSpec {
+function spec(id: string, ports: number[], ipWhiteList: string[]): LocalSpec {
   return {
     id,
     topology: 'master-slave',

@@ -6,8 +6,7 @@ import { recordingLogger } from './local-harness.ts';
 const spec: InstanceSpec = {
   id: 'redis-wrap1',
   topology: 'master-slave',
-  shards: [{ master: 1, replica: 2 }],
-  internalPorts: { 1: { tls: 3, bus: null }, 2: { tls: 4, bus: null } },
+  shardCount: 1,
   memoryMbPerShard: 64,
   maxClients: 100,
   passwordSha256: null,
@@ -16,7 +15,7 @@ const spec: InstanceSpec = {
   ipWhiteList: ['0.0.0.0/0'],
 };
 
-const observation: Observation = { healthy: true, problems: [], nodes: [], effectiveMaxClients: 100, usedMemoryBytes: 0 };
+const observation: Observation = { healthy: true, problems: [], nodes: [], endpoint: null, effectiveMaxClients: 100, usedMemoryBytes: 0 };
 
 /** A scripted driver for the wrapper's own behaviour; real drivers are tested by the contract suite. */
 function scriptedDriver(script: { init?: () => Promise<void>; ensurePresent?: (s: AbortSignal) => Promise<void> }) {
@@ -32,9 +31,11 @@ function scriptedDriver(script: { init?: () => Promise<void>; ensurePresent?: (s
     ensurePresent: async (_spec, signal) => {
       calls.push('ensurePresent');
       await script.ensurePresent?.(signal);
+      return { state: 'done', endpoint: null };
     },
     ensureAbsent: async () => {
       calls.push('ensureAbsent');
+      return { state: 'done', endpoint: null };
     },
     observe: async () => {
       calls.push('observe');

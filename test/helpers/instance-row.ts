@@ -38,6 +38,8 @@ export function instanceRow(overrides: Partial<InstancesTable> & Pick<InstancesT
     create_time: '2026-01-01T00:00:00Z',
     created_ms: 0,
     ip_white_list: '["0.0.0.0/0"]',
+    endpoint_port: null,
+    requested_port: null,
     ...overrides,
   };
 }

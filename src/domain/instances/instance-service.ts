@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../../config.ts';
-import type { Driver, DriverCapabilities } from '../../drivers/driver.ts';
+import type { DriverCapabilities, InstanceSpec } from '../../drivers/driver.ts';
 import type { Logger } from '../../logger.ts';
 import type { Transaction } from 'kysely';
 import type { Db } from '../../store/open-store.ts';
@@ -9,6 +9,7 @@ import {
   countInstances,
   findInstance,
   findInstanceForView,
+  getInstanceById,
   insertInstance,
   listInstances,
   setIpWhiteList,
@@ -16,7 +17,6 @@ import {
   updateInstance,
   type InstanceListQuery,
 } from '../../store/instances-repo.ts';
-import { portsOf, reserveExactPort, reservePorts, type PortPolicy } from '../../store/ports-repo.ts';
 import { footprintRows } from '../../store/capacity-repo.ts';
 import { insertTask } from '../../store/tasks-repo.ts';
 import { classShape, type ClassCatalogue, type InstanceClass } from '../catalogue/instance-class-catalogue.ts';
@@ -30,8 +30,7 @@ import { assertZone } from '../regions.ts';
 import { addChargePeriod, formatJdTime } from '../time-format.ts';
 import type { ChargeInput, CreateInstanceInput, ModifyClassInput, RequestScope } from './instance-inputs.ts';
 import { toCacheInstanceView, type CacheInstanceView, type InstanceRow } from './instance-mapper.ts';
-import { portRoles, toInstanceSpec } from './instance-spec.ts';
-import { reshapePorts } from '../../store/port-reservations.ts';
+import { toInstanceSpec } from './instance-spec.ts';
 import { transitionStatus, type InstanceStatus } from './instance-status.ts';
 import { DEFAULT_IP_WHITE_LIST, isDefaultIpWhiteList, normalizeIpWhiteList, storedIpWhiteList } from './ip-white-list.ts';
 
@@ -42,13 +41,17 @@ export interface InstanceServiceDeps {
     Config,
     'instancePorts' | 'quota' | 'quotaNodes' | 'quotaMemoryMb' | 'hostMemoryMb' | 'memoryReserveMb' | 'memoryOvercommit' | 'advertisedHost'
   >;
-  /** How ports are handed out (range, quarantine of released ports). */
-  ports: PortPolicy;
+  /**
+   * Reserves what the driver's nodes need on the host for `spec` (the local driver: ports), inside the
+   * create or resize transaction, so a refusal is an answer now and never a half-made instance. Throws an
+   * error named `NoFreePortsError` when the host cannot (QUOTA_EXCEEDED; with a requested port, taken).
+   */
+  reserveNodes: (trx: Transaction<Database>, spec: InstanceSpec) => Promise<void>;
+  /** Memory the instance used when last observed (bytes), if known: a resize to less is refused at once. */
+  usedMemory: (instanceId: string) => number | undefined;
   /** Promised memory of one node of a given maxmemory (the driver's allowances included): what admission control counts. */
   nodePromise: NodePromise;
   logger: Logger;
-  /** Observes live instances (used memory before a resize). */
-  driver: Driver;
   /** Wakes the engine after a task was committed. */
   notifyEngine: () => void;
   now: () => Date;
@@ -167,6 +170,19 @@ export function createInstanceService(deps: InstanceServiceDeps) {
     checkHostMemory(config, usage.hostBytes, asked.bytes, what, shape);
   }
 
+  /** deps.reserveNodes, with the host's refusal as the JD error (a taken requested port names its field). */
+  async function reserveNodesOrRefuse(trx: Transaction<Database>, spec: InstanceSpec, portField: string | null): Promise<void> {
+    try {
+      await deps.reserveNodes(trx, spec);
+    } catch (err) {
+      if (!(err instanceof Error) || err.name !== 'NoFreePortsError') throw err;
+      if (portField !== null && spec.requestedPort !== undefined && err.message.includes(`port ${spec.requestedPort} `)) {
+        throw new DomainError('ALREADY_EXISTS', `${portField}: ${err.message}`);
+      }
+      throw new DomainError('QUOTA_EXCEEDED', `${err.message}; delete an instance or widen JCS_INSTANCE_PORTS`);
+    }
+  }
+
   function requireStatus(row: InstanceRow, allowed: InstanceStatus[], action: string): void {
     if (!allowed.includes(row.status as InstanceStatus)) {
       throw new DomainError(
@@ -265,21 +281,13 @@ export function createInstanceService(deps: InstanceServiceDeps) {
             create_time: formatJdTime(now),
             created_ms: now.getTime(),
             ip_white_list: JSON.stringify(DEFAULT_IP_WHITE_LIST),
+            endpoint_port: null,
+            requested_port: input.port ?? null,
           },
           tags,
         );
-        const roles = portRoles(shape.shards, cls.instanceType);
-        if (input.port !== undefined && !(await reserveExactPort(trx, id, roles[0]!, input.port, now.getTime()))) {
-          throw new DomainError('ALREADY_EXISTS', `cacheInstance.port: port ${input.port} is in use or was released less than ${deps.ports.quarantineMs / 1000} s ago`);
-        }
-        const rest = input.port !== undefined ? roles.slice(1) : roles;
-        const reserved = await reservePorts(trx, id, rest, config.instancePorts, now.getTime());
-        if (!reserved) {
-          throw new DomainError(
-            'QUOTA_EXCEEDED',
-            `no free instance ports left in ${config.instancePorts.from}-${config.instancePorts.to}; delete an instance or widen JCS_INSTANCE_PORTS`,
-          );
-        }
+        const row = (await getInstanceById(trx, id))!;
+        await reserveNodesOrRefuse(trx, toInstanceSpec(row), input.port !== undefined ? 'cacheInstance.port' : null);
         await enqueue(trx, id, 'create', {});
       });
       logger.info({ instanceId: id, account: scope.account, region: scope.region, class: cls.instanceClass }, 'instance create accepted');
@@ -303,10 +311,10 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       const { rows, total } = await listInstances(db, query);
       const ids = rows.map((r) => r.id);
       const tags = await tagsOf(db, ids);
-      const views = rows.map(({ published_port, ...row }) =>
+      const views = rows.map((row) =>
         toCacheInstanceView(row, {
           advertisedHost: config.advertisedHost,
-          port: published_port ?? 0,
+          port: row.endpoint_port ?? 0,
           tags: tags.get(row.id) ?? [],
           engineVersion: deps.engineVersion,
           cpuArchType,
@@ -339,13 +347,13 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         throw new DomainError('INVALID_ARGUMENT', `cacheInstanceClass: cacheInstance ${id} already has class ${cls.instanceClass}`);
       }
       const shape = classShape(cls, shards);
-      const spec = toInstanceSpec(row, await portsOf(db, id));
-      const obs = await deps.driver.observe(spec, AbortSignal.timeout(5_000));
+      // From the last health check; the engine checks again, live, before it applies the class.
+      const used = deps.usedMemory(id) ?? 0;
       const newBytes = shape.memoryMbPerShard * shards * 1024 * 1024;
-      if (obs.usedMemoryBytes > newBytes) {
+      if (used > newBytes) {
         throw new DomainError(
           'FAILED_PRECONDITION',
-          `cacheInstanceClass: ${cls.instanceClass} offers ${shape.memoryMbPerShard * shards} MB but cacheInstance ${id} uses ${Math.ceil(obs.usedMemoryBytes / 1048576)} MB`,
+          `cacheInstanceClass: ${cls.instanceClass} offers ${shape.memoryMbPerShard * shards} MB but cacheInstance ${id} uses ${Math.ceil(used / 1048576)} MB`,
         );
       }
       const orderNum = newOrderNum();
@@ -380,11 +388,9 @@ export function createInstanceService(deps: InstanceServiceDeps) {
           max_connections: shape.maxClients,
           instance_type: cls.instanceType,
         });
-        // Nodes that go away keep their ports (retired-*) until they have stopped; new shards get theirs now.
-        const reshaped = retype || shards !== row.shard_number;
-        if (reshaped && !(await reshapePorts(trx, id, portRoles(shards, cls.instanceType), deps.ports, deps.now().getTime(), retype))) {
-          throw new DomainError('QUOTA_EXCEEDED', `no free instance ports left for ${shards} shards of cacheInstance ${id}`);
-        }
+        // New shards (or the other topology's nodes) get their host resources now; nodes that go away
+        // keep theirs until the driver has stopped them.
+        await reserveNodesOrRefuse(trx, toInstanceSpec((await getInstanceById(trx, id))!), null);
         await enqueue(trx, id, 'resize', payload);
       });
       deps.notifyEngine();

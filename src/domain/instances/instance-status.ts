@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../store/schema.ts';
 import type { Logger } from '../../logger.ts';
+import { insertEvent } from '../../store/events-repo.ts';
 
 /** Instance statuses of the API (reference §4.0). `configuring` is used while a password reset applies. */
 export type InstanceStatus = 'creating' | 'running' | 'changing' | 'configuring' | 'deleting' | 'error';
@@ -38,6 +39,10 @@ export async function transitionStatus(
     .where('status', '=', from)
     .executeTakeFirst();
   const changed = res.numUpdatedRows > 0n;
-  if (changed && from !== to) logger.info({ instanceId, from, to, reason }, `instance ${instanceId}: ${from} → ${to} (${reason})`);
+  if (changed && from !== to) {
+    logger.info({ instanceId, from, to, reason }, `instance ${instanceId}: ${from} → ${to} (${reason})`);
+    // In the same transaction as the change: the history never shows a status that did not happen.
+    await insertEvent(db, { instanceId, atMs: Date.now(), type: 'status', data: { from, to, reason } });
+  }
   return changed;
 }

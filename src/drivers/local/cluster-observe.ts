@@ -4,7 +4,7 @@
  * 16384 slots served by the spec's masters and by no one else, each master with its replica linked,
  * and no slot left migrating or importing.
  */
-import type { InstanceSpec, NodeObservation, Observation } from '../driver.ts';
+import { type LocalNodeObservation, type LocalObservation, type LocalSpec } from './local-spec.ts';
 import { readClusterView, SLOT_COUNT, slotCount, type ClusterView } from './cluster-nodes.ts';
 import { nodeProblems } from './node-problems.ts';
 import { tlsPortOf } from './topology-handler.ts';
@@ -14,7 +14,7 @@ import { readNodeState, type NodeState } from './node-state.ts';
 import { downNode, toNodeObservation } from './node-observation.ts';
 
 interface Seen {
-  obs: NodeObservation;
+  obs: LocalNodeObservation;
   state: NodeState | null;
   view: ClusterView | null;
   error: string | null;
@@ -37,10 +37,10 @@ async function observeNode(ctx: LocalContext, port: number, secrets: InstanceCre
 
 export async function observeCluster(
   ctx: LocalContext,
-  spec: InstanceSpec,
+  spec: LocalSpec,
   secrets: InstanceCredentials,
   shards: ReadonlyArray<{ master: number; replica: number }>,
-): Promise<Observation> {
+): Promise<LocalObservation> {
   const ports = shards.flatMap((s) => [s.master, s.replica]);
   const seen = await Promise.all(ports.map((p) => observeNode(ctx, p, secrets)));
   const byPort = new Map(ports.map((p, i) => [p, seen[i]!]));

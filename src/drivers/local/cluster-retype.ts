@@ -13,7 +13,8 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import { Cluster, type Redis } from 'ioredis';
-import { PermanentDriverError, type InstanceSpec } from '../driver.ts';
+import { PermanentDriverError } from '../driver.ts';
+import { type LocalSpec } from './local-spec.ts';
 import { ADMIN_USER } from './acl-rules.ts';
 import { isClusterEnabled } from './cluster-nodes.ts';
 import { inspectNode } from './inspect-node.ts';
@@ -39,7 +40,7 @@ interface OldNode {
 }
 
 /** Running nodes of this instance outside the spec whose kind differs from the spec's topology. */
-async function findOldNodes(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials, plannedPorts: Set<number>, signal: AbortSignal): Promise<OldNode[]> {
+async function findOldNodes(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, plannedPorts: Set<number>, signal: AbortSignal): Promise<OldNode[]> {
   const dir = instanceDir(ctx.dataDir, spec.id);
   const ports = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n)).map(Number).filter((p) => !plannedPorts.has(p));
   const wantCluster = spec.topology === 'native-cluster';
@@ -63,7 +64,7 @@ interface Target {
   close(): void;
 }
 
-async function openTarget(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials): Promise<Target> {
+async function openTarget(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials): Promise<Target> {
   if (spec.topology === 'master-slave') {
     const client = await ctx.pool.get(spec.shards[0]!.master, secrets);
     return {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { InstanceSpec } from '../driver.ts';
+import { type LocalSpec } from './local-spec.ts';
 import { recoverStuckAof } from './aof-problem.ts';
 import { nodePaths } from './instance-paths.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
@@ -26,7 +26,7 @@ export async function convergeNode(
   ctx: LocalContext,
   client: Redis,
   state: NodeState,
-  spec: InstanceSpec,
+  spec: LocalSpec,
   port: number,
   creds: InstanceCredentials,
 ): Promise<boolean> {

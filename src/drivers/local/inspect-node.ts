@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
-import { PortInUseError, type NodeInternalPorts } from '../driver.ts';
+import { PortInUseError, type NodeInternalPorts } from './local-spec.ts';
 import type { LocalContext } from './local-context.ts';
 import type { NodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';

@@ -1,4 +1,4 @@
-import type { InstanceSpec } from '../driver.ts';
+import { type LocalSpec } from './local-spec.ts';
 import type { DriverLogger } from '../driver-logger.ts';
 import type { AclCanon } from './acl-canon.ts';
 import type { AdminPool } from './admin-pool.ts';
@@ -38,11 +38,11 @@ export function nodeCgroupRef(ctx: LocalContext, instanceId: string, port: numbe
 }
 
 /** The maxclients a node can really have: the spec's, capped by the fd limit. */
-export function effectiveMaxClients(ctx: LocalContext, spec: InstanceSpec): number {
+export function effectiveMaxClients(ctx: LocalContext, spec: LocalSpec): number {
   return capMaxClients(spec.maxClients, ctx.fdHardLimit);
 }
 
-export function nodeSettings(ctx: LocalContext, spec: InstanceSpec): NodeSettings {
+export function nodeSettings(ctx: LocalContext, spec: LocalSpec): NodeSettings {
   return {
     maxmemoryBytes: spec.memoryMbPerShard * 1024 * 1024,
     maxClients: effectiveMaxClients(ctx, spec),

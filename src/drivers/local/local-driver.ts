@@ -1,248 +1,203 @@
-import { mkdir, readdir, rm, stat, writeFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import {
-  PermanentDriverError,
-  type Driver,
-  type InstanceSpec,
-  type InstanceTopology,
-  type Observation,
-} from '../driver.ts';
-import type { DriverLogger } from '../driver-logger.ts';
-import { learnAclCanon } from './acl-canon.ts';
-import { AdminPool } from './admin-pool.ts';
-import { instanceDir, instancesRoot, MAX_SOCKET_PATH, nodePaths } from './instance-paths.ts';
-import { loadOrCreateInternalSecrets, readInternalSecrets, type InstanceCredentials } from './internal-secrets.ts';
-import { readOpenFilesHardLimit } from './fd-limit.ts';
-import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './local-context.ts';
-import { openMemoryCgroups, readNodeCgroup, setNodeCgroupLimit } from './memory-cgroup.ts';
-import { masterSlave } from './master-slave.ts';
-import { nativeCluster } from './native-cluster.ts';
-import { withTypeChange } from './cluster-retype.ts';
-import { connectHost, writeNodeConf } from './node-conf.ts';
-import { applyNodePassword, applyNodeSettings } from './node-state.ts';
-import { downNode } from './node-observation.ts';
-import { isSocketOpen, stopNode } from './redis-node.ts';
-import { currentTlsFiles, ensureCa, ensureInstanceCert, removeOldInstanceCerts } from './tls-material.ts';
-import { checkRedisBinary } from './redis-binary.ts';
-import { plannedNodeConf, type TopologyHandler } from './topology-handler.ts';
-import { createNftFirewall } from './firewall/nft-firewall.ts';
+/**
+ * The embedded driver: the driver seam (drivers/driver.ts) over local redis-server processes. It owns its
+ * nodes' ports: each logical node (shard, master or replica) gets a client port, an internal TLS port and,
+ * in a cluster, a bus port, reserved in the PortBook at random, and released (into quarantine) once the
+ * node is gone. A port some other process holds is moved when nobody outside the instance knows it; the
+ * published endpoint of an instance that has run never moves. Use it through `wrapDriver`.
+ */
+import { stat } from 'node:fs/promises';
+import type { Driver, Endpoint, InstanceSpec, NodeObservation, Observation, StepResult } from '../driver.ts';
+import { nodePaths } from './instance-paths.ts';
+import { createLocalNodes, type LocalNodesOptions } from './local-nodes.ts';
+import { PortInUseError, type LocalSpec, type NodeInternalPorts } from './local-spec.ts';
+import { connectHost } from './node-conf.ts';
+import { isInternalRole, isNoFreePorts, nodeRole, publishedRole, rolesOf, type PortBook } from './port-book.ts';
 
-export interface LocalDriverOptions {
-  /** Root of instance data; instances live under `<dataDir>/instances/<id>/`. */
-  dataDir: string;
-  /** Path or name (looked up on PATH) of redis-server >= 7.0. Default `redis-server`. */
-  redisServer?: string;
-  /** Address every node binds to. Default `127.0.0.1`. */
-  bindHost?: string;
-  /** nft binary that enforces IP white lists (firewall/nft-firewall.ts). Default `nft` on PATH. */
-  nft?: string;
-  logger: DriverLogger;
-  /** Start each node in its own memory cgroup when the host allows it. Default true (`JCS_MEMORY_CGROUPS`). */
-  memoryCgroups?: boolean;
+export interface LocalDriverOptions extends LocalNodesOptions {
+  /** Port reservations, shared by every service process (the store's, in main.ts). */
+  ports: PortBook;
 }
 
-/** Topology handlers by topology; native-cluster joins here when it lands. */
-const HANDLERS: Partial<Record<InstanceTopology, TopologyHandler>> = {
-  'master-slave': withTypeChange(masterSlave),
-  'native-cluster': withTypeChange(nativeCluster),
+const DOWN: Omit<NodeObservation, 'shard' | 'slot'> = {
+  role: 'down',
+  pid: null,
+  address: null,
+  linkUp: false,
+  connectedReplicas: 0,
+  maxmemoryBytes: null,
+  maxclients: null,
+  usedMemoryBytes: null,
+  replOffset: null,
 };
 
-/**
- * The embedded driver: every node is a redis-server process on this host, started detached so it
- * outlives the control plane. Use it through `wrapDriver` (init-once, timeouts, logging).
- */
+/** How many foreign-held ports one call moves off before it gives up (and the engine tries again later). */
+const MAX_MOVES = 8;
+
 export function createLocalDriver(opts: LocalDriverOptions): Driver {
-  const bindHost = opts.bindHost ?? '127.0.0.1';
-  const host = connectHost(bindHost);
-  const ctx: LocalContext = {
-    dataDir: opts.dataDir,
-    redisServer: opts.redisServer ?? 'redis-server',
-    bindHost,
-    host,
-    logger: opts.logger,
-    pool: new AdminPool(opts.dataDir, opts.logger),
-    fdHardLimit: null,
-    aclCanon: () => {
-      throw new Error('the local driver is not initialised');
-    },
-    cgroups: null,
-  };
-  // IP white lists. No source is trusted: the control plane reaches nodes through their unix sockets and
-  // nodes reach each other on their TLS ports, so a local process is filtered like anyone else.
-  const firewall = createNftFirewall({ nft: opts.nft ?? 'nft', logger: opts.logger, trustedSources: [] });
+  const nodes = createLocalNodes(opts);
+  const host = connectHost(opts.bindHost ?? '127.0.0.1');
+  const { ports } = opts;
 
-  function handler(spec: InstanceSpec): TopologyHandler {
-    const h = HANDLERS[spec.topology];
-    if (!h) throw new PermanentDriverError(`the local driver cannot build topology ${spec.topology}`);
-    return h;
+  /** The spec with its ports; null when a role has no port reserved yet. */
+  function localSpec(spec: InstanceSpec, book: ReadonlyMap<string, number>): LocalSpec | null {
+    const internalPorts: Record<number, NodeInternalPorts> = {};
+    const shards: LocalSpec['shards'] = [];
+    for (let s = 0; s < spec.shardCount; s++) {
+      const node = (n: 'master' | 'replica'): number | null => {
+        const role = nodeRole(spec.topology, s, n);
+        const client = book.get(role);
+        const tls = book.get(`${role}-tls`);
+        const bus = spec.topology === 'native-cluster' ? book.get(`${role}-bus`) : null;
+        if (client === undefined || tls === undefined || bus === undefined) return null;
+        internalPorts[client] = { tls, bus };
+        return client;
+      };
+      const master = node('master');
+      const replica = node('replica');
+      if (master === null || replica === null) return null;
+      shards.push({ master, replica });
+    }
+    const { shardCount: _n, requestedPort: _p, ...rest } = spec;
+    return { ...rest, shards, internalPorts };
   }
 
-  /** The instance's secrets and current TLS files; null when nothing was ever created here. */
-  async function credentialsOf(instanceId: string): Promise<InstanceCredentials | null> {
-    const dir = instanceDir(ctx.dataDir, instanceId);
-    const secrets = await readInternalSecrets(dir);
-    if (!secrets) return null;
-    return { ...secrets, instanceId, tls: await currentTlsFiles(ctx.dataDir, dir) };
+  function endpointOf(spec: InstanceSpec, book: ReadonlyMap<string, number>): Endpoint | null {
+    const port = book.get(publishedRole(spec.topology));
+    return port === undefined ? null : { host, port };
   }
 
-  async function secretsFor(spec: InstanceSpec): Promise<InstanceCredentials> {
-    const creds = await credentialsOf(spec.id);
-    if (!creds) throw new Error(`instance ${spec.id} has no internal secrets on this host: run ensurePresent first`);
-    return creds;
+  async function reserved(spec: InstanceSpec): Promise<Map<string, number>> {
+    const book = await ports.list(spec.id);
+    const missing = rolesOf(spec).filter((r) => !book.has(r));
+    if (missing.length === 0) return book;
+    const published = publishedRole(spec.topology);
+    const exact = spec.requestedPort !== undefined && missing.includes(published) ? new Map([[published, spec.requestedPort]]) : undefined;
+    try {
+      return await ports.reserve(spec.id, missing, exact ? { exact } : {});
+    } catch (err) {
+      if (!isNoFreePorts(err)) throw err;
+      throw new Error(`no free instance ports left in ${ports.range.from}-${ports.range.to} for ${missing.length} more ports of instance ${spec.id}`);
+    }
   }
 
   /**
-   * Rewrites every node's conf, then applies a live change on every node. Conf first: a node that
-   * restarts after this point comes back with the new value. Nodes that are down get the conf only
-   * and are reported, so the caller knows the change is not live everywhere yet.
+   * May the node whose port `role` names move to another port? Internal ports are the instance's own
+   * business; a client port is known to clients once its node has run (its directory exists), except a
+   * master-slave replica's, which nobody but the master uses.
    */
-  async function applyEverywhere(
-    spec: InstanceSpec,
-    what: string,
-    apply: (client: Awaited<ReturnType<AdminPool['get']>>) => Promise<void>,
-  ): Promise<void> {
-    const h = handler(spec);
-    const secrets = await secretsFor(spec);
-    const nodes = h.plan(spec);
-    await Promise.all(nodes.map((n) => writeNodeConf(plannedNodeConf(ctx, spec, secrets, n))));
-    const failures: string[] = [];
-    await Promise.all(
-      nodes.map(async (n) => {
-        try {
-          await apply(await ctx.pool.get(n.port, secrets));
-        } catch (err) {
-          failures.push(`port ${n.port}: ${(err as Error).message}`);
-        }
-      }),
-    );
-    if (failures.length > 0) {
-      throw new Error(`${what} of ${spec.id} is in the conf files but not live on ${failures.join('; ')}`);
-    }
+  async function movable(spec: InstanceSpec, role: string, port: number): Promise<boolean> {
+    if (isInternalRole(role)) return true;
+    if (spec.topology === 'master-slave' && role !== publishedRole(spec.topology)) return true;
+    return !(await stat(nodePaths(opts.dataDir, spec.id, port).dir).catch(() => null));
   }
 
   return {
     name: 'local',
-    topologies: Object.keys(HANDLERS) as InstanceTopology[],
+    topologies: nodes.topologies,
     get capabilities() {
-      return { ipWhiteList: firewall.capability };
+      return nodes.capabilities;
     },
+    init: (signal) => nodes.init(signal),
 
-    async init(signal) {
-      const version = await checkRedisBinary(ctx.redisServer);
-      const root = instancesRoot(ctx.dataDir);
-      // instances/<id>/<port>/redis.sock: a 14-character id and a 5-digit port.
-      const longestSocket = nodePaths(ctx.dataDir, 'redis-0123456789', 65535).socket;
-      if (Buffer.byteLength(longestSocket) > MAX_SOCKET_PATH) {
-        throw new PermanentDriverError(
-          `data directory ${ctx.dataDir} is too long: node control sockets under it (${longestSocket}) exceed the ${MAX_SOCKET_PATH}-byte limit of unix socket paths; use a shorter JCS_DATA_DIR`,
-        );
+    async ensurePresent(spec, signal): Promise<StepResult> {
+      let book = await reserved(spec);
+      const foreign = new Set<number>();
+      for (let moves = 0; ; moves++) {
+        const local = localSpec(spec, book)!;
+        try {
+          await nodes.ensurePresent(local, signal);
+          break;
+        } catch (err) {
+          if (!(err instanceof PortInUseError)) throw err;
+          const role = [...book].find(([, p]) => p === err.port)?.[0];
+          if (role === undefined) throw err;
+          if (!(await movable(spec, role, err.port))) {
+            const what = role === publishedRole(spec.topology) ? 'published port' : 'client port';
+            throw new Error(`${what} ${err.port} is held by another process; the instance resumes when it is free`);
+          }
+          if (moves >= MAX_MOVES) throw new Error(`ports keep being taken by other processes (last ${err.port}); will try again`);
+          foreign.add(err.port);
+          try {
+            const to = await ports.move(spec.id, role, foreign);
+            opts.logger.warn({ instanceId: spec.id, role, from: err.port, to }, 'port held by a foreign process; moved the node');
+          } catch (moveErr) {
+            if (!isNoFreePorts(moveErr)) throw moveErr;
+            throw new Error(`port ${err.port} is taken by another process and no other instance port is free`);
+          }
+          book = await ports.list(spec.id);
+        }
       }
-      const probe = join(root, `.write-probe-${process.pid}`);
-      try {
-        await mkdir(root, { recursive: true, mode: 0o700 });
-        await writeFile(probe, '');
-        await unlink(probe);
-      } catch (err) {
-        throw new PermanentDriverError(`data directory ${root} is not writable: ${(err as Error).message}`);
-      }
-      ctx.fdHardLimit = await readOpenFilesHardLimit();
-      const tlsGeneration = await ensureCa(ctx.dataDir);
-      ctx.aclCanon = await learnAclCanon(ctx.redisServer, signal);
-      if (opts.memoryCgroups !== false) {
-        const found = await openMemoryCgroups();
-        ctx.cgroups = found.available ? found.cgroups : null;
-        if (!found.available) opts.logger.warn({ reason: found.reason }, 'nodes run without memory cgroups: only Redis bounds their memory');
-      }
-      await firewall.probe(signal);
-      opts.logger.info(
-        { redisServer: ctx.redisServer, version, dataDir: ctx.dataDir, bindHost, fdHardLimit: ctx.fdHardLimit, tlsGeneration, memoryCgroups: ctx.cgroups?.parent ?? null },
-        'local driver ready',
-      );
+      // Nodes of shards or of a topology the spec no longer has are stopped by now: free their ports.
+      const wanted = new Set(rolesOf(spec));
+      const stale = [...book.keys()].filter((r) => !wanted.has(r));
+      if (stale.length > 0) await ports.release(spec.id, stale);
+      return { state: 'done', endpoint: endpointOf(spec, book) };
     },
 
-    async ensurePresent(spec, signal) {
-      const h = handler(spec);
-      h.plan(spec); // validates the spec before anything is written
-      const dir = instanceDir(ctx.dataDir, spec.id);
-      const secrets = await loadOrCreateInternalSecrets(dir);
-      const tls = await ensureInstanceCert(ctx.dataDir, dir, spec.id);
-      await firewall.apply(spec, signal); // rules before nodes, so no node is ever open unfiltered
-      await h.ensurePresent(ctx, spec, { ...secrets, instanceId: spec.id, tls }, signal);
-      // Every node now runs with this generation's certificate (ensurePresent converged them).
-      await removeOldInstanceCerts(dir, tls.generation);
+    async ensureAbsent(instanceId, signal): Promise<StepResult> {
+      await nodes.ensureAbsent(instanceId, signal);
+      await ports.release(instanceId);
+      return { state: 'done', endpoint: null };
     },
 
-    async ensureAbsent(instanceId, signal) {
-      const dir = instanceDir(ctx.dataDir, instanceId);
-      if (!(await stat(dir).catch(() => null))) return firewall.remove(instanceId, signal);
-      const secrets = await readInternalSecrets(dir).catch(() => null);
-      const ports = (await readdir(dir)).filter((name) => /^\d+$/.test(name)).map(Number);
-      await Promise.all(
-        ports.map(async (port) => {
-          const paths = nodePaths(ctx.dataDir, instanceId, port);
-          const admin =
-            secrets && (await isSocketOpen(paths.socket))
-              ? await ctx.pool.get(port, { instanceId, adminPassword: secrets.adminPassword }).catch(() => null)
-              : null;
-          const cgroup = nodeCgroupRef(ctx, instanceId, port);
-          await stopNode({ paths, host: ctx.bindHost, port, admin, logger: ctx.logger, signal, ...(cgroup ? { cgroup } : {}) });
-          ctx.pool.drop(port);
-        }),
-      );
-      await rm(dir, { recursive: true, force: true });
-      await firewall.remove(instanceId, signal); // after the nodes stopped
-      opts.logger.info({ instanceId, ports }, 'instance removed');
-    },
-
-    async observe(spec, signal) {
-      const h = handler(spec);
-      const secrets = await credentialsOf(spec.id);
-      if (!secrets) {
-        // Nothing was ever created here: every node is down, and observe must not create anything.
-        const down = h.plan(spec).map((n) => downNode(n.port));
-        const observation: Observation = {
+    async observe(spec, signal): Promise<Observation> {
+      const book = await ports.list(spec.id);
+      const local = localSpec(spec, book);
+      if (!local) {
+        // Nothing was ever made here (or it was removed): every node is down, and nothing is created.
+        const down = Array.from({ length: spec.shardCount }, (_, shard) =>
+          (['master', 'replica'] as const).map((slot): NodeObservation => ({ ...DOWN, shard, slot })),
+        ).flat();
+        return {
           healthy: false,
           problems: [`instance ${spec.id} does not exist on this host`],
           nodes: down,
-          effectiveMaxClients: nodeSettings(ctx, spec).maxClients,
+          endpoint: null,
+          effectiveMaxClients: spec.maxClients,
           usedMemoryBytes: 0,
         };
-        return observation;
       }
-      const observation = await h.observe(ctx, spec, secrets, signal);
-      const drift = await firewall.problems(spec, signal); // missing or different rules
-      if (drift.length > 0) observation.problems.push(...drift);
-      return drift.length > 0 ? { ...observation, healthy: false } : observation;
+      const seen = await nodes.observe(local, signal);
+      const byPort = new Map(seen.nodes.map((n) => [n.port, n]));
+      const mapped: NodeObservation[] = local.shards.flatMap((s, shard) =>
+        (['master', 'replica'] as const).map((slot) => {
+          const port = s[slot];
+          const n = byPort.get(port);
+          return {
+            shard,
+            slot,
+            role: n?.role ?? 'down',
+            pid: n?.pid ?? null,
+            address: `${host}:${port}`,
+            linkUp: n?.linkUp ?? false,
+            connectedReplicas: n?.connectedReplicas ?? 0,
+            maxmemoryBytes: n?.maxmemoryBytes ?? null,
+            maxclients: n?.maxclients ?? null,
+            usedMemoryBytes: n?.usedMemoryBytes ?? null,
+            replOffset: n?.replOffset ?? null,
+          };
+        }),
+      );
+      return {
+        healthy: seen.healthy,
+        problems: seen.problems,
+        ...(seen.drift ? { drift: seen.drift } : {}),
+        nodes: mapped,
+        endpoint: endpointOf(spec, book),
+        effectiveMaxClients: seen.effectiveMaxClients,
+        usedMemoryBytes: seen.usedMemoryBytes,
+      };
     },
 
-    async applySettings(spec, _signal) {
-      const settings = nodeSettings(ctx, spec);
-      // A node's memory cgroup grows before its maxmemory does, and shrinks after.
-      const limits = (when: 'grow' | 'shrink'): Promise<unknown> =>
-        Promise.all(
-          handler(spec).plan(spec).map(async (n) => {
-            const cg = nodeCgroup(ctx, spec.id, n.port, settings.maxmemoryBytes);
-            const now = cg ? await readNodeCgroup(cg.cg, cg.name) : null;
-            if (!cg || !now || (when === 'grow') !== cg.limitBytes > now.limitBytes) return;
-            await setNodeCgroupLimit(cg.cg, cg.name, cg.limitBytes).catch((err: unknown) =>
-              ctx.logger.warn({ instanceId: spec.id, port: n.port, err: (err as Error).message }, 'memory cgroup limit not changed'),
-            );
-          }),
-        );
-      await limits('grow');
-      await applyEverywhere(spec, 'settings change', (client) => applyNodeSettings(client, settings));
-      await limits('shrink');
-    },
-
-    async setPassword(spec, _signal) {
-      await applyEverywhere(spec, 'password change', (client) => applyNodePassword(client, spec.passwordSha256));
-    },
-
-    applyIpWhiteList: (spec, signal) => firewall.apply(spec, signal),
-
-    async close() {
-      ctx.pool.closeAll();
-    },
+    applySettings: async (spec, signal) => nodes.applySettings(await mustHaveNodes(spec), signal),
+    setPassword: async (spec, signal) => nodes.setPassword(await mustHaveNodes(spec), signal),
+    applyIpWhiteList: async (spec, signal) => nodes.applyIpWhiteList(await mustHaveNodes(spec), signal),
+    close: () => nodes.close(),
   };
-}
 
+  async function mustHaveNodes(spec: InstanceSpec): Promise<LocalSpec> {
+    const local = localSpec(spec, await ports.list(spec.id));
+    if (!local) throw new Error(`instance ${spec.id} has no nodes on this host yet: ensurePresent first`);
+    return local;
+  }
+}

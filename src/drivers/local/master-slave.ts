@@ -11,7 +11,8 @@
  * - every step reads the world first, so a crash between steps is finished by the next call.
  */
 import type { Redis } from 'ioredis';
-import { PermanentDriverError, type InstanceSpec, type NodeObservation, type Observation } from '../driver.ts';
+import { PermanentDriverError } from '../driver.ts';
+import { type LocalNodeObservation, type LocalObservation, type LocalSpec } from './local-spec.ts';
 import { convergeNode } from './converge-node.ts';
 import { ensureNotForeign, inspectNode, type NodeProbe } from './inspect-node.ts';
 import { nodePaths, type NodePaths } from './instance-paths.ts';
@@ -27,7 +28,7 @@ import { plannedNodeConf, tlsPortOf, type NodePlan, type TopologyHandler } from 
 /** A full sync of a large dataset takes a while; the caller's signal usually ends the wait sooner. */
 const SYNC_TIMEOUT_MS = 120_000;
 
-function ports(spec: InstanceSpec): { master: number; replica: number } {
+function ports(spec: LocalSpec): { master: number; replica: number } {
   const shard = spec.shards[0];
   if (spec.topology !== 'master-slave' || spec.shards.length !== 1 || !shard) {
     throw new PermanentDriverError(`instance ${spec.id}: master-slave needs exactly one shard`);
@@ -38,7 +39,7 @@ function ports(spec: InstanceSpec): { master: number; replica: number } {
   return shard;
 }
 
-function plan(spec: InstanceSpec): NodePlan[] {
+function plan(spec: LocalSpec): NodePlan[] {
   const { master, replica } = ports(spec);
   return [
     { port: master, replicaOf: null },
@@ -68,7 +69,7 @@ async function replicaIsAtLeastAsNew(replica: NodeState, masterPaths: NodePaths)
 
 async function start(
   ctx: LocalContext,
-  spec: InstanceSpec,
+  spec: LocalSpec,
   secrets: InstanceCredentials,
   node: NodePlan,
   signal: AbortSignal,
@@ -98,7 +99,7 @@ async function promote(ctx: LocalContext, client: Redis, port: number, why: stri
  */
 async function restoreMasterFromReplica(
   ctx: LocalContext,
-  spec: InstanceSpec,
+  spec: LocalSpec,
   secrets: InstanceCredentials,
   replica: Ours,
   signal: AbortSignal,
@@ -118,7 +119,7 @@ async function restoreMasterFromReplica(
 /** The master runs as a replica of the replica (a restore in progress): wait for the sync, promote it. */
 async function finishMasterResync(
   ctx: LocalContext,
-  spec: InstanceSpec,
+  spec: LocalSpec,
   secrets: InstanceCredentials,
   master: Ours,
   signal: AbortSignal,
@@ -132,7 +133,7 @@ async function finishMasterResync(
 
 async function ensurePresent(
   ctx: LocalContext,
-  spec: InstanceSpec,
+  spec: LocalSpec,
   secrets: InstanceCredentials,
   signal: AbortSignal,
 ): Promise<void> {
@@ -213,7 +214,7 @@ const BOOSTED_HZ = 100;
  */
 async function waitForLink(
   ctx: LocalContext,
-  spec: InstanceSpec,
+  spec: LocalSpec,
   client: Redis,
   replicaPort: number,
   masterPort: number,
@@ -261,7 +262,7 @@ async function observeNode(
   ctx: LocalContext,
   port: number,
   secrets: InstanceCredentials,
-): Promise<{ obs: NodeObservation; state: NodeState | null; error: string | null }> {
+): Promise<{ obs: LocalNodeObservation; state: NodeState | null; error: string | null }> {
   try {
     const state = await readNodeState(await ctx.pool.get(port, secrets));
     return {
@@ -276,10 +277,10 @@ async function observeNode(
 
 async function observe(
   ctx: LocalContext,
-  spec: InstanceSpec,
+  spec: LocalSpec,
   secrets: InstanceCredentials,
   _signal: AbortSignal,
-): Promise<Observation> {
+): Promise<LocalObservation> {
   const [masterPlan, replicaPlan] = plan(spec) as [NodePlan, NodePlan];
   const [m, r] = await Promise.all([
     observeNode(ctx, masterPlan.port, secrets),

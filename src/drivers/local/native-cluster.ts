@@ -19,7 +19,8 @@
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
-import { PermanentDriverError, type InstanceSpec, type Observation } from '../driver.ts';
+import { PermanentDriverError } from '../driver.ts';
+import { type LocalObservation, type LocalSpec } from './local-spec.ts';
 import { expandSlots, isClusterEnabled, isFailing, isMaster, readClusterView, slotCount, type ClusterView } from './cluster-nodes.ts';
 import { observeCluster } from './cluster-observe.ts';
 import { closeSlots, migrateSlots, SLOTS_PER_ROUND, type SlotNode } from './cluster-migrate.ts';
@@ -61,7 +62,7 @@ interface Shard {
   replica: number;
 }
 
-function shardsOf(spec: InstanceSpec): Shard[] {
+function shardsOf(spec: LocalSpec): Shard[] {
   if (spec.topology !== 'native-cluster') throw new PermanentDriverError(`instance ${spec.id}: not a native-cluster spec`);
   if (spec.shards.length < 1) throw new PermanentDriverError(`instance ${spec.id}: a cluster needs at least one shard`);
   const ports = spec.shards.flatMap((s) => [s.master, s.replica]);
@@ -72,7 +73,7 @@ function shardsOf(spec: InstanceSpec): Shard[] {
   return spec.shards.map((s, index) => ({ index, master: s.master, replica: s.replica }));
 }
 
-function plan(spec: InstanceSpec): NodePlan[] {
+function plan(spec: LocalSpec): NodePlan[] {
   // replicaOf stays null for every node: Redis refuses `replicaof` in a cluster node's conf; who
   // replicates whom lives in each node's nodes.conf and is set with CLUSTER REPLICATE.
   return shardsOf(spec).flatMap((s) => [
@@ -100,7 +101,7 @@ class Cluster {
 
   constructor(
     readonly ctx: LocalContext,
-    readonly spec: InstanceSpec,
+    readonly spec: LocalSpec,
     readonly secrets: InstanceCredentials,
     readonly signal: AbortSignal,
   ) {
@@ -528,7 +529,7 @@ async function waitHealthy(c: Cluster): Promise<void> {
   );
 }
 
-async function ensurePresent(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void> {
+async function ensurePresent(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void> {
   const c = new Cluster(ctx, spec, secrets, signal);
   await startNodes(c);
   // Settings before data moves in: a new shard gets its maxmemory before it receives a single key.
@@ -547,7 +548,7 @@ async function ensurePresent(ctx: LocalContext, spec: InstanceSpec, secrets: Ins
   await waitHealthy(c);
 }
 
-async function observe(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials, _signal: AbortSignal): Promise<Observation> {
+async function observe(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, _signal: AbortSignal): Promise<LocalObservation> {
   return observeCluster(ctx, spec, secrets, shardsOf(spec));
 }
 

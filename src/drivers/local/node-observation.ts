@@ -1,8 +1,8 @@
-import type { NodeObservation } from '../driver.ts';
+import { type LocalNodeObservation } from './local-spec.ts';
 import type { NodeState } from './node-state.ts';
 
 /** What the driver reports for a node it read: a master's link is up when a replica is attached. */
-export function toNodeObservation(port: number, state: NodeState): NodeObservation {
+export function toNodeObservation(port: number, state: NodeState): LocalNodeObservation {
   return {
     port,
     role: state.role,
@@ -17,7 +17,7 @@ export function toNodeObservation(port: number, state: NodeState): NodeObservati
 }
 
 /** What the driver reports for a node it could not reach. */
-export function downNode(port: number): NodeObservation {
+export function downNode(port: number): LocalNodeObservation {
   return {
     port,
     role: 'down',

@@ -1,4 +1,4 @@
-import type { InstanceSpec } from '../driver.ts';
+import { type LocalSpec } from './local-spec.ts';
 import { aclDifference } from './acl-rules.ts';
 import { aofProblem } from './aof-problem.ts';
 import { nodePaths } from './instance-paths.ts';
@@ -16,7 +16,7 @@ import { luaMemoryProblems } from './lua-memory.ts';
  */
 export async function nodeProblems(
   ctx: LocalContext,
-  spec: InstanceSpec,
+  spec: LocalSpec,
   creds: InstanceCredentials,
   label: string,
   port: number,

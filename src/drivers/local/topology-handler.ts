@@ -1,4 +1,5 @@
-import { PermanentDriverError, type InstanceSpec, type Observation } from '../driver.ts';
+import { PermanentDriverError } from '../driver.ts';
+import { type LocalObservation, type LocalSpec } from './local-spec.ts';
 import { nodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
@@ -20,15 +21,15 @@ export interface NodePlan {
  */
 export interface TopologyHandler {
   /** Every node of the instance in its healthy role. Throws PermanentDriverError on an unusable spec. */
-  plan(spec: InstanceSpec): NodePlan[];
+  plan(spec: LocalSpec): NodePlan[];
   /** Creates, adopts or repairs the nodes (see DriverInterface.ensurePresent). */
-  ensurePresent(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void>;
+  ensurePresent(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void>;
   /** Reads the nodes as the admin user and judges health for this topology. Changes nothing. */
-  observe(ctx: LocalContext, spec: InstanceSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<Observation>;
+  observe(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<LocalObservation>;
 }
 
 /** The TLS port other nodes reach the node with client port `port` on. */
-export function tlsPortOf(spec: InstanceSpec, port: number): number {
+export function tlsPortOf(spec: LocalSpec, port: number): number {
   const internal = spec.internalPorts[port];
   if (!internal) throw new PermanentDriverError(`instance ${spec.id}: node ${port} has no internal ports`);
   return internal.tls;
@@ -40,7 +41,7 @@ export function tlsPortOf(spec: InstanceSpec, port: number): number {
  */
 export function plannedNodeConf(
   ctx: LocalContext,
-  spec: InstanceSpec,
+  spec: LocalSpec,
   secrets: InstanceCredentials,
   node: NodePlan,
   overrides: Partial<Pick<NodeConf, 'replicaOf' | 'serveStaleData'>> = {},

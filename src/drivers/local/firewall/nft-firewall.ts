@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import type { DriverCapabilities, InstanceSpec } from '../../driver.ts';
+import { type DriverCapabilities } from '../../driver.ts';
+import { type LocalSpec } from '../local-spec.ts';
 import type { DriverLogger } from '../../driver-logger.ts';
 import {
   FAMILY,
@@ -29,11 +30,11 @@ export interface NftFirewall {
   /** The last probe's answer (not enforced before the first probe). */
   readonly capability: DriverCapabilities['ipWhiteList'];
   /** Makes the table hold exactly the rules `spec` needs, in one transaction (an open list: none). */
-  apply(spec: InstanceSpec, signal: AbortSignal): Promise<void>;
+  apply(spec: LocalSpec, signal: AbortSignal): Promise<void>;
   /** Removes every rule and set of the instance; nothing is written when there is nothing to remove. */
   remove(instanceId: string, signal: AbortSignal): Promise<void>;
   /** What differs between the table and what `spec` needs, in words; empty when they agree. */
-  problems(spec: InstanceSpec, signal: AbortSignal): Promise<string[]>;
+  problems(spec: LocalSpec, signal: AbortSignal): Promise<string[]>;
 }
 
 interface NftResult {
@@ -53,8 +54,8 @@ class NftError extends Error {
   }
 }
 
-const clientPorts = (spec: InstanceSpec): number[] => spec.shards.flatMap((s) => [s.master, s.replica]);
-const isOpen = (spec: InstanceSpec): boolean => spec.ipWhiteList.includes('0.0.0.0/0');
+const clientPorts = (spec: LocalSpec): number[] => spec.shards.flatMap((s) => [s.master, s.replica]);
+const isOpen = (spec: LocalSpec): boolean => spec.ipWhiteList.includes('0.0.0.0/0');
 
 export function createNftFirewall(opts: NftFirewallOptions): NftFirewall {
   const ttl = opts.listingTtlMs ?? 1000;
@@ -106,7 +107,7 @@ export function createNftFirewall(opts: NftFirewallOptions): NftFirewall {
     listing = null;
   };
 
-  function notEnforced(spec: InstanceSpec): string {
+  function notEnforced(spec: LocalSpec): string {
     return `the IP white list of ${spec.id} cannot be enforced: ${capability.reason}`;
   }
 

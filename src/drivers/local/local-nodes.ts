@@ -1,0 +1,259 @@
+import { mkdir, readdir, rm, stat, writeFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PermanentDriverError, type DriverCapabilities, type InstanceTopology } from '../driver.ts';
+import { type LocalObservation, type LocalSpec } from './local-spec.ts';
+import type { DriverLogger } from '../driver-logger.ts';
+import { learnAclCanon } from './acl-canon.ts';
+import { AdminPool } from './admin-pool.ts';
+import { instanceDir, instancesRoot, MAX_SOCKET_PATH, nodePaths } from './instance-paths.ts';
+import { loadOrCreateInternalSecrets, readInternalSecrets, type InstanceCredentials } from './internal-secrets.ts';
+import { readOpenFilesHardLimit } from './fd-limit.ts';
+import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './local-context.ts';
+import { openMemoryCgroups, readNodeCgroup, setNodeCgroupLimit } from './memory-cgroup.ts';
+import { masterSlave } from './master-slave.ts';
+import { nativeCluster } from './native-cluster.ts';
+import { withTypeChange } from './cluster-retype.ts';
+import { connectHost, writeNodeConf } from './node-conf.ts';
+import { applyNodePassword, applyNodeSettings } from './node-state.ts';
+import { downNode } from './node-observation.ts';
+import { isSocketOpen, stopNode } from './redis-node.ts';
+import { currentTlsFiles, ensureCa, ensureInstanceCert, removeOldInstanceCerts } from './tls-material.ts';
+import { checkRedisBinary } from './redis-binary.ts';
+import { plannedNodeConf, type TopologyHandler } from './topology-handler.ts';
+import { createNftFirewall } from './firewall/nft-firewall.ts';
+
+export interface LocalNodesOptions {
+  /** Root of instance data; instances live under `<dataDir>/instances/<id>/`. */
+  dataDir: string;
+  /** Path or name (looked up on PATH) of redis-server >= 7.0. Default `redis-server`. */
+  redisServer?: string;
+  /** Address every node binds to. Default `127.0.0.1`. */
+  bindHost?: string;
+  /** nft binary that enforces IP white lists (firewall/nft-firewall.ts). Default `nft` on PATH. */
+  nft?: string;
+  logger: DriverLogger;
+  /** Start each node in its own memory cgroup when the host allows it. Default true (`JCS_MEMORY_CGROUPS`). */
+  memoryCgroups?: boolean;
+}
+
+/** Topology handlers by topology; native-cluster joins here when it lands. */
+const HANDLERS: Partial<Record<InstanceTopology, TopologyHandler>> = {
+  'master-slave': withTypeChange(masterSlave),
+  'native-cluster': withTypeChange(nativeCluster),
+};
+
+/**
+ * The nodes of the local driver: every node is a redis-server process on this host, started detached so
+ * it outlives the control plane, on the ports the spec names. local-driver.ts puts the driver seam on
+ * top (ports reserved per logical node); tests of the local topology code use this directly.
+ */
+export interface LocalNodes {
+  readonly name: string;
+  readonly topologies: readonly InstanceTopology[];
+  /** What this host can enforce; filled by `init`. */
+  readonly capabilities: DriverCapabilities;
+  init(signal: AbortSignal): Promise<void>;
+  ensurePresent(spec: LocalSpec, signal: AbortSignal): Promise<void>;
+  ensureAbsent(instanceId: string, signal: AbortSignal): Promise<void>;
+  observe(spec: LocalSpec, signal: AbortSignal): Promise<LocalObservation>;
+  applySettings(spec: LocalSpec, signal: AbortSignal): Promise<void>;
+  setPassword(spec: LocalSpec, signal: AbortSignal): Promise<void>;
+  applyIpWhiteList(spec: LocalSpec, signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
+  const bindHost = opts.bindHost ?? '127.0.0.1';
+  const host = connectHost(bindHost);
+  const ctx: LocalContext = {
+    dataDir: opts.dataDir,
+    redisServer: opts.redisServer ?? 'redis-server',
+    bindHost,
+    host,
+    logger: opts.logger,
+    pool: new AdminPool(opts.dataDir, opts.logger),
+    fdHardLimit: null,
+    aclCanon: () => {
+      throw new Error('the local driver is not initialised');
+    },
+    cgroups: null,
+  };
+  // IP white lists. No source is trusted: the control plane reaches nodes through their unix sockets and
+  // nodes reach each other on their TLS ports, so a local process is filtered like anyone else.
+  const firewall = createNftFirewall({ nft: opts.nft ?? 'nft', logger: opts.logger, trustedSources: [] });
+
+  function handler(spec: LocalSpec): TopologyHandler {
+    const h = HANDLERS[spec.topology];
+    if (!h) throw new PermanentDriverError(`the local driver cannot build topology ${spec.topology}`);
+    return h;
+  }
+
+  /** The instance's secrets and current TLS files; null when nothing was ever created here. */
+  async function credentialsOf(instanceId: string): Promise<InstanceCredentials | null> {
+    const dir = instanceDir(ctx.dataDir, instanceId);
+    const secrets = await readInternalSecrets(dir);
+    if (!secrets) return null;
+    return { ...secrets, instanceId, tls: await currentTlsFiles(ctx.dataDir, dir) };
+  }
+
+  async function secretsFor(spec: LocalSpec): Promise<InstanceCredentials> {
+    const creds = await credentialsOf(spec.id);
+    if (!creds) throw new Error(`instance ${spec.id} has no internal secrets on this host: run ensurePresent first`);
+    return creds;
+  }
+
+  /**
+   * Rewrites every node's conf, then applies a live change on every node. Conf first: a node that
+   * restarts after this point comes back with the new value. Nodes that are down get the conf only
+   * and are reported, so the caller knows the change is not live everywhere yet.
+   */
+  async function applyEverywhere(
+    spec: LocalSpec,
+    what: string,
+    apply: (client: Awaited<ReturnType<AdminPool['get']>>) => Promise<void>,
+  ): Promise<void> {
+    const h = handler(spec);
+    const secrets = await secretsFor(spec);
+    const nodes = h.plan(spec);
+    await Promise.all(nodes.map((n) => writeNodeConf(plannedNodeConf(ctx, spec, secrets, n))));
+    const failures: string[] = [];
+    await Promise.all(
+      nodes.map(async (n) => {
+        try {
+          await apply(await ctx.pool.get(n.port, secrets));
+        } catch (err) {
+          failures.push(`port ${n.port}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    if (failures.length > 0) {
+      throw new Error(`${what} of ${spec.id} is in the conf files but not live on ${failures.join('; ')}`);
+    }
+  }
+
+  return {
+    name: 'local',
+    topologies: Object.keys(HANDLERS) as InstanceTopology[],
+    get capabilities() {
+      return { ipWhiteList: firewall.capability };
+    },
+
+    async init(signal) {
+      const version = await checkRedisBinary(ctx.redisServer);
+      const root = instancesRoot(ctx.dataDir);
+      // instances/<id>/<port>/redis.sock: a 14-character id and a 5-digit port.
+      const longestSocket = nodePaths(ctx.dataDir, 'redis-0123456789', 65535).socket;
+      if (Buffer.byteLength(longestSocket) > MAX_SOCKET_PATH) {
+        throw new PermanentDriverError(
+          `data directory ${ctx.dataDir} is too long: node control sockets under it (${longestSocket}) exceed the ${MAX_SOCKET_PATH}-byte limit of unix socket paths; use a shorter JCS_DATA_DIR`,
+        );
+      }
+      const probe = join(root, `.write-probe-${process.pid}`);
+      try {
+        await mkdir(root, { recursive: true, mode: 0o700 });
+        await writeFile(probe, '');
+        await unlink(probe);
+      } catch (err) {
+        throw new PermanentDriverError(`data directory ${root} is not writable: ${(err as Error).message}`);
+      }
+      ctx.fdHardLimit = await readOpenFilesHardLimit();
+      const tlsGeneration = await ensureCa(ctx.dataDir);
+      ctx.aclCanon = await learnAclCanon(ctx.redisServer, signal);
+      if (opts.memoryCgroups !== false) {
+        const found = await openMemoryCgroups();
+        ctx.cgroups = found.available ? found.cgroups : null;
+        if (!found.available) opts.logger.warn({ reason: found.reason }, 'nodes run without memory cgroups: only Redis bounds their memory');
+      }
+      await firewall.probe(signal);
+      opts.logger.info(
+        { redisServer: ctx.redisServer, version, dataDir: ctx.dataDir, bindHost, fdHardLimit: ctx.fdHardLimit, tlsGeneration, memoryCgroups: ctx.cgroups?.parent ?? null },
+        'local driver ready',
+      );
+    },
+
+    async ensurePresent(spec, signal) {
+      const h = handler(spec);
+      h.plan(spec); // validates the spec before anything is written
+      const dir = instanceDir(ctx.dataDir, spec.id);
+      const secrets = await loadOrCreateInternalSecrets(dir);
+      const tls = await ensureInstanceCert(ctx.dataDir, dir, spec.id);
+      await firewall.apply(spec, signal); // rules before nodes, so no node is ever open unfiltered
+      await h.ensurePresent(ctx, spec, { ...secrets, instanceId: spec.id, tls }, signal);
+      // Every node now runs with this generation's certificate (ensurePresent converged them).
+      await removeOldInstanceCerts(dir, tls.generation);
+    },
+
+    async ensureAbsent(instanceId, signal) {
+      const dir = instanceDir(ctx.dataDir, instanceId);
+      if (!(await stat(dir).catch(() => null))) return firewall.remove(instanceId, signal);
+      const secrets = await readInternalSecrets(dir).catch(() => null);
+      const ports = (await readdir(dir)).filter((name) => /^\d+$/.test(name)).map(Number);
+      await Promise.all(
+        ports.map(async (port) => {
+          const paths = nodePaths(ctx.dataDir, instanceId, port);
+          const admin =
+            secrets && (await isSocketOpen(paths.socket))
+              ? await ctx.pool.get(port, { instanceId, adminPassword: secrets.adminPassword }).catch(() => null)
+              : null;
+          const cgroup = nodeCgroupRef(ctx, instanceId, port);
+          await stopNode({ paths, host: ctx.bindHost, port, admin, logger: ctx.logger, signal, ...(cgroup ? { cgroup } : {}) });
+          ctx.pool.drop(port);
+        }),
+      );
+      await rm(dir, { recursive: true, force: true });
+      await firewall.remove(instanceId, signal); // after the nodes stopped
+      opts.logger.info({ instanceId, ports }, 'instance removed');
+    },
+
+    async observe(spec, signal) {
+      const h = handler(spec);
+      const secrets = await credentialsOf(spec.id);
+      if (!secrets) {
+        // Nothing was ever created here: every node is down, and observe must not create anything.
+        const down = h.plan(spec).map((n) => downNode(n.port));
+        const observation: LocalObservation = {
+          healthy: false,
+          problems: [`instance ${spec.id} does not exist on this host`],
+          nodes: down,
+          effectiveMaxClients: nodeSettings(ctx, spec).maxClients,
+          usedMemoryBytes: 0,
+        };
+        return observation;
+      }
+      const observation = await h.observe(ctx, spec, secrets, signal);
+      const drift = await firewall.problems(spec, signal); // missing or different rules
+      if (drift.length > 0) observation.problems.push(...drift);
+      return drift.length > 0 ? { ...observation, healthy: false } : observation;
+    },
+
+    async applySettings(spec, _signal) {
+      const settings = nodeSettings(ctx, spec);
+      // A node's memory cgroup grows before its maxmemory does, and shrinks after.
+      const limits = (when: 'grow' | 'shrink'): Promise<unknown> =>
+        Promise.all(
+          handler(spec).plan(spec).map(async (n) => {
+            const cg = nodeCgroup(ctx, spec.id, n.port, settings.maxmemoryBytes);
+            const now = cg ? await readNodeCgroup(cg.cg, cg.name) : null;
+            if (!cg || !now || (when === 'grow') !== cg.limitBytes > now.limitBytes) return;
+            await setNodeCgroupLimit(cg.cg, cg.name, cg.limitBytes).catch((err: unknown) =>
+              ctx.logger.warn({ instanceId: spec.id, port: n.port, err: (err as Error).message }, 'memory cgroup limit not changed'),
+            );
+          }),
+        );
+      await limits('grow');
+      await applyEverywhere(spec, 'settings change', (client) => applyNodeSettings(client, settings));
+      await limits('shrink');
+    },
+
+    async setPassword(spec, _signal) {
+      await applyEverywhere(spec, 'password change', (client) => applyNodePassword(client, spec.passwordSha256));
+    },
+
+    applyIpWhiteList: (spec, signal) => firewall.apply(spec, signal),
+
+    async close() {
+      ctx.pool.closeAll();
+    },
+  };
+}
+
