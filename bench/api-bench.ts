@@ -79,7 +79,7 @@ async function serve(): Promise<void> {
       advertisedHost: '127.0.0.1',
     },
     logger,
-    reserveNodes: () => Promise.resolve(),
+    reserveNodes: () => Promise.resolve({ endpointPort: null }),
     usedMemory: () => undefined,
     nodePromise: (maxmemoryBytes) => maxmemoryBytes,
     notifyEngine: () => undefined,

@@ -86,7 +86,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     // The local driver's nodes need ports: reserved with the instance, in its transaction.
     reserveNodes: async (trx, spec) => {
       const exact = spec.requestedPort === undefined ? undefined : new Map([[publishedRole(spec.topology), spec.requestedPort]]);
-      await reserveRoles(trx, portPolicy, Date.now(), spec.id, rolesOf(spec), exact ? { exact } : {});
+      const book = await reserveRoles(trx, portPolicy, Date.now(), spec.id, rolesOf(spec), exact ? { exact } : {});
+      return { endpointPort: book.get(publishedRole(spec.topology)) ?? null };
     },
     usedMemory: (id) => engine.usedMemory(id),
     // What one node is promised: maxmemory plus the allowances the local driver's memory guard sets.

@@ -106,7 +106,11 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal, what: string, ti
       const timedOut = reason instanceof DOMException && reason.name === 'TimeoutError';
       reject(timedOut ? new DriverTimeoutError(`${what} timed out after ${timeoutMs} ms`) : reason instanceof Error ? reason : new DriverTimeoutError(`${what} aborted`));
     };
-    if (signal.aborted) return onAbort();
+    if (signal.aborted) {
+      // The call was started anyway: its own rejection (it saw the same aborted signal) is expected.
+      work.catch(() => undefined);
+      return onAbort();
+    }
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (v) => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { PermanentDriverError, type Driver, type InstanceSpec, type StepResult } from '../drivers/driver.ts';
 import { toInstanceSpec } from '../domain/instances/instance-spec.ts';
 import { transitionStatus, type InstanceStatus } from '../domain/instances/instance-status.ts';
@@ -31,6 +32,8 @@ export interface EngineOptions {
   stepTimeoutMs?: number;
   /** Bound of one observe: a node that answers later counts as not answering. Default 5 s. */
   observeTimeoutMs?: number;
+  /** How often finished tasks, old events and ended quarantines are pruned. Default 60 s. */
+  housekeepingMs?: number;
   now?: () => number;
 }
 
@@ -41,7 +44,6 @@ export interface EngineHealth {
 }
 
 const TICK_MS = 100;
-const HOUSEKEEPING_MS = 60_000;
 const TASK_RETENTION_MS = 24 * 3_600_000;
 const EVENT_RETENTION_MS = 7 * 24 * 3_600_000;
 const EVENTS_KEPT = 200;
@@ -99,10 +101,13 @@ export class Engine {
       maxAttempts: 12,
       stepTimeoutMs: 30_000,
       observeTimeoutMs: 5_000,
+      housekeepingMs: 60_000,
       now: Date.now,
       ...options,
     };
     this.handlers = new Map(this.o.handlers.map((h) => [h.kind, h]));
+    // Every step's signal listens on this one (AbortSignal.any): many run at once, none leak.
+    setMaxListeners(0, this.abort.signal);
     this.queue = new WorkQueue({
       total: this.o.concurrency + this.o.healthConcurrency,
       perLane: { task: this.o.concurrency, health: this.o.healthConcurrency },
@@ -199,7 +204,7 @@ export class Engine {
         this.settled.rows = this.settled.rows.filter((r) => !busy.has(r.id));
       }
       for (const row of this.settled.rows) this.offerHealthCheck(row, now);
-      if (now - this.lastHousekeepingMs >= HOUSEKEEPING_MS) {
+      if (now - this.lastHousekeepingMs >= this.o.housekeepingMs) {
         this.lastHousekeepingMs = now;
         await this.housekeeping(now);
       }

@@ -60,7 +60,7 @@ describe('a live change right after a node died', () => {
     await waitForStatus(sdk, id, ['running']);
     const ci = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as { port: number };
     const rows = await svc.db.selectFrom('ports').selectAll().where('instance_id', '=', id).execute();
-    const replica = rows.find((r) => r.role === 's0-replica')!.port;
+    const replica = rows.find((r) => r.role === 'ms-s0-replica')!.port;
     expect(replica).not.toBe(ci.port);
     killNode(id, replica);
     await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.m.small.basic' });

@@ -503,7 +503,7 @@ class ChaosRun {
         const mine = ports.filter((p) => p.instance_id === inst.id);
         livePorts.set(inst.id, mine.map((p) => p.port));
         // A node's client port names it; each node also has a TLS port, and a cluster node a bus port.
-        liveNodes.set(inst.id, mine.filter((p) => /^s\d+-(master|replica)$/.test(p.role)).map((p) => p.port));
+        liveNodes.set(inst.id, mine.filter((p) => /^(ms|nc)-s\d+-(master|replica)$/.test(p.role)).map((p) => p.port));
         const password = inst.passwordFor(row.password_sha256);
         if (password === undefined) {
           this.violation(`${inst.id}: the store's password is none of those the API acknowledged or may have applied`);

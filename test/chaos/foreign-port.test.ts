@@ -51,7 +51,7 @@ async function portsOf(svc: TestService, id: string): Promise<number[]> {
 /** Client ports of the instance's nodes (each node also has an internal TLS port). */
 async function nodePortsOf(svc: TestService, id: string): Promise<number[]> {
   const rows = await svc.db.selectFrom('ports').select(['port', 'role']).where('instance_id', '=', id).execute();
-  return rows.filter((r) => /^s\d+-(master|replica)$/.test(r.role)).map((r) => r.port).sort();
+  return rows.filter((r) => /^(ms|nc)-s\d+-(master|replica)$/.test(r.role)).map((r) => r.port).sort();
 }
 
 function nodeDirs(svc: TestService, id: string): number[] {

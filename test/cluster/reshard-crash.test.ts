@@ -59,9 +59,9 @@ function rolePorts(id: string): Map<string, number> {
   }
 }
 
-const masterPorts = (id: string, shards: number[]): number[] => shards.map((s) => rolePorts(id).get(`s${s}-master`)!);
+const masterPorts = (id: string, shards: number[]): number[] => shards.map((s) => rolePorts(id).get(`nc-s${s}-master`)!);
 const nodePorts = (id: string, shards: number[]): number[] =>
-  shards.flatMap((s) => [rolePorts(id).get(`s${s}-master`)!, rolePorts(id).get(`s${s}-replica`)!]);
+  shards.flatMap((s) => [rolePorts(id).get(`nc-s${s}-master`)!, rolePorts(id).get(`nc-s${s}-replica`)!]);
 
 /** Open slots (migrating or importing) on every node of `ports`, as each node reports itself. */
 async function openSlots(id: string, ports: number[]): Promise<number> {

@@ -162,7 +162,7 @@ describe('observation 3: the published endpoint never moves to let a squatter ke
     expect(ci.cacheInstanceStatus).toBe('error');
     expect(ci.port).toBe(port);
     expect(ci.extension.statusReason).toMatch(new RegExp(`published port ${port} is held by another process`));
-    expect(await roleOf(svc, id, 's0-master')).toBe(port);
+    expect(await roleOf(svc, id, 'ms-s0-master')).toBe(port);
     await squatter.close();
     expect(await waitForStatus(sdk, id, ['running'], 30_000)).toBe('running');
     const again = tenant(port);

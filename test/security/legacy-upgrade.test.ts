@@ -45,8 +45,8 @@ describe('upgrade from a version without control sockets and TLS links', () => {
     const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: PASSWORD }) })).result.cacheInstanceId as string;
     expect(await waitForStatus(sdk, id, ['running'], 20_000)).toBe('running');
     const roles = new Map((await svc.db.selectFrom('ports').select(['role', 'port']).where('instance_id', '=', id).execute()).map((r) => [r.role, r.port]));
-    const master = roles.get('s0-master')!;
-    const replica = roles.get('s0-replica')!;
+    const master = roles.get('ms-s0-master')!;
+    const replica = roles.get('ms-s0-replica')!;
     const c = new Redis({ host: '127.0.0.1', port: master, password: PASSWORD });
     clients.push(c);
     for (let i = 0; i < 1000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => c.set(`k${i + j}`, String(i + j))));
@@ -96,12 +96,12 @@ describe('upgrade from a version without control sockets and TLS links', () => {
       return Number(tlsPort) > 0;
     }, 30_000);
     const tlsRoles = new Map((await svc.db.selectFrom('ports').select(['role', 'port']).where('instance_id', '=', id).execute()).map((r) => [r.role, r.port]));
-    expect(tlsRoles.get('s0-master')).toBe(master); // the published port did not move
+    expect(tlsRoles.get('ms-s0-master')).toBe(master); // the published port did not move
     const replicaAdmin = await adminConnection(dataDir, id, replica);
     const info = String(await replicaAdmin.call('INFO', 'replication'));
     replicaAdmin.disconnect();
     expect(info).toMatch(/master_link_status:up/);
-    expect(info).toContain(`master_port:${tlsRoles.get('s0-master-tls')}`);
+    expect(info).toContain(`master_port:${tlsRoles.get('ms-s0-master-tls')}`);
     const after = new Redis({ host: '127.0.0.1', port: master, password: PASSWORD });
     clients.push(after);
     expect(await after.dbsize()).toBe(1000);

@@ -23,7 +23,7 @@ afterAll(async () => {
 
 async function nodePorts(s: TestService, id: string): Promise<number[]> {
   const rows = await s.db.selectFrom('ports').select(['port', 'role']).where('instance_id', '=', id).execute();
-  return rows.filter((r) => /^s\d+-(master|replica)$/.test(r.role)).map((r) => r.port);
+  return rows.filter((r) => /^(ms|nc)-s\d+-(master|replica)$/.test(r.role)).map((r) => r.port);
 }
 
 async function certFiles(s: TestService, id: string): Promise<string[]> {
@@ -84,7 +84,7 @@ describe('CA rotation', () => {
     for (const id of [ms, cl]) expect(existsSync(join(svc.dataDir, 'instances', id, 'tls', 'node-1.crt'))).toBe(false);
 
     // A new link after the rotation: the replica restarts and syncs over TLS with the new certificates.
-    const replica = (await svc.db.selectFrom('ports').select('port').where('instance_id', '=', ms).where('role', '=', 's0-replica').executeTakeFirstOrThrow()).port;
+    const replica = (await svc.db.selectFrom('ports').select('port').where('instance_id', '=', ms).where('role', '=', 'ms-s0-replica').executeTakeFirstOrThrow()).port;
     const pid = Number(readFileSync(join(svc.dataDir, 'instances', ms, String(replica), 'redis.pid'), 'utf8').trim());
     process.kill(pid, 'SIGKILL');
     // The health loop restarts it (its status may never show the gap): wait for its new process and link.

@@ -43,10 +43,11 @@ export interface InstanceServiceDeps {
   >;
   /**
    * Reserves what the driver's nodes need on the host for `spec` (the local driver: ports), inside the
-   * create or resize transaction, so a refusal is an answer now and never a half-made instance. Throws an
-   * error named `NoFreePortsError` when the host cannot (QUOTA_EXCEEDED; with a requested port, taken).
+   * create or resize transaction, so a refusal is an answer now and never a half-made instance. Returns
+   * the endpoint port when it is known already (describe shows it from the start). Throws an error named
+   * `NoFreePortsError` when the host cannot (QUOTA_EXCEEDED; with a requested port, taken).
    */
-  reserveNodes: (trx: Transaction<Database>, spec: InstanceSpec) => Promise<void>;
+  reserveNodes: (trx: Transaction<Database>, spec: InstanceSpec) => Promise<{ endpointPort: number | null }>;
   /** Memory the instance used when last observed (bytes), if known: a resize to less is refused at once. */
   usedMemory: (instanceId: string) => number | undefined;
   /** Promised memory of one node of a given maxmemory (the driver's allowances included): what admission control counts. */
@@ -173,7 +174,8 @@ export function createInstanceService(deps: InstanceServiceDeps) {
   /** deps.reserveNodes, with the host's refusal as the JD error (a taken requested port names its field). */
   async function reserveNodesOrRefuse(trx: Transaction<Database>, spec: InstanceSpec, portField: string | null): Promise<void> {
     try {
-      await deps.reserveNodes(trx, spec);
+      const { endpointPort } = await deps.reserveNodes(trx, spec);
+      if (endpointPort !== null) await updateInstance(trx, spec.id, { endpoint_port: endpointPort });
     } catch (err) {
       if (!(err instanceof Error) || err.name !== 'NoFreePortsError') throw err;
       if (portField !== null && spec.requestedPort !== undefined && err.message.includes(`port ${spec.requestedPort} `)) {
