@@ -10,6 +10,7 @@ import { createLocalDriver } from './drivers/local/local-driver.ts';
 import { promisedNodeMemoryBytes } from './drivers/local/memory-guard.ts';
 import { checkRedisBinary } from './drivers/local/redis-binary.ts';
 import { wrapDriver } from './drivers/wrap-driver.ts';
+import type { Driver } from './drivers/driver.ts';
 import { publishedRole, rolesOf } from './drivers/local/port-book.ts';
 import { defaultTaskHandlers } from './engine/handlers/default-handlers.ts';
 import { createPortBook, reserveRoles } from './store/ports-repo.ts';
@@ -33,6 +34,11 @@ export interface Service {
 
 export const storeFile = (dataDir: string): string => join(dataDir, 'jcs-redis.db');
 
+export interface StartOptions {
+  /** Wraps the driver before the engine gets it (benchmarks record when calls happen). */
+  instrumentDriver?: (driver: Driver) => Driver;
+}
+
 /**
  * `jcs-redis tls rotate`: a new generation of the CA that authenticates the links between instance nodes.
  * A running service (or the next one started) re-issues every instance's certificate and applies it live.
@@ -43,13 +49,12 @@ export const rotateInternalCa = (dataDir: string): Promise<number> => rotateCa(d
  * The only place that wires concrete pieces: store, local driver, engine, API. Listens on
  * `config.host:config.port` (port 0 picks a free one, for tests).
  */
-export async function startService(config: Config, logger: Logger): Promise<Service> {
+export async function startService(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Service> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const redisVersion = await checkRedisBinary(config.redisServer);
   const db = await openStore(storeFile(config.dataDir));
   const portPolicy = { range: config.instancePorts, quarantineMs: config.portQuarantineS * 1000 };
-  const driver = wrapDriver(
-    createLocalDriver({
+  const local = createLocalDriver({
       ports: createPortBook(db, portPolicy),
       dataDir: config.dataDir,
       redisServer: config.redisServer,
@@ -57,9 +62,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       nft: config.nft,
       memoryCgroups: config.memoryCgroups,
       logger: logger.child({ component: 'driver' }),
-    }),
-    { logger: logger.child({ component: 'driver' }), timeoutMs: 30_000 },
-  );
+    });
+  const driver = wrapDriver(opts.instrumentDriver ? opts.instrumentDriver(local) : local, { logger: logger.child({ component: 'driver' }), timeoutMs: 30_000 });
   try {
     await driver.init(AbortSignal.timeout(10_000));
   } catch (err) {

@@ -136,6 +136,12 @@ export interface Driver {
    * list is not `0.0.0.0/0` and `capabilities.ipWhiteList.enforced` is false.
    */
   applyIpWhiteList(spec: InstanceSpec, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: calls `listener` with an instance's id when the driver learns, without being asked, that
+   * the instance probably changed (a node's process died). The engine then checks it at once instead of
+   * at its next periodic check. Returns the unsubscribe function.
+   */
+  watch?(listener: (instanceId: string) => void): () => void;
   /** Releases connections and timers; leaves every instance running. */
   close(): Promise<void>;
 }

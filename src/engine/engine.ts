@@ -22,6 +22,12 @@ export interface EngineOptions {
   handlers: readonly TaskHandler[];
   /** How often each settled instance is verified (and repaired when it drifted). Default 500 ms. */
   healthIntervalMs?: number;
+  /**
+   * Health checks per second at most, over all instances: with many instances each is checked less
+   * often (every N / this seconds), so the cost of checking stays bounded. A node that dies is still
+   * noticed at once when the driver reports it (Driver.watch). Default 40.
+   */
+  maxHealthChecksPerSecond?: number;
   /** Tasks run at once. Default 4. */
   concurrency?: number;
   /** Health checks run at once, beside the tasks (never in their slots). Default 4. */
@@ -92,10 +98,12 @@ export class Engine {
   private lastTurnMs = 0;
   private turnError: { message: string; since: number } | null = null;
   private lastHousekeepingMs = 0;
+  private unwatch: (() => void) | null = null;
 
   constructor(options: EngineOptions) {
     this.o = {
       healthIntervalMs: 500,
+      maxHealthChecksPerSecond: 40,
       concurrency: 4,
       healthConcurrency: 4,
       maxAttempts: 12,
@@ -120,6 +128,7 @@ export class Engine {
     if (this.started) return;
     this.started = true;
     this.lastTurnMs = this.o.now();
+    this.unwatch = this.o.driver.watch?.((instanceId) => this.checkSoon(instanceId)) ?? null;
     this.schedule(0);
   }
 
@@ -132,6 +141,18 @@ export class Engine {
   onEvent(listener: EngineEventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The driver says the instance changed by itself (a node died): check it now, not at its next turn. */
+  private checkSoon(instanceId: string): void {
+    if (this.stopped || !this.nextCheckMs.has(instanceId)) return;
+    this.nextCheckMs.set(instanceId, 0);
+    this.schedule(0);
+  }
+
+  /** The interval each instance is actually checked at: the configured one, or longer with many instances. */
+  private checkIntervalMs(): number {
+    return Math.max(this.o.healthIntervalMs, Math.ceil((this.settled.rows.length / this.o.maxHealthChecksPerSecond) * 1000));
   }
 
   /** Memory the instance used when last observed, in bytes (undefined when not observed yet). */
@@ -152,6 +173,7 @@ export class Engine {
   /** Stops taking work, lets running steps finish (up to `graceMs`), then aborts them. */
   async stop(graceMs = 8_000): Promise<void> {
     this.stopped = true;
+    this.unwatch?.();
     if (this.timer) clearTimeout(this.timer);
     this.queue.clear();
     const force = setTimeout(() => this.abort.abort(new Error('engine stopping')), graceMs);
@@ -225,13 +247,14 @@ export class Engine {
   }
 
   private offerHealthCheck(row: InstanceRecord, now: number): void {
+    const interval = this.checkIntervalMs();
     let next = this.nextCheckMs.get(row.id);
     if (next === undefined) {
-      next = now + phaseOf(row.id, this.o.healthIntervalMs);
+      next = now + phaseOf(row.id, interval);
       this.nextCheckMs.set(row.id, next);
     }
     if (next > now || this.queue.holds(row.id, 'health') || this.queue.holds(row.id, 'task')) return;
-    this.nextCheckMs.set(row.id, Math.max(now, next + this.o.healthIntervalMs));
+    this.nextCheckMs.set(row.id, Math.max(now, next + interval));
     this.queue.offer({ key: row.id, lane: 'health', group: row.account, run: () => this.checkHealth(row.id) });
   }
 
@@ -364,9 +387,10 @@ export class Engine {
   /** Verifies one settled instance and repairs it when it drifted (dead process, lost link, wrong setting). */
   private async checkHealth(instanceId: string): Promise<void> {
     const { db, logger, driver } = this.o;
+    // Read again: the list the checks come from is up to one interval old. A task committed meanwhile
+    // changed the status (changing, configuring, deleting), so its instance is left to the task.
     const row = await getInstanceById(db, instanceId);
     if (!row || (row.status !== 'running' && row.status !== 'error')) return;
-    if ((await pendingTasks(db, instanceId)).length > 0) return; // its task owns it now
     const spec = toInstanceSpec(row);
     let problems: string[];
     try {

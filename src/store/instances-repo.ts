@@ -77,8 +77,11 @@ export async function findInstanceForView(
   return { row, port: row.endpoint_port ?? 0, tags };
 }
 
+/** Compiled once: every health check reads its instance's row. */
+const byIdQuery = precompiled((db: Q, id: string) => db.selectFrom('instances').selectAll().where('id', '=', id), ['\u0000id']);
+
 export async function getInstanceById(db: Q, id: string): Promise<InstanceRecord | undefined> {
-  return db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+  return (await byIdQuery(db, id))[0];
 }
 
 export async function countInstances(db: Q, account: string, region: string): Promise<number> {

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { precompiled } from './precompiled-query.ts';
 import type { Database, PortsTable } from './schema.ts';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -56,8 +57,11 @@ export async function reserveExactPort(db: Q, instanceId: string, role: string, 
   return true;
 }
 
+/** Compiled once: every health check of the local driver reads its instance's ports. */
+const portsQuery = precompiled((db: Q, instanceId: string) => db.selectFrom('ports').selectAll().where('instance_id', '=', instanceId).orderBy('port'), ['\u0000instance']);
+
 export async function portsOf(db: Q, instanceId: string): Promise<PortsTable[]> {
-  return db.selectFrom('ports').selectAll().where('instance_id', '=', instanceId).orderBy('port').execute();
+  return portsQuery(db, instanceId);
 }
 
 /**

@@ -12,7 +12,10 @@ const COMMAND_TIMEOUT_MS = 3_000;
 interface Entry {
   password: string;
   socket: string;
+  instanceId: string;
   client: Promise<Redis>;
+  /** Set when the pool itself closes the connection: that close is not news. */
+  dropped: boolean;
 }
 
 /**
@@ -25,11 +28,22 @@ interface Entry {
  */
 export class AdminPool {
   private readonly entries = new Map<number, Entry>();
+  private readonly lost = new Set<(instanceId: string) => void>();
 
   constructor(
     private readonly dataDir: string,
     private readonly logger: DriverLogger,
   ) {}
+
+  /**
+   * Calls `listener` with the instance id when an open admin connection closes without the pool closing
+   * it: its node most likely died (the kernel closes the socket of a killed process at once), so the
+   * engine looks at that instance now instead of at its next periodic check.
+   */
+  onNodeLost(listener: (instanceId: string) => void): () => void {
+    this.lost.add(listener);
+    return () => this.lost.delete(listener);
+  }
 
   /** A ready admin connection to the node on `port` of `creds`'s instance, or a rejection saying why. */
   async get(port: number, creds: Pick<InstanceCredentials, 'instanceId' | 'adminPassword'>): Promise<Redis> {
@@ -45,7 +59,8 @@ export class AdminPool {
       }
       if (existing) this.forget(port, existing);
       // Set before any await, so concurrent callers for this port share one connection attempt.
-      const entry: Entry = { password, socket, client: this.connect(port, socket, password) };
+      const entry: Entry = { password, socket, instanceId: creds.instanceId, dropped: false, client: Promise.resolve(null as unknown as Redis) };
+      entry.client = this.connect(port, socket, password, entry);
       this.entries.set(port, entry);
       try {
         return await entry.client;
@@ -69,10 +84,11 @@ export class AdminPool {
 
   private forget(port: number, entry: Entry): void {
     if (this.entries.get(port) === entry) this.entries.delete(port);
+    entry.dropped = true;
     entry.client.then((c) => c.disconnect(), () => undefined).catch(() => undefined);
   }
 
-  private async connect(port: number, socket: string, password: string): Promise<Redis> {
+  private async connect(port: number, socket: string, password: string, entry: Entry): Promise<Redis> {
     let lastError: Error | null = null;
     const client = new Redis({
       path: socket,
@@ -100,6 +116,10 @@ export class AdminPool {
       // also answers while loading or while a replica refuses stale reads.
       const whoami = await client.call('ACL', 'WHOAMI');
       if (whoami !== ADMIN_USER) throw new Error(`logged in as ${String(whoami)}, not ${ADMIN_USER}`);
+      client.once('close', () => {
+        if (entry.dropped) return;
+        for (const listener of this.lost) listener(entry.instanceId);
+      });
       return client;
     } catch (err) {
       client.disconnect();

@@ -192,6 +192,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     applySettings: async (spec, signal) => nodes.applySettings(await mustHaveNodes(spec), signal),
     setPassword: async (spec, signal) => nodes.setPassword(await mustHaveNodes(spec), signal),
     applyIpWhiteList: async (spec, signal) => nodes.applyIpWhiteList(await mustHaveNodes(spec), signal),
+    watch: (listener) => nodes.watch(listener),
     close: () => nodes.close(),
   };
 

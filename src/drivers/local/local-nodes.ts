@@ -6,7 +6,7 @@ import type { DriverLogger } from '../driver-logger.ts';
 import { learnAclCanon } from './acl-canon.ts';
 import { AdminPool } from './admin-pool.ts';
 import { instanceDir, instancesRoot, MAX_SOCKET_PATH, nodePaths } from './instance-paths.ts';
-import { loadOrCreateInternalSecrets, readInternalSecrets, type InstanceCredentials } from './internal-secrets.ts';
+import { loadOrCreateInternalSecrets, readInternalSecrets, type InstanceCredentials, type InternalSecrets } from './internal-secrets.ts';
 import { readOpenFilesHardLimit } from './fd-limit.ts';
 import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './local-context.ts';
 import { openMemoryCgroups, readNodeCgroup, setNodeCgroupLimit } from './memory-cgroup.ts';
@@ -59,6 +59,8 @@ export interface LocalNodes {
   applySettings(spec: LocalSpec, signal: AbortSignal): Promise<void>;
   setPassword(spec: LocalSpec, signal: AbortSignal): Promise<void>;
   applyIpWhiteList(spec: LocalSpec, signal: AbortSignal): Promise<void>;
+  /** See Driver.watch: a node whose control connection closed by itself. */
+  watch(listener: (instanceId: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -88,11 +90,19 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     return h;
   }
 
-  /** The instance's secrets and current TLS files; null when nothing was ever created here. */
+  /**
+   * The instance's secrets and current TLS files; null when nothing was ever created here. The secrets
+   * never change once written, so they are read from disk once per instance, not at every health check.
+   */
+  const knownSecrets = new Map<string, InternalSecrets>();
   async function credentialsOf(instanceId: string): Promise<InstanceCredentials | null> {
     const dir = instanceDir(ctx.dataDir, instanceId);
-    const secrets = await readInternalSecrets(dir);
-    if (!secrets) return null;
+    let secrets = knownSecrets.get(instanceId) ?? null;
+    if (!secrets) {
+      secrets = await readInternalSecrets(dir);
+      if (!secrets) return null;
+      knownSecrets.set(instanceId, secrets);
+    }
     return { ...secrets, instanceId, tls: await currentTlsFiles(ctx.dataDir, dir) };
   }
 
@@ -184,6 +194,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     },
 
     async ensureAbsent(instanceId, signal) {
+      knownSecrets.delete(instanceId);
       const dir = instanceDir(ctx.dataDir, instanceId);
       if (!(await stat(dir).catch(() => null))) return firewall.remove(instanceId, signal);
       const secrets = await readInternalSecrets(dir).catch(() => null);
@@ -250,6 +261,8 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     },
 
     applyIpWhiteList: (spec, signal) => firewall.apply(spec, signal),
+
+    watch: (listener) => ctx.pool.onNodeLost(listener),
 
     async close() {
       ctx.pool.closeAll();

@@ -73,15 +73,15 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
     .pipeline()
     .call('INFO', 'server', 'replication', 'memory', 'persistence')
     .call('CONFIG', 'GET', 'maxmemory', 'maxclients', 'maxmemory-policy', 'tls-cert-file')
-    .call('ACL', 'GETUSER', 'default')
     .call('ACL', 'LIST')
     .exec();
   if (!results) throw new Error('pipeline returned nothing');
   for (const [err] of results) if (err) throw err;
   const info = parseInfo(String(results[0]?.[1]));
   const config = pairs(results[1]?.[1]);
-  const user = pairs(results[2]?.[1]);
-  const flags = (user.get('flags') as string[] | undefined) ?? [];
+  const aclList = ((results[2]?.[1] as unknown[] | undefined) ?? []).map(String);
+  // The default user's flags and password hashes, from its ACL LIST line (`user default on #<hash> …`).
+  const tokens = (aclList.find((l) => l.startsWith('user default ')) ?? '').split(' ').slice(2);
   const role = info.get('role') === 'master' ? 'master' : 'replica';
   const replicaPorts: number[] = [];
   for (const [key, value] of info) {
@@ -109,12 +109,12 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
     maxmemoryPolicy: String(config.get('maxmemory-policy') ?? ''),
     usedMemoryBytes: num(info.get('used_memory')),
     defaultUser: {
-      enabled: flags.includes('on'),
-      nopass: flags.includes('nopass'),
-      passwords: ((user.get('passwords') as string[] | undefined) ?? []).map(String),
+      enabled: tokens.includes('on'),
+      nopass: tokens.includes('nopass'),
+      passwords: tokens.filter((t) => /^#[0-9a-f]{64}$/.test(t)).map((t) => t.slice(1)),
     },
     info,
-    aclList: ((results[3]?.[1] as unknown[] | undefined) ?? []).map(String),
+    aclList,
     tlsCertFile: String(config.get('tls-cert-file') ?? ''),
   };
 }

@@ -72,6 +72,19 @@ async function readGeneration(dataDir: string): Promise<number | null> {
   return Number.isInteger(n) && n > 0 ? n : null;
 }
 
+/**
+ * The current generation, read at most once a second per data directory: every health check asks, and
+ * a rotation (an operator command) may take that long to be seen.
+ */
+const generationSeen = new Map<string, { gen: number | null; atMs: number }>();
+async function currentGeneration(dataDir: string): Promise<number | null> {
+  const seen = generationSeen.get(dataDir);
+  if (seen && seen.gen !== null && Date.now() - seen.atMs < 1_000) return seen.gen;
+  const gen = await readGeneration(dataDir);
+  generationSeen.set(dataDir, { gen, atMs: Date.now() });
+  return gen;
+}
+
 async function newCa(dataDir: string, gen: number): Promise<void> {
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const now = Date.now();
@@ -119,12 +132,13 @@ export async function rotateCa(dataDir: string): Promise<number> {
   const gen = (await ensureCa(dataDir)) + 1;
   await newCa(dataDir, gen);
   await replaceFile(generationFile(dataDir), `${gen}\n`);
+  generationSeen.delete(dataDir);
   return gen;
 }
 
 /** The files an instance's nodes should run with now (nothing is created). */
 export async function currentTlsFiles(dataDir: string, instanceDir: string): Promise<TlsFiles> {
-  const gen = await readGeneration(dataDir);
+  const gen = await currentGeneration(dataDir);
   if (gen === null) throw new Error(`no CA in ${tlsDir(dataDir)}: the driver's init creates it`);
   const dir = instanceTlsDir(instanceDir);
   return { generation: gen, certFile: join(dir, `node-${gen}.crt`), keyFile: join(dir, `node-${gen}.key`), caFile: bundleFile(dataDir, gen) };
