@@ -9,7 +9,7 @@ import { instanceDir, instancesRoot, MAX_SOCKET_PATH, nodePaths } from './instan
 import { loadOrCreateInternalSecrets, readInternalSecrets, type InstanceCredentials, type InternalSecrets } from './internal-secrets.ts';
 import { readOpenFilesHardLimit } from './fd-limit.ts';
 import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './local-context.ts';
-import { openMemoryCgroups, readNodeCgroup, setNodeCgroupLimit } from './memory-cgroup.ts';
+import { listNodeCgroups, openMemoryCgroups, readNodeCgroup, removeNodeCgroup, setNodeCgroupLimit } from './memory-cgroup.ts';
 import { masterSlave } from './master-slave.ts';
 import { nativeCluster } from './native-cluster.ts';
 import { withTypeChange } from './cluster-retype.ts';
@@ -172,6 +172,9 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
       if (opts.memoryCgroups !== false) {
         const found = await openMemoryCgroups();
         ctx.cgroups = found.available ? found.cgroups : null;
+        // Groups of nodes that died without being stopped here are empty: removing them loses nothing (a
+        // group with a process in it is refused by the kernel), and a node started again makes its own.
+        if (ctx.cgroups) for (const name of await listNodeCgroups(ctx.cgroups)) await removeNodeCgroup(ctx.cgroups, name).catch(() => false);
         if (!found.available) opts.logger.warn({ reason: found.reason }, 'nodes run without memory cgroups: only Redis bounds their memory');
       }
       await firewall.probe(signal);

@@ -237,8 +237,12 @@ export async function stopNode(opts: StopNodeOptions): Promise<void> {
     // (a fresh replica rewrites its AOF right after its first sync). The reply never comes.
     await opts.admin.call('SHUTDOWN', 'NOSAVE', 'NOW', 'FORCE').catch(() => undefined);
   }
-  // Neither a pid we can vouch for nor a connection we authenticated: nothing of ours runs here.
-  if (!ours && !opts.admin) return;
+  // Neither a pid we can vouch for nor a connection we authenticated: nothing of ours runs here (its
+  // memory cgroup, if it had one, is empty now and goes too).
+  if (!ours && !opts.admin) {
+    if (opts.cgroup) await removeNodeCgroup(opts.cgroup.cg, opts.cgroup.name);
+    return;
+  }
   const steps: Array<NodeJS.Signals | null> = [null, 'SIGTERM', 'SIGKILL'];
   for (const sig of steps) {
     if (sig !== null && ours && isPidAlive(pid)) {
