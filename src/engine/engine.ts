@@ -54,7 +54,7 @@ const TASK_RETENTION_MS = 24 * 3_600_000;
 const EVENT_RETENTION_MS = 7 * 24 * 3_600_000;
 const EVENTS_KEPT = 200;
 /** A failing repair is tried again at most this long after the last try. */
-const MAX_REPAIR_BACKOFF_MS = 60_000;
+const MAX_REPAIR_BACKOFF_MS = 15_000;
 
 const jitter = (ms: number): number => ms * (0.75 + Math.random() * 0.5);
 const taskBackoffMs = (attempt: number): number => jitter(Math.min(5_000, 25 * 2 ** attempt));
