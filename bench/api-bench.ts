@@ -22,8 +22,8 @@ import { Responses } from '../src/api/schemas.ts';
 import { cachedSecretLookup, createAccount } from '../src/domain/accounts/account-service.ts';
 import { loadClassCatalogue } from '../src/domain/catalogue/instance-class-catalogue.ts';
 import { createInstanceService } from '../src/domain/instances/instance-service.ts';
+import { ReplayGuard } from '../src/domain/replay-guard.ts';
 import type { Driver } from '../src/drivers/driver.ts';
-import { NonceCache } from '../src/signing/nonce-cache.ts';
 import { sha256Hex } from '../src/signing/canonical-request.ts';
 import { signRequest } from '../src/signing/sign-request.ts';
 import { cachedSigningKey, computeSignature, stringToSign } from '../src/signing/signing-key.ts';
@@ -82,7 +82,9 @@ async function serve(): Promise<void> {
     now: () => new Date(),
     engineVersion: '7.0',
   });
-  const deps = { logger, instances, regions: ['cn-north-1'], lookupSecret: cachedSecretLookup(db), nonces: new NonceCache() };
+  // Replay protection as main.ts wires it: signatures of reads written behind to the same store.
+  const replays = await ReplayGuard.open({ db, logger });
+  const deps = { logger, instances, regions: ['cn-north-1'], lookupSecret: cachedSecretLookup(db), replays };
   // Two apps over the same store, the product's as main.ts builds it (describe and list answers cached
   // until the store changes) and one without the read cache, so both paths are measured.
   const app = await buildApp({ ...deps, storeVersion: changeCounter(db) });
@@ -126,7 +128,7 @@ async function serve(): Promise<void> {
     if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
   });
   process.on('disconnect', () => {
-    void Promise.all([app.close(), uncached.close()]).then(() => db.destroy()).then(() => rmSync(dataDir, { recursive: true, force: true })).then(() => process.exit(0));
+    void Promise.all([app.close(), uncached.close()]).then(() => replays.close()).then(() => db.destroy()).then(() => rmSync(dataDir, { recursive: true, force: true })).then(() => process.exit(0));
   });
 }
 

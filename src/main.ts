@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/build-app.ts';
 import type { Config } from './config.ts';
 import { cachedSecretLookup, ensureBootstrapAccount } from './domain/accounts/account-service.ts';
+import { ReplayGuard } from './domain/replay-guard.ts';
 import { loadClassCatalogue } from './domain/catalogue/instance-class-catalogue.ts';
 import { createInstanceService } from './domain/instances/instance-service.ts';
 import { createLocalDriver } from './drivers/local/local-driver.ts';
@@ -11,7 +12,6 @@ import { checkRedisBinary } from './drivers/local/redis-binary.ts';
 import { wrapDriver } from './drivers/wrap-driver.ts';
 import { Engine } from './engine/engine.ts';
 import type { Logger } from './logger.ts';
-import { NonceCache } from './signing/nonce-cache.ts';
 import { openStore, type Db } from './store/open-store.ts';
 import { changeCounter } from './store/change-counter.ts';
 
@@ -68,12 +68,13 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     now: () => new Date(),
     engineVersion: redisVersion.split('.').slice(0, 2).join('.'),
   });
+  const replays = await ReplayGuard.open({ db, logger: logger.child({ component: 'replay-guard' }) });
   const app = await buildApp({
     logger,
     instances,
     regions: config.regions,
     lookupSecret: cachedSecretLookup(db),
-    nonces: new NonceCache(),
+    replays,
     storeVersion: changeCounter(db),
     health: () => Promise.resolve({ redisVersion }),
   });
@@ -84,6 +85,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   } catch (err) {
     await engine.stop();
     await driver.close();
+    await replays.close();
     await db.destroy();
     throw err;
   }
@@ -100,6 +102,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         await app.close();
         await engine.stop();
         await driver.close();
+        await replays.close();
         await db.destroy();
       })();
       return closing;

@@ -84,6 +84,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('tasks_state').on('tasks').columns(['state', 'instance_id']).execute();
     },
   },
+  '0002_used_signatures': {
+    // Replay protection that survives a restart (domain/replay-guard.ts): a signature prefix of every
+    // accepted request until the request would fail the clock-skew check anyway.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('used_signatures')
+        .addColumn('signature', 'text', (c) => c.primaryKey())
+        .addColumn('expires_ms', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('used_signatures_expiry').on('used_signatures').column('expires_ms').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

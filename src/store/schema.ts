@@ -73,10 +73,19 @@ export interface InstanceTagsTable {
   value: string;
 }
 
+/** Signatures of accepted API requests, for replay protection (domain/replay-guard.ts). */
+export interface UsedSignaturesTable {
+  /** The first 32 hex characters (128 bits) of the request's signature. */
+  signature: string;
+  /** Milliseconds since the epoch after which the request fails the clock-skew check anyway. */
+  expires_ms: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   instance_tags: InstanceTagsTable;
   instances: InstancesTable;
   ports: PortsTable;
   tasks: TasksTable;
+  used_signatures: UsedSignaturesTable;
 }

@@ -22,13 +22,14 @@ export interface TestService extends Service {
 
 /**
  * Starts the real service in-process on a free HTTP port with a fresh data directory.
- * `instancePorts` must be a range no other test file uses (files run in parallel).
+ * `instancePorts` must be a range no other test file uses (files run in parallel). `port` (default: a
+ * free one) is for a restart that clients must find where it was.
  */
-export async function startTestService(opts: { instancePorts: string; env?: Record<string, string>; dataDir?: string }): Promise<TestService> {
+export async function startTestService(opts: { instancePorts: string; env?: Record<string, string>; dataDir?: string; port?: number }): Promise<TestService> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'jcs-test-'));
   const config = loadConfig(
     { JCS_DATA_DIR: dataDir, JCS_INSTANCE_PORTS: opts.instancePorts, JCS_ACCESS_KEY: TEST_AK, JCS_SECRET_KEY: TEST_SK, ...opts.env },
-    { port: 0 },
+    { port: opts.port ?? 0 },
   );
   const logFile = join(dataDir, 'service.log');
   const logger = createLogger('info', pino.destination({ dest: logFile, sync: true, append: true }));
