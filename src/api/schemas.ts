@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { PASSWORD_PATTERN, PASSWORD_RULE } from '../domain/instances/password-rule.ts';
 
 /**
  * Request schemas of the nine operations (reference §4). They validate requests and generate
@@ -10,10 +11,8 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 const NAME_RULE = '2 to 32 characters: letters, digits, _ or Chinese characters';
 const name = Type.String({ pattern: '^[0-9A-Za-z_\\u4e00-\\u9fa5]{2,32}$', description: NAME_RULE });
 const description = Type.String({ maxLength: 256, description: 'at most 256 characters' });
-const password = Type.String({
-  pattern: '^([0-9A-Za-z]{8,16})?$',
-  description: '8 to 16 letters and digits, or empty for password-free',
-});
+// The rule lives in the domain (one module, also for the console); the schema documents and applies it.
+const password = Type.String({ pattern: PASSWORD_PATTERN, description: PASSWORD_RULE });
 const idString = (what: string) => Type.String({ minLength: 1, maxLength: 64, description: `${what}: 1 to 64 characters` });
 
 export const RegionParams = Type.Object({

@@ -27,6 +27,7 @@ import { toCacheInstanceView, type CacheInstanceView, type InstanceRow } from '.
 import { portRoles, toInstanceSpec } from './instance-spec.ts';
 import { reshapePorts } from '../../engine/reshard-ports.ts';
 import { transitionStatus, type InstanceStatus } from './instance-status.ts';
+import { PASSWORD_RULE, passwordProblem } from './password-rule.ts';
 
 export interface InstanceServiceDeps {
   db: Db;
@@ -50,6 +51,12 @@ export interface ResizePayload {
 }
 
 const DEFAULT_POLICY = 'volatile-lru';
+
+/** Refuses a password that breaks JD's rule (the API schema applies it too; this guards every other caller). */
+function assertPassword(field: string, password: string | undefined): void {
+  const problem = password ? passwordProblem(password) : undefined;
+  if (problem) throw new DomainError('INVALID_ARGUMENT', `${field}: must be ${PASSWORD_RULE} (${problem})`);
+}
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 const cpuArchType = process.arch === 'arm64' ? 'arm64' : 'amd64';
 
@@ -148,6 +155,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       input: CreateInstanceInput,
       charge: ChargeInput | undefined,
     ): Promise<{ cacheInstanceId: string; orderNum: string; buyId: string }> {
+      assertPassword('cacheInstance.password', input.password);
       const redisVersion = input.redisVersion ?? '2.8';
       if (!catalogue.versions().includes(redisVersion)) {
         throw new DomainError(
@@ -347,6 +355,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
     },
 
     async resetPassword(scope: RequestScope, id: string, password: string | undefined): Promise<void> {
+      assertPassword('password', password);
       const row = await mustFind(scope, id);
       requireStatus(row, ['running'], 'reset the password of');
       await db.transaction().execute(async (trx) => {
