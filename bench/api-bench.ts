@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import type { FastifyRequest } from 'fastify';
 import { buildApp } from '../src/api/build-app.ts';
+import { loadConfig } from '../src/config.ts';
 import { ResponseCache } from '../src/api/response-cache.ts';
 import { Responses } from '../src/api/schemas.ts';
 import { cachedSecretLookup, createAccount } from '../src/domain/accounts/account-service.ts';
@@ -84,7 +85,16 @@ async function serve(): Promise<void> {
   });
   // Replay protection as main.ts wires it: signatures of reads written behind to the same store.
   const replays = await ReplayGuard.open({ db, logger });
-  const deps = { logger, instances, regions: ['cn-north-1'], lookupSecret: cachedSecretLookup(db), replays };
+  // Connection limits and timeouts as main.ts applies them (their per-request bookkeeping is measured too).
+  const c = loadConfig({});
+  const connections = {
+    maxConnections: c.apiMaxConnections,
+    maxConnectionsPerIp: c.apiMaxConnectionsPerIp,
+    headersTimeoutMs: c.apiHeadersTimeoutMs,
+    requestTimeoutMs: c.apiRequestTimeoutMs,
+    keepAliveTimeoutMs: c.apiKeepAliveTimeoutMs,
+  };
+  const deps = { logger, instances, regions: ['cn-north-1'], lookupSecret: cachedSecretLookup(db), replays, connections };
   // Two apps over the same store, the product's as main.ts builds it (describe and list answers cached
   // until the store changes) and one without the read cache, so both paths are measured.
   const app = await buildApp({ ...deps, storeVersion: changeCounter(db) });

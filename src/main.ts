@@ -76,6 +76,13 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     lookupSecret: cachedSecretLookup(db),
     replays,
     storeVersion: changeCounter(db),
+    connections: {
+      maxConnections: config.apiMaxConnections,
+      maxConnectionsPerIp: config.apiMaxConnectionsPerIp,
+      headersTimeoutMs: config.apiHeadersTimeoutMs,
+      requestTimeoutMs: config.apiRequestTimeoutMs,
+      keepAliveTimeoutMs: config.apiKeepAliveTimeoutMs,
+    },
     health: () => Promise.resolve({ redisVersion }),
   });
   engine.start();
@@ -89,7 +96,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     await db.destroy();
     throw err;
   }
-  logger.info({ url, dataDir: config.dataDir, redisVersion }, `jcs-redis listening on ${url}`);
+  logger.info(
+    { url, dataDir: config.dataDir, redisVersion, apiMaxConnections: config.apiMaxConnections, apiMaxConnectionsPerIp: config.apiMaxConnectionsPerIp },
+    `jcs-redis listening on ${url}`,
+  );
 
   let closing: Promise<void> | null = null;
   return {

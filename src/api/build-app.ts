@@ -8,6 +8,7 @@ import { assertRegion } from '../domain/regions.ts';
 import { sendError } from './error-envelope.ts';
 import { rewriteActionUrl } from './action-url.ts';
 import { authenticate, type AuthDeps } from './authenticate.ts';
+import { ConnectionGuard, type ApiServerLimits } from './connection-guard.ts';
 import { registerInstanceRoutes } from './routes/instance-routes.ts';
 import { ResponseCache } from './response-cache.ts';
 import { registerRegionRoutes } from './routes/region-routes.ts';
@@ -24,6 +25,11 @@ export interface AppDeps extends AuthDeps {
   storeVersion?: () => string | undefined;
   /** Health details for GET /healthz (engine and store state). */
   health?: () => Promise<Record<string, unknown>>;
+  /**
+   * Connection limits and timeouts of the HTTP server (config.ts, JCS_API_*). Without them Node's and
+   * Fastify's defaults apply and nothing bounds the number of connections.
+   */
+  connections?: ApiServerLimits;
 }
 
 declare module 'fastify' {
@@ -42,13 +48,24 @@ const EMPTY_BODY = Buffer.alloc(0);
 /** Request bodies larger than this are refused with 413 before they are read further. */
 export const BODY_LIMIT = 64 * 1024;
 
+/** A socket with no traffic either way for this long is closed (a client that stopped reading its answer). */
+const SOCKET_IDLE_MS = 60_000;
+
 /**
  * Builds the HTTP app without listening: main.ts listens, tests call `inject()` or listen on port 0.
  * Order of work per request: raw body → signature (over the raw bytes) → JSON parse → schema
  * validation → handler → JD Cloud envelope.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const limits = deps.connections;
   const app = Fastify({
+    ...(limits && {
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionTimeout: SOCKET_IDLE_MS,
+      // Node checks the headers and request timeouts every connectionsCheckingInterval (default 30 s).
+      http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
+    }),
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: () => newRequestId(),
     // Fastify's own per-request lines are replaced by one line per request from onResponse.
@@ -62,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { verbose: true, coerceTypes: true, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  if (limits) new ConnectionGuard(app.server, limits, deps.logger.child({ component: 'connections' }));
   app.decorateRequest('account', '');
 
   // Keep the exact bytes: the signature covers them, so JSON is parsed only after it verifies.
