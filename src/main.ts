@@ -83,7 +83,6 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       requestTimeoutMs: config.apiRequestTimeoutMs,
       keepAliveTimeoutMs: config.apiKeepAliveTimeoutMs,
     },
-    health: () => Promise.resolve({ redisVersion }),
   });
   engine.start();
   let url: string;

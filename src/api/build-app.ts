@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import { newRequestId } from '../domain/ids.ts';
 import { DomainError } from '../domain/domain-error.ts';
 import { assertRegion } from '../domain/regions.ts';
-import { sendError } from './error-envelope.ts';
+import { sendError, writeClientError } from './error-envelope.ts';
 import { rewriteActionUrl } from './action-url.ts';
 import { authenticate, type AuthDeps } from './authenticate.ts';
 import { ConnectionGuard, type ApiServerLimits } from './connection-guard.ts';
@@ -23,7 +23,10 @@ export interface AppDeps extends AuthDeps {
    * cached until the store changes. Without it nothing is cached.
    */
   storeVersion?: () => string | undefined;
-  /** Health details for GET /healthz (engine and store state). */
+  /**
+   * Health details for GET /healthz (engine and store state). The route is public: nothing that
+   * tells an attacker about the host or its software versions belongs here.
+   */
   health?: () => Promise<Record<string, unknown>>;
   /**
    * Connection limits and timeouts of the HTTP server (config.ts, JCS_API_*). Without them Node's and
@@ -72,8 +75,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     rewriteUrl: (req) => rewriteActionUrl(req.url ?? '/'),
-    // Router-level failures (undecodable URL, over-long segment) get the same envelope as the rest.
+    // Router-level failures (undecodable URL, over-long segment) get the same envelope as the rest,
+    // and so do requests Node refuses before Fastify sees them (headers over 16 KiB, timeouts).
     frameworkErrors: (err, request, reply) => sendError(err, request, reply),
+    clientErrorHandler: writeClientError,
     // While closing, requests on open keep-alive connections get our own 503 envelope (onRequest below).
     return503OnClosing: false,
     ajv: { customOptions: { verbose: true, coerceTypes: true, removeAdditional: false, allErrors: false } },
@@ -162,6 +167,9 @@ function admit(request: FastifyRequest, raw: Buffer, account: string | undefined
   done();
 }
 
+/** Bodies nested deeper than this are refused (the deepest real body, createCacheInstance, has 4 levels). */
+const MAX_JSON_DEPTH = 32;
+
 /** Parses a request body as a JSON object, treating JSON null as absent at every depth. */
 function parseJsonObject(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) return {};
@@ -173,16 +181,16 @@ function parseJsonObject(raw: Buffer): Record<string, unknown> {
   }
   if (parsed === null) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new DomainError('INVALID_ARGUMENT', 'body: must be a JSON object');
-  return stripNulls(parsed) as Record<string, unknown>;
+  return stripNulls(parsed, 1) as Record<string, unknown>;
 }
 
-function stripNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stripNulls);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    // `__proto__` from JSON.parse is an own key; copying it would set the prototype, so it is dropped.
-    for (const [k, v] of Object.entries(value)) if (v !== null && k !== '__proto__') out[k] = stripNulls(v);
-    return out;
-  }
-  return value;
+/** Copies a parsed JSON value without its nulls; refuses one nested deeper than MAX_JSON_DEPTH (a deep one overflowed the stack). */
+function stripNulls(value: unknown, depth: number): unknown {
+  if (!value || typeof value !== 'object') return value;
+  if (depth > MAX_JSON_DEPTH) throw new DomainError('INVALID_ARGUMENT', `body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (Array.isArray(value)) return value.map((v) => stripNulls(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  // `__proto__` from JSON.parse is an own key; copying it would set the prototype, so it is dropped.
+  for (const [k, v] of Object.entries(value)) if (v !== null && k !== '__proto__') out[k] = stripNulls(v, depth + 1);
+  return out;
 }
