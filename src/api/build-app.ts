@@ -56,8 +56,10 @@ const SOCKET_IDLE_MS = 60_000;
 
 /**
  * Builds the HTTP app without listening: main.ts listens, tests call `inject()` or listen on port 0.
- * Order of work per request: raw body → signature (over the raw bytes) → JSON parse → schema
- * validation → handler → JD Cloud envelope.
+ * Order of work per request: raw body → signature (over the raw bytes) → credential scope region =
+ * path region → replay check (the signature is admitted once) → JSON parse → schema validation →
+ * handler → JD Cloud envelope. With `connections`, the server's connections are bounded first
+ * (connection-guard.ts).
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limits = deps.connections;
