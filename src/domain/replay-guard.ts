@@ -132,7 +132,7 @@ export class ReplayGuard {
   private prune(): Promise<void> {
     this.pruning ??= (async () => {
       try {
-        while (!this.closed && (await deleteExpiredSignatures(this.db, this.now(), PRUNE_CHUNK)) === PRUNE_CHUNK) await nextTurn();
+        while (!this.closed && (await deleteExpiredSignatures(this.db, this.now(), PRUNE_CHUNK)) >= PRUNE_CHUNK) await nextTurn();
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, 'could not delete expired request signatures; will retry');
       }

@@ -15,6 +15,7 @@ import { ReplayGuard } from '../../src/domain/replay-guard.ts';
 import { SignatureMemory } from '../../src/signing/signature-memory.ts';
 import { signRequest } from '../../src/signing/sign-request.ts';
 import { openStore, type Db } from '../../src/store/open-store.ts';
+import { deleteExpiredSignatures, insertSignature, insertSignatures, unexpiredSignatures } from '../../src/store/signatures-repo.ts';
 import { msSpec, startTestService, TEST_AK, TEST_SK, waitForStatus, type TestService } from '../helpers/test-service.ts';
 
 const silent = pino({ level: 'silent' });
@@ -56,6 +57,25 @@ describe('ReplayGuard over a real SQLite store', () => {
   afterAll(async () => {
     await db?.destroy();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the store: any number of rows in chunks, duplicates counted, oldest expired deleted first in bounded steps', async () => {
+    const repo = await openStore(join(dir, 'repo.db'));
+    try {
+      const rows = Array.from({ length: 1_000 }, (_, i) => ({ signature: sig(100_000 + i).slice(0, 32), expires_ms: 1_000 + i }));
+      expect(await insertSignatures(repo, rows)).toBe(0);
+      // 1,000 = 3 × 256 + 128 + 64 + 32 + 8: every shape once; a second pass finds every row present.
+      expect(await insertSignatures(repo, rows.slice(0, 299))).toBe(299);
+      expect(await insertSignature(repo, rows[5]!)).toBe(false);
+      expect((await unexpiredSignatures(repo, 1_997, 10)).map((r) => Number(r.expires_ms))).toEqual([1_999, 1_998]);
+      expect(await deleteExpiredSignatures(repo, 1_500, 100)).toBe(100);
+      expect((await unexpiredSignatures(repo, 0, 2_000)).map((r) => Number(r.expires_ms)).at(-1)).toBe(1_100);
+      expect(await deleteExpiredSignatures(repo, 1_500, 10_000)).toBe(401);
+      expect(await deleteExpiredSignatures(repo, 1_500, 10_000)).toBe(0);
+      expect((await unexpiredSignatures(repo, 0, 2_000)).length).toBe(499);
+    } finally {
+      await repo.destroy();
+    }
   });
 
   it('refuses a mutation and a read again after a restart, and again after their keys left a full memory', async () => {
