@@ -29,8 +29,12 @@ export interface ConnectionCounts {
 
 interface Tracked {
   ip: string;
-  /** Requests read but not yet answered (HTTP/1.1 may pipeline several). */
-  inFlight: number;
+  /**
+   * The answer to the connection's latest request. Answers go out in request order, so while this one
+   * has not been handed to the kernel completely, some request on the connection is in flight. Read
+   * only when a connection is considered for eviction, so a request costs no listener of its own.
+   */
+  latest: ServerResponse | undefined;
 }
 
 /** At most one warning per this many milliseconds while the limits bite. */
@@ -50,7 +54,7 @@ const WARN_EVERY_MS = 10_000;
  * - Timeouts (Node's headersTimeout, requestTimeout, keepAliveTimeout, set in build-app.ts) close
  *   silent, slow and idle keep-alive sockets on their own; this guard bounds what is open meanwhile.
  *
- * Bookkeeping is a few Map operations per connection and per request.
+ * Bookkeeping is a few Map operations per connection and per request; no listener per request.
  */
 export class ConnectionGuard {
   /** Every open connection, least recently active first (a Map iterates in insertion order). */
@@ -86,7 +90,7 @@ export class ConnectionGuard {
       socket.destroy();
       return;
     }
-    this.all.set(socket, { ip, inFlight: 0 });
+    this.all.set(socket, { ip, latest: undefined });
     if (mine) mine.add(socket);
     else this.byIp.set(ip, new Set([socket]));
     socket.once('close', () => this.forget(socket));
@@ -95,23 +99,20 @@ export class ConnectionGuard {
   private started(socket: Socket, res: ServerResponse): void {
     const tracked = this.all.get(socket);
     if (!tracked) return;
-    tracked.inFlight++;
-    res.once('close', () => {
-      tracked.inFlight--;
-      // Most recently active now: move to the end of both orders.
-      if (this.all.delete(socket)) {
-        this.all.set(socket, tracked);
-        const mine = this.byIp.get(tracked.ip);
-        mine?.delete(socket);
-        mine?.add(socket);
-      }
-    });
+    tracked.latest = res;
+    // Most recently active now: move to the end of both orders.
+    this.all.delete(socket);
+    this.all.set(socket, tracked);
+    const mine = this.byIp.get(tracked.ip);
+    mine?.delete(socket);
+    mine?.add(socket);
   }
 
   /** Closes the first idle connection among `candidates` (oldest activity first); false when all are busy. */
   private evictIdle(candidates: Iterable<Socket>): boolean {
     for (const socket of candidates) {
-      if ((this.all.get(socket)?.inFlight ?? 0) > 0) continue;
+      const latest = this.all.get(socket)?.latest;
+      if (latest && !latest.writableFinished) continue;
       this.forget(socket);
       socket.destroy();
       this.counts.evicted++;
