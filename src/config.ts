@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Operator settings. Each has an environment variable and a default; flags override both. */
@@ -51,6 +52,50 @@ export interface Config {
   logLevel: string;
   /** `JCS_TASK_ATTEMPTS`, default 12 (about 30 s of retries): attempts before a task puts the instance in `error`. */
   taskAttempts: number;
+  /**
+   * `JCS_API_MAX_CONNECTIONS`: most connections open at once on the API port. Default: the process's
+   * open-files limit minus a reserve for the engine (see apiFdReserve), at least 64.
+   */
+  apiMaxConnections: number;
+  /** `JCS_API_MAX_CONNECTIONS_PER_IP`, default 256: most connections open at once from one client address. */
+  apiMaxConnectionsPerIp: number;
+  /** `JCS_API_HEADERS_TIMEOUT_MS`, default 10 000: a client must send a request's headers within this time. */
+  apiHeadersTimeoutMs: number;
+  /** `JCS_API_REQUEST_TIMEOUT_MS`, default 30 000: a client must send a whole request within this time. */
+  apiRequestTimeoutMs: number;
+  /** `JCS_API_KEEPALIVE_TIMEOUT_MS`, default 5 000: an idle keep-alive connection is closed after this time. */
+  apiKeepAliveTimeoutMs: number;
+}
+
+/**
+ * Descriptors kept for the engine, out of the API's reach: a quarter of the open-files limit, at
+ * least 256 and at most 4096. The engine needs them for its connections to Redis nodes, the pipes of
+ * the processes it starts, the store and the logs.
+ */
+export function apiFdReserve(openFilesLimit: number): number {
+  return Math.min(4096, Math.max(256, Math.floor(openFilesLimit / 4)));
+}
+
+/** Default of `JCS_API_MAX_CONNECTIONS` for an open-files limit (undefined: unknown, taken as 1024). */
+export function defaultApiMaxConnections(openFilesLimit: number | undefined): number {
+  const limit = openFilesLimit ?? 1024;
+  return Math.max(64, limit - apiFdReserve(limit));
+}
+
+/**
+ * This process's soft "Max open files" limit (Node raises it to the hard limit at start), or
+ * undefined when unlimited or unknown.
+ */
+export function readOpenFilesLimit(limitsPath = '/proc/self/limits'): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(limitsPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const soft = text.split('\n').find((l) => l.startsWith('Max open files'))?.trim().split(/\s+/)[3];
+  const n = Number(soft);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 function parsePortRange(text: string): { from: number; to: number } {
@@ -120,12 +165,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     memoryOvercommit: parsePositiveNumber('JCS_MEMORY_OVERCOMMIT', env.JCS_MEMORY_OVERCOMMIT ?? '1.0'),
     logLevel: env.JCS_LOG_LEVEL ?? 'info',
     taskAttempts: parsePositiveInt('JCS_TASK_ATTEMPTS', env.JCS_TASK_ATTEMPTS ?? '12'),
+    apiMaxConnections: env.JCS_API_MAX_CONNECTIONS
+      ? parsePositiveInt('JCS_API_MAX_CONNECTIONS', env.JCS_API_MAX_CONNECTIONS)
+      : defaultApiMaxConnections(readOpenFilesLimit()),
+    apiMaxConnectionsPerIp: parsePositiveInt('JCS_API_MAX_CONNECTIONS_PER_IP', env.JCS_API_MAX_CONNECTIONS_PER_IP ?? '256'),
+    apiHeadersTimeoutMs: parsePositiveInt('JCS_API_HEADERS_TIMEOUT_MS', env.JCS_API_HEADERS_TIMEOUT_MS ?? '10000'),
+    apiRequestTimeoutMs: parsePositiveInt('JCS_API_REQUEST_TIMEOUT_MS', env.JCS_API_REQUEST_TIMEOUT_MS ?? '30000'),
+    apiKeepAliveTimeoutMs: parsePositiveInt('JCS_API_KEEPALIVE_TIMEOUT_MS', env.JCS_API_KEEPALIVE_TIMEOUT_MS ?? '5000'),
     ...overrides,
   };
   if (config.memoryReserveMb >= config.hostMemoryMb) {
     throw new Error(
       `JCS_MEMORY_RESERVE_MB (${config.memoryReserveMb}) must be below the host memory (${config.hostMemoryMb} MB): nothing would be left for instances`,
     );
+  }
+  if (config.apiHeadersTimeoutMs > config.apiRequestTimeoutMs) {
+    throw new Error('JCS_API_HEADERS_TIMEOUT_MS must not be larger than JCS_API_REQUEST_TIMEOUT_MS');
   }
   if (Boolean(config.accessKey) !== Boolean(config.secretKey)) {
     throw new Error('JCS_ACCESS_KEY and JCS_SECRET_KEY must be set together');

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/build-app.ts';
 import type { Config } from './config.ts';
 import { cachedSecretLookup, ensureBootstrapAccount } from './domain/accounts/account-service.ts';
+import { ReplayGuard } from './domain/replay-guard.ts';
 import { loadClassCatalogue } from './domain/catalogue/instance-class-catalogue.ts';
 import { createInstanceService } from './domain/instances/instance-service.ts';
 import { createLocalDriver } from './drivers/local/local-driver.ts';
@@ -17,7 +18,6 @@ import { createPortBook, reserveRoles } from './store/ports-repo.ts';
 import { rotateCa } from './drivers/local/tls-material.ts';
 import { Engine } from './engine/engine.ts';
 import type { Logger } from './logger.ts';
-import { NonceCache } from './signing/nonce-cache.ts';
 import { openStore, type Db } from './store/open-store.ts';
 import { changeCounter } from './store/change-counter.ts';
 
@@ -101,16 +101,24 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     engineVersion: redisVersion.split('.').slice(0, 2).join('.'),
     ipWhiteListEnforcement: () => driver.capabilities.ipWhiteList,
   });
+  const replays = await ReplayGuard.open({ db, logger: logger.child({ component: 'replay-guard' }) });
   const app = await buildApp({
     logger,
     instances,
     regions: config.regions,
     lookupSecret: cachedSecretLookup(db),
-    nonces: new NonceCache(),
+    replays,
     storeVersion: changeCounter(db),
     health: async () => {
       await db.selectFrom('accounts').select('access_key').limit(1).execute();
       return engine.health();
+    },
+    connections: {
+      maxConnections: config.apiMaxConnections,
+      maxConnectionsPerIp: config.apiMaxConnectionsPerIp,
+      headersTimeoutMs: config.apiHeadersTimeoutMs,
+      requestTimeoutMs: config.apiRequestTimeoutMs,
+      keepAliveTimeoutMs: config.apiKeepAliveTimeoutMs,
     },
   });
   engine.start();
@@ -120,10 +128,14 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
   } catch (err) {
     await engine.stop();
     await driver.close();
+    await replays.close();
     await db.destroy();
     throw err;
   }
-  logger.info({ url, dataDir: config.dataDir, redisVersion }, `jcs-redis listening on ${url}`);
+  logger.info(
+    { url, dataDir: config.dataDir, redisVersion, apiMaxConnections: config.apiMaxConnections, apiMaxConnectionsPerIp: config.apiMaxConnectionsPerIp },
+    `jcs-redis listening on ${url}`,
+  );
 
   let closing: Promise<void> | null = null;
   return {
@@ -136,6 +148,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
         await app.close();
         await engine.stop();
         await driver.close();
+        await replays.close();
         await db.destroy();
       })();
       return closing;

@@ -5,9 +5,10 @@ import type { Logger } from '../logger.ts';
 import { newRequestId } from '../domain/ids.ts';
 import { DomainError } from '../domain/domain-error.ts';
 import { assertRegion } from '../domain/regions.ts';
-import { sendError } from './error-envelope.ts';
+import { sendError, writeClientError } from './error-envelope.ts';
 import { rewriteActionUrl } from './action-url.ts';
 import { authenticate, type AuthDeps } from './authenticate.ts';
+import { ConnectionGuard, type ApiServerLimits } from './connection-guard.ts';
 import { registerInstanceRoutes } from './routes/instance-routes.ts';
 import { ResponseCache } from './response-cache.ts';
 import { registerRegionRoutes } from './routes/region-routes.ts';
@@ -27,6 +28,11 @@ export interface AppDeps extends AuthDeps {
    * 200 when ok, 503 with the reason otherwise. Public: nothing about the host or versions goes here.
    */
   health?: () => Promise<{ ok: boolean; reason: string }>;
+  /**
+   * Connection limits and timeouts of the HTTP server (config.ts, JCS_API_*). Without them Node's and
+   * Fastify's defaults apply and nothing bounds the number of connections.
+   */
+  connections?: ApiServerLimits;
 }
 
 declare module 'fastify' {
@@ -45,26 +51,42 @@ const EMPTY_BODY = Buffer.alloc(0);
 /** Request bodies larger than this are refused with 413 before they are read further. */
 export const BODY_LIMIT = 64 * 1024;
 
+/** A socket with no traffic either way for this long is closed (a client that stopped reading its answer). */
+const SOCKET_IDLE_MS = 60_000;
+
 /**
  * Builds the HTTP app without listening: main.ts listens, tests call `inject()` or listen on port 0.
- * Order of work per request: raw body → signature (over the raw bytes) → JSON parse → schema
- * validation → handler → JD Cloud envelope.
+ * Order of work per request: raw body → signature (over the raw bytes) → credential scope region =
+ * path region → replay check (the signature is admitted once) → JSON parse → schema validation →
+ * handler → JD Cloud envelope. With `connections`, the server's connections are bounded first
+ * (connection-guard.ts).
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const limits = deps.connections;
   const app = Fastify({
+    ...(limits && {
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionTimeout: SOCKET_IDLE_MS,
+      // Node checks the headers and request timeouts every connectionsCheckingInterval (default 30 s).
+      http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
+    }),
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: () => newRequestId(),
     // Fastify's own per-request lines are replaced by one line per request from onResponse.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     rewriteUrl: (req) => rewriteActionUrl(req.url ?? '/'),
-    // Router-level failures (undecodable URL, over-long segment) get the same envelope as the rest.
+    // Router-level failures (undecodable URL, over-long segment) get the same envelope as the rest,
+    // and so do requests Node refuses before Fastify sees them (headers over 16 KiB, timeouts).
     frameworkErrors: (err, request, reply) => sendError(err, request, reply),
+    clientErrorHandler: writeClientError,
     // While closing, requests on open keep-alive connections get our own 503 envelope (onRequest below).
     return503OnClosing: false,
     ajv: { customOptions: { verbose: true, coerceTypes: true, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  if (limits) new ConnectionGuard(app.server, limits, deps.logger.child({ component: 'connections' }));
   app.decorateRequest('account', '');
 
   // Keep the exact bytes: the signature covers them, so JSON is parsed only after it verifies.
@@ -148,6 +170,9 @@ function admit(request: FastifyRequest, raw: Buffer, account: string | undefined
   done();
 }
 
+/** Bodies nested deeper than this are refused (the deepest real body, createCacheInstance, has 4 levels). */
+const MAX_JSON_DEPTH = 32;
+
 /** Parses a request body as a JSON object, treating JSON null as absent at every depth. */
 function parseJsonObject(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) return {};
@@ -159,16 +184,16 @@ function parseJsonObject(raw: Buffer): Record<string, unknown> {
   }
   if (parsed === null) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new DomainError('INVALID_ARGUMENT', 'body: must be a JSON object');
-  return stripNulls(parsed) as Record<string, unknown>;
+  return stripNulls(parsed, 1) as Record<string, unknown>;
 }
 
-function stripNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stripNulls);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    // `__proto__` from JSON.parse is an own key; copying it would set the prototype, so it is dropped.
-    for (const [k, v] of Object.entries(value)) if (v !== null && k !== '__proto__') out[k] = stripNulls(v);
-    return out;
-  }
-  return value;
+/** Copies a parsed JSON value without its nulls; refuses one nested deeper than MAX_JSON_DEPTH (a deep one overflowed the stack). */
+function stripNulls(value: unknown, depth: number): unknown {
+  if (!value || typeof value !== 'object') return value;
+  if (depth > MAX_JSON_DEPTH) throw new DomainError('INVALID_ARGUMENT', `body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (Array.isArray(value)) return value.map((v) => stripNulls(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  // `__proto__` from JSON.parse is an own key; copying it would set the prototype, so it is dropped.
+  for (const [k, v] of Object.entries(value)) if (v !== null && k !== '__proto__') out[k] = stripNulls(v, depth + 1);
+  return out;
 }

@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { newRequestId } from '../domain/ids.ts';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../domain/domain-error.ts';
 
 /** The JD Cloud error body: `code` equals the HTTP status, `status` is the stable code. */
@@ -80,5 +82,31 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
     requestId: request.id,
     error: { code: ERROR_STATUS[domain.code], status: domain.code, message: domain.message },
   };
-  return reply.code(ERROR_STATUS[domain.code]).send(body);
+  // Set here too, not only in the onSend hook: router-level errors (frameworkErrors) skip the hooks.
+  return reply.code(ERROR_STATUS[domain.code]).header('x-jdcloud-request-id', request.id).send(body);
+}
+
+/**
+ * Answers what Node's HTTP parser refuses before any request exists (Fastify's clientErrorHandler):
+ * headers over 16 KiB (an over-long URL), a request that did not arrive within the timeouts, bytes
+ * that are not HTTP. Same envelope as everything else, then the connection is closed.
+ */
+export function writeClientError(err: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has no one to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const message =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? 'request: the URL and headers together are larger than 16 KiB'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'request: the request did not arrive in time; send its headers within the headers timeout and all of it within the request timeout'
+        : 'request: not a valid HTTP/1.1 request';
+  const requestId = newRequestId();
+  const body = JSON.stringify({ requestId, error: { code: 400, status: 'INVALID_ARGUMENT', message } } satisfies ErrorEnvelope);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\nx-jdcloud-request-id: ${requestId}\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

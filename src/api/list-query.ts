@@ -27,6 +27,9 @@ const FILTER_COLUMNS = {
   subnetId: 'subnetIds',
 } as const;
 
+/** The largest page number (2^31 - 1): offsets stay exact integers on every store. */
+export const MAX_PAGE_NUMBER = 2_147_483_647;
+
 const INSTANCE_TYPES: Record<string, string[]> = { redis: ['master-slave'], redis_cluster: ['cluster', 'native-cluster'] };
 const OPERATORS = new Set(['eq', 'in', 'like']);
 
@@ -61,6 +64,14 @@ export function parseListQuery(
 ): InstanceListQuery {
   const pageNumber = query.pageNumber === undefined ? 1 : Number(query.pageNumber);
   const pageSize = query.pageSize === undefined ? 10 : Number(query.pageSize);
+  // The schema bounds both, but Ajv lets "1e400" through as Infinity (which the store then refused
+  // with a 500): checked again here, where the numbers are used.
+  if (!Number.isSafeInteger(pageNumber) || pageNumber < 1 || pageNumber > MAX_PAGE_NUMBER) {
+    throw new DomainError('INVALID_ARGUMENT', `pageNumber: must be an integer from 1 to ${MAX_PAGE_NUMBER}`);
+  }
+  if (!Number.isSafeInteger(pageSize) || pageSize < 10 || pageSize > 100) {
+    throw new DomainError('INVALID_ARGUMENT', 'pageSize: must be an integer from 10 to 100');
+  }
   const parsed = groups(query);
   const out: InstanceListQuery = {
     ...scope,

@@ -3,7 +3,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { canonicalRequest, headerText, sha256Hex } from './canonical-request.ts';
 import { parseAuthorizationHeader } from './authorization-header.ts';
 import { rememberLast } from './memo.ts';
-import type { NonceCache } from './nonce-cache.ts';
 import { cachedSigningKey, credentialScope, signatureBytes, stringToSign } from './signing-key.ts';
 
 export interface ReceivedRequest {
@@ -20,8 +19,6 @@ export interface VerifyOptions {
   now: Date;
   /** Largest accepted difference between x-jdcloud-date and `now`, either way. Default 15 minutes. */
   maxSkewMs?: number;
-  /** Replay protection; a nonce is remembered only after the signature checks out. */
-  nonces: NonceCache;
   /** Expected service in the credential scope. Default `redis`. */
   service?: string;
 }
@@ -32,10 +29,30 @@ export type VerifyResult =
       accessKey: string;
       /** Region of the credential scope; the caller may require it to equal the path's regionId. */
       region: string;
+      /**
+       * The verified signature (64 lower-case hex characters). It covers the date, method, path,
+       * query, signed headers and body: the key for replay protection, which is the caller's job.
+       */
+      signature: string;
+      /** When the request stops passing the clock-skew check (x-jdcloud-date + max skew). */
+      expiresAtMs: number;
     }
   | { ok: false; reason: string };
 
 const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
+
+/**
+ * One answer for a wrong signature and for an unknown access key, so that the answer does not tell
+ * whether an access key exists. JD's gateway says "sign result is not same" for the former.
+ */
+export const SIGNATURE_MISMATCH =
+  'sign result is not same: the signature does not match the request, or the access key is unknown (check the access key, secret key, path, query, signed headers and body)';
+
+/**
+ * Secret used to compute the HMAC for an unknown access key, so such a request costs the same work
+ * (and about the same time) as one with a wrong signature. No account can have it: secrets are hex.
+ */
+const UNKNOWN_KEY_SECRET = 'no account has this secret: it only keeps the timing alike';
 const JDCLOUD_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 /** Milliseconds of an x-jdcloud-date; the last answer is remembered (a busy client's requests share a second). */
@@ -58,7 +75,8 @@ function fail(reason: string): VerifyResult {
 /**
  * Verifies a JDCLOUD2/JDCLOUD3-HMAC-SHA256 signed request (reference §2.5). The reason of a failure
  * names the check that failed; it is safe to show to the caller (it never contains the secret or the
- * expected signature).
+ * expected signature), except that an unknown access key and a wrong signature get the same reason.
+ * Replay protection is not done here: the caller remembers `signature` (domain/replay-guard.ts).
  *
  * The date is always taken from the x-jdcloud-date header, signed or not: the Python SDK sends it
  * without signing it. Which headers are signed is the client's choice, read from SignedHeaders.
@@ -98,8 +116,8 @@ export function verifyRequest(
     );
   }
 
-  const secretKey = lookupSecret(auth.accessKey);
-  if (secretKey === undefined) return fail(`unknown access key "${auth.accessKey}"`);
+  const found = lookupSecret(auth.accessKey);
+  const secretKey = found ?? UNKNOWN_KEY_SECRET;
 
   if (auth.signedHeaders.some((name) => req.headers[name] === undefined)) {
     const missing = auth.signedHeaders.filter((name) => req.headers[name] === undefined);
@@ -125,12 +143,6 @@ export function verifyRequest(
   const key = cachedSigningKey(secretKey, auth.date8, auth.region, auth.service, auth.version);
   const expected = signatureBytes(key, stringToSign(auth.version, jdcloudDate, scope, sha256Hex(canonical)));
   // The parser guarantees 64 hex characters, so both sides are 32 bytes.
-  if (!timingSafeEqual(expected, Buffer.from(auth.signature, 'hex'))) {
-    return fail('sign result is not same: the signature does not match the request (check the secret key, path, query, signed headers and body)');
-  }
-
-  if (!opts.nonces.checkAndRemember(auth.accessKey, nonce, nowMs, requestMs + maxSkewMs)) {
-    return fail(`nonce "${nonce}" was already used (replayed request)`);
-  }
-  return { ok: true, accessKey: auth.accessKey, region: auth.region };
+  if (!timingSafeEqual(expected, Buffer.from(auth.signature, 'hex')) || found === undefined) return fail(SIGNATURE_MISMATCH);
+  return { ok: true, accessKey: auth.accessKey, region: auth.region, signature: auth.signature, expiresAtMs: requestMs + maxSkewMs };
 }

@@ -12,7 +12,9 @@ const OTHER_WRITERS_CHECK_MS = 250;
  * Changes by this process are seen at once: SQLite's total_changes() counts every row this
  * connection inserts, updates or deletes. It is asked again only after a statement that may write
  * ran through the store's Kysely instance (all of the service's writes do): a read that follows only
- * reads costs no SQLite call (bench:api: ~2 µs of a cached read). Commits by another process
+ * reads costs no SQLite call (bench:api: ~2 µs of a cached read). Writes to tables no cache reads
+ * (the replay guard's signatures, one per signed request) do not count (open-store.ts), so they
+ * leave the value alone until the next real change. Commits by another process
  * (the `accounts` CLI, which writes only accounts) are seen through PRAGMA data_version, checked at
  * most every 250 ms.
  */

@@ -12,13 +12,22 @@ export interface SqliteInternals {
   sqlite: SqliteDatabase.Database;
   /**
    * How many statements that may write (SQLite does not call them read-only) the store's Kysely
-   * instance has run so far. While it has not moved, nothing this process wrote through Kysely can
-   * have changed the database.
+   * instance has run so far, not counting those on tables no cache reads (NOT_READ_BY_CACHES).
+   * While it has not moved, nothing this process wrote through Kysely can have changed what a cache
+   * of store reads holds.
    */
   writesRun: () => number;
 }
 
 const internals = new WeakMap<Db, SqliteInternals>();
+
+/**
+ * Tables whose rows no cached read depends on: writes to them do not count as writes for the change
+ * counter (store/change-counter.ts). The replay guard writes a signature for every signed request;
+ * counting those would drop the API's read cache every 150 ms under load. Matched in the statement's
+ * SQL, as Kysely quotes it.
+ */
+const NOT_READ_BY_CACHES = ['"used_signatures"'];
 
 /** The SQLite internals of a store opened by openStore; undefined for any other Kysely instance. */
 export const sqliteInternals = (db: Db): SqliteInternals | undefined => internals.get(db);
@@ -52,22 +61,23 @@ export async function openStore(file: string): Promise<Db> {
  * Kysely's SQLite driver prepares every statement anew; preparing costs more than running a point
  * query. Kysely serialises queries on its single connection, so reusing a prepared statement is safe.
  * Kysely prepares each query right before running it, so counting the statements handed out that
- * are not read-only counts the writes run.
+ * are not read-only counts the writes run (except those on NOT_READ_BY_CACHES tables).
  */
 function withStatementCache(sqlite: SqliteDatabase.Database, count: { writes: number }, max = 500): SqliteDatabase.Database {
-  const cache = new Map<string, SqliteDatabase.Statement>();
+  const cache = new Map<string, { stmt: SqliteDatabase.Statement; counts: boolean }>();
   return new Proxy(sqlite, {
     get(target, prop, receiver) {
       if (prop !== 'prepare') return Reflect.get(target, prop, receiver) as unknown;
       return (source: string) => {
-        let stmt = cache.get(source);
-        if (!stmt) {
-          stmt = target.prepare(source);
+        let entry = cache.get(source);
+        if (!entry) {
+          const stmt = target.prepare(source);
+          entry = { stmt, counts: !stmt.readonly && !NOT_READ_BY_CACHES.some((table) => source.includes(table)) };
           if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-          cache.set(source, stmt);
+          cache.set(source, entry);
         }
-        if (!stmt.readonly) count.writes++;
-        return stmt;
+        if (entry.counts) count.writes++;
+        return entry.stmt;
       };
     },
   });

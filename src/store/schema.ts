@@ -99,6 +99,18 @@ export interface InstanceTagsTable {
   value: string;
 }
 
+/**
+ * Signatures of accepted API requests, for replay protection (domain/replay-guard.ts). Primary key
+ * (expires_ms, signature): a signature covers its request's date, so it always comes with the same
+ * expiry.
+ */
+export interface UsedSignaturesTable {
+  /** Milliseconds since the epoch after which the request fails the clock-skew check anyway. */
+  expires_ms: number;
+  /** The first 32 hex characters (128 bits) of the request's signature. */
+  signature: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   instance_tags: InstanceTagsTable;
@@ -107,4 +119,5 @@ export interface Database {
   port_quarantine: PortQuarantineTable;
   instance_events: InstanceEventsTable;
   tasks: TasksTable;
+  used_signatures: UsedSignaturesTable;
 }

@@ -13,6 +13,7 @@ import { ResponseCache } from '../../src/api/response-cache.ts';
 import { changeCounter } from '../../src/store/change-counter.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { insertInstance, updateInstance } from '../../src/store/instances-repo.ts';
+import { deleteExpiredSignatures, insertSignature, insertSignatures } from '../../src/store/signatures-repo.ts';
 import { createAccount } from '../../src/domain/accounts/account-service.ts';
 import { instanceRow } from '../helpers/instance-row.ts';
 
@@ -150,6 +151,26 @@ describe('changeCounter', () => {
       const v2 = version();
       await updateInstance(db, 'redis-nosuchrow0000', { name: 'x' });
       expect(version()).toBe(v2);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('stays put when only the replay guard\'s signatures are written, and still moves on the next real change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jcs-counter-'));
+    dirs.push(dir);
+    const db = await openStore(join(dir, 'jcs-redis.db'));
+    try {
+      await createAccount(db, { accessKey: 'AK', secretKey: 'SK' });
+      const version = changeCounter(db);
+      const v0 = version();
+      const until = Date.now() + 60_000;
+      expect(await insertSignature(db, { signature: 'a'.repeat(32), expires_ms: until })).toBe(true);
+      expect(await insertSignatures(db, [{ signature: 'b'.repeat(32), expires_ms: until }])).toBe(0);
+      expect(await deleteExpiredSignatures(db, until + 1, 10)).toBe(2);
+      expect(version()).toBe(v0);
+      await insertInstance(db, instanceRow({ id: 'redis-counter00002', account: 'AK' }), []);
+      expect(version()).not.toBe(v0);
     } finally {
       await db.destroy();
     }

@@ -87,7 +87,7 @@ describe('createCacheInstance validation', () => {
 describe('other operations validate too', () => {
   it('describeCacheInstances: pageNumber and pageSize', async () => {
     for (const [query, message] of [
-      ['pageNumber=0', /pageNumber: must be an integer of at least 1/],
+      ['pageNumber=0', /pageNumber: must be an integer from 1 to 2147483647/],
       ['pageSize=9', /pageSize: must be an integer from 10 to 100/],
       ['pageSize=101', /pageSize: must be an integer from 10 to 100/],
       ['filters.1.name=colour&filters.1.values.1=red', /filters\.1\.name: unknown filter "colour"/],

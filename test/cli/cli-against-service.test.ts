@@ -136,7 +136,7 @@ describe('jcs-redis against the service', () => {
 
     const unknownKey = await cli(['quota'], { JCS_ACCESS_KEY: 'NOSUCHKEY' });
     expect(unknownKey.code).toBe(3);
-    expect(unknownKey.stderr).toMatch(/ACCESS_ERROR \(HTTP 401\): unknown access key "NOSUCHKEY"/);
+    expect(unknownKey.stderr).toMatch(/ACCESS_ERROR \(HTTP 401\): sign result is not same/);
 
     for (const args of [['show', 'redis-doesnotexist'], ['delete', 'redis-doesnotexist'], ['resize', 'redis-doesnotexist', '--class', 'redis.m.small.basic']]) {
       const out = await cli(args);

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NonceCache } from '../../src/signing/nonce-cache.ts';
+import { SignatureMemory } from '../../src/signing/signature-memory.ts';
 import { verifyRequest } from '../../src/signing/verify-request.ts';
 
 export interface StubRequest {
@@ -33,7 +33,7 @@ export const STUB_AK = 'STUBAK';
 export const STUB_SK = 'STUBSK';
 
 export async function startStubServer(): Promise<StubServer> {
-  const nonces = new NonceCache();
+  const replays = new SignatureMemory();
   const stub: StubServer = {
     url: '',
     requests: [],
@@ -48,11 +48,13 @@ export async function startStubServer(): Promise<StubServer> {
       const verdict = verifyRequest(
         { method: req.method ?? '', rawUrl: req.url ?? '', headers: req.headers, body },
         (ak) => (ak === STUB_AK ? STUB_SK : undefined),
-        { now: new Date(), nonces },
+        { now: new Date() },
       );
       let answer: StubAnswer;
-      if (!verdict.ok) {
-        answer = { status: 401, body: { requestId: 'req-auth', error: { code: 401, status: 'ACCESS_ERROR', message: verdict.reason } } };
+      const fresh = verdict.ok && replays.checkAndRemember(verdict.signature, Date.now(), verdict.expiresAtMs);
+      if (!verdict.ok || !fresh) {
+        const message = verdict.ok ? 'replayed request' : verdict.reason;
+        answer = { status: 401, body: { requestId: 'req-auth', error: { code: 401, status: 'ACCESS_ERROR', message } } };
       } else {
         const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body.toString('utf8'), region: verdict.region };
         stub.requests.push(request);

@@ -15,6 +15,10 @@ export interface SignedCall {
   nonce?: string;
   algorithm?: SigningVersion;
   headers?: Record<string, string>;
+  /** Header names to sign (default: all, like the JS SDK); the Python SDK signs only content-type;host. */
+  signedHeaders?: string[];
+  /** Region of the credential scope; default cn-north-1. */
+  region?: string;
   /** Skip signing entirely. */
   unsigned?: boolean;
   /** Change the body after signing (to test tampering). */
@@ -40,7 +44,7 @@ export async function signedFetch(baseUrl: string, call: SignedCall): Promise<Ca
       signRequest(
         { method: call.method, path: call.path, query: call.query ?? '', headers, body },
         { accessKey: call.accessKey ?? TEST_AK, secretKey: call.secretKey ?? TEST_SK },
-        { region: 'cn-north-1', date: call.date, nonce: call.nonce, algorithm: call.algorithm },
+        { region: call.region ?? 'cn-north-1', date: call.date, nonce: call.nonce, algorithm: call.algorithm, signedHeaders: call.signedHeaders },
       ),
     );
   }

@@ -29,9 +29,10 @@ export const TEST_HOST_MEMORY = { JCS_HOST_MEMORY_MB: String(16 * 1024 * 1024) }
 
 /**
  * Starts the real service in-process on a free HTTP port with a fresh data directory.
- * `instancePorts` must be a range no other test file uses (files run in parallel).
+ * `instancePorts` must be a range no other test file uses (files run in parallel). `port` (default: a
+ * free one) is for a restart that clients must find where it was.
  */
-export async function startTestService(opts: { instancePorts: string; env?: Record<string, string>; dataDir?: string }): Promise<TestService> {
+export async function startTestService(opts: { instancePorts: string; env?: Record<string, string>; dataDir?: string; port?: number }): Promise<TestService> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'jcs-test-'));
   const config = loadConfig(
     // No port quarantine unless a test asks for one: most tests reuse a small port range many times.
@@ -44,7 +45,7 @@ export async function startTestService(opts: { instancePorts: string; env?: Reco
       ...TEST_HOST_MEMORY,
       ...opts.env,
     },
-    { port: 0 },
+    { port: opts.port ?? 0 },
   );
   const logFile = join(dataDir, 'service.log');
   const logger = createLogger('info', pino.destination({ dest: logFile, sync: true, append: true }));

@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalQuery, canonicalUri } from '../../src/signing/canonical-request.ts';
-import { NonceCache } from '../../src/signing/nonce-cache.ts';
 import { signRequest } from '../../src/signing/sign-request.ts';
 import { verifyRequest, type VerifyResult } from '../../src/signing/verify-request.ts';
 import { EDGE_CASES, EXAMPLE_2_LIST_PARAMS, splitUrl } from './signature-vectors.ts';
@@ -34,7 +33,6 @@ const SECRET = 'round-trip-secret';
 let server: Server;
 let port = 0;
 let captured: Captured[] = [];
-const nonces = new NonceCache();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -45,7 +43,7 @@ beforeAll(async () => {
       const verdict = verifyRequest(
         { method: req.method ?? '', rawUrl: req.url ?? '', headers: req.headers, body },
         (ak) => (ak === 'RTAK' ? SECRET : undefined),
-        { now: new Date(), nonces },
+        { now: new Date() },
       );
       captured.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, verdict });
       res.writeHead(verdict.ok ? 200 : 401, { 'content-type': 'application/json' });
@@ -159,7 +157,7 @@ describe('jdcloud-sdk-js and our signing agree', () => {
   for (const { name, region, call } of CALLS) {
     it(name, async () => {
       const c = await callOnce(call);
-      expect(c.verdict).toEqual({ ok: true, accessKey: 'RTAK', region });
+      expect(c.verdict).toMatchObject({ ok: true, accessKey: 'RTAK', region });
       expect(resign(c, region)).toBe(c.headers.authorization);
     });
   }

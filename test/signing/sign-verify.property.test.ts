@@ -6,7 +6,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalQuery, canonicalUri } from '../../src/signing/canonical-request.ts';
-import { NonceCache } from '../../src/signing/nonce-cache.ts';
 import { rfc3986Encode } from '../../src/signing/percent-encoding.ts';
 import { signRequest } from '../../src/signing/sign-request.ts';
 import { verifyRequest } from '../../src/signing/verify-request.ts';
@@ -26,7 +25,7 @@ function signAndVerify(path: string, wirePath: string, query: string, wireQuery:
   return verifyRequest(
     { method: 'POST', rawUrl: wireQuery ? `${wirePath}?${wireQuery}` : wirePath, headers: { ...headers, ...added }, body: Buffer.from(wireBody) },
     (ak) => (ak === 'AK' ? 'SK' : undefined),
-    { now: NOW, nonces: new NonceCache() },
+    { now: NOW },
   );
 }
 

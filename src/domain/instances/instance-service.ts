@@ -33,6 +33,7 @@ import { toCacheInstanceView, type CacheInstanceView, type InstanceRow } from '.
 import { toInstanceSpec } from './instance-spec.ts';
 import { transitionStatus, type InstanceStatus } from './instance-status.ts';
 import { DEFAULT_IP_WHITE_LIST, isDefaultIpWhiteList, normalizeIpWhiteList, storedIpWhiteList } from './ip-white-list.ts';
+import { PASSWORD_RULE, passwordProblem } from './password-rule.ts';
 
 export interface InstanceServiceDeps {
   db: Db;
@@ -70,6 +71,12 @@ export interface ResizePayload {
 }
 
 const DEFAULT_POLICY = 'volatile-lru';
+
+/** Refuses a password that breaks JD's rule (the API schema applies it too; this guards every other caller). */
+function assertPassword(field: string, password: string | undefined): void {
+  const problem = password ? passwordProblem(password) : undefined;
+  if (problem) throw new DomainError('INVALID_ARGUMENT', `${field}: must be ${PASSWORD_RULE} (${problem})`);
+}
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 const cpuArchType = process.arch === 'arm64' ? 'arm64' : 'amd64';
 
@@ -200,6 +207,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       input: CreateInstanceInput,
       charge: ChargeInput | undefined,
     ): Promise<{ cacheInstanceId: string; orderNum: string; buyId: string }> {
+      assertPassword('cacheInstance.password', input.password);
       const redisVersion = input.redisVersion ?? '2.8';
       if (!catalogue.versions().includes(redisVersion)) {
         throw new DomainError(
@@ -400,6 +408,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
     },
 
     async resetPassword(scope: RequestScope, id: string, password: string | undefined): Promise<void> {
+      assertPassword('password', password);
       const row = await mustFind(scope, id);
       requireStatus(row, ['running'], 'reset the password of');
       await db.transaction().execute(async (trx) => {
