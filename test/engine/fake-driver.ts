@@ -49,6 +49,8 @@ export class FakeDriver implements Driver {
   /** Calls running now, and the most seen at once, per op. */
   readonly running = new Map<FakeOp, number>();
   readonly maxRunning = new Map<FakeOp, number>();
+  /** Calls that ended because their signal aborted, per op. */
+  readonly aborted = new Map<FakeOp, number>();
   private readonly instances = new Map<string, Instance>();
   private readonly faults = new Map<string, Fault>();
   private nextPort = 30_000;
@@ -170,6 +172,9 @@ export class FakeDriver implements Driver {
       }
       signal.throwIfAborted();
       return fn();
+    } catch (err) {
+      if (signal.aborted) this.aborted.set(op, (this.aborted.get(op) ?? 0) + 1);
+      throw err;
     } finally {
       this.running.set(op, this.running.get(op)! - 1);
     }
