@@ -5,6 +5,7 @@
  */
 import type { Driver, Endpoint, InstanceSpec, NodeObservation, Observation, StepResult } from '../../src/drivers/driver.ts';
 import { PermanentDriverError } from '../../src/drivers/driver.ts';
+import { untilAborted } from '../../src/drivers/wrap-driver.ts';
 
 export type FakeOp = 'ensurePresent' | 'ensureAbsent' | 'observe' | 'applySettings' | 'setPassword' | 'applyIpWhiteList';
 
@@ -164,8 +165,9 @@ export class FakeDriver implements Driver {
     try {
       const f = this.faults.get(instanceId);
       const applies = f && (!f.ops || f.ops.includes(op));
-      if (applies && f.delayMs) await abortable(new Promise((r) => setTimeout(r, f.delayMs)), signal);
-      if (applies && f.hang) await abortable(new Promise(() => undefined), signal);
+      // A fake call honours its signal, as every driver call should.
+      if (applies && f.delayMs) await untilAborted(new Promise((r) => setTimeout(r, f.delayMs)), signal, op, 0);
+      if (applies && f.hang) await untilAborted(new Promise(() => undefined), signal, op, 0);
       if (applies && f.fail !== undefined && (f.failTimes === undefined || f.failTimes > 0)) {
         if (f.failTimes !== undefined) f.failTimes--;
         throw f.permanent ? new PermanentDriverError(f.fail) : new Error(f.fail);
@@ -179,23 +181,4 @@ export class FakeDriver implements Driver {
       this.running.set(op, this.running.get(op)! - 1);
     }
   }
-}
-
-/** Rejects when `signal` aborts: a fake call honours its signal, as every driver call should. */
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
 }

@@ -9,7 +9,8 @@ import { stat } from 'node:fs/promises';
 import type { Driver, Endpoint, InstanceSpec, NodeObservation, Observation, StepResult } from '../driver.ts';
 import { nodePaths } from './instance-paths.ts';
 import { createLocalNodes, type LocalNodesOptions } from './local-nodes.ts';
-import { PortInUseError, type LocalSpec, type NodeInternalPorts } from './local-spec.ts';
+import { PortInUseError, type LocalNodeObservation, type LocalSpec, type NodeInternalPorts } from './local-spec.ts';
+import { downNode } from './node-observation.ts';
 import { connectHost } from './node-conf.ts';
 import { isInternalRole, isNoFreePorts, nodeRole, publishedRole, rolesOf, type PortBook } from './port-book.ts';
 
@@ -18,17 +19,11 @@ export interface LocalDriverOptions extends LocalNodesOptions {
   ports: PortBook;
 }
 
-const DOWN: Omit<NodeObservation, 'shard' | 'slot'> = {
-  role: 'down',
-  pid: null,
-  address: null,
-  linkUp: false,
-  connectedReplicas: 0,
-  maxmemoryBytes: null,
-  maxclients: null,
-  usedMemoryBytes: null,
-  replOffset: null,
-};
+/** A node as the seam reports it: its place in the layout, where it listens, what it is now. */
+function seamNode(shard: number, slot: 'master' | 'replica', address: string | null, n: LocalNodeObservation): NodeObservation {
+  const { port: _port, ...seen } = n;
+  return { shard, slot, address, ...seen };
+}
 
 /** How many foreign-held ports one call moves off before it gives up (and the engine tries again later). */
 const MAX_MOVES = 8;
@@ -146,7 +141,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       if (!local) {
         // Nothing was ever made here (or it was removed): every node is down, and nothing is created.
         const down = Array.from({ length: spec.shardCount }, (_, shard) =>
-          (['master', 'replica'] as const).map((slot): NodeObservation => ({ ...DOWN, shard, slot })),
+          (['master', 'replica'] as const).map((slot) => seamNode(shard, slot, null, downNode(0))),
         ).flat();
         return {
           healthy: false,
@@ -159,24 +154,8 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       }
       const seen = await nodes.observe(local, signal);
       const byPort = new Map(seen.nodes.map((n) => [n.port, n]));
-      const mapped: NodeObservation[] = local.shards.flatMap((s, shard) =>
-        (['master', 'replica'] as const).map((slot) => {
-          const port = s[slot];
-          const n = byPort.get(port);
-          return {
-            shard,
-            slot,
-            role: n?.role ?? 'down',
-            pid: n?.pid ?? null,
-            address: `${host}:${port}`,
-            linkUp: n?.linkUp ?? false,
-            connectedReplicas: n?.connectedReplicas ?? 0,
-            maxmemoryBytes: n?.maxmemoryBytes ?? null,
-            maxclients: n?.maxclients ?? null,
-            usedMemoryBytes: n?.usedMemoryBytes ?? null,
-            replOffset: n?.replOffset ?? null,
-          };
-        }),
+      const mapped = local.shards.flatMap((s, shard) =>
+        (['master', 'replica'] as const).map((slot) => seamNode(shard, slot, `${host}:${s[slot]}`, byPort.get(s[slot]) ?? downNode(s[slot]))),
       );
       return {
         healthy: seen.healthy,

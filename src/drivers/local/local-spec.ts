@@ -3,7 +3,7 @@
  * the driver reserved for each node. Topology code (master-slave.ts, native-cluster.ts) works on this;
  * the engine and the domain never see ports (local-driver.ts maps one to the other).
  */
-import type { InstanceSpec } from '../driver.ts';
+import type { InstanceSpec, NodeObservation } from '../driver.ts';
 
 /** One shard: a master and its replica, each identified by its client port. */
 export interface ShardPorts {
@@ -33,18 +33,8 @@ export interface LocalSpec extends Omit<InstanceSpec, 'shardCount' | 'requestedP
 }
 
 /** What one redis-server node looks like right now, by its client port. */
-export interface LocalNodeObservation {
+export interface LocalNodeObservation extends Omit<NodeObservation, 'shard' | 'slot' | 'address'> {
   port: number;
-  role: 'master' | 'replica' | 'down';
-  pid: number | null;
-  /** For a replica: `master_link_status:up`. For a master: a replica is attached. */
-  linkUp: boolean;
-  connectedReplicas: number;
-  maxmemoryBytes: number | null;
-  maxclients: number | null;
-  usedMemoryBytes: number | null;
-  /** Replication offset, for choosing the freshest copy after a failure. */
-  replOffset: number | null;
 }
 
 /** What the topology code reports for an instance (local-driver.ts turns it into an Observation). */
