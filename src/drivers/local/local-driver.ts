@@ -10,6 +10,7 @@ import {
 import type { DriverLogger } from '../driver-logger.ts';
 import { learnAclCanon } from './acl-canon.ts';
 import { AdminPool } from './admin-pool.ts';
+import { DEFAULT_HUNG_NODE_MS, HungNodes } from './hung-nodes.ts';
 import { instanceDir, instancesRoot, MAX_SOCKET_PATH, nodePaths } from './instance-paths.ts';
 import { loadOrCreateInternalSecrets, readInternalSecrets, type InstanceCredentials } from './internal-secrets.ts';
 import { readOpenFilesHardLimit } from './fd-limit.ts';
@@ -39,6 +40,13 @@ export interface LocalDriverOptions {
   logger: DriverLogger;
   /** Start each node in its own memory cgroup when the host allows it. Default true (`JCS_MEMORY_CGROUPS`). */
   memoryCgroups?: boolean;
+  // hung-master: option (issue 12, defect 4)
+  /**
+   * A node that accepts connections but has not answered for this long (ms) is fenced (SIGKILL, only our
+   * verified process) and repaired like a node that died; 0: never fenced, only reported. Default 5000
+   * (`JCS_HUNG_NODE_MS`). See hung-nodes.ts and docs/local-driver.md.
+   */
+  hungNodeMs?: number;
 }
 
 /** Topology handlers by topology; native-cluster joins here when it lands. */
@@ -61,6 +69,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     host,
     logger: opts.logger,
     pool: new AdminPool(opts.dataDir, opts.logger),
+    hung: new HungNodes(opts.hungNodeMs ?? DEFAULT_HUNG_NODE_MS), // hung-master
     fdHardLimit: null,
     aclCanon: () => {
       throw new Error('the local driver is not initialised');
@@ -242,6 +251,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
 
     async close() {
       ctx.pool.closeAll();
+      ctx.hung.closeAll(); // hung-master
     },
   };
 }
