@@ -51,6 +51,13 @@ export interface Config {
   logLevel: string;
   /** `JCS_TASK_ATTEMPTS`, default 12 (about 30 s of retries): attempts before a task puts the instance in `error`. */
   taskAttempts: number;
+  // hung-master (issue 12, defect 4)
+  /**
+   * `JCS_HUNG_NODE_MS`, default 5000: a node that accepts connections but has not answered for this long
+   * is fenced (SIGKILL) and repaired like a dead one (a hung master fails over); 0 turns fencing off. At
+   * least 1000 (a node is first called silent after 1 s without an answer).
+   */
+  hungNodeMs: number;
 }
 
 function parsePortRange(text: string): { from: number; to: number } {
@@ -93,6 +100,13 @@ function parsePositiveNumber(name: string, text: string): number {
   return n;
 }
 
+// hung-master: 0 (off) or a bound of at least the 1 s after which a node is first called silent.
+function parseHungNodeMs(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || (n !== 0 && n < 1000)) throw new Error(`JCS_HUNG_NODE_MS must be 0 (never fence) or a whole number of ms >= 1000, got "${text}"`);
+  return n;
+}
+
 /** Reads the configuration from an environment (process.env by default), applying the defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const config: Config = {
@@ -120,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     memoryOvercommit: parsePositiveNumber('JCS_MEMORY_OVERCOMMIT', env.JCS_MEMORY_OVERCOMMIT ?? '1.0'),
     logLevel: env.JCS_LOG_LEVEL ?? 'info',
     taskAttempts: parsePositiveInt('JCS_TASK_ATTEMPTS', env.JCS_TASK_ATTEMPTS ?? '12'),
+    hungNodeMs: parseHungNodeMs(env.JCS_HUNG_NODE_MS ?? '5000'), // hung-master
     ...overrides,
   };
   if (config.memoryReserveMb >= config.hostMemoryMb) {

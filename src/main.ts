@@ -51,6 +51,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       bindHost: config.bindHost,
       nft: config.nft,
       memoryCgroups: config.memoryCgroups,
+      hungNodeMs: config.hungNodeMs, // hung-master
       logger: logger.child({ component: 'driver' }),
     }),
     { logger: logger.child({ component: 'driver' }), timeoutMs: 30_000 },
