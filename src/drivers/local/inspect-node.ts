@@ -46,7 +46,7 @@ export async function inspectNode(
   const live = await ctx.hung.probe(paths.dir, paths.socket);
   signal.throwIfAborted();
   if (live.kind === 'silent') {
-    await waitOrFence(ctx, paths, port, signal);
+    await waitOrFence(ctx, paths, port, secrets.instanceId, signal);
     return inspectNode(ctx, paths, port, secrets, signal, internal); // it answered, or it is gone now
   }
   if (live.kind === 'answers') {
@@ -139,18 +139,18 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
  * The node is silent: waits until it answers or goes away (then returns: the caller looks again), or
  * until it has been silent for the bound, and then fences it. With fencing off, throws (retryable).
  */
-async function waitOrFence(ctx: LocalContext, paths: NodePaths, port: number, signal: AbortSignal): Promise<void> {
+async function waitOrFence(ctx: LocalContext, paths: NodePaths, port: number, instanceId: string, signal: AbortSignal): Promise<void> {
   const silence = ctx.hung.silence(paths.dir);
   if (!silence) return;
   if (ctx.hung.boundMs === 0) throw new Error(await silenceMessage(ctx, paths, port));
   if (silence.silentMs < ctx.hung.boundMs) {
-    ctx.logger.warn({ port, silentMs: silence.silentMs, boundMs: ctx.hung.boundMs }, 'node accepts connections but does not answer; waiting for it up to the bound');
+    ctx.logger.warn({ instanceId, port, silentMs: silence.silentMs, boundMs: ctx.hung.boundMs }, 'node accepts connections but does not answer; waiting for it up to the bound');
   }
   if ((await ctx.hung.until(paths.dir, signal)) === 'ended') {
-    ctx.logger.info({ port, silentMs: Date.now() - silence.since }, 'node answers again (or went away) before the bound: not fenced');
+    ctx.logger.info({ instanceId, port, silentMs: Date.now() - silence.since }, 'node answers again (or went away) before the bound: not fenced');
     return;
   }
-  await fenceNode(ctx, paths, port, signal);
+  await fenceNode(ctx, paths, port, instanceId, signal);
 }
 
 /**
@@ -161,7 +161,7 @@ async function waitOrFence(ctx: LocalContext, paths: NodePaths, port: number, si
  * did not wake while we checked). Returns once the process has exited, so its ports are free and the
  * caller sees the node as dead. What it acknowledged before it froze is in its AOF or on its replica.
  */
-async function fenceNode(ctx: LocalContext, paths: NodePaths, port: number, signal: AbortSignal): Promise<void> {
+async function fenceNode(ctx: LocalContext, paths: NodePaths, port: number, instanceId: string, signal: AbortSignal): Promise<void> {
   const pid = await readPidfile(paths.pidfile);
   if (pid === null || !(await isOurProcess(pid, paths.dir))) {
     const who = pid === null ? 'no process' : `pid ${pid}, which is not the node's redis-server`;
@@ -177,7 +177,7 @@ async function fenceNode(ctx: LocalContext, paths: NodePaths, port: number, sign
     // Exited between the check and the kill.
   }
   ctx.logger.warn(
-    { port, pid, silentMs: silence.silentMs, boundMs: ctx.hung.boundMs, processState: state },
+    { instanceId, port, pid, silentMs: silence.silentMs, boundMs: ctx.hung.boundMs, processState: state },
     'node did not answer within the bound: fenced with SIGKILL; it is repaired like a node that died',
   );
   ctx.hung.forget(paths.dir);
