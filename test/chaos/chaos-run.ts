@@ -409,8 +409,9 @@ class ChaosRun {
     }
     const nodeDir = join(dir, String(port));
     const pid = Number(safeRead(join(nodeDir, 'redis.pid')).trim());
-    // Only a live process running in this node's directory: never a stale pidfile's reused pid.
-    if (!(pid > 0) || safeReadlink(`/proc/${pid}/cwd`) !== nodeDir) return;
+    // Only a live process running in this node's directory: never a stale pidfile's reused pid. A frozen
+    // one is left to the service: its fencing is under test.
+    if (!(pid > 0) || safeReadlink(`/proc/${pid}/cwd`) !== nodeDir || this.frozen.has(pid)) return;
     const healthy = (inst.writer?.acks.at(-1)?.ackedAt ?? 0) > Date.now() - 300;
     const t0 = Date.now();
     try {
@@ -500,7 +501,7 @@ class ChaosRun {
         if (safeReadlink(`/proc/${pid}/cwd`) === nodeDir && processStateSync(pid) === 'T') {
           process.kill(pid, 'SIGCONT');
           this.log(`pid ${pid} (port ${port} of ${inst.id}) SIGCONTed after ${Date.now() - t0} ms`);
-        } else {
+        } else if (inst.deleted === 'no') {
           fenced = true;
           this.report.freezesFenced++;
           this.log(`pid ${pid} (port ${port} of ${inst.id}) was gone after ${Date.now() - t0} ms: fenced`);
