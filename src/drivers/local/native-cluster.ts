@@ -184,8 +184,15 @@ async function startNodes(c: Cluster): Promise<void> {
     if (rState.role !== 'replica' || rState.replOffset <= 0) continue;
     // The master is gone and its replica holds replicated data, at least as new as the master's AOF:
     // the replica takes the slots now (no vote needed) and the master returns as its replica.
-    await r.client.call('CLUSTER', 'FAILOVER', 'TAKEOVER');
-    ctx.logger.warn({ instanceId: spec.id, shard: shard.index, port: shard.replica }, 'master is down; its replica took over');
+    // Redis may still promote it by itself between the read and this (an election under way): fine.
+    const took = await r.client.call('CLUSTER', 'FAILOVER', 'TAKEOVER').then(
+      () => true,
+      async (err: unknown) => {
+        if ((await readNodeState(r.client)).role !== 'master') throw err;
+        return false;
+      },
+    );
+    if (took) ctx.logger.warn({ instanceId: spec.id, shard: shard.index, port: shard.replica }, 'master is down; its replica took over');
   }
   const started = await Promise.all(nodes.map(async (n) => (byPort.get(n.port)!.kind === 'free' ? startPlanned(c, n) : (byPort.get(n.port) as Ours))));
   await Promise.all(started.map((probe, i) => c.add(nodes[i]!.port, probe.client)));
