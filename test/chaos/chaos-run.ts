@@ -514,13 +514,15 @@ class ChaosRun {
     this.frozen.set(pid, thawed);
     if (!healthy) return;
     const what = `${inst.cluster ? 'cluster ' : ''}master freeze at ${new Date(t0).toISOString()}`;
+    // Judged when the wait ends (a writer stopped for a delete ends it too), recorded once the process was
+    // woken or found fenced, so the record says which.
+    const acked = inst.writer!.firstAckAfter(t0, 30_000).then((ackedAt) => {
+      if (Number.isNaN(ackedAt) && inst.deleted === 'no' && !inst.retiring) this.violation(`${inst.id}: no write succeeded within 30 s of the ${what}`);
+      return ackedAt;
+    });
     this.recoveries.push(
-      // Once woken or found fenced, so the record says which.
-      Promise.all([inst.writer!.firstAckAfter(t0, 30_000), thawed]).then(([ackedAt]) => {
-        if (Number.isNaN(ackedAt)) {
-          if (inst.deleted === 'no' && !inst.retiring) this.violation(`${inst.id}: no write succeeded within 30 s of the ${what}`);
-          return;
-        }
+      Promise.all([acked, thawed]).then(([ackedAt]) => {
+        if (Number.isNaN(ackedAt)) return;
         // The writer's keys of a cluster spread over every shard: no recovery time is recorded for it.
         if (inst.cluster) return;
         const serviceWasDown = this.downs.length > serviceDownAtFreeze || !this.serviceUp;
