@@ -143,6 +143,12 @@ class ChaosRun {
   private readonly recoveries: Promise<void>[] = [];
   /** Frozen processes waiting for their SIGCONT, by pid. */
   private readonly frozen = new Map<number, Promise<void>>();
+  /**
+   * Instances with a frozen node: no other node fault is aimed at them meanwhile. A second frozen master
+   * takes a cluster's majority away, and a replica killed while its master is hung leaves only the
+   * master's AOF (the two-nodes-lost case of the guarantees, not the freeze under test).
+   */
+  private readonly frozenInstances = new Set<string>();
   private readonly report: ChaosReport;
   private serviceUp = true;
   private createSeq = 0;
@@ -384,7 +390,7 @@ class ChaosRun {
    * native cluster, a random node (its role, master or replica, read from its own nodes.conf).
    */
   private async killRedis(role: 'master' | 'replica'): Promise<void> {
-    const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer);
+    const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer && !this.frozenInstances.has(i.id));
     if (candidates.length === 0) return;
     // Clusters are fewer but have six nodes each: every other node kill goes to one when there is one.
     const clusters = candidates.filter((i) => i.cluster);
@@ -462,7 +468,7 @@ class ChaosRun {
    * serve the same data for more than 10 s.
    */
   private async freezeMaster(): Promise<void> {
-    const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer);
+    const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer && !this.frozenInstances.has(i.id));
     if (candidates.length === 0) return;
     const clusters = candidates.filter((i) => i.cluster);
     const inst = clusters.length > 0 && Math.random() < 0.5 ? pick(clusters) : pick(candidates);
@@ -479,6 +485,7 @@ class ChaosRun {
     const pid = Number(safeRead(join(nodeDir, 'redis.pid')).trim());
     if (!(pid > 0) || safeReadlink(`/proc/${pid}/cwd`) !== nodeDir || this.frozen.has(pid)) return;
     const healthy = (inst.writer?.acks.at(-1)?.ackedAt ?? 0) > Date.now() - 300;
+    if (this.frozenInstances.has(inst.id)) return; // frozen by another fault while we asked the roles
     const serviceDownAtFreeze = this.downs.length;
     const t0 = Date.now();
     try {
@@ -486,6 +493,7 @@ class ChaosRun {
     } catch {
       return;
     }
+    this.frozenInstances.add(inst.id);
     this.report.faultsTotal++;
     if (inst.cluster) this.report.faults.clusterMasterFreezes++;
     else this.report.faults.masterFreezes++;
@@ -508,6 +516,7 @@ class ChaosRun {
           this.log(`pid ${pid} (port ${port} of ${inst.id}) was gone after ${Date.now() - t0} ms: fenced`);
         }
         this.frozen.delete(pid);
+        this.frozenInstances.delete(inst.id);
         if (inst.deleted !== 'no') return;
         const brain = await lastingSplitBrain(HOST, ports, inst.history, inst.cluster);
         if (brain && inst.deleted === 'no') this.violation(`${inst.id}: after the SIGSTOP of ${port} at ${new Date(t0).toISOString()}, for 10 s: ${brain}`);
