@@ -79,6 +79,25 @@ describe('HungNodes', () => {
     expect(hung.silence('r')).toBeNull();
   });
 
+  it('two probes of a silent node at once keep one watch, the earlier', async () => {
+    let open = 0;
+    const mute = await server('mute4', (c) => {
+      open++;
+      c.once('close', () => open--);
+      c.resume(); // reads the PING (and answers nothing), so the client's close is seen
+    });
+    const hung = new HungNodes(10_000, PROBE_MS);
+    const [a, b] = await Promise.all([hung.probe('y', mute), hung.probe('y', mute)]);
+    expect(a.kind).toBe('silent');
+    expect(b.kind).toBe('silent');
+    const since = hung.silence('y')!.since;
+    expect(a.kind === 'silent' && b.kind === 'silent' && a.since === since && b.since === since).toBe(true);
+    // The other PING's connection is closed, not left open: the server sees it end.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(open).toBe(1);
+    hung.closeAll();
+  });
+
   it('stops waiting when the caller aborts, and keeps the watch', async () => {
     const mute = await server('mute3', () => undefined);
     const hung = new HungNodes(10_000, PROBE_MS);

@@ -162,6 +162,11 @@ export class HungNodes {
   }
 
   private keep(dir: string, watch: Watch): void {
+    // Two probes of one node at once: the older watch (the earlier start) is the one kept.
+    if (this.silence(dir)) {
+      watch.close();
+      return;
+    }
     this.watches.set(dir, watch);
     watch.onEnd(() => {
       if (this.watches.get(dir) === watch) this.watches.delete(dir);
