@@ -102,7 +102,7 @@ function parsePositiveNumber(name: string, text: string): number {
 
 // hung-master: 0 (off) or a bound of at least the 1 s after which a node is first called silent.
 function parseHungNodeMs(text: string): number {
-  const n = Number(text);
+  const n = text.trim() === '' ? NaN : Number(text); // an empty value must not turn fencing off
   if (!Number.isInteger(n) || (n !== 0 && n < 1000)) throw new Error(`JCS_HUNG_NODE_MS must be 0 (never fence) or a whole number of ms >= 1000, got "${text}"`);
   return n;
 }

@@ -6,7 +6,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HungNodes } from '../../src/drivers/local/hung-nodes.ts';
+import { loadConfig } from '../../src/config.ts';
+import { DEFAULT_HUNG_NODE_MS, HungNodes } from '../../src/drivers/local/hung-nodes.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'jcs-hung-nodes-'));
 const servers: Server[] = [];
@@ -106,5 +107,17 @@ describe('HungNodes', () => {
     expect(hung.silence('x')?.kind).toBe('silent');
     hung.closeAll();
     expect(hung.silence('x')).toBeNull();
+  });
+});
+
+describe('JCS_HUNG_NODE_MS', () => {
+  it('defaults to the driver default (5 s), takes 0 (never fence) or at least 1000 ms, and refuses the rest', () => {
+    expect(DEFAULT_HUNG_NODE_MS).toBe(5_000);
+    expect(loadConfig({}).hungNodeMs).toBe(DEFAULT_HUNG_NODE_MS);
+    expect(loadConfig({ JCS_HUNG_NODE_MS: '0' }).hungNodeMs).toBe(0);
+    expect(loadConfig({ JCS_HUNG_NODE_MS: '2500' }).hungNodeMs).toBe(2_500);
+    for (const bad of ['500', '-1', '1.5', 'soon', '']) {
+      expect(() => loadConfig({ JCS_HUNG_NODE_MS: bad })).toThrow(/JCS_HUNG_NODE_MS must be 0 \(never fence\) or a whole number of ms >= 1000/);
+    }
   });
 });
