@@ -1,8 +1,9 @@
 /**
  * `npm run chaos`: the long chaos run (the short one is test/chaos/chaos-run.test.ts). Thousands of
  * SDK operations over several minutes while the service and redis-server masters and replicas are
- * SIGKILLed at random; one create in four is a 3-shard native cluster (CHAOS_CLUSTER=0: master-slave
- * only). Prints the counts, master-kill recovery times and every violation, and exits 1 when there is
+ * SIGKILLed at random and masters are frozen (SIGSTOP, woken or fenced); one create in four is a 3-shard
+ * native cluster (CHAOS_CLUSTER=0: master-slave only). Prints the counts, master-kill and master-freeze
+ * recovery times and every violation, and exits 1 when there is
  * any. CHAOS_SECONDS (default 360) sets the length; CHAOS_VERBOSE=1 prints each fault and keeps the
  * service log in chaos-service.log.
  */

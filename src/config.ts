@@ -65,6 +65,12 @@ export interface Config {
   apiRequestTimeoutMs: number;
   /** `JCS_API_KEEPALIVE_TIMEOUT_MS`, default 5 000: an idle keep-alive connection is closed after this time. */
   apiKeepAliveTimeoutMs: number;
+  /**
+   * `JCS_HUNG_NODE_MS`, default 5000: a node that accepts connections but has not answered for this long
+   * is fenced (SIGKILL) and repaired like a dead one (a hung master fails over); 0 turns fencing off. At
+   * least 1000 (a node is first called silent after 1 s without an answer).
+   */
+  hungNodeMs: number;
 }
 
 /**
@@ -138,6 +144,13 @@ function parsePositiveNumber(name: string, text: string): number {
   return n;
 }
 
+// 0 (off) or a bound of at least the 1 s after which a node is first called silent.
+function parseHungNodeMs(text: string): number {
+  const n = text.trim() === '' ? NaN : Number(text); // an empty value must not turn fencing off
+  if (!Number.isInteger(n) || (n !== 0 && n < 1000)) throw new Error(`JCS_HUNG_NODE_MS must be 0 (never fence) or a whole number of ms >= 1000, got "${text}"`);
+  return n;
+}
+
 /** Reads the configuration from an environment (process.env by default), applying the defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const config: Config = {
@@ -172,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     apiHeadersTimeoutMs: parsePositiveInt('JCS_API_HEADERS_TIMEOUT_MS', env.JCS_API_HEADERS_TIMEOUT_MS ?? '10000'),
     apiRequestTimeoutMs: parsePositiveInt('JCS_API_REQUEST_TIMEOUT_MS', env.JCS_API_REQUEST_TIMEOUT_MS ?? '30000'),
     apiKeepAliveTimeoutMs: parsePositiveInt('JCS_API_KEEPALIVE_TIMEOUT_MS', env.JCS_API_KEEPALIVE_TIMEOUT_MS ?? '5000'),
+    hungNodeMs: parseHungNodeMs(env.JCS_HUNG_NODE_MS ?? '5000'),
     ...overrides,
   };
   if (config.memoryReserveMb >= config.hostMemoryMb) {

@@ -61,6 +61,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
       bindHost: config.bindHost,
       nft: config.nft,
       memoryCgroups: config.memoryCgroups,
+      hungNodeMs: config.hungNodeMs,
       logger: logger.child({ component: 'driver' }),
     });
   const driver = wrapDriver(opts.instrumentDriver ? opts.instrumentDriver(local) : local, { logger: logger.child({ component: 'driver' }), timeoutMs: 30_000 });

@@ -1,6 +1,7 @@
 /**
  * The short form of the chaos run (`npm run chaos` is the long one): a few dozen faults (service
- * SIGKILLs, master and replica SIGKILLs of master-slave and native-cluster nodes) under a random mix of
+ * SIGKILLs, master and replica SIGKILLs of master-slave and native-cluster nodes, SIGSTOPs of masters
+ * that the service must fence, or leave alone when they wake before its bound) under a random mix of
  * create, resize, password reset and delete through the official SDK; every invariant of issue 5 is
  * checked at the end.
  */
@@ -29,6 +30,7 @@ describe('chaos (short form)', () => {
     expect(report.faultsTotal).toBeGreaterThanOrEqual(20);
     expect(report.faults.serviceKills).toBeGreaterThan(0);
     expect(report.faults.masterKills + report.faults.clusterMasterKills).toBeGreaterThan(0);
+    expect(report.faults.masterFreezes + report.faults.clusterMasterFreezes).toBeGreaterThan(0);
     expect(report.operations.create.accepted).toBeGreaterThan(0);
     expect(report.keysChecked).toBeGreaterThan(0);
     if (process.env.CHAOS_CLUSTER !== '0') {

@@ -1,7 +1,9 @@
 /**
  * The chaos run shared by `npm run chaos` (long) and test/chaos/chaos-run.test.ts (short): actors drive
  * a random mix of create, resize, password reset and delete through the official SDK while a fault loop
- * SIGKILLs the service (and restarts it) and SIGKILLs redis-server masters and replicas. With
+ * SIGKILLs the service (and restarts it), SIGKILLs redis-server masters and replicas, and freezes
+ * masters with SIGSTOP (woken with SIGCONT after 1-3.5 s, before the service's 5 s bound, or after
+ * 12-20 s, by when it has usually fenced them; split brain is looked for after each). With
  * `clusterShare`, some creates are 3-shard native clusters (memory-only resizes; a random node of the
  * cluster is the kill target). A writer per instance records acknowledged keys (a cluster-aware one for
  * clusters). At the end every invariant of issue 5 is checked and each breach
@@ -16,6 +18,7 @@ import { sdkClient, type SdkBody, type SdkRedis } from '../helpers/sdk-client.ts
 import { freePort, ServiceProcess } from '../helpers/service-process.ts';
 import { killInstanceProcesses, msSpec, TEST_AK, TEST_SK } from '../helpers/test-service.ts';
 import { checkAckedKeys, checkInstanceData } from './chaos-data-check.ts';
+import { lastingSplitBrain, processStateSync, roleProblems } from './chaos-roles.ts';
 import { ChaosInstance } from './chaos-instance.ts';
 import { findLeaks, redisProcessesUnder } from './chaos-leaks.ts';
 import { portClosedAt } from './chaos-port-closed.ts';
@@ -53,14 +56,37 @@ export interface MasterKill {
   serviceWasDown: boolean;
 }
 
+export interface MasterFreeze {
+  /** SIGSTOP to the first acknowledged write on the published port, ms (master-slave only). */
+  recoveryMs: number;
+  /** The process was gone when it was to be woken: the service fenced it. */
+  fenced: boolean;
+  /** The service was killed too meanwhile. */
+  serviceWasDown: boolean;
+}
+
 export interface ChaosReport {
   durationMs: number;
   operations: Record<'create' | 'resize' | 'password' | 'delete', Record<CallOutcome['kind'], number>>;
   operationsTotal: number;
-  /** masterKills / replicaKills: master-slave nodes; clusterMasterKills / clusterReplicaKills: cluster nodes. */
-  faults: { serviceKills: number; masterKills: number; replicaKills: number; clusterMasterKills: number; clusterReplicaKills: number };
+  /**
+   * masterKills / replicaKills: master-slave nodes; clusterMasterKills / clusterReplicaKills: cluster nodes;
+   * masterFreezes / clusterMasterFreezes: SIGSTOP of a master (woken, or fenced by the service).
+   */
+  faults: {
+    serviceKills: number;
+    masterKills: number;
+    replicaKills: number;
+    clusterMasterKills: number;
+    clusterReplicaKills: number;
+    masterFreezes: number;
+    clusterMasterFreezes: number;
+  };
   faultsTotal: number;
   masterKills: MasterKill[];
+  masterFreezes: MasterFreeze[];
+  /** Frozen masters found gone at wake-up time (fenced), of master-slave and cluster instances. */
+  freezesFenced: number;
   instancesCreated: number;
   /** Of the created, native clusters. */
   clustersCreated: number;
@@ -115,6 +141,14 @@ class ChaosRun {
   private readonly violations: string[] = [];
   private readonly downs: { from: number; to: number }[] = [];
   private readonly recoveries: Promise<void>[] = [];
+  /** Frozen processes waiting for their SIGCONT, by pid. */
+  private readonly frozen = new Map<number, Promise<void>>();
+  /**
+   * Instances with a frozen node: no other node fault is aimed at them meanwhile. A second frozen master
+   * takes a cluster's majority away, and a replica killed while its master is hung leaves only the
+   * master's AOF (the two-nodes-lost case of the guarantees, not the freeze under test).
+   */
+  private readonly frozenInstances = new Set<string>();
   private readonly report: ChaosReport;
   private serviceUp = true;
   private createSeq = 0;
@@ -132,9 +166,11 @@ class ChaosRun {
       durationMs: 0,
       operations: { create: zero(), resize: zero(), password: zero(), delete: zero() },
       operationsTotal: 0,
-      faults: { serviceKills: 0, masterKills: 0, replicaKills: 0, clusterMasterKills: 0, clusterReplicaKills: 0 },
+      faults: { serviceKills: 0, masterKills: 0, replicaKills: 0, clusterMasterKills: 0, clusterReplicaKills: 0, masterFreezes: 0, clusterMasterFreezes: 0 },
       faultsTotal: 0,
       masterKills: [],
+      masterFreezes: [],
+      freezesFenced: 0,
       instancesCreated: 0,
       clustersCreated: 0,
       instancesDeleted: 0,
@@ -164,6 +200,7 @@ class ChaosRun {
     await Promise.all([...Array.from({ length: this.o.actors }, () => this.actor(deadline)), this.faults(deadline)]);
     this.log('faults stopped; settling');
     if (!this.svc.child) await this.restartService(0);
+    await Promise.all(this.frozen.values());
     await Promise.all(this.recoveries);
     await this.reconcile();
     await this.finalChecks();
@@ -322,7 +359,9 @@ class ChaosRun {
       // A service kill runs on while redis kills go on: a dead master while the control plane is down
       // is the harder case (nothing repairs it until the restart).
       if (r < 0.3) restarts.push(this.killService());
-      else await this.killRedis(r < 0.7 ? 'master' : 'replica');
+      else if (r < 0.5) await this.killRedis('master');
+      else if (r < 0.75) await this.freezeMaster();
+      else await this.killRedis('replica');
     }
     await Promise.all(restarts);
   }
@@ -351,7 +390,7 @@ class ChaosRun {
    * native cluster, a random node (its role, master or replica, read from its own nodes.conf).
    */
   private async killRedis(role: 'master' | 'replica'): Promise<void> {
-    const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer);
+    const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer && !this.frozenInstances.has(i.id));
     if (candidates.length === 0) return;
     // Clusters are fewer but have six nodes each: every other node kill goes to one when there is one.
     const clusters = candidates.filter((i) => i.cluster);
@@ -376,8 +415,9 @@ class ChaosRun {
     }
     const nodeDir = join(dir, String(port));
     const pid = Number(safeRead(join(nodeDir, 'redis.pid')).trim());
-    // Only a live process running in this node's directory: never a stale pidfile's reused pid.
-    if (!(pid > 0) || safeReadlink(`/proc/${pid}/cwd`) !== nodeDir) return;
+    // Only a live process running in this node's directory: never a stale pidfile's reused pid. A frozen
+    // one is left to the service: its fencing is under test.
+    if (!(pid > 0) || safeReadlink(`/proc/${pid}/cwd`) !== nodeDir || this.frozen.has(pid)) return;
     const healthy = (inst.writer?.acks.at(-1)?.ackedAt ?? 0) > Date.now() - 300;
     const t0 = Date.now();
     try {
@@ -416,6 +456,88 @@ class ChaosRun {
           const serviceWasDown = this.downs.length > serviceDownAtKill || !this.serviceUp;
           this.report.masterKills.push({ recoveryMs: ackedAt - t0, serviceWasDown });
         }),
+    );
+  }
+
+  /**
+   * SIGSTOPs the master of a random instance (master-slave: its published port; cluster: a node that says
+   * it is a master) and SIGCONTs it later: after 1-3.5 s (the service waits for it and must not fence it)
+   * or 12-20 s (the service has fenced it by then, unless it was down itself: a restart measures silence
+   * again, and a restart on this loaded host takes seconds). Writes must come back within
+   * 30 s, none acknowledged may be lost (no excuse, unlike a kill), and once it is woken no two nodes may
+   * serve the same data for more than 10 s.
+   */
+  private async freezeMaster(): Promise<void> {
+    const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer && !this.frozenInstances.has(i.id));
+    if (candidates.length === 0) return;
+    const clusters = candidates.filter((i) => i.cluster);
+    const inst = clusters.length > 0 && Math.random() < 0.5 ? pick(clusters) : pick(candidates);
+    const dir = join(this.dataDir, 'instances', inst.id);
+    const ports = safeReaddir(dir).filter((n) => /^\d+$/.test(n)).map(Number);
+    let port = inst.port;
+    if (inst.cluster) {
+      const roles = await Promise.all(ports.map(async (p) => ({ port: p, role: await nodeRole(p, inst.history) })));
+      const masters = roles.filter((n) => n.role === 'master');
+      if (masters.length === 0) return;
+      port = pick(masters).port;
+    }
+    const nodeDir = join(dir, String(port));
+    const pid = Number(safeRead(join(nodeDir, 'redis.pid')).trim());
+    if (!(pid > 0) || safeReadlink(`/proc/${pid}/cwd`) !== nodeDir || this.frozen.has(pid)) return;
+    const healthy = (inst.writer?.acks.at(-1)?.ackedAt ?? 0) > Date.now() - 300;
+    if (this.frozenInstances.has(inst.id)) return; // frozen by another fault while we asked the roles
+    const serviceDownAtFreeze = this.downs.length;
+    const t0 = Date.now();
+    try {
+      process.kill(pid, 'SIGSTOP');
+    } catch {
+      return;
+    }
+    this.frozenInstances.add(inst.id);
+    this.report.faultsTotal++;
+    if (inst.cluster) this.report.faults.clusterMasterFreezes++;
+    else this.report.faults.masterFreezes++;
+    // The first freeze is long (a short run sees at least one fence), then long or short at random. A long
+    // one outlasts the bound even when the service was killed meanwhile and started measuring again
+    // (most of the time: a second service kill can push the fence past the wake-up).
+    const long = this.report.faults.masterFreezes + this.report.faults.clusterMasterFreezes <= 1 || Math.random() < 0.5;
+    const holdMs = long ? between(12_000, 20_000) : between(1_000, 3_500);
+    this.log(`${inst.cluster ? 'cluster ' : ''}master of ${inst.id} (port ${port}, pid ${pid}) SIGSTOPped for ${Math.round(holdMs)} ms`);
+    let fenced = false;
+    const thawed = (async () => {
+        await sleep(holdMs);
+        // Only the frozen process itself: gone (fenced) or not stopped any more means there is nothing to wake.
+        if (safeReadlink(`/proc/${pid}/cwd`) === nodeDir && processStateSync(pid) === 'T') {
+          process.kill(pid, 'SIGCONT');
+          this.log(`pid ${pid} (port ${port} of ${inst.id}) SIGCONTed after ${Date.now() - t0} ms`);
+        } else if (inst.deleted === 'no') {
+          fenced = true;
+          this.report.freezesFenced++;
+          this.log(`pid ${pid} (port ${port} of ${inst.id}) was gone after ${Date.now() - t0} ms: fenced`);
+        }
+        this.frozen.delete(pid);
+        this.frozenInstances.delete(inst.id);
+        if (inst.deleted !== 'no') return;
+        const brain = await lastingSplitBrain(HOST, ports, inst.history, inst.cluster);
+        if (brain && inst.deleted === 'no') this.violation(`${inst.id}: after the SIGSTOP of ${port} at ${new Date(t0).toISOString()}, for 10 s: ${brain}`);
+    })();
+    this.frozen.set(pid, thawed);
+    if (!healthy) return;
+    const what = `${inst.cluster ? 'cluster ' : ''}master freeze at ${new Date(t0).toISOString()}`;
+    // Judged when the wait ends (a writer stopped for a delete ends it too), recorded once the process was
+    // woken or found fenced, so the record says which.
+    const acked = inst.writer!.firstAckAfter(t0, 30_000).then((ackedAt) => {
+      if (Number.isNaN(ackedAt) && inst.deleted === 'no' && !inst.retiring) this.violation(`${inst.id}: no write succeeded within 30 s of the ${what}`);
+      return ackedAt;
+    });
+    this.recoveries.push(
+      Promise.all([acked, thawed]).then(([ackedAt]) => {
+        if (Number.isNaN(ackedAt)) return;
+        // The writer's keys of a cluster spread over every shard: no recovery time is recorded for it.
+        if (inst.cluster) return;
+        const serviceWasDown = this.downs.length > serviceDownAtFreeze || !this.serviceUp;
+        this.report.masterFreezes.push({ recoveryMs: ackedAt - t0, fenced, serviceWasDown });
+      }),
     );
   }
 
@@ -516,12 +638,17 @@ class ChaosRun {
         if (mine.length !== nodes * perNode) this.violation(`${inst.id}: ${mine.length} ports reserved, expected ${nodes * perNode} (${perNode} per node)`);
         const check = await checkInstanceData(inst, HOST, password, seen.get(inst.id)?.memoryMb ?? 0, nodePorts);
         check.violations.forEach((v) => this.violation(v));
+        // No split brain left behind by a freeze (or anything else): one master per shard, where it belongs.
+        for (const p of await roleProblems(HOST, inst.port, nodePorts, password, inst.cluster, CLUSTER_SHARDS)) this.violation(`${inst.id}: ${p}`);
         this.report.keysChecked += check.checked;
         if (inst.cluster) this.report.clusterKeysChecked += check.checked;
         this.report.keysExcused += check.excused;
         this.report.keysExcusedLost += check.excusedLost;
       }
       for (const leak of findLeaks(this.dataDir, livePorts, liveNodes, ports)) this.violation(leak);
+      for (const p of redisProcessesUnder(this.dataDir)) {
+        if (processStateSync(p.pid) === 'T') this.violation(`redis-server pid ${p.pid} in ${p.dir} is still stopped (SIGSTOP) at the end`);
+      }
       if (!existsSync(storeFile(this.dataDir))) this.violation('the store file is gone');
     } finally {
       await db.destroy();

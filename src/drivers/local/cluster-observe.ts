@@ -6,6 +6,8 @@
  */
 import { type LocalNodeObservation, type LocalObservation, type LocalSpec } from './local-spec.ts';
 import { readClusterView, SLOT_COUNT, slotCount, type ClusterView } from './cluster-nodes.ts';
+import { readAnswering } from './inspect-node.ts';
+import { nodePaths } from './instance-paths.ts';
 import { nodeProblems } from './node-problems.ts';
 import { tlsPortOf } from './topology-handler.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
@@ -22,8 +24,8 @@ interface Seen {
 
 async function observeNode(ctx: LocalContext, port: number, secrets: InstanceCredentials): Promise<Seen> {
   try {
-    const client = await ctx.pool.get(port, secrets);
-    const [state, view] = await Promise.all([readNodeState(client), readClusterView(client)]);
+    const paths = nodePaths(ctx.dataDir, secrets.instanceId, port);
+    const [state, view] = await readAnswering(ctx, paths, port, secrets, (client) => Promise.all([readNodeState(client), readClusterView(client)]));
     return {
       state,
       view,

@@ -5,7 +5,17 @@ import type { LocalContext } from './local-context.ts';
 import type { NodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
 import { readNodeState, type NodeState } from './node-state.ts';
-import { isOurProcess, isPortHeld, isSocketOpen, readPidfile, stopLegacyNode, waitUntilLoaded } from './redis-node.ts';
+import { PROBE_TIMEOUT_MS } from './hung-nodes.ts';
+import {
+  describeProcessState,
+  isOurProcess,
+  isPortHeld,
+  processState,
+  readPidfile,
+  stopLegacyNode,
+  waitProcessExited,
+  waitUntilLoaded,
+} from './redis-node.ts';
 
 /** Who holds a node's ports. */
 export type NodeProbe =
@@ -16,9 +26,14 @@ export type NodeProbe =
 /**
  * Finds out whether our node runs: its unix socket (in the node's 0700 directory, where only we can create
  * one) answers, we can log in as the instance's admin user, and INFO's tcp_port / config_file are the
- * node's port and conf. A node that matches is adopted as is (never restarted). When the socket does not
- * answer, the node is not running, and each of its ports (client, TLS, bus) must be free: one held by some
- * other process is reported as foreign. Nothing here sends a credential over TCP.
+ * node's port and conf. A node that matches is adopted as is (never restarted). When nothing listens on
+ * the socket, the node is not running, and each of its ports (client, TLS, bus) must be free: one held by
+ * some other process is reported as foreign. Nothing here sends a credential over TCP.
+ *
+ * A node that accepts but does not answer (hung-nodes.ts) is waited for: if it answers within the bound
+ * (`ctx.hung.boundMs` of silence, counted from the first unanswered read or PING) it is adopted as usual;
+ * if not, it is fenced (`fenceNode`: SIGKILL, only our verified process) and then reported free, so the
+ * caller repairs it like a node that died.
  */
 export async function inspectNode(
   ctx: LocalContext,
@@ -28,16 +43,23 @@ export async function inspectNode(
   signal: AbortSignal,
   internal?: NodeInternalPorts,
 ): Promise<NodeProbe> {
-  if (await isSocketOpen(paths.socket)) {
+  const live = await ctx.hung.probe(paths.dir, paths.socket);
+  signal.throwIfAborted();
+  if (live.kind === 'silent') {
+    await waitOrFence(ctx, paths, port, secrets.instanceId, signal);
+    return inspectNode(ctx, paths, port, secrets, signal, internal); // it answered, or it is gone now
+  }
+  if (live.kind === 'answers') {
     let client: Redis;
     try {
       client = await ctx.pool.get(port, secrets);
     } catch (err) {
-      if (!(await isSocketOpen(paths.socket))) return inspectNode(ctx, paths, port, secrets, signal, internal); // it just went away
-      // Our node (nobody else can own that socket), but it does not answer as it should (stopped, stuck,
-      // or secrets lost): never kill it on a guess; the error is retryable and names the node for an operator.
+      // It just went away, or stopped answering right after the PING: look again.
+      if ((await ctx.hung.probe(paths.dir, paths.socket)).kind !== 'answers') return inspectNode(ctx, paths, port, secrets, signal, internal);
+      // Our node (nobody else can own that socket), it answers, but refuses the admin login (secrets
+      // lost?): never kill it on a guess; the error is retryable and names the node for an operator.
       const pid = await readPidfile(paths.pidfile);
-      throw new Error(`node on port ${port} (pid ${pid ?? 'unknown'}) is ours but does not answer: ${(err as Error).message}`);
+      throw new Error(`node on port ${port} (pid ${pid ?? 'unknown'}) is ours but refuses the control plane's login: ${(err as Error).message}`);
     }
     await waitUntilLoaded(client, port, signal);
     const state = await readNodeState(client);
@@ -57,6 +79,110 @@ export async function inspectNode(
     }
   }
   return { kind: 'free' };
+}
+
+/** Unique value for a read that lost its race against the probe timeout. */
+const TIMED_OUT: unique symbol = Symbol('timed out');
+
+/**
+ * For observe: `read` on the node's admin connection, unless the node does not answer. A node already
+ * known to be silent is reported at once, without sending it anything; a read unanswered after
+ * PROBE_TIMEOUT_MS makes it known silent from the read's start. Either way this throws with how long it
+ * has been silent, so a hung node holds observe for at most the probe timeout (not the 3 s admin command
+ * timeout), and never the reads of the other nodes, which run alongside.
+ */
+export async function readAnswering<T>(
+  ctx: LocalContext,
+  paths: NodePaths,
+  port: number,
+  secrets: InstanceCredentials,
+  read: (client: Redis) => Promise<T>,
+): Promise<T> {
+  if (ctx.hung.silence(paths.dir)) throw new Error(await silenceMessage(ctx, paths, port));
+  const startedAt = Date.now();
+  const work = ctx.pool.get(port, secrets).then(read);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), PROBE_TIMEOUT_MS);
+  });
+  let result: T | typeof TIMED_OUT;
+  try {
+    result = await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (result !== TIMED_OUT) return result;
+  // A late answer ends the silence; no answer leaves it watched (hung-nodes.ts) until it ends or is fenced.
+  work.then(
+    () => ctx.hung.answered(paths.dir),
+    () => undefined,
+  );
+  ctx.hung.suspect(paths.dir, paths.socket, startedAt);
+  throw new Error(await silenceMessage(ctx, paths, port));
+}
+
+/** "node on port P (pid N) accepts connections but has not answered for 2.1 s (it is stopped (SIGSTOP)); …". */
+async function silenceMessage(ctx: LocalContext, paths: NodePaths, port: number): Promise<string> {
+  const silentMs = ctx.hung.silence(paths.dir)?.silentMs ?? 0;
+  const pid = await readPidfile(paths.pidfile);
+  const state = describeProcessState(pid === null ? null : await processState(pid));
+  const bound = ctx.hung.boundMs;
+  return (
+    `node on port ${port} (pid ${pid ?? 'unknown'}) accepts connections but has not answered for ${seconds(silentMs)} (it ${state}); ` +
+    (bound > 0 ? `it is fenced once silent for ${seconds(bound)}` : 'fencing is off (JCS_HUNG_NODE_MS=0)')
+  );
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * The node is silent: waits until it answers or goes away (then returns: the caller looks again), or
+ * until it has been silent for the bound, and then fences it. With fencing off, throws (retryable).
+ */
+async function waitOrFence(ctx: LocalContext, paths: NodePaths, port: number, instanceId: string, signal: AbortSignal): Promise<void> {
+  const silence = ctx.hung.silence(paths.dir);
+  if (!silence) return;
+  if (ctx.hung.boundMs === 0) throw new Error(await silenceMessage(ctx, paths, port));
+  if (silence.silentMs < ctx.hung.boundMs) {
+    ctx.logger.warn({ instanceId, port, silentMs: silence.silentMs, boundMs: ctx.hung.boundMs }, 'node accepts connections but does not answer; waiting for it up to the bound');
+  }
+  if ((await ctx.hung.until(paths.dir, signal)) === 'ended') {
+    ctx.logger.info({ instanceId, port, silentMs: Date.now() - silence.since }, 'node answers again (or went away) before the bound: not fenced');
+    return;
+  }
+  await fenceNode(ctx, paths, port, instanceId, signal);
+}
+
+/**
+ * Fences a node that has not answered for the bound, so that it can never serve again, least of all as
+ * a second master next to the node the repair promotes: SIGKILL (a stopped process dies too, without
+ * running another instruction) to the pidfile's pid, and only when that pid runs in the node's directory
+ * (`isOurProcess`: never a stranger on a reused pid) and the node is still silent at that instant (it
+ * did not wake while we checked). Returns once the process has exited, so its ports are free and the
+ * caller sees the node as dead. What it acknowledged before it froze is in its AOF or on its replica.
+ */
+async function fenceNode(ctx: LocalContext, paths: NodePaths, port: number, instanceId: string, signal: AbortSignal): Promise<void> {
+  const pid = await readPidfile(paths.pidfile);
+  if (pid === null || !(await isOurProcess(pid, paths.dir))) {
+    const who = pid === null ? 'no process' : `pid ${pid}, which is not the node's redis-server`;
+    throw new Error(`${await silenceMessage(ctx, paths, port)}, but its pidfile names ${who}: not fenced; an operator must stop it`);
+  }
+  const state = await processState(pid);
+  // Checked after the awaits, right before the kill: a node that answered meanwhile is left alone.
+  const silence = ctx.hung.silence(paths.dir);
+  if (!silence) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Exited between the check and the kill.
+  }
+  ctx.logger.warn(
+    { instanceId, port, pid, silentMs: silence.silentMs, boundMs: ctx.hung.boundMs, processState: state },
+    'node did not answer within the bound: fenced with SIGKILL; it is repaired like a node that died',
+  );
+  ctx.hung.forget(paths.dir);
+  ctx.pool.drop(port);
+  if (!(await waitProcessExited(pid, 5_000, signal))) throw new Error(`node on port ${port} (pid ${pid}) was sent SIGKILL but has not exited`);
 }
 
 /**

@@ -2,6 +2,7 @@ import { type LocalSpec } from './local-spec.ts';
 import type { DriverLogger } from '../driver-logger.ts';
 import type { AclCanon } from './acl-canon.ts';
 import type { AdminPool } from './admin-pool.ts';
+import type { HungNodes } from './hung-nodes.ts';
 import { capMaxClients } from './fd-limit.ts';
 import type { MemoryCgroups } from './memory-cgroup.ts';
 import { promisedNodeMemoryBytes } from './memory-guard.ts';
@@ -18,6 +19,8 @@ export interface LocalContext {
   host: string;
   logger: DriverLogger;
   pool: AdminPool;
+  /** Nodes that accept connections but do not answer, and the bound after which they are fenced. */
+  hung: HungNodes;
   /** Hard open-files limit redis-server inherits, or null when unlimited/unknown (see fd-limit.ts). */
   fdHardLimit: number | null;
   /** The ACL LIST lines an instance's nodes must print (learnt from the redis-server binary at init). */

@@ -5,6 +5,7 @@ import { type LocalObservation, type LocalSpec } from './local-spec.ts';
 import type { DriverLogger } from '../driver-logger.ts';
 import { learnAclCanon } from './acl-canon.ts';
 import { AdminPool } from './admin-pool.ts';
+import { DEFAULT_HUNG_NODE_MS, HungNodes } from './hung-nodes.ts';
 import { instanceDir, instancesRoot, MAX_SOCKET_PATH, nodePaths } from './instance-paths.ts';
 import { loadOrCreateInternalSecrets, readInternalSecrets, type InstanceCredentials, type InternalSecrets } from './internal-secrets.ts';
 import { readOpenFilesHardLimit } from './fd-limit.ts';
@@ -34,6 +35,12 @@ export interface LocalNodesOptions {
   logger: DriverLogger;
   /** Start each node in its own memory cgroup when the host allows it. Default true (`JCS_MEMORY_CGROUPS`). */
   memoryCgroups?: boolean;
+  /**
+   * A node that accepts connections but has not answered for this long (ms) is fenced (SIGKILL, only our
+   * verified process) and repaired like a node that died; 0: never fenced, only reported. Default 5000
+   * (`JCS_HUNG_NODE_MS`). See hung-nodes.ts and docs/local-driver.md.
+   */
+  hungNodeMs?: number;
 }
 
 /** Topology handlers by topology; native-cluster joins here when it lands. */
@@ -74,6 +81,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     host,
     logger: opts.logger,
     pool: new AdminPool(opts.dataDir, opts.logger),
+    hung: new HungNodes(opts.hungNodeMs ?? DEFAULT_HUNG_NODE_MS),
     fdHardLimit: null,
     aclCanon: () => {
       throw new Error('the local driver is not initialised');
@@ -269,6 +277,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
 
     async close() {
       ctx.pool.closeAll();
+      ctx.hung.closeAll();
     },
   };
 }

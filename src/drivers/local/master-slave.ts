@@ -8,13 +8,15 @@
  *   link was up when the master last wrote, it is at least as new as the dead master: promote it, start
  *   the master as its replica, wait for the sync, promote the master and point the replica back.
  *   Otherwise the master starts from its own AOF and the replica resyncs from it;
+ * - a hung master (accepts connections, answers nothing) is waited for up to the bound and then fenced
+ *   (inspect-node.ts): from then on it is a dead master, repaired as above;
  * - every step reads the world first, so a crash between steps is finished by the next call.
  */
 import type { Redis } from 'ioredis';
 import { PermanentDriverError } from '../driver.ts';
 import { type LocalNodeObservation, type LocalObservation, type LocalSpec } from './local-spec.ts';
 import { convergeNode } from './converge-node.ts';
-import { ensureNotForeign, inspectNode, type NodeProbe } from './inspect-node.ts';
+import { ensureNotForeign, inspectNode, readAnswering, type NodeProbe } from './inspect-node.ts';
 import { nodePaths, type NodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
 import { effectiveMaxClients, nodeCgroup, type LocalContext } from './local-context.ts';
@@ -155,7 +157,10 @@ async function ensurePresent(
       start(ctx, spec, secrets, replicaPlan, signal),
     ]);
   } else if (m.kind === 'free') {
-    const replica = r as Ours;
+    // Read now, not at the probe: the master may have been waited for and fenced since (inspect-node.ts).
+    // A replica of a master that froze still shows its link up, and that is right: the master wrote
+    // nothing after it froze, so a replica linked until then holds everything it sent.
+    const replica = { ...(r as Ours), state: await readNodeState((r as Ours).client) };
     if (await replicaIsAtLeastAsNew(replica.state, mPaths)) {
       m = await restoreMasterFromReplica(ctx, spec, secrets, replica, signal);
     } else {
@@ -224,6 +229,7 @@ async function waitForLink(
   let nudged = false;
   let nextUpstreamCheck = started + UPSTREAM_CHECK_MS;
   const upstreamTls = tlsPortOf(spec, masterPort);
+  const upstream = nodePaths(ctx.dataDir, spec.id, masterPort);
   try {
     for (;;) {
       const s = await readNodeState(client);
@@ -246,6 +252,12 @@ async function waitForLink(
         if (!(await isPortHeld(ctx.bindHost, masterPort))) {
           throw new Error(`node ${masterPort} went down while ${replicaPort} was syncing from it`);
         }
+        // A frozen upstream keeps its port (and the replica's link may even read up): without this the
+        // wait would last until the caller's signal. Its silence stays watched, so the next ensurePresent
+        // waits out the rest of the bound and fences it.
+        if ((await ctx.hung.probe(upstream.dir, upstream.socket)).kind === 'silent') {
+          throw new Error(`node ${masterPort} stopped answering while ${replicaPort} was syncing from it`);
+        }
       }
       if (now - started > SYNC_TIMEOUT_MS) {
         throw new Error(`timed out after ${SYNC_TIMEOUT_MS} ms waiting for ${replicaPort} to sync from ${masterPort}`);
@@ -264,7 +276,7 @@ async function observeNode(
   secrets: InstanceCredentials,
 ): Promise<{ obs: LocalNodeObservation; state: NodeState | null; error: string | null }> {
   try {
-    const state = await readNodeState(await ctx.pool.get(port, secrets));
+    const state = await readAnswering(ctx, nodePaths(ctx.dataDir, secrets.instanceId, port), port, secrets, readNodeState);
     return {
       state,
       error: null,

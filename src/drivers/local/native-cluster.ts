@@ -6,7 +6,10 @@
  * ensurePresent is level-based: it reads every node's view and takes the steps still missing, so the
  * same code creates a cluster, re-adopts one after a control-plane restart, repairs it, reshards it
  * (the spec's shard count changed) and finishes a reshard cut short by a crash:
- * 1. start every spec node that is down (a returning node rejoins from its own nodes.conf);
+ * 1. start every spec node that is down (a returning node rejoins from its own nodes.conf). A node that
+ *    accepts connections but answers nothing is waited for up to the bound, then fenced (inspect-node.ts)
+ *    and treated as dead. Redis fails a hung master over by itself after cluster-node-timeout; either way
+ *    the old master comes back only as a replica (see docs/cluster.md);
  * 2. make every spec node know every other (MEET), forget nodes that no longer exist;
  * 3. roles: each shard's replica replicates its master. A master that died while its replica was alive is
  *    replaced first (CLUSTER FAILOVER TAKEOVER on the replica: it has the newest data), then comes back as
@@ -175,11 +178,22 @@ async function startNodes(c: Cluster): Promise<void> {
   for (const shard of c.shards) {
     const m = byPort.get(shard.master)!;
     const r = byPort.get(shard.replica)!;
-    if (m.kind !== 'free' || r.kind !== 'ours' || r.state.role !== 'replica' || r.state.replOffset <= 0) continue;
+    if (m.kind !== 'free' || r.kind !== 'ours') continue;
+    // Read now, not at the probe: a hung master was waited for and fenced meanwhile (inspect-node.ts), and
+    // Redis may have promoted the replica by itself in that time (cluster-node-timeout): then it has the shard.
+    const rState = await readNodeState(r.client);
+    if (rState.role !== 'replica' || rState.replOffset <= 0) continue;
     // The master is gone and its replica holds replicated data, at least as new as the master's AOF:
     // the replica takes the slots now (no vote needed) and the master returns as its replica.
-    await r.client.call('CLUSTER', 'FAILOVER', 'TAKEOVER');
-    ctx.logger.warn({ instanceId: spec.id, shard: shard.index, port: shard.replica }, 'master is down; its replica took over');
+    // Redis may still promote it by itself between the read and this (an election under way): fine.
+    const took = await r.client.call('CLUSTER', 'FAILOVER', 'TAKEOVER').then(
+      () => true,
+      async (err: unknown) => {
+        if ((await readNodeState(r.client)).role !== 'master') throw err;
+        return false;
+      },
+    );
+    if (took) ctx.logger.warn({ instanceId: spec.id, shard: shard.index, port: shard.replica }, 'master is down; its replica took over');
   }
   const started = await Promise.all(nodes.map(async (n) => (byPort.get(n.port)!.kind === 'free' ? startPlanned(c, n) : (byPort.get(n.port) as Ours))));
   await Promise.all(started.map((probe, i) => c.add(nodes[i]!.port, probe.client)));

@@ -103,6 +103,38 @@ export async function isOurProcess(pid: number, nodeDir: string): Promise<boolea
   }
 }
 
+/**
+ * The kernel's one-letter state of `pid` from /proc/<pid>/stat (`R` running, `S` sleeping, `D` waiting on
+ * I/O, `T` stopped by a signal, `t` stopped by a tracer, `Z` exited but not reaped), or null when there is
+ * no such process (or no /proc).
+ */
+export async function processState(pid: number): Promise<string | null> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (text === null) return null;
+  // "pid (comm) S …": comm may itself hold spaces and parentheses, so the state follows the last ')'.
+  return text.charAt(text.lastIndexOf(')') + 2) || null;
+}
+
+/** A state from `processState` in words, for logs and status reasons. */
+export function describeProcessState(state: string | null): string {
+  switch (state) {
+    case null:
+      return 'no longer exists';
+    case 'T':
+      return 'is stopped (SIGSTOP)';
+    case 't':
+      return 'is stopped by a debugger';
+    case 'D':
+      return 'is stuck in the kernel (uninterruptible wait)';
+    case 'Z':
+      return 'has exited';
+    case 'R':
+      return 'is running (busy)';
+    default:
+      return `is in state ${state}`;
+  }
+}
+
 async function hasProcfs(): Promise<boolean> {
   return readlink('/proc/self/cwd').then(
     () => true,
@@ -277,6 +309,19 @@ export async function stopLegacyNode(pid: number, signal?: AbortSignal): Promise
     return;
   }
   await waitPidGone(pid, 2_000, signal);
+}
+
+/**
+ * Waits until `pid` has exited; an unreaped zombie counts as exited (its sockets are closed and its pid is
+ * no longer in use by a live node). False when `timeoutMs` passed first.
+ */
+export async function waitProcessExited(pid: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isPidAlive(pid) && (await processState(pid)) !== 'Z') {
+    if (Date.now() > deadline) return false;
+    await sleep(POLL_MS, signal);
+  }
+  return true;
 }
 
 async function waitPidGone(pid: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
