@@ -18,7 +18,7 @@ import { engineHarness } from '../test/engine/engine-harness.ts';
 import { killInstanceProcesses, msSpec } from '../test/helpers/test-service.ts';
 import { sdkClient } from '../test/helpers/sdk-client.ts';
 
-const IDLE_MS = Number(process.env.BENCH_ENGINE_IDLE_MS ?? 5_000);
+const IDLE_MS = Number(process.env.BENCH_ENGINE_IDLE_MS ?? 10_000);
 const CREATES = 10;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -34,13 +34,13 @@ async function cpuOver(ms: number): Promise<number> {
   return ((c.user + c.system) / 1000 / (performance.now() - t0)) * 100;
 }
 
-/** Mean gap between consecutive observes of each instance, over the calls after `since`. */
-function achievedInterval(calls: Array<{ op: string; instanceId: string; atMs: number }>, since: number): number {
-  const by = new Map<string, number[]>();
-  for (const c of calls) if (c.op === 'observe' && c.atMs >= since) by.set(c.instanceId, [...(by.get(c.instanceId) ?? []), c.atMs]);
-  const gaps: number[] = [];
-  for (const ts of by.values()) for (let i = 1; i < ts.length; i++) gaps.push(ts[i]! - ts[i - 1]!);
-  return gaps.reduce((a, b) => a + b, 0) / Math.max(1, gaps.length);
+/**
+ * The interval each instance was checked at, from the observes made after `since` (over `windowMs`): N
+ * instances checked R times a second are each checked every N / R seconds.
+ */
+function achievedInterval(calls: Array<{ op: string; atMs: number }>, since: number, windowMs: number, n: number): number {
+  const observes = calls.filter((c) => c.op === 'observe' && c.atMs >= since && c.atMs < since + windowMs).length;
+  return observes === 0 ? Infinity : (n * windowMs) / observes;
 }
 
 async function fakeRun(n: number): Promise<string> {
@@ -53,7 +53,7 @@ async function fakeRun(n: number): Promise<string> {
     await sleep(1_000);
     const since = performance.now();
     const cpu = await cpuOver(IDLE_MS);
-    const interval = achievedInterval(h.fake.calls, since);
+    const interval = achievedInterval(h.fake.calls, since, IDLE_MS, n);
     for (const id of ids.slice(0, Math.ceil(n / 10))) h.fake.fault(id, { hang: true, ops: ['observe'] });
     await sleep(1_000);
     const delays: number[] = [];
@@ -110,7 +110,7 @@ async function realRun(n: number): Promise<string> {
     await sleep(2_000);
     const since = performance.now();
     const cpu = await cpuOver(IDLE_MS);
-    const interval = achievedInterval(observes, since);
+    const interval = achievedInterval(observes, since, IDLE_MS, n);
     const stopped: number[] = [];
     for (const id of ids.slice(0, Math.ceil(n / 10))) {
       const row = await svc.db.selectFrom('instances').select('endpoint_port').where('id', '=', id).executeTakeFirstOrThrow();

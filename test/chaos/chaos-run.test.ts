@@ -37,5 +37,5 @@ describe('chaos (short form)', () => {
       expect(report.clustersCreated).toBeGreaterThan(0);
       expect(report.clusterKeysChecked).toBeGreaterThan(0);
     }
-  }, 150_000);
+  }, 300_000);
 });
