@@ -48,7 +48,14 @@ export async function startTestService(opts: { instancePorts: string; env?: Reco
   );
   const logFile = join(dataDir, 'service.log');
   const logger = createLogger('info', pino.destination({ dest: logFile, sync: true, append: true }));
-  const service = await startService(config, logger);
+  let service: Service;
+  try {
+    service = await startService(config, logger);
+  } catch (err) {
+    // A service that failed to start leaves no processes, but its data directory would stay behind.
+    if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     ...service,
     config,
