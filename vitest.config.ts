@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // Two tiers, chosen by file name (npm test runs them in this order and stops at the first that fails):
@@ -16,7 +17,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // `plain vitest run` runs both tiers, fast first (group 0), then e2e (group 1).
+    // A plain `vitest run` runs both tiers, fast first (group 0), then e2e (group 1).
     projects: [
       {
         extends: true,
@@ -24,7 +25,7 @@ export default defineConfig({
           name: 'fast',
           include: [FAST],
           sequence: { groupOrder: 0 },
-          env: { PATH: `${new URL('./test/fast-tier-bin', import.meta.url).pathname}:${process.env.PATH ?? ''}` },
+          env: { PATH: `${fileURLToPath(new URL('./test/fast-tier-bin', import.meta.url))}:${process.env.PATH ?? ''}` },
         },
       },
       {
