@@ -1,5 +1,5 @@
 import { DomainError } from '../domain/domain-error.ts';
-import type { InstanceListQuery } from '../store/instances-repo.ts';
+import type { InstanceListQuery } from '../domain/instances/instance-inputs.ts';
 
 /**
  * Parses describeCacheInstances' flattened query keys (reference §3.1): `filters.N.name`,

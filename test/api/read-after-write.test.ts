@@ -47,7 +47,8 @@ describe('cached reads', () => {
       // And the other account's empty list did not become the owner's.
       expect(await listNames()).toHaveLength(3);
     } finally {
-      await svc.close();
+      // destroy, not close: close leaves the data directory (and any node) behind on every run.
+      await svc.destroy();
     }
   });
 });

@@ -16,7 +16,7 @@ import { storeFile } from '../../src/main.ts';
 import { checkStoreIntegrity, openStore } from '../../src/store/open-store.ts';
 import { sdkClient, type SdkBody, type SdkRedis } from '../helpers/sdk-client.ts';
 import { freePort, ServiceProcess } from '../helpers/service-process.ts';
-import { killInstanceProcesses, msSpec, TEST_AK, TEST_SK } from '../helpers/test-service.ts';
+import { killInstanceProcesses, msSpec, removeInstanceCgroups, TEST_AK, TEST_SK } from '../helpers/test-service.ts';
 import { checkAckedKeys, checkInstanceData } from './chaos-data-check.ts';
 import { lastingSplitBrain, processStateSync, roleProblems } from './chaos-roles.ts';
 import { ChaosInstance } from './chaos-instance.ts';
@@ -129,6 +129,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     killInstanceProcesses(dataDir);
     // Pidfiles can be missing (a node killed mid-start): sweep by working directory too.
     for (const p of redisProcessesUnder(dataDir)) process.kill(p.pid, 'SIGKILL');
+    await removeInstanceCgroups(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { killInstanceProcesses } from '../helpers/test-service.ts';
+import { killInstanceProcesses, removeInstanceCgroups } from '../helpers/test-service.ts';
 import { runCliProcess } from './run-cli-process.ts';
 import { closedPort } from './stub-api-server.ts';
 
@@ -31,11 +31,12 @@ const dataDir = mkdtempSync(join(tmpdir(), 'jcs-quick-start-'));
 const home = mkdtempSync(join(tmpdir(), 'jcs-quick-start-home-'));
 let server: ChildProcess | undefined;
 
-afterAll(() => {
+afterAll(async () => {
   // The service runs in its own process group (bash → npx → node): stop exactly that group.
   if (server?.pid && server.exitCode === null) process.kill(-server.pid, 'SIGKILL');
   // Instances outlive the control plane by design; a failed run may leave one behind.
   killInstanceProcesses(dataDir);
+  await removeInstanceCgroups(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(home, { recursive: true, force: true });
 });

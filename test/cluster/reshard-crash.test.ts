@@ -9,7 +9,7 @@ import { parseClusterNodes, slotCount } from '../../src/drivers/local/cluster-no
 import { adminConnection, portOpen } from '../drivers/local-harness.ts';
 import { sdkClient, type SdkRedis } from '../helpers/sdk-client.ts';
 import { freePort, ServiceProcess } from '../helpers/service-process.ts';
-import { killInstanceProcesses, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
+import { killInstanceProcesses, removeInstanceCgroups, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
 import { clusterClient } from './cluster-writer.ts';
 
 let dataDir = '';
@@ -28,6 +28,7 @@ afterAll(async () => {
   for (const c of disconnect) c.disconnect();
   await svc?.stop('SIGKILL');
   killInstanceProcesses(dataDir);
+  await removeInstanceCgroups(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
 });
 

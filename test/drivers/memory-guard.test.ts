@@ -31,6 +31,9 @@ import {
   promisedNodeMemoryBytes,
 } from '../../src/drivers/local/memory-guard.ts';
 import { parseInfo } from '../../src/drivers/local/node-state.ts';
+import { nodePaths } from '../../src/drivers/local/instance-paths.ts';
+import { stopNode as stopDriverNode } from '../../src/drivers/local/redis-node.ts';
+import { recordingLogger } from './local-harness.ts';
 
 const MiB = 1024 * 1024;
 const MAXMEMORY = 128 * MiB;
@@ -338,6 +341,21 @@ describe('memory cgroup per node', () => {
     expect(await removeNodeCgroup(cg, name)).toBe(true);
     expect(await removeNodeCgroup(cg, name)).toBe(true); // idempotent
     expect(() => execInNodeCgroupArgv(cg!, '../escape', ['redis-server'])).toThrow(/not a safe cgroup name/);
+  });
+
+  it('is removed when the driver stops a node that had already died (an instance deleted after a node crash)', async (ctx) => {
+    if (!cg) {
+      console.log(`memory cgroup test skipped: ${skipReason}`);
+      ctx.skip();
+      return;
+    }
+    const name = 'redis-test-25922';
+    await ensureNodeCgroup(cg, name, BUDGET.promisedBytes);
+    const node = await startNode(25922, memoryGuardLines(MAXMEMORY), (argv) => execInNodeCgroupArgv(cg!, name, argv));
+    expect(await nodeCgroupPids(cg, name)).toEqual([node.pid]);
+    await stopNode(node); // SIGKILL: no pidfile and no admin connection are left for the driver
+    await stopDriverNode({ paths: nodePaths(dir, 'redis-test', 25922), host: '127.0.0.1', port: 25922, admin: null, logger: recordingLogger(), cgroup: { cg, name } });
+    expect(await listNodeCgroups(cg)).not.toContain(name);
   });
 });
 

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { sdkClient, type SdkRedis } from '../helpers/sdk-client.ts';
 import { freePort, ServiceProcess } from '../helpers/service-process.ts';
-import { instancePids, killInstanceProcesses, msSpec, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
+import { instancePids, killInstanceProcesses, msSpec, removeInstanceCgroups, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
 
 const PORTS = '18500-18599';
 let dataDir = '';
@@ -40,6 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await svc?.stop('SIGKILL');
   killInstanceProcesses(dataDir);
+  await removeInstanceCgroups(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { killInstanceProcesses } from './test-service.ts';
+import { killInstanceProcesses, removeInstanceCgroups } from './test-service.ts';
 
 /**
  * A private network for tests that change firewall rules or listen beyond loopback. Tests must never
@@ -129,7 +129,10 @@ export async function createNetnsLab(): Promise<NetnsLab> {
     async destroy() {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await Promise.all(children.map((c) => exited(c, 5_000)));
-      for (const d of dataDirs) killInstanceProcesses(d);
+      for (const d of dataDirs) {
+        killInstanceProcesses(d);
+        await removeInstanceCgroups(d);
+      }
       for (const ns of made) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
       rmSync(dir, { recursive: true, force: true });
       const after = rootSnapshot();

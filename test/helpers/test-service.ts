@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.ts';
+import { listNodeCgroups, nodeCgroupPids, openMemoryCgroups, removeNodeCgroup } from '../../src/drivers/local/memory-cgroup.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startService, type Service } from '../../src/main.ts';
 import { sdkClient, type SdkRedis } from './sdk-client.ts';
@@ -49,7 +50,14 @@ export async function startTestService(opts: { instancePorts: string; env?: Reco
   );
   const logFile = join(dataDir, 'service.log');
   const logger = createLogger('info', pino.destination({ dest: logFile, sync: true, append: true }));
-  const service = await startService(config, logger);
+  let service: Service;
+  try {
+    service = await startService(config, logger);
+  } catch (err) {
+    // A service that failed to start leaves no processes, but its data directory would stay behind.
+    if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     ...service,
     config,
@@ -59,6 +67,7 @@ export async function startTestService(opts: { instancePorts: string; env?: Reco
     async destroy() {
       await service.close();
       killInstanceProcesses(dataDir);
+      await removeInstanceCgroups(dataDir);
       const leaked = secretsIn(readFileSync(logFile, 'utf8'));
       rmSync(dataDir, { recursive: true, force: true });
       if (leaked.length > 0) throw new Error(`the service log contains secrets: ${leaked.join(', ')}`);
@@ -70,7 +79,7 @@ export async function startTestService(opts: { instancePorts: string; env?: Reco
  * Every password and secret key the test suite uses. Each test service's log is searched for them
  * when it is destroyed, so a secret that reaches a log line fails the test file that leaked it.
  */
-export const SUITE_SECRETS = [TEST_SK, 'Abcd1234', 'NewPass99', 'Abcd12345', 'Stolen123', 'Secret12345678', 'WRONGSECRET', 'Chaos1234', 'Passw0rd1', 'Passw0rd2', 'N3wPassw0rd', 'Clust3rPass', 'Crash3dPass', 'NewClust3rPass', 'Typ3Change', 'WLOTHERSK'];
+export const SUITE_SECRETS = [TEST_SK, 'Abcd1234', 'NewPass99', 'Abcd12345', 'Stolen123', 'Secret12345678', 'WRONGSECRET', 'Chaos1234', 'Passw0rd1', 'Passw0rd2', 'N3wPassw0rd', 'Clust3rPass', 'Crash3dPass', 'NewClust3rPass', 'Typ3Change', 'WLOTHERSK', 'OTHERSK'];
 
 export function secretsIn(text: string): string[] {
   return SUITE_SECRETS.filter((s) => text.includes(s));
@@ -88,6 +97,40 @@ export function killInstanceProcesses(dataDir: string): number {
     }
   }
   return killed;
+}
+
+/**
+ * Removes the memory cgroups of every instance under `<dataDir>/instances/` (`<instanceId>-<port>`,
+ * below the service's parent group), killing what is still in them (a node without a pidfile): the
+ * driver removes a node's group when it stops the node, but tests kill nodes behind its back, and each
+ * run left dozens of empty groups behind. Call it after the kills and before the data directory goes.
+ */
+export async function removeInstanceCgroups(dataDir: string): Promise<void> {
+  let ids: string[];
+  try {
+    ids = readdirSync(join(dataDir, 'instances'));
+  } catch {
+    return;
+  }
+  if (ids.length === 0) return;
+  const found = await openMemoryCgroups();
+  if (!found.available) return;
+  const cg = found.cgroups;
+  const names = (await listNodeCgroups(cg)).filter((n) => ids.some((id) => n.startsWith(`${id}-`) && /^\d+$/.test(n.slice(id.length + 1))));
+  const deadline = Date.now() + 5_000;
+  for (const name of names) {
+    while (!(await removeNodeCgroup(cg, name))) {
+      for (const pid of await nodeCgroupPids(cg, name)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      if (Date.now() > deadline) throw new Error(`memory cgroup ${name} still holds a process 5 s after SIGKILL`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 /** Pids from every node pidfile under `<dataDir>/instances/`. */

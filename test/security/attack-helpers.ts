@@ -61,26 +61,27 @@ export async function startRogueRedis(port: number, args: string[] = []): Promis
     stdio: 'ignore',
   });
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const stop = async (): Promise<void> => {
+    client.disconnect();
+    child.kill('SIGKILL');
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+    rmSync(dir, { recursive: true, force: true });
+  };
   const deadline = Date.now() + 5_000;
   for (;;) {
     try {
       await client.connect();
       break;
     } catch {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`rogue redis-server on ${port} did not start`);
+      if (child.exitCode !== null || Date.now() > deadline) {
+        const how = child.exitCode !== null ? `exited with code ${child.exitCode} (a port of ${port}, its TLS or bus port, taken?)` : 'no answer within 5 s';
+        await stop(); // neither the process nor its directory may outlive the failed start
+        throw new Error(`rogue redis-server on ${port} did not start: ${how}`);
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
   }
-  return {
-    port,
-    client,
-    async stop() {
-      client.disconnect();
-      child.kill('SIGKILL');
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { port, client, stop };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

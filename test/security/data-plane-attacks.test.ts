@@ -16,7 +16,7 @@ import { ensureCa, ensureInstanceCert } from '../../src/drivers/local/tls-materi
 import { redisProcessesUnder } from '../chaos/chaos-leaks.ts';
 import { adminConnection } from '../drivers/local-harness.ts';
 import { msSpec, startTestService, waitForStatus, type TestService } from '../helpers/test-service.ts';
-import { listenTrap, sleep, squat, startRogueRedis, type RogueServer, type Trap } from './attack-helpers.ts';
+import { listenTrap, sleep, squat, startRogueRedis, type Trap } from './attack-helpers.ts';
 
 const PASSWORD = 'Passw0rd1';
 const services: TestService[] = [];
@@ -76,16 +76,15 @@ describe('observation 1: a hand-started redis-server cannot join a tenant cluste
     cleanups.push(() => rmSync(evilDir, { recursive: true, force: true }));
     await ensureCa(evilDir);
     const evil = await ensureInstanceCert(evilDir, join(evilDir, 'node'), id); // even claiming the instance's name
-    const rogues: RogueServer[] = [
-      await startRogueRedis(26900, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes-plain.conf']),
-      await startRogueRedis(26901, [
-        '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes-tls.conf',
-        '--tls-port', '26902', '--tls-cluster', 'yes', '--tls-replication', 'yes',
-        '--tls-cert-file', evil.certFile, '--tls-key-file', evil.keyFile, '--tls-ca-cert-file', evil.caFile,
-      ]),
-    ];
-    for (const r of rogues) cleanups.push(() => r.stop());
-    const [plain, tls] = rogues as [RogueServer, RogueServer];
+    // Each one's cleanup is registered as soon as it runs: the second may fail to start.
+    const plain = await startRogueRedis(26900, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes-plain.conf']);
+    cleanups.push(() => plain.stop());
+    const tls = await startRogueRedis(26901, [
+      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes-tls.conf',
+      '--tls-port', '26902', '--tls-cluster', 'yes', '--tls-replication', 'yes',
+      '--tls-cert-file', evil.certFile, '--tls-key-file', evil.keyFile, '--tls-ca-cert-file', evil.caFile,
+    ]);
+    cleanups.push(() => tls.stop());
     // Both claim all slots, as the observed attack did, then MEET every node's bus in every way it could.
     await plain.client.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
     await tls.client.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');

@@ -1,5 +1,8 @@
 /** Inputs of the instance operations, after the API has checked their shape (types, lengths, patterns). */
 
+/** describeCacheInstances' query as the API parsed it; the store runs it as it is. */
+export type { InstanceListQuery } from '../../store/instances-repo.ts';
+
 export interface ChargeInput {
   chargeMode?: string;
   chargeUnit?: string;

@@ -269,8 +269,8 @@ export async function stopNode(opts: StopNodeOptions): Promise<void> {
     // (a fresh replica rewrites its AOF right after its first sync). The reply never comes.
     await opts.admin.call('SHUTDOWN', 'NOSAVE', 'NOW', 'FORCE').catch(() => undefined);
   }
-  // Neither a pid we can vouch for nor a connection we authenticated: nothing of ours runs here (its
-  // memory cgroup, if it had one, is empty now and goes too).
+  // Neither a pid we can vouch for nor a connection we authenticated: nothing of ours runs here. The
+  // node may have died (a crash, a kill): its memory cgroup is empty then, and goes with the node.
   if (!ours && !opts.admin) {
     if (opts.cgroup) await removeNodeCgroup(opts.cgroup.cg, opts.cgroup.name);
     return;
