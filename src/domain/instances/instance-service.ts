@@ -179,10 +179,12 @@ export function createInstanceService(deps: InstanceServiceDeps) {
   }
 
   /** deps.reserveNodes, with the host's refusal as the JD error (a taken requested port names its field). */
-  async function reserveNodesOrRefuse(trx: Transaction<Database>, spec: InstanceSpec, portField: string | null): Promise<void> {
+  async function reserveNodesOrRefuse(trx: Transaction<Database>, spec: InstanceSpec, portField: string | null, atCreate: boolean): Promise<void> {
     try {
       const { endpointPort } = await deps.reserveNodes(trx, spec);
-      if (endpointPort !== null) await updateInstance(trx, spec.id, { endpoint_port: endpointPort });
+      // At create nobody knows the instance yet: its endpoint is what was reserved. A resize keeps
+      // showing the endpoint that serves until the engine reports the new one (a type change moves it).
+      if (atCreate && endpointPort !== null) await updateInstance(trx, spec.id, { endpoint_port: endpointPort });
     } catch (err) {
       if (!(err instanceof Error) || err.name !== 'NoFreePortsError') throw err;
       if (portField !== null && spec.requestedPort !== undefined && err.message.includes(`port ${spec.requestedPort} `)) {
@@ -297,7 +299,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
           tags,
         );
         const row = (await getInstanceById(trx, id))!;
-        await reserveNodesOrRefuse(trx, toInstanceSpec(row), input.port !== undefined ? 'cacheInstance.port' : null);
+        await reserveNodesOrRefuse(trx, toInstanceSpec(row), input.port !== undefined ? 'cacheInstance.port' : null, true);
         await enqueue(trx, id, 'create', {});
       });
       logger.info({ instanceId: id, account: scope.account, region: scope.region, class: cls.instanceClass }, 'instance create accepted');
@@ -400,7 +402,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         });
         // New shards (or the other topology's nodes) get their host resources now; nodes that go away
         // keep theirs until the driver has stopped them.
-        await reserveNodesOrRefuse(trx, toInstanceSpec((await getInstanceById(trx, id))!), null);
+        await reserveNodesOrRefuse(trx, toInstanceSpec((await getInstanceById(trx, id))!), null, false);
         await enqueue(trx, id, 'resize', payload);
       });
       deps.notifyEngine();
