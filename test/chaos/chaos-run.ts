@@ -245,7 +245,10 @@ class ChaosRun {
     const name = `chaos_${this.createSeq++}`;
     const password = Math.random() < 0.1 ? null : newPassword();
     if (password) this.passwordsUsed.add(password);
-    const cluster = Math.random() < (this.o.clusterShare ?? 0);
+    // The second create is a cluster whenever clusters are in the mix at all, so a short run never ends
+    // without one by chance (0.75^9 of the time with 9 creates); the rest are drawn at `clusterShare`.
+    const share = this.o.clusterShare ?? 0;
+    const cluster = share > 0 && (this.createSeq === 2 || Math.random() < share);
     this.pendingCreates.set(name, { password, cluster });
     const spec = msSpec({
       cacheInstanceName: name,
