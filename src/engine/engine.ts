@@ -40,6 +40,13 @@ export interface EngineOptions {
   observeTimeoutMs?: number;
   /** How often finished tasks, old events and ended quarantines are pruned. Default 60 s. */
   housekeepingMs?: number;
+  /**
+   * The store's change counter (store/change-counter.ts). With it, the settled instances are read
+   * again only when the store changed (or every 10 s), and a health check uses the row read with them:
+   * reading 500 rows twice a second was most of the engine's idle CPU. Without it (another store, or a
+   * transaction open), every turn reads as before.
+   */
+  storeVersion?: () => string | undefined;
   now?: () => number;
 }
 
@@ -50,6 +57,8 @@ export interface EngineHealth {
 }
 
 const TICK_MS = 100;
+/** The settled instances are read again after this long even when the store's counter did not move. */
+const SETTLED_MAX_AGE_MS = 10_000;
 const TASK_RETENTION_MS = 24 * 3_600_000;
 const EVENT_RETENTION_MS = 7 * 24 * 3_600_000;
 const EVENTS_KEPT = 200;
@@ -89,7 +98,12 @@ export class Engine {
   private readonly nextCheckMs = new Map<string, number>();
   private readonly repairs = new Map<string, RepairState>();
   private readonly usage = new Map<string, number>();
-  private settled: { rows: InstanceRecord[]; readMs: number } = { rows: [], readMs: -Infinity };
+  private settled: { rows: InstanceRecord[]; byId: Map<string, InstanceRecord>; readMs: number; version: string | undefined } = {
+    rows: [],
+    byId: new Map(),
+    readMs: -Infinity,
+    version: undefined,
+  };
   private timer: NodeJS.Timeout | null = null;
   private turning: Promise<void> | null = null;
   private again = false;
@@ -110,6 +124,7 @@ export class Engine {
       stepTimeoutMs: 30_000,
       observeTimeoutMs: 5_000,
       housekeepingMs: 60_000,
+      storeVersion: () => undefined,
       now: Date.now,
       ...options,
     };
@@ -220,10 +235,11 @@ export class Engine {
     try {
       const due = await dueTasks(this.o.db, now, 4 * this.o.concurrency);
       for (const task of due) this.offerTask(task);
-      if (now - this.settled.readMs >= this.o.healthIntervalMs) {
-        this.settled = { rows: await instancesInStatus(this.o.db, ['running', 'error']), readMs: now };
+      if (this.settledStale(now)) {
+        const version = this.o.storeVersion();
         const busy = new Set((await pendingTasks(this.o.db)).map((t) => t.instance_id));
-        this.settled.rows = this.settled.rows.filter((r) => !busy.has(r.id));
+        const rows = (await instancesInStatus(this.o.db, ['running', 'error'])).filter((r) => !busy.has(r.id));
+        this.settled = { rows, byId: new Map(rows.map((r) => [r.id, r])), readMs: now, version };
       }
       for (const row of this.settled.rows) this.offerHealthCheck(row, now);
       if (now - this.lastHousekeepingMs >= this.o.housekeepingMs) {
@@ -238,6 +254,21 @@ export class Engine {
       if (this.turnError?.message !== message) this.o.logger.error({ err: message }, 'engine turn failed; retrying with backoff');
       this.turnError = { message, since: this.turnError?.since ?? now };
     }
+  }
+
+  /** Whether the settled list must be read again: its interval passed and the store changed since (or may have). */
+  private settledStale(now: number): boolean {
+    const age = now - this.settled.readMs;
+    if (age < this.o.healthIntervalMs) return false;
+    const version = this.settled.version;
+    return version === undefined || age >= SETTLED_MAX_AGE_MS || this.o.storeVersion() !== version;
+  }
+
+  /** The instance's row: the one read with the settled list while the store has not changed since, else read now. */
+  private async currentRow(instanceId: string): Promise<InstanceRecord | undefined> {
+    const version = this.settled.version;
+    if (version !== undefined && this.o.storeVersion() === version) return this.settled.byId.get(instanceId);
+    return getInstanceById(this.o.db, instanceId);
   }
 
   private offerTask(task: TaskRow & { account: string }): void {
@@ -387,9 +418,9 @@ export class Engine {
   /** Verifies one settled instance and repairs it when it drifted (dead process, lost link, wrong setting). */
   private async checkHealth(instanceId: string): Promise<void> {
     const { db, logger, driver } = this.o;
-    // Read again: the list the checks come from is up to one interval old. A task committed meanwhile
-    // changed the status (changing, configuring, deleting), so its instance is left to the task.
-    const row = await getInstanceById(db, instanceId);
+    // Current, not as listed: the list may be up to 10 s old. A task committed meanwhile changed the
+    // status (changing, configuring, deleting), so its instance is left to the task.
+    const row = await this.currentRow(instanceId);
     if (!row || (row.status !== 'running' && row.status !== 'error')) return;
     const spec = toInstanceSpec(row);
     let problems: string[];

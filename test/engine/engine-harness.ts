@@ -11,6 +11,7 @@ import { createInstanceService, type InstanceService } from '../../src/domain/in
 import { wrapDriver } from '../../src/drivers/wrap-driver.ts';
 import { Engine, type EngineOptions } from '../../src/engine/engine.ts';
 import { defaultTaskHandlers } from '../../src/engine/handlers/default-handlers.ts';
+import { changeCounter } from '../../src/store/change-counter.ts';
 import { openStore, type Db } from '../../src/store/open-store.ts';
 import { FakeDriver } from './fake-driver.ts';
 
@@ -46,7 +47,7 @@ export async function engineHarness(opts: Partial<EngineOptions> & { logLevel?: 
   const fake = new FakeDriver();
   const driver = wrapDriver(fake, { logger, timeoutMs: opts.stepTimeoutMs ?? 30_000 });
   const { logLevel: _level, ...engineOpts } = opts;
-  const engine = new Engine({ db, driver, logger, handlers: defaultTaskHandlers, healthIntervalMs: 100, ...engineOpts });
+  const engine = new Engine({ db, driver, logger, handlers: defaultTaskHandlers, healthIntervalMs: 100, storeVersion: changeCounter(db), ...engineOpts });
   const config = loadConfig({ JCS_DATA_DIR: dir, JCS_QUOTA: '10000', JCS_QUOTA_NODES: '100000', JCS_HOST_MEMORY_MB: String(1 << 30) });
   const instances = createInstanceService({
     db,

@@ -134,4 +134,16 @@ describe('engine work queue', () => {
     // The create's own task (finished a moment ago) is kept.
     expect(await h.db.selectFrom('tasks').select('id').where('instance_id', '=', id).where('kind', '=', 'create').executeTakeFirst()).toBeDefined();
   });
+
+  it('checks a settled instance with its row as it is now, also when the store changed without a task', async () => {
+    h = await engineHarness({ healthIntervalMs: 50 });
+    const [id] = (await running(h, A, 1)) as [string];
+    const observes = h.fake.callsOf(id, 'observe').length;
+    await h.waitFor('more health checks', () => h!.fake.callsOf(id, 'observe').length >= observes + 5);
+    // Changed behind the engine's back, with no task (as another control-plane process would): the next
+    // checks see the new row, find the node behind it, and the repair applies it.
+    const sha = 'ab'.repeat(32);
+    await h.db.updateTable('instances').set({ password_sha256: sha }).where('id', '=', id).execute();
+    await h.waitFor('the repair to apply the row as it is now', () => h!.fake.specOf(id)?.passwordSha256 === sha);
+  });
 });
