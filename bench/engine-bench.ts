@@ -90,11 +90,11 @@ async function realRun(n: number): Promise<string> {
   const config = loadConfig(
     {
       JCS_DATA_DIR: dataDir,
-      JCS_INSTANCE_PORTS: '40000-41999',
+      JCS_INSTANCE_PORTS: '40000-45999',
       JCS_ACCESS_KEY: 'BENCHAK',
       JCS_SECRET_KEY: 'BENCHSK',
-      JCS_QUOTA: '1000',
-      JCS_QUOTA_NODES: '1000',
+      JCS_QUOTA: '2000',
+      JCS_QUOTA_NODES: '5000',
       JCS_HOST_MEMORY_MB: String(1 << 30),
       JCS_PORT_QUARANTINE_S: '0',
       JCS_LOG_LEVEL: 'warn',
@@ -139,8 +139,8 @@ async function realRun(n: number): Promise<string> {
 }
 
 const rows: string[] = [];
-for (const n of (process.env.BENCH_ENGINE_FAKE ?? '100,500,2000').split(',').map(Number)) rows.push(await fakeRun(n));
-if (process.env.BENCH_ENGINE_REAL !== '0') for (const n of (process.env.BENCH_ENGINE_REAL_N ?? '50,200').split(',').map(Number)) rows.push(await realRun(n));
+for (const n of (process.env.BENCH_ENGINE_FAKE ?? '100,500,2000').split(',').filter(Boolean).map(Number)) rows.push(await fakeRun(n));
+if (process.env.BENCH_ENGINE_REAL !== '0') for (const n of (process.env.BENCH_ENGINE_REAL_N ?? '50,200').split(',').filter(Boolean).map(Number)) rows.push(await realRun(n));
 process.stdout.write(
   [
     '',

@@ -82,6 +82,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     logger: logger.child({ component: 'engine' }),
     handlers: defaultTaskHandlers,
     maxAttempts: config.taskAttempts,
+    maxHealthChecksPerSecond: config.healthChecksPerSecond,
     storeVersion: changeCounter(db),
   });
   const instances = createInstanceService({

@@ -25,7 +25,8 @@ export interface EngineOptions {
   /**
    * Health checks per second at most, over all instances: with many instances each is checked less
    * often (every N / this seconds), so the cost of checking stays bounded. A node that dies is still
-   * noticed at once when the driver reports it (Driver.watch). Default 40.
+   * noticed at once when the driver reports it (Driver.watch). Default 40 (the service passes
+   * `JCS_HEALTH_CHECKS_PER_SECOND`, 25).
    */
   maxHealthChecksPerSecond?: number;
   /** Tasks run at once. Default 4. */
