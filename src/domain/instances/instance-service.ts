@@ -26,7 +26,9 @@ import { capacityUsage } from '../capacity/capacity-usage.ts';
 import { checkHostMemory } from '../capacity/host-admission.ts';
 import { instanceFootprint, type InstanceFootprint, type NodePromise } from '../capacity/instance-footprint.ts';
 import { newBuyId, newInstanceId, newOrderNum } from '../ids.ts';
-import { assertZone } from '../regions.ts';
+import { assertZone, regionName } from '../regions.ts';
+import { availableResources, availableZones, type AvailableResourceView, type AzInfoView } from '../catalogue/available-resources.ts';
+import { specConfig, type SpecConfigView } from '../catalogue/spec-config.ts';
 import { addChargePeriod, formatJdTime } from '../time-format.ts';
 import type { ChargeInput, CreateInstanceInput, ModifyClassInput, RequestScope } from './instance-inputs.ts';
 import { toCacheInstanceView, type CacheInstanceView, type InstanceRow } from './instance-mapper.ts';
@@ -79,6 +81,7 @@ function assertPassword(field: string, password: string | undefined): void {
 }
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 const cpuArchType = process.arch === 'arm64' ? 'arm64' : 'amd64';
+const cpuArchInfo = { cpuType: cpuArchType, cpuName: cpuArchType === 'arm64' ? 'ARM' : 'X86' };
 
 export type InstanceService = ReturnType<typeof createInstanceService>;
 
@@ -474,6 +477,30 @@ export function createInstanceService(deps: InstanceServiceDeps) {
 
     async quota(scope: RequestScope): Promise<{ quota: { name: string; max: number; used: number } }> {
       return { quota: { name: '缓存Redis', max: config.quota, used: await countInstances(db, scope.account, scope.region) } };
+    },
+
+    /** describeAvailableRegion: every configured region with its zones and the caller's instance quota there. */
+    async availableRegions(account: string, regions: readonly string[]): Promise<{
+      availableRegions: { regionId: string; regionName: string; soldOut: boolean; quota: { max: number; used: number }; availableZones: AzInfoView[] }[];
+    }> {
+      const used = await Promise.all(regions.map((region) => countInstances(db, account, region)));
+      return {
+        availableRegions: regions.map((regionId, i) => ({
+          regionId,
+          regionName: regionName(regionId),
+          soldOut: false,
+          quota: { max: config.quota, used: used[i]! },
+          availableZones: availableZones(regionId),
+        })),
+      };
+    },
+
+    availableResources(region: string): { availableResources: AvailableResourceView[] } {
+      return { availableResources: availableResources(catalogue, region, cpuArchInfo) };
+    },
+
+    specConfig(region: string): SpecConfigView {
+      return specConfig(catalogue, region);
     },
 
     instanceClasses(redisVersion: string) {
