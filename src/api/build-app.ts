@@ -156,12 +156,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  registerInstanceRoutes(app, deps.instances, new ResponseCache(deps.storeVersion ?? (() => undefined)));
+  // Answers also depend on the clock (a prepaid instance's chargeStatus turns overdue at its expiry
+  // with no write to the store): cached answers last at most until the next minute.
+  const storeVersion = deps.storeVersion;
+  const cacheVersion = storeVersion ? () => versionThisMinute(storeVersion()) : () => undefined;
+  registerInstanceRoutes(app, deps.instances, new ResponseCache(cacheVersion));
   registerRegionRoutes(app, deps.instances);
   registerCatalogueRoutes(app, deps.instances, deps.regions);
   // Last: it answers 501 for every JD operation the modules above did not register.
   registerNotImplementedRoutes(app);
   return app;
+}
+
+function versionThisMinute(version: string | undefined): string | undefined {
+  return version === undefined ? undefined : `${version}@${Math.floor(Date.now() / 60_000)}`;
 }
 
 /** The rest of preValidation once the caller is known (undefined on public routes): region, then JSON body. */

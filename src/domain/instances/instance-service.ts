@@ -36,6 +36,7 @@ import { toInstanceSpec } from './instance-spec.ts';
 import { transitionStatus, type InstanceStatus } from './instance-status.ts';
 import { DEFAULT_IP_WHITE_LIST, isDefaultIpWhiteList, normalizeIpWhiteList, storedIpWhiteList } from './ip-white-list.ts';
 import { PASSWORD_RULE, passwordProblem } from './password-rule.ts';
+import { refuseUnsupportedCreateFields, refuseUnsupportedResizeFields } from './unsupported-fields.ts';
 
 export interface InstanceServiceDeps {
   db: Db;
@@ -213,6 +214,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       charge: ChargeInput | undefined,
     ): Promise<{ cacheInstanceId: string; orderNum: string; buyId: string }> {
       assertPassword('cacheInstance.password', input.password);
+      refuseUnsupportedCreateFields(input, charge);
       const redisVersion = input.redisVersion ?? '2.8';
       if (!catalogue.versions().includes(redisVersion)) {
         throw new DomainError(
@@ -319,6 +321,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         tags: found.tags,
         engineVersion: deps.engineVersion,
         cpuArchType,
+        now: deps.now(),
       });
     },
 
@@ -333,6 +336,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
           tags: tags.get(row.id) ?? [],
           engineVersion: deps.engineVersion,
           cpuArchType,
+          now: deps.now(),
         }),
       );
       return { cacheInstances: views, totalCount: total };
@@ -350,6 +354,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
     },
 
     async modifyClass(scope: RequestScope, id: string, input: ModifyClassInput): Promise<{ orderNum: string; buyId: string }> {
+      refuseUnsupportedResizeFields(input);
       const row = await mustFind(scope, id);
       requireStatus(row, ['running'], 'modify the class of');
       const cls = resolveClass(input.cacheInstanceClass, row.redis_version, 'cacheInstanceClass');
@@ -518,7 +523,6 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         diskGB: c.diskGB,
         maxConnection: c.maxConnection,
         bandwidthMbps: c.bandwidthMbps,
-        ...(c.perShard ? { memoryMBPerShard: c.memoryMB, shardNumberList: c.shardNumberList } : {}),
       }));
       return { instanceClasses, totalCount: instanceClasses.length };
     },
