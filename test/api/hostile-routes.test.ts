@@ -3,9 +3,8 @@
  * non-finite numbers, deep JSON, bodies that are not objects, junk query keys, long or odd path
  * parameters. Every answer is a JD envelope with the x-jdcloud-request-id header and a 4xx, except the
  * deliberate 501 of an operation not implemented (or a 200 where the operation takes no such
- * parameter and ignores it); never a 500.
+ * parameter and ignores it); never a 500. (An over-long URL: test/security/hostile-input.test.ts.)
  */
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JD_OPERATIONS } from '../../src/api/jd-operations.ts';
 import { signedFetch, type CallResult } from '../helpers/signed-fetch.ts';
@@ -82,28 +81,3 @@ describe('every operation refuses hostile input with a JD 4xx', () => {
     });
   }
 });
-
-describe('Node\'s own refusals', () => {
-  it('an over-long URL gets the JD envelope and the request-id header', async () => {
-    const res = await rawGet(`/v1/regions/cn-north-1/specConfig?x=${'a'.repeat(20_000)}`);
-    expect(res.status).toBe(400);
-    const body = JSON.parse(res.text) as { requestId: string; error: { status: string } };
-    expect(body.error.status).toBe('INVALID_ARGUMENT');
-    expect(res.requestId).toBe(body.requestId);
-  });
-});
-
-/** A GET with Node's http client, which (unlike fetch) does not refuse a long URL itself. */
-function rawGet(path: string): Promise<{ status: number; text: string; requestId: string | undefined }> {
-  const url = new URL(svc.url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET', headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, requestId: res.headers['x-jdcloud-request-id'] as string | undefined }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
