@@ -80,6 +80,8 @@ describe('docs/api.md coverage table', () => {
     const rows = tableRows();
     expect(rows.map((r) => [r.name, r.method, r.path])).toEqual(JD_OPERATIONS.map((op) => [op.name, op.method, op.path]));
     expect(rows).toHaveLength(62);
+    const text = readFileSync(new URL('docs/api.md', root), 'utf8');
+    expect(text).toContain(`Implemented: ${rows.filter((r) => r.status === 'implemented').length} of 62.`);
   });
 
   it('matches the SDK package itself (names, methods, paths)', () => {

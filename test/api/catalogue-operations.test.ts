@@ -11,6 +11,7 @@ import { msSpec, startTestService, waitForStatus, type TestService } from '../he
 interface CatalogueSdk extends SdkRedis {
   describeAvailableRegion(params: unknown, regionId?: string): Promise<SdkBody>;
   describeAvailableResource(params: unknown, regionId?: string): Promise<SdkBody>;
+  describeAvailableResource2(params: unknown, regionId?: string): Promise<SdkBody>;
   describeSpecConfig(params: unknown, regionId?: string): Promise<SdkBody>;
 }
 
@@ -131,6 +132,12 @@ describe('describeAvailableResource', () => {
     expect(cacheInstance).toMatchObject({ cacheInstanceMemoryMB: spec.memoryMB, azId: { master: 'cn-north-1c', slave: 'cn-north-1a' } });
     await sdk.deleteCacheInstance({ cacheInstanceId: id });
     await waitForStatus(sdk, id, ['gone']);
+  });
+
+  it('describeAvailableResource2 answers the same model and data', async () => {
+    const [one, two] = await Promise.all([sdk.describeAvailableResource({}, 'cn-east-2'), sdk.describeAvailableResource2({}, 'cn-east-2')]);
+    expect(two.result).toEqual(one.result);
+    expect(two.result.availableResources[0].availableEngineVersions[0].availableMemorySpecs[0].availableZones[0].azId).toBe('cn-east-2a');
   });
 
   it('a per-shard architecture lists each total with every shard count that gives it', async () => {

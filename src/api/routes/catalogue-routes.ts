@@ -6,8 +6,8 @@ import { RegionParams } from '../schemas.ts';
 const tags = ['catalogue'];
 
 /**
- * What can be bought where (reference §5 ops 1, 2, 62): describeAvailableRegion,
- * describeAvailableResource, describeSpecConfig, all answered from the service's own regions and class
+ * What can be bought where (reference §5 ops 1-3, 62): describeAvailableRegion,
+ * describeAvailableResource (and describeAvailableResource2), describeSpecConfig, all answered from the service's own regions and class
  * catalogue. None takes a parameter but the region.
  */
 export function registerCatalogueRoutes(appIn: FastifyInstance, instances: InstanceService, regions: readonly string[]): void {
@@ -22,6 +22,13 @@ export function registerCatalogueRoutes(appIn: FastifyInstance, instances: Insta
   app.get(
     '/v1/regions/:regionId/availableResource',
     { schema: { operationId: 'describeAvailableResource', tags, params: RegionParams } },
+    async (request) => ({ requestId: request.id, result: instances.availableResources(request.params.regionId) }),
+  );
+
+  // The second version has the same result model (Go SDK: both answer AvailableResource[]).
+  app.get(
+    '/v1/regions/:regionId/availableResource2',
+    { schema: { operationId: 'describeAvailableResource2', tags, params: RegionParams } },
     async (request) => ({ requestId: request.id, result: instances.availableResources(request.params.regionId) }),
   );
 
