@@ -96,8 +96,7 @@ export function parseListQuery(
     tagFilters: [],
   };
   for (const [n, g] of ordered(parsed.get('filters'))) applyFilter(out, `filters.${n}`, g);
-  const sorts = ordered(parsed.get('sorts'));
-  for (const [n, g] of sorts) {
+  for (const [n, g] of ordered(parsed.get('sorts'))) {
     if (g.name !== 'createTime' && g.name !== 'totalMemory') {
       throw new DomainError('INVALID_ARGUMENT', `sorts.${n}.name: must be createTime or totalMemory, got "${g.name ?? ''}"`);
     }

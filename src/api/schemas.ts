@@ -94,6 +94,7 @@ export const CacheInstanceSpec = Type.Object(
     cpuArchType: Type.Optional(Type.Union([Type.Literal('amd64'), Type.Literal('arm64')], { description: 'amd64 or arm64' })),
     backupId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
     srcInstanceId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
+    extension: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'an object' })),
     configTemplateId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
     opsTags: Type.Optional(Type.Array(tag, { maxItems: 20, description: 'at most 20 tags' })),
   },

@@ -95,6 +95,7 @@ describe('fields that cannot be honoured are refused, naming the field', () => {
     ['configTemplateId', { configTemplateId: 'tpl-1' }, undefined, /^cacheInstance\.configTemplateId: configuration templates are not supported/],
     ['opsTags', { opsTags: [{ key: 'k', value: 'v' }] }, undefined, /^cacheInstance\.opsTags: /],
     ['ipv6On 1', { ipv6On: 1 }, undefined, /^cacheInstance\.ipv6On: IPv6 is not offered/],
+    ['extension with fields', { extension: { domainSuffix: 'x' } }, undefined, /^cacheInstance\.extension: no extension fields are supported, got domainSuffix/],
     ['charge.autoChangeChargeMode', {}, { chargeMode: 'prepaid_by_duration', chargeDuration: 1, autoChangeChargeMode: true }, /^charge\.autoChangeChargeMode: /],
     ['prepaid chargeDuration 12 months', {}, { chargeMode: 'prepaid_by_duration', chargeUnit: 'month', chargeDuration: 12 }, /^charge\.chargeDuration: must be 1 to 9 when chargeUnit is month, got 12/],
   ];
@@ -118,6 +119,7 @@ describe('fields that cannot be honoured are refused, naming the field', () => {
         configTemplateId: '',
         opsTags: [],
         ipv6On: 0,
+        extension: {},
       }),
       charge: { chargeMode: 'postpaid_by_duration', chargeUnit: 'year', chargeDuration: 12, autoChangeChargeMode: false },
     });

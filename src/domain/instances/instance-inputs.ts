@@ -36,6 +36,7 @@ export interface CreateInstanceInput {
   backupId?: string;
   srcInstanceId?: string;
   configTemplateId?: string;
+  extension?: Record<string, unknown>;
   opsTags?: { key?: string; value?: string }[];
 }
 

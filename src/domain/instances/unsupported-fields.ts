@@ -27,6 +27,11 @@ export function refuseUnsupportedCreateFields(input: CreateInstanceInput, charge
   if (input.opsTags?.length) {
     throw new DomainError('INVALID_ARGUMENT', 'cacheInstance.opsTags: operations tags are not supported; use userTags');
   }
+  const extension = Object.keys(input.extension ?? {});
+  if (extension.length > 0) {
+    // JD's public model (ReqExtension) has no members: whatever is given here would be dropped.
+    throw new DomainError('INVALID_ARGUMENT', `cacheInstance.extension: no extension fields are supported, got ${extension.slice(0, 5).join(', ')}`);
+  }
   if (input.ipv6On === 1) {
     throw new DomainError('INVALID_ARGUMENT', 'cacheInstance.ipv6On: IPv6 is not offered; instances listen on an IPv4 address (use 0)');
   }
