@@ -12,6 +12,8 @@ import { ConnectionGuard, type ApiServerLimits } from './connection-guard.ts';
 import { registerInstanceRoutes } from './routes/instance-routes.ts';
 import { ResponseCache } from './response-cache.ts';
 import { registerRegionRoutes } from './routes/region-routes.ts';
+import { registerCatalogueRoutes } from './routes/catalogue-routes.ts';
+import { registerNotImplementedRoutes } from './routes/not-implemented-routes.ts';
 import type { InstanceService } from '../domain/instances/instance-service.ts';
 
 export interface AppDeps extends AuthDeps {
@@ -142,7 +144,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       security: [{ jdcloud: [] }],
     },
-    transform: ({ schema, url }) => ({ schema, url: url.replace(/\/~([A-Za-z]+)$/, ':$1') }),
+    // `/:id/~action` is shown as `{id}:action`; after a literal (`/backup/~describeDownloadUrl`) the
+    // colon is doubled, or the swagger plugin would read `:describeDownloadUrl` as a path parameter.
+    transform: ({ schema, url }) => ({ schema, url: url.replace(/(\/:\w+)\/~([A-Za-z]+)$/, '$1:$2').replace(/\/~([A-Za-z]+)$/, '::$1') }),
   });
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
@@ -152,9 +156,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  registerInstanceRoutes(app, deps.instances, new ResponseCache(deps.storeVersion ?? (() => undefined)));
+  // Answers also depend on the clock (a prepaid instance's chargeStatus turns overdue at its expiry
+  // with no write to the store): cached answers last at most until the next minute.
+  const storeVersion = deps.storeVersion;
+  const cacheVersion = storeVersion ? () => versionThisMinute(storeVersion()) : () => undefined;
+  registerInstanceRoutes(app, deps.instances, new ResponseCache(cacheVersion));
   registerRegionRoutes(app, deps.instances);
+  registerCatalogueRoutes(app, deps.instances, deps.regions);
+  // Last: it answers 501 for every JD operation the modules above did not register.
+  registerNotImplementedRoutes(app);
   return app;
+}
+
+function versionThisMinute(version: string | undefined): string | undefined {
+  return version === undefined ? undefined : `${version}@${Math.floor(Date.now() / 60_000)}`;
 }
 
 /** The rest of preValidation once the caller is known (undefined on public routes): region, then JSON body. */

@@ -14,6 +14,11 @@ const name = Type.String({ pattern: '^[0-9A-Za-z_\\u4e00-\\u9fa5]{2,32}$', descr
 const description = Type.String({ maxLength: 256, description: 'at most 256 characters' });
 // The rule lives in the domain (one module, also for the console); the schema documents and applies it.
 const password = Type.String({ pattern: PASSWORD_PATTERN, description: PASSWORD_RULE });
+const zoneList = Type.Array(Type.String({ minLength: 1, maxLength: 32, description: 'a zone id such as cn-north-1a' }), { maxItems: 16, description: 'at most 16 zone ids' });
+const tag = Type.Object({
+  key: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: '1 to 128 characters' })),
+  value: Type.Optional(Type.String({ maxLength: 256, description: 'at most 256 characters' })),
+});
 const idString = (what: string) => Type.String({ minLength: 1, maxLength: 64, description: `${what}: 1 to 64 characters` });
 
 export const RegionParams = Type.Object({
@@ -32,8 +37,12 @@ export const ChargeSpec = Type.Object(
       }),
     ),
     chargeUnit: Type.Optional(Type.Union([Type.Literal('month'), Type.Literal('year')], { description: 'month or year' })),
-    chargeDuration: Type.Optional(Type.Integer({ minimum: 1, maximum: 9, description: '1 to 9 months or 1 to 3 years' })),
+    // The range depends on chargeMode and chargeUnit (prepaid only): the domain checks it, so a
+    // postpaid order with any duration is not refused for a field it does not use.
+    chargeDuration: Type.Optional(Type.Integer({ description: 'an integer' })),
     autoRenew: Type.Optional(Type.Boolean({ description: 'true or false' })),
+    autoChangeChargeMode: Type.Optional(Type.Boolean({ description: 'true or false' })),
+    autoChangeChargeModeDate: Type.Optional(Type.String({ maxLength: 10, description: 'a date yyyy-MM-dd' })),
     buyScenario: Type.Optional(Type.String({ maxLength: 4096, description: 'at most 4096 characters' })),
   },
   { description: 'charge settings' },
@@ -50,7 +59,11 @@ export const CacheInstanceSpec = Type.Object(
       {
         master: Type.String({ minLength: 1, maxLength: 32, description: 'zone of the primary, e.g. cn-north-1a' }),
         slave: Type.String({ minLength: 1, maxLength: 32, description: 'zone of the replica, e.g. cn-north-1b' }),
-        azSpecifyType: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
+        azSpecifyType: Type.Optional(
+          Type.Union([Type.Literal('SpecifyByReplicaGroup'), Type.Literal('SpecifyByCluster')], { description: 'SpecifyByReplicaGroup or SpecifyByCluster' }),
+        ),
+        azsForCluster: Type.Optional(zoneList),
+        azsForProxy: Type.Optional(zoneList),
       },
       { description: 'an object with master and slave zones' },
     ),
@@ -58,15 +71,7 @@ export const CacheInstanceSpec = Type.Object(
     redisVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 8, description: 'an engine version such as 2.8 or 4.0' })),
     ipv6On: Type.Optional(Type.Integer({ minimum: 0, maximum: 1, description: '0 or 1' })),
     shardNumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 128, description: 'an integer from 1 to 128' })),
-    userTags: Type.Optional(
-      Type.Array(
-        Type.Object({
-          key: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: '1 to 128 characters' })),
-          value: Type.Optional(Type.String({ maxLength: 256, description: 'at most 256 characters' })),
-        }),
-        { maxItems: 20, description: 'at most 20 tags' },
-      ),
-    ),
+    userTags: Type.Optional(Type.Array(tag, { maxItems: 20, description: 'at most 20 tags' })),
     resourceGroupId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
     dbNum: Type.Optional(Type.Integer({ minimum: 16, maximum: 256, description: 'an integer from 16 to 256' })),
     slaveAppendonly: Type.Optional(Type.String({ maxLength: 8, description: 'yes or no' })),
@@ -89,6 +94,9 @@ export const CacheInstanceSpec = Type.Object(
     cpuArchType: Type.Optional(Type.Union([Type.Literal('amd64'), Type.Literal('arm64')], { description: 'amd64 or arm64' })),
     backupId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
     srcInstanceId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
+    extension: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'an object' })),
+    configTemplateId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
+    opsTags: Type.Optional(Type.Array(tag, { maxItems: 20, description: 'at most 20 tags' })),
   },
   { description: 'the instance to create' },
 );
@@ -105,6 +113,10 @@ export type ModifyAttributeBody = Static<typeof ModifyAttributeBody>;
 export const ModifyClassBody = Type.Object({
   cacheInstanceClass: Type.String({ minLength: 1, maxLength: 64, description: 'an instance class code from describeInstanceClass' }),
   shardNumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 128, description: 'an integer from 1 to 128' })),
+  replicaNumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'an integer from 1 to 10' })),
+  replicaAzs2Add: Type.Optional(zoneList),
+  parallel: Type.Optional(Type.Boolean({ description: 'true or false' })),
+  effectiveTime: Type.Optional(Type.Union([Type.Literal('Immediately'), Type.Literal('MaintainTime')], { description: 'Immediately or MaintainTime' })),
 });
 export type ModifyClassBody = Static<typeof ModifyClassBody>;
 
@@ -149,7 +161,15 @@ export const CacheInstance = Type.Object({
   cacheInstanceStatus: Type.String(),
   cacheInstanceDescription: Type.String(),
   createTime: Type.String(),
-  azId: Type.Object({ master: Type.String(), slave: Type.String() }),
+  softDeletedTime: Type.String(),
+  retainExpireTime: Type.String(),
+  azId: Type.Object({
+    azSpecifyType: Type.String(),
+    azsForCluster: Type.Array(Type.String()),
+    master: Type.String(),
+    slave: Type.String(),
+    azsForProxy: Type.Array(Type.String()),
+  }),
   vpcId: Type.String(),
   subnetId: Type.String(),
   connectionDomain: Type.String(),
@@ -161,6 +181,7 @@ export const CacheInstance = Type.Object({
     chargeExpiredTime: Type.Optional(Type.String()),
   }),
   instanceVersion: Type.String(),
+  instanceProxyVersion: Type.String(),
   auth: Type.Boolean(),
   redisVersion: Type.String(),
   cacheInstanceType: Type.String(),
@@ -178,6 +199,22 @@ export const CacheInstance = Type.Object({
   enableSmartProxy: Type.Integer(),
   cpuArchType: Type.String(),
   isAllowNoAuth: Type.Boolean(),
+  maintenanceStartTime: Type.String(),
+  maintenanceEndTime: Type.String(),
+  toBeExecutedTaskType: Type.Array(Type.Integer()),
+  supportAssociateEIP: Type.Boolean(),
+  platform: Type.String(),
+});
+
+/** The SDK's InstanceClass model (Go SDK `redis/models/InstanceClass.go`), nothing more. */
+export const InstanceClass = Type.Object({
+  instanceClass: Type.String(),
+  instanceType: Type.String(),
+  cpu: Type.Integer(),
+  memoryMB: Type.Integer(),
+  diskGB: Type.Integer(),
+  maxConnection: Type.Integer(),
+  bandwidthMbps: Type.Integer(),
 });
 
 const envelope = <T extends TSchema>(result: T) => ({ 200: Type.Object({ requestId: Type.String(), result }) });
@@ -189,6 +226,7 @@ export const Responses = {
   describe: envelope(Type.Object({ cacheInstance: CacheInstance })),
   list: envelope(Type.Object({ cacheInstances: Type.Array(CacheInstance), totalCount: Type.Integer() })),
   modifyClass: envelope(order),
+  instanceClasses: envelope(Type.Object({ instanceClasses: Type.Array(InstanceClass), totalCount: Type.Integer() })),
   ipWhiteList: envelope(Type.Object({ ipWhiteList: Type.Array(Type.String()) })),
   noResult: bare,
 };

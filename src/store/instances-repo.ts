@@ -5,6 +5,9 @@ import { precompiled } from './precompiled-query.ts';
 type Q = Kysely<Database> | Transaction<Database>;
 export type InstanceRecord = Selectable<InstancesTable>;
 
+/** Columns a list filter compares exactly. */
+export type ListColumn = 'id' | 'status' | 'redis_version' | 'instance_type' | 'charge_mode' | 'vpc_id' | 'subnet_id' | 'resource_group_id';
+
 /** A list query after the API has parsed and validated it. Every array is an OR; fields AND together. */
 export interface InstanceListQuery {
   account: string;
@@ -12,13 +15,22 @@ export interface InstanceListQuery {
   ids?: string[];
   /** Substring matches: every group must match (AND), any name within a group (OR). */
   nameContains?: string[][];
+  /** Substrings no name may contain (JD's `ne` on the name filter). */
+  nameExcludes?: string[];
   statuses?: string[];
   redisVersions?: string[];
   instanceTypes?: string[];
   chargeModes?: string[];
   vpcIds?: string[];
   subnetIds?: string[];
+  resourceGroupIds?: string[];
+  /** Values a column must not have (JD's `ne`). */
+  excluded?: { column: ListColumn; values: string[] }[];
+  /** Engine version bounds (JD's `lt`, `le`, `gt`, `ge` on redisVersion), compared as numbers. */
+  versionBounds?: { op: '<' | '<=' | '>' | '>='; version: number }[];
   tagFilters?: { key: string; values: string[] }[];
+  /** Sort by total memory (shards × memory per shard) first, when given (JD: it takes priority over createTime). */
+  memorySort?: 'asc' | 'desc';
   sortDirection: 'asc' | 'desc';
   offset: number;
   limit: number;
@@ -101,8 +113,7 @@ export async function listInstances(
   q: InstanceListQuery,
 ): Promise<{ rows: InstanceRecord[]; total: number }> {
   let base = db.selectFrom('instances as i').where('i.account', '=', q.account).where('i.region', '=', q.region);
-  type Col = 'id' | 'status' | 'redis_version' | 'instance_type' | 'charge_mode' | 'vpc_id' | 'subnet_id';
-  const inList = (col: Col, values: string[] | undefined): void => {
+  const inList = (col: ListColumn, values: string[] | undefined): void => {
     if (values && values.length > 0) base = base.where(sql.ref<string>(`i.${col}`), 'in', values);
   };
   inList('id', q.ids);
@@ -112,6 +123,14 @@ export async function listInstances(
   inList('charge_mode', q.chargeModes);
   inList('vpc_id', q.vpcIds);
   inList('subnet_id', q.subnetIds);
+  inList('resource_group_id', q.resourceGroupIds);
+  for (const { column, values } of q.excluded ?? []) base = base.where(sql.ref<string>(`i.${column}`), 'not in', values);
+  for (const { op, version } of q.versionBounds ?? []) {
+    base = base.where(sql<boolean>`cast(${sql.ref('i.redis_version')} as real) ${sql.raw(op)} ${version}`);
+  }
+  for (const n of q.nameExcludes ?? []) {
+    base = base.where(sql<boolean>`${sql.ref('i.name')} not like ${`%${escapeLike(n)}%`} escape '\\'`);
+  }
   for (const names of q.nameContains ?? []) {
     base = base.where((eb) => eb.or(names.map((n) => sql<boolean>`${eb.ref('i.name')} like ${`%${escapeLike(n)}%`} escape '\\'`)));
   }
@@ -125,20 +144,14 @@ export async function listInstances(
   const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   // Page through the (account, region, created_ms, id) index alone, then read only the page's rows:
   // a deep OFFSET otherwise reads every skipped row in full.
-  const pageIds = base
-    .select('i.id')
-    .orderBy('i.created_ms', q.sortDirection)
-    .orderBy('i.id', q.sortDirection)
-    .offset(q.offset)
-    .limit(q.limit);
-  const rows = await db
-    .selectFrom('instances as r')
-    .selectAll('r')
-
-    .where('r.id', 'in', pageIds)
-    .orderBy('r.created_ms', q.sortDirection)
-    .orderBy('r.id', q.sortDirection)
-    .execute();
+  // Ordered by total memory first when asked (an expression, so such pages read the rows they skip).
+  const totalMemory = sql<number>`i.memory_mb_per_shard * i.shard_number`;
+  let pageQuery = base.select('i.id');
+  if (q.memorySort) pageQuery = pageQuery.orderBy(totalMemory, q.memorySort);
+  const pageIds = pageQuery.orderBy('i.created_ms', q.sortDirection).orderBy('i.id', q.sortDirection).offset(q.offset).limit(q.limit);
+  let rowsQuery = db.selectFrom('instances as r').selectAll('r').where('r.id', 'in', pageIds);
+  if (q.memorySort) rowsQuery = rowsQuery.orderBy(sql<number>`r.memory_mb_per_shard * r.shard_number`, q.memorySort);
+  const rows = await rowsQuery.orderBy('r.created_ms', q.sortDirection).orderBy('r.id', q.sortDirection).execute();
   return { rows, total: Number(total.n) };
 }
 

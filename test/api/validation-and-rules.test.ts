@@ -47,7 +47,7 @@ describe('createCacheInstance validation', () => {
     ['port outside the range', { port: 80 }, undefined, /cacheInstance\.port: must be within 18200-18299/],
     ['unknown charge mode', {}, { chargeMode: 'free' }, /charge\.chargeMode: must be one of prepaid_by_duration/],
     ['prepaid without duration', {}, { chargeMode: 'prepaid_by_duration' }, /charge\.chargeDuration: required when chargeMode is prepaid_by_duration/],
-    ['prepaid 10 months', {}, { chargeMode: 'prepaid_by_duration', chargeUnit: 'month', chargeDuration: 10 }, /chargeDuration: must be 1 to 9 months or 1 to 3 years/],
+    ['prepaid 10 months', {}, { chargeMode: 'prepaid_by_duration', chargeUnit: 'month', chargeDuration: 10 }, /charge\.chargeDuration: must be 1 to 9 when chargeUnit is month, got 10/],
     ['prepaid 4 years', {}, { chargeMode: 'prepaid_by_duration', chargeUnit: 'year', chargeDuration: 4 }, /chargeDuration: must be 1 to 3 when chargeUnit is year/],
     ['bad charge unit', {}, { chargeMode: 'prepaid_by_duration', chargeUnit: 'week', chargeDuration: 1 }, /charge\.chargeUnit: must be month or year/],
   ];

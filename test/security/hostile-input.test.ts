@@ -75,6 +75,7 @@ describe('hostile input gets a JD envelope and a 4xx, never a 5xx', () => {
       const json = JSON.parse(res.text) as { requestId: string; error: { status: string; message: string } };
       expect(json.error.status).toMatch(/INVALID_ARGUMENT|URI_TOO_LONG|PAYLOAD_TOO_LARGE/);
       expect(json.requestId).toMatch(/^[a-z0-9]{32}$/);
+      expect(res.requestId).toBe(json.requestId);
     }
   });
 });
@@ -90,14 +91,14 @@ describe('/healthz', () => {
 });
 
 /** A GET with Node's http client, which (unlike fetch) does not refuse a long URL itself. */
-function rawGet(path: string): Promise<{ status: number; text: string }> {
+function rawGet(path: string): Promise<{ status: number; text: string; requestId: string | undefined }> {
   const url = new URL(svc.url);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET', headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, requestId: res.headers['x-jdcloud-request-id'] as string | undefined }));
     });
     req.on('error', reject);
     req.end();

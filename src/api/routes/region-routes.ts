@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { InstanceService } from '../../domain/instances/instance-service.ts';
-import { InstanceClassQuery, RegionParams } from '../schemas.ts';
+import { InstanceClassQuery, RegionParams, Responses } from '../schemas.ts';
 
 /** describeInstanceClass and describeUserQuota: region-level reads. */
 export function registerRegionRoutes(appIn: FastifyInstance, instances: InstanceService): void {
@@ -9,7 +9,7 @@ export function registerRegionRoutes(appIn: FastifyInstance, instances: Instance
 
   app.get(
     '/v1/regions/:regionId/instanceClass',
-    { schema: { operationId: 'describeInstanceClass', tags: ['catalogue'], params: RegionParams, querystring: InstanceClassQuery } },
+    { schema: { operationId: 'describeInstanceClass', tags: ['catalogue'], params: RegionParams, querystring: InstanceClassQuery, response: Responses.instanceClasses } },
     async (request) => ({ requestId: request.id, result: instances.instanceClasses(request.query.redisVersion ?? '2.8') }),
   );
 

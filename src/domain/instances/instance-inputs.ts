@@ -8,6 +8,9 @@ export interface ChargeInput {
   chargeUnit?: string;
   chargeDuration?: number;
   autoRenew?: boolean;
+  autoChangeChargeMode?: boolean;
+  autoChangeChargeModeDate?: string;
+  buyScenario?: string;
 }
 
 export interface CreateInstanceInput {
@@ -16,7 +19,7 @@ export interface CreateInstanceInput {
   cacheInstanceName: string;
   cacheInstanceClass: string;
   password?: string;
-  azId: { master: string; slave: string };
+  azId: { master: string; slave: string; azSpecifyType?: string; azsForCluster?: string[]; azsForProxy?: string[] };
   cacheInstanceDescription?: string;
   redisVersion?: string;
   ipv6On?: number;
@@ -32,11 +35,18 @@ export interface CreateInstanceInput {
   cpuArchType?: string;
   backupId?: string;
   srcInstanceId?: string;
+  configTemplateId?: string;
+  extension?: Record<string, unknown>;
+  opsTags?: { key?: string; value?: string }[];
 }
 
 export interface ModifyClassInput {
   cacheInstanceClass: string;
   shardNumber?: number;
+  replicaNumber?: number;
+  replicaAzs2Add?: string[];
+  parallel?: boolean;
+  effectiveTime?: string;
 }
 
 /** Who asks, and where: every operation is scoped to one account and one region. */

@@ -9,7 +9,7 @@ export interface Tag {
   value: string;
 }
 
-/** The `CacheInstance` response model, fields up to the SDK 2.6.24 era (reference §4.0). */
+/** The `CacheInstance` response model, every field of the newest SDK model (Go SDK 2.7.46; reference §4.0). */
 export interface CacheInstanceView {
   cacheInstanceId: string;
   cacheInstanceName: string;
@@ -18,13 +18,18 @@ export interface CacheInstanceView {
   cacheInstanceStatus: string;
   cacheInstanceDescription: string;
   createTime: string;
-  azId: { master: string; slave: string };
+  /** There is no recycle bin: a deleted instance is gone, so these stay empty. */
+  softDeletedTime: string;
+  retainExpireTime: string;
+  azId: { azSpecifyType: string; azsForCluster: string[]; master: string; slave: string; azsForProxy: string[] };
   vpcId: string;
   subnetId: string;
   connectionDomain: string;
   port: number;
   charge: { chargeMode: string; chargeStatus: string; chargeStartTime: string; chargeExpiredTime?: string };
   instanceVersion: string;
+  /** No proxy runs in front of any instance type built here: empty. */
+  instanceProxyVersion: string;
   auth: boolean;
   redisVersion: string;
   cacheInstanceType: string;
@@ -42,6 +47,13 @@ export interface CacheInstanceView {
   enableSmartProxy: number;
   cpuArchType: string;
   isAllowNoAuth: boolean;
+  /** No maintenance window: every change applies at once, so these stay empty. */
+  maintenanceStartTime: string;
+  maintenanceEndTime: string;
+  /** Tasks waiting for the maintenance window: never any. */
+  toBeExecutedTaskType: number[];
+  supportAssociateEIP: boolean;
+  platform: string;
 }
 
 export interface ViewContext {
@@ -52,12 +64,16 @@ export interface ViewContext {
   /** Version of the redis-server that runs the instances, e.g. `7.0`. */
   engineVersion: string;
   cpuArchType: string;
+  /** Now, for the charge status: a prepaid instance past its expiry is `overdue`. */
+  now: Date;
 }
 
 export function toCacheInstanceView(row: InstanceRow, ctx: ViewContext): CacheInstanceView {
   const charge: CacheInstanceView['charge'] = {
     chargeMode: row.charge_mode,
-    chargeStatus: 'normal',
+    // JD's statuses: normal, overdue (a prepaid instance past its expiry), arrear (owes money: no
+    // billing here, so never).
+    chargeStatus: row.charge_expired_time && new Date(row.charge_expired_time) <= ctx.now ? 'overdue' : 'normal',
     chargeStartTime: row.charge_start_time,
   };
   if (row.charge_expired_time) charge.chargeExpiredTime = row.charge_expired_time;
@@ -69,13 +85,16 @@ export function toCacheInstanceView(row: InstanceRow, ctx: ViewContext): CacheIn
     cacheInstanceStatus: row.status,
     cacheInstanceDescription: row.description,
     createTime: row.create_time,
-    azId: { master: row.az_master, slave: row.az_slave },
+    softDeletedTime: '',
+    retainExpireTime: '',
+    azId: { azSpecifyType: 'SpecifyByReplicaGroup', azsForCluster: [], master: row.az_master, slave: row.az_slave, azsForProxy: [] },
     vpcId: row.vpc_id,
     subnetId: row.subnet_id,
     connectionDomain: ctx.advertisedHost,
     port: ctx.port,
     charge,
     instanceVersion: `${row.redis_version}-${ctx.engineVersion}`,
+    instanceProxyVersion: '',
     auth: row.password_sha256 !== null,
     redisVersion: row.redis_version,
     cacheInstanceType: row.instance_type,
@@ -93,5 +112,10 @@ export function toCacheInstanceView(row: InstanceRow, ctx: ViewContext): CacheIn
     enableSmartProxy: 0,
     cpuArchType: ctx.cpuArchType,
     isAllowNoAuth: true,
+    maintenanceStartTime: '',
+    maintenanceEndTime: '',
+    toBeExecutedTaskType: [],
+    supportAssociateEIP: false,
+    platform: '',
   };
 }

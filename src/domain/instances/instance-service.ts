@@ -26,7 +26,9 @@ import { capacityUsage } from '../capacity/capacity-usage.ts';
 import { checkHostMemory } from '../capacity/host-admission.ts';
 import { instanceFootprint, type InstanceFootprint, type NodePromise } from '../capacity/instance-footprint.ts';
 import { newBuyId, newInstanceId, newOrderNum } from '../ids.ts';
-import { assertZone } from '../regions.ts';
+import { assertZone, regionName } from '../regions.ts';
+import { availableResources, availableZones, type AvailableResourceView, type AzInfoView } from '../catalogue/available-resources.ts';
+import { specConfig, type SpecConfigView } from '../catalogue/spec-config.ts';
 import { addChargePeriod, formatJdTime } from '../time-format.ts';
 import type { ChargeInput, CreateInstanceInput, ModifyClassInput, RequestScope } from './instance-inputs.ts';
 import { toCacheInstanceView, type CacheInstanceView, type InstanceRow } from './instance-mapper.ts';
@@ -34,6 +36,7 @@ import { toInstanceSpec } from './instance-spec.ts';
 import { transitionStatus, type InstanceStatus } from './instance-status.ts';
 import { DEFAULT_IP_WHITE_LIST, isDefaultIpWhiteList, normalizeIpWhiteList, storedIpWhiteList } from './ip-white-list.ts';
 import { PASSWORD_RULE, passwordProblem } from './password-rule.ts';
+import { refuseUnsupportedCreateFields, refuseUnsupportedResizeFields } from './unsupported-fields.ts';
 
 export interface InstanceServiceDeps {
   db: Db;
@@ -79,6 +82,7 @@ function assertPassword(field: string, password: string | undefined): void {
 }
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 const cpuArchType = process.arch === 'arm64' ? 'arm64' : 'amd64';
+const cpuArchInfo = { cpuType: cpuArchType, cpuName: cpuArchType === 'arm64' ? 'ARM' : 'X86' };
 
 export type InstanceService = ReturnType<typeof createInstanceService>;
 
@@ -210,6 +214,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       charge: ChargeInput | undefined,
     ): Promise<{ cacheInstanceId: string; orderNum: string; buyId: string }> {
       assertPassword('cacheInstance.password', input.password);
+      refuseUnsupportedCreateFields(input, charge);
       const redisVersion = input.redisVersion ?? '2.8';
       if (!catalogue.versions().includes(redisVersion)) {
         throw new DomainError(
@@ -316,6 +321,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         tags: found.tags,
         engineVersion: deps.engineVersion,
         cpuArchType,
+        now: deps.now(),
       });
     },
 
@@ -330,6 +336,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
           tags: tags.get(row.id) ?? [],
           engineVersion: deps.engineVersion,
           cpuArchType,
+          now: deps.now(),
         }),
       );
       return { cacheInstances: views, totalCount: total };
@@ -347,6 +354,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
     },
 
     async modifyClass(scope: RequestScope, id: string, input: ModifyClassInput): Promise<{ orderNum: string; buyId: string }> {
+      refuseUnsupportedResizeFields(input);
       const row = await mustFind(scope, id);
       requireStatus(row, ['running'], 'modify the class of');
       const cls = resolveClass(input.cacheInstanceClass, row.redis_version, 'cacheInstanceClass');
@@ -476,6 +484,30 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       return { quota: { name: '缓存Redis', max: config.quota, used: await countInstances(db, scope.account, scope.region) } };
     },
 
+    /** describeAvailableRegion: every configured region with its zones and the caller's instance quota there. */
+    async availableRegions(account: string, regions: readonly string[]): Promise<{
+      availableRegions: { regionId: string; regionName: string; soldOut: boolean; quota: { max: number; used: number }; availableZones: AzInfoView[] }[];
+    }> {
+      const used = await Promise.all(regions.map((region) => countInstances(db, account, region)));
+      return {
+        availableRegions: regions.map((regionId, i) => ({
+          regionId,
+          regionName: regionName(regionId),
+          soldOut: false,
+          quota: { max: config.quota, used: used[i]! },
+          availableZones: availableZones(regionId),
+        })),
+      };
+    },
+
+    availableResources(region: string): { availableResources: AvailableResourceView[] } {
+      return { availableResources: availableResources(catalogue, region, cpuArchInfo) };
+    },
+
+    specConfig(region: string): SpecConfigView {
+      return specConfig(catalogue, region);
+    },
+
     instanceClasses(redisVersion: string) {
       if (!catalogue.versions().includes(redisVersion)) {
         throw new DomainError(
@@ -491,7 +523,6 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         diskGB: c.diskGB,
         maxConnection: c.maxConnection,
         bandwidthMbps: c.bandwidthMbps,
-        ...(c.perShard ? { memoryMBPerShard: c.memoryMB, shardNumberList: c.shardNumberList } : {}),
       }));
       return { instanceClasses, totalCount: instanceClasses.length };
     },
