@@ -7,6 +7,7 @@ import { cachedSecretLookup, ensureBootstrapAccount } from './domain/accounts/ac
 import { ReplayGuard } from './domain/replay-guard.ts';
 import { loadClassCatalogue } from './domain/catalogue/instance-class-catalogue.ts';
 import { createInstanceService } from './domain/instances/instance-service.ts';
+import { createInstanceSettingsService } from './domain/settings/instance-settings-service.ts';
 import { createLocalDriver } from './drivers/local/local-driver.ts';
 import { promisedNodeMemoryBytes } from './drivers/local/memory-guard.ts';
 import { checkRedisBinary } from './drivers/local/redis-binary.ts';
@@ -103,9 +104,16 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     ipWhiteListEnforcement: () => driver.capabilities.ipWhiteList,
   });
   const replays = await ReplayGuard.open({ db, logger: logger.child({ component: 'replay-guard' }) });
+  const settings = createInstanceSettingsService({
+    db,
+    logger: logger.child({ component: 'settings' }),
+    notifyEngine: () => engine.notify(),
+    now: () => new Date(),
+  });
   const app = await buildApp({
     logger,
     instances,
+    settings,
     regions: config.regions,
     lookupSecret: cachedSecretLookup(db),
     replays,

@@ -13,10 +13,14 @@ import { registerInstanceRoutes } from './routes/instance-routes.ts';
 import { ResponseCache } from './response-cache.ts';
 import { registerRegionRoutes } from './routes/region-routes.ts';
 import type { InstanceService } from '../domain/instances/instance-service.ts';
+import type { InstanceSettingsService } from '../domain/settings/instance-settings-service.ts';
+import { registerInstanceSettingsRoutes } from './routes/instance-settings-routes.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
   instances: InstanceService;
+  /** Configuration, disabled commands and Redis accounts of instances (absent: those routes are not served). */
+  settings?: InstanceSettingsService;
   regions: readonly string[];
   /**
    * The store's change counter (store/change-counter.ts): with it, describe and list answers are
@@ -154,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerInstanceRoutes(app, deps.instances, new ResponseCache(deps.storeVersion ?? (() => undefined)));
   registerRegionRoutes(app, deps.instances);
+  if (deps.settings) registerInstanceSettingsRoutes(app, deps.settings);
   return app;
 }
 

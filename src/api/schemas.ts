@@ -69,7 +69,11 @@ export const CacheInstanceSpec = Type.Object(
     ),
     resourceGroupId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
     dbNum: Type.Optional(Type.Integer({ minimum: 16, maximum: 256, description: 'an integer from 16 to 256' })),
-    slaveAppendonly: Type.Optional(Type.String({ maxLength: 8, description: 'yes or no' })),
+    // Replicas here always keep an AOF: on a failover a replica becomes the master and must restart from
+    // its own files. "no" is refused rather than accepted and dropped (issue 16, gap 3).
+    slaveAppendonly: Type.Optional(
+      Type.Literal('yes', { description: '"yes": replicas always keep an AOF on this service (a replica takes over as master on failover); "no" is not supported' }),
+    ),
     maxmemoryPolicy: Type.Optional(
       Type.Union(
         ['volatile-lru', 'allkeys-lru', 'volatile-lfu', 'allkeys-lfu', 'volatile-random', 'allkeys-random', 'volatile-ttl', 'noeviction'].map(

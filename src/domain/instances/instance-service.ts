@@ -295,6 +295,9 @@ export function createInstanceService(deps: InstanceServiceDeps) {
             ip_white_list: JSON.stringify(DEFAULT_IP_WHITE_LIST),
             endpoint_port: null,
             requested_port: input.port ?? null,
+            redis_config: '{}',
+            disabled_commands: '[]',
+            redis_accounts: '[]',
           },
           tags,
         );
