@@ -10,21 +10,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../../src/domain/accounts/account-service.ts';
 import { adminConnection } from '../drivers/local-harness.ts';
-import { sdkError, type SdkBody, type SdkRedis } from '../helpers/sdk-client.ts';
+import { sdkError, type SdkBody } from '../helpers/sdk-client.ts';
+import type { SettingsSdk } from '../helpers/settings-sdk.ts';
 import { msSpec, startTestService, waitForStatus, type TestService } from '../helpers/test-service.ts';
 
-/** The SDK's settings operations (the shared SdkRedis lists the instance ones). */
-export interface SettingsSdk extends SdkRedis {
-  describeInstanceConfig(params: unknown): Promise<SdkBody>;
-  modifyInstanceConfig(params: unknown): Promise<SdkBody>;
-  getDisableCommands(params: unknown): Promise<SdkBody>;
-  setDisableCommands(params: unknown): Promise<SdkBody>;
-  describeAccounts(params: unknown): Promise<SdkBody>;
-  createAccount(params: unknown): Promise<SdkBody>;
-  modifyAccount(params: unknown): Promise<SdkBody>;
-  deleteAccount(params: unknown): Promise<SdkBody>;
-  modifyAccounts(params: unknown): Promise<SdkBody>;
-}
 
 let svc: TestService;
 let sdk: SettingsSdk;

@@ -1,0 +1,99 @@
+// Configuration, disabled commands and Redis accounts on a native cluster (every node of every shard),
+// and kept by a type change master-slave -> native-cluster, through the official SDK on real Redis.
+// Ports 27500-27699 belong to this file.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { adminConnection } from '../drivers/local-harness.ts';
+import { waitForStatus } from '../helpers/test-service.ts';
+import type { SettingsSdk } from '../helpers/settings-sdk.ts';
+import { serviceForFile } from './service-for-file.ts';
+
+const file = serviceForFile('27500-27699');
+const PASSWORD = 'Clust3rPass';
+const sdk = (): SettingsSdk => file.sdk as SettingsSdk;
+
+const spec = (overrides: Record<string, unknown>): Record<string, unknown> => ({
+  vpcId: 'vpc-test',
+  subnetId: 'subnet-test',
+  cacheInstanceName: 'settings_test',
+  azId: { master: 'cn-north-1a', slave: 'cn-north-1b' },
+  redisVersion: '7.0',
+  password: PASSWORD,
+  ...overrides,
+});
+
+/** What every running node of the instance says for `CONFIG GET name` and `ACL USERS`, via the admin socket. */
+async function everyNode(id: string, name: string): Promise<{ config: string[]; users: string[][] }> {
+  const ports = readdirSync(join(file.svc.dataDir, 'instances', id)).filter((n) => /^\d+$/.test(n)).map(Number);
+  const seen = await Promise.all(
+    ports.map(async (p) => {
+      const admin = await adminConnection(file.svc.dataDir, id, p);
+      try {
+        const config = String(((await admin.call('CONFIG', 'GET', name)) as string[])[1]);
+        const users = ((await admin.call('ACL', 'USERS')) as string[]).sort();
+        return { config, users };
+      } finally {
+        admin.disconnect();
+      }
+    }),
+  );
+  return { config: seen.map((s) => s.config), users: seen.map((s) => s.users) };
+}
+
+async function applied(id: string, call: Promise<unknown>): Promise<void> {
+  await call;
+  expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
+}
+
+function cluster(port: number, username: string | null, password: string): Cluster {
+  const c = new Cluster([{ host: '127.0.0.1', port }], { redisOptions: { ...(username ? { username } : {}), password }, maxRedirections: 32 });
+  file.disconnectAtEnd(c);
+  return c;
+}
+
+describe('tenant settings on a native cluster', () => {
+  it('applies parameters, disabled commands and accounts on every node of every shard', async () => {
+    const created = await sdk().createCacheInstance({ cacheInstance: spec({ cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 }) });
+    const id = created.result.cacheInstanceId as string;
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
+    const port = (await sdk().describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number;
+
+    await applied(id, sdk().modifyInstanceConfig({ cacheInstanceId: id, instanceConfig: [{ configName: 'timeout', configValue: '120' }, { configName: 'notify-keyspace-events', configValue: 'Ex' }] }));
+    await applied(id, sdk().setDisableCommands({ cacheInstanceId: id, disableCommands: ['FLUSHDB', 'KEYS'] }));
+    await applied(id, sdk().createAccount({ cacheInstanceId: id, accountName: 'reader', accountPassword: 'Passw0rd1', accountPrivilege: 'RoleReadOnly' }));
+
+    const nodes = await everyNode(id, 'timeout');
+    expect(nodes.config).toEqual(Array(6).fill('120'));
+    for (const users of nodes.users) expect(users).toEqual(['default', 'jcs-admin', 'jcs-replication', 'reader']);
+    expect((await everyNode(id, 'notify-keyspace-events')).config).toEqual(Array(6).fill('xE'));
+
+    const owner = cluster(port, null, PASSWORD);
+    for (let i = 0; i < 30; i++) await owner.set(`k${i}`, String(i)); // keys on every shard
+    await expect(owner.flushdb()).rejects.toThrow(/NOPERM/);
+    const reader = cluster(port, 'reader', 'Passw0rd1');
+    for (let i = 0; i < 30; i++) expect(await reader.get(`k${i}`)).toBe(String(i));
+    await expect(reader.set('k1', 'x')).rejects.toThrow(/NOPERM/);
+    await expect(reader.call('CLUSTER', 'FAILOVER')).rejects.toThrow(/NOPERM/);
+    expect(await owner.get('k1')).toBe('1');
+  });
+
+  it('a type change from master-slave keeps the settings on the new cluster nodes', async () => {
+    const created = await sdk().createCacheInstance({ cacheInstance: spec({ cacheInstanceClass: 'redis.m.micro.basic' }) });
+    const id = created.result.cacheInstanceId as string;
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
+    await applied(id, sdk().modifyInstanceConfig({ cacheInstanceId: id, instanceConfig: [{ configName: 'slowlog-max-len', configValue: '512' }] }));
+    await applied(id, sdk().createAccount({ cacheInstanceId: id, accountName: 'app', accountPassword: 'Passw0rd2' }));
+
+    await applied(id, sdk().modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 }));
+    const view = (await sdk().describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance;
+    expect(view.cacheInstanceType).toBe('native-cluster');
+    const nodes = await everyNode(id, 'slowlog-max-len');
+    expect(nodes.config).toEqual(Array(6).fill('512'));
+    for (const users of nodes.users) expect(users).toContain('app');
+    const app = cluster(view.port as number, 'app', 'Passw0rd2');
+    expect(await app.set('after-retype', 'ok')).toBe('OK');
+    expect(await app.get('after-retype')).toBe('ok');
+  });
+});
