@@ -15,12 +15,16 @@ import { registerRegionRoutes } from './routes/region-routes.ts';
 import type { InstanceService } from '../domain/instances/instance-service.ts';
 import type { InstanceSettingsService } from '../domain/settings/instance-settings-service.ts';
 import { registerInstanceSettingsRoutes } from './routes/instance-settings-routes.ts';
+import type { DiagnosticsService } from '../domain/diagnostics/diagnostics-service.ts';
+import { registerDiagnosticsRoutes } from './routes/diagnostics-routes.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
   instances: InstanceService;
   /** Configuration, disabled commands and Redis accounts of instances (absent: those routes are not served). */
   settings?: InstanceSettingsService;
+  /** Slow log, client connections and topology read live from nodes (absent: those routes are not served). */
+  diagnostics?: DiagnosticsService;
   regions: readonly string[];
   /**
    * The store's change counter (store/change-counter.ts): with it, describe and list answers are
@@ -159,6 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerInstanceRoutes(app, deps.instances, new ResponseCache(deps.storeVersion ?? (() => undefined)));
   registerRegionRoutes(app, deps.instances);
   if (deps.settings) registerInstanceSettingsRoutes(app, deps.settings);
+  if (deps.diagnostics) registerDiagnosticsRoutes(app, deps.diagnostics);
   return app;
 }
 

@@ -124,6 +124,19 @@ export interface NodeObservation {
   replOffset: number | null;
 }
 
+/** One node's diagnostics (Driver.inspectNodes). */
+export interface NodeDiagnostics {
+  shard: number;
+  slot: 'master' | 'replica';
+  role: 'master' | 'replica';
+  /** Where it listens, `host:port`. */
+  address: string;
+  /** Its slow log, newest first. */
+  slowLog: { id: number; startUnixS: number; durationUs: number; args: string[]; clientAddr: string; clientName: string }[];
+  /** Its tenant client connections. */
+  clients: { addr: string; name: string; ageS: number; idleS: number; db: number; lastCmd: string }[];
+}
+
 /** The result of `observe`: healthy means "running, verified" for the instance's topology. */
 export interface Observation {
   healthy: boolean;
@@ -177,6 +190,13 @@ export interface Driver {
    * list is not `0.0.0.0/0` and `capabilities.ipWhiteList.enforced` is false.
    */
   applyIpWhiteList(spec: InstanceSpec, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: what every answering node of the instance reports for diagnostics (slow log, client
+   * connections), read over the control plane's own channel; the control plane's and the replication
+   * links' own connections and commands are left out. Changes nothing. Nodes that do not answer are
+   * missing from the answer.
+   */
+  inspectNodes?(spec: InstanceSpec, signal: AbortSignal): Promise<NodeDiagnostics[]>;
   /**
    * Optional: calls `listener` with an instance's id when the driver learns, without being asked, that
    * the instance probably changed (a node's process died). The engine then checks it at once instead of

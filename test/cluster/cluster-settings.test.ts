@@ -1,4 +1,5 @@
 // Configuration, disabled commands and Redis accounts on a native cluster (every node of every shard),
+// diagnostics aggregated over its shards,
 // and kept by a type change master-slave -> native-cluster, through the official SDK on real Redis.
 // Ports 27500-27699 belong to this file.
 import { readdirSync } from 'node:fs';
@@ -53,14 +54,27 @@ function cluster(port: number, username: string | null, password: string): Clust
   return c;
 }
 
+let clusterId = '';
+
 describe('tenant settings on a native cluster', () => {
   it('applies parameters, disabled commands and accounts on every node of every shard', async () => {
     const created = await sdk().createCacheInstance({ cacheInstance: spec({ cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 }) });
     const id = created.result.cacheInstanceId as string;
+    clusterId = id;
     expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
     const port = (await sdk().describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number;
 
-    await applied(id, sdk().modifyInstanceConfig({ cacheInstanceId: id, instanceConfig: [{ configName: 'timeout', configValue: '120' }, { configName: 'notify-keyspace-events', configValue: 'Ex' }] }));
+    await applied(
+      id,
+      sdk().modifyInstanceConfig({
+        cacheInstanceId: id,
+        instanceConfig: [
+          { configName: 'timeout', configValue: '120' },
+          { configName: 'notify-keyspace-events', configValue: 'Ex' },
+          { configName: 'slowlog-log-slower-than', configValue: '0' },
+        ],
+      }),
+    );
     await applied(id, sdk().setDisableCommands({ cacheInstanceId: id, disableCommands: ['FLUSHDB', 'KEYS'] }));
     await applied(id, sdk().createAccount({ cacheInstanceId: id, accountName: 'reader', accountPassword: 'Passw0rd1', accountPrivilege: 'RoleReadOnly' }));
 
@@ -77,6 +91,28 @@ describe('tenant settings on a native cluster', () => {
     await expect(reader.set('k1', 'x')).rejects.toThrow(/NOPERM/);
     await expect(reader.call('CLUSTER', 'FAILOVER')).rejects.toThrow(/NOPERM/);
     expect(await owner.get('k1')).toBe('1');
+  });
+
+  it('diagnostics aggregate over the shards: topology, slow log and clients with shardId', async () => {
+    const id = clusterId;
+    const info = (await sdk().describeClusterInfo({ cacheInstanceId: id })).result.info;
+    expect(info.shards).toEqual([0, 1, 2].map((s) => ({ id: `${id}-shard-${s}` })));
+    expect(info.redis).toHaveLength(6);
+    for (const s of [0, 1, 2]) {
+      const nodes = (info.redis as { shardId: string; role: string; address: string }[]).filter((n) => n.shardId === `${id}-shard-${s}`);
+      expect(nodes.map((n) => n.role).sort()).toEqual(['master', 'replica']);
+      for (const n of nodes) expect(n.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    }
+    const slow = (await sdk().describeSlowLog({ cacheInstanceId: id, pageSize: 100 })).result;
+    const sets = (slow.slowLogs as { command: string; shardId: string }[]).filter((e) => /^set k\d+ \d+$/.test(e.command));
+    expect(new Set(sets.map((e) => e.shardId)).size).toBe(3);
+    const oneShard = (await sdk().describeSlowLog({ cacheInstanceId: id, shardId: `${id}-shard-1`, pageSize: 100 })).result;
+    expect(oneShard.totalCount).toBeGreaterThan(0);
+    expect(oneShard.totalCount).toBeLessThan(slow.totalCount);
+    for (const e of oneShard.slowLogs as { shardId: string }[]) expect(e.shardId).toBe(`${id}-shard-1`);
+    const ips = (await sdk().describeClientList({ cacheInstanceId: id })).result.ips as { ip: string; clientCount: number }[];
+    expect(ips.map((i) => i.ip)).toEqual(['127.0.0.1']);
+    expect(ips[0]!.clientCount).toBeGreaterThanOrEqual(3); // the cluster clients' connections to the masters
   });
 
   it('a type change from master-slave keeps the settings on the new cluster nodes', async () => {
