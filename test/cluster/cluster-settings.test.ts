@@ -1,5 +1,5 @@
 // Configuration, disabled commands and Redis accounts on a native cluster (every node of every shard),
-// diagnostics aggregated over its shards,
+// diagnostics aggregated over its shards, JD's prepaid type-change memory rule,
 // and kept by a type change master-slave -> native-cluster, through the official SDK on real Redis.
 // Ports 27500-27699 belong to this file.
 import { readdirSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { adminConnection } from '../drivers/local-harness.ts';
+import { sdkError } from '../helpers/sdk-client.ts';
 import { waitForStatus } from '../helpers/test-service.ts';
 import type { SettingsSdk } from '../helpers/settings-sdk.ts';
 import { serviceForFile } from './service-for-file.ts';
@@ -131,5 +132,29 @@ describe('tenant settings on a native cluster', () => {
     const app = cluster(view.port as number, 'app', 'Passw0rd2');
     expect(await app.set('after-retype', 'ok')).toBe('OK');
     expect(await app.get('after-retype')).toBe('ok');
+  });
+});
+
+describe('prepaid type change (issue 16, gap 5)', () => {
+  const prepaid = { chargeMode: 'prepaid_by_duration', chargeUnit: 'month', chargeDuration: 1 };
+
+  it('master-slave -> cluster needs at least as much memory; cluster -> master-slave strictly more', async () => {
+    const ms = (await sdk().createCacheInstance({ cacheInstance: spec({ cacheInstanceClass: 'redis.m.medium.basic' }), charge: prepaid })).result.cacheInstanceId as string;
+    const nc = (await sdk().createCacheInstance({ cacheInstance: spec({ cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 4 }), charge: prepaid })).result.cacheInstanceId as string;
+    for (const id of [ms, nc]) expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
+
+    const less = await sdkError(sdk().modifyCacheInstanceClass({ cacheInstanceId: ms, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 }));
+    expect(less).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION' });
+    expect(less.message).toBe('cacheInstanceClass: a prepaid instance changing from master-slave to native-cluster needs at least as much memory as its 4096 MB; redis.o.1g.basic offers 3072 MB');
+    const same = await sdkError(sdk().modifyCacheInstanceClass({ cacheInstanceId: nc, cacheInstanceClass: 'redis.m.medium.basic' }));
+    expect(same.message).toBe('cacheInstanceClass: a prepaid instance changing from native-cluster to master-slave needs more memory than its 4096 MB; redis.m.medium.basic offers 4096 MB');
+    for (const id of [ms, nc]) expect((await sdk().describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.cacheInstanceStatus).toBe('running');
+
+    // The same memory is enough the other way, and a postpaid instance may shrink across types.
+    await applied(ms, sdk().modifyCacheInstanceClass({ cacheInstanceId: ms, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 4 }));
+    expect((await sdk().describeCacheInstance({ cacheInstanceId: ms })).result.cacheInstance.cacheInstanceType).toBe('native-cluster');
+    const postpaid = (await sdk().createCacheInstance({ cacheInstance: spec({ cacheInstanceClass: 'redis.m.medium.basic' }) })).result.cacheInstanceId as string;
+    expect(await waitForStatus(file.sdk, postpaid, ['running', 'error'], 30_000)).toBe('running');
+    await applied(postpaid, sdk().modifyCacheInstanceClass({ cacheInstanceId: postpaid, cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3 }));
   });
 });
