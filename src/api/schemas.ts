@@ -184,8 +184,8 @@ export const CacheInstance = Type.Object({
   isAllowNoAuth: Type.Boolean(),
 });
 
-const envelope = <T extends TSchema>(result: T) => ({ 200: Type.Object({ requestId: Type.String(), result }) });
-const bare = { 200: Type.Object({ requestId: Type.String() }) };
+export const envelope = <T extends TSchema>(result: T) => ({ 200: Type.Object({ requestId: Type.String(), result }) });
+export const bare = { 200: Type.Object({ requestId: Type.String() }) };
 const order = Type.Object({ orderNum: Type.String(), buyId: Type.String() });
 
 export const Responses = {

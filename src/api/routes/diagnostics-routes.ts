@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { DiagnosticsService } from '../../domain/diagnostics/diagnostics-service.ts';
-import { InstanceParams } from '../schemas.ts';
+import { InstanceParams, envelope } from '../schemas.ts';
 
 /* Request and response schemas of the diagnostics operations (reference §5 ops 18, 19, 26, 29). */
 const SlowLogQuery = Type.Object({
@@ -15,7 +15,6 @@ const SlowLogQuery = Type.Object({
 });
 const ClientIpDetailBody = Type.Object({ ip: Type.String({ minLength: 1, maxLength: 64, description: 'an IPv4 or IPv6 address' }) });
 
-const envelope = <T extends TSchema>(result: T) => ({ 200: Type.Object({ requestId: Type.String(), result }) });
 const Responses = {
   slowLog: envelope(
     Type.Object({

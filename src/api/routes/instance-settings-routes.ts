@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { InstanceSettingsService } from '../../domain/settings/instance-settings-service.ts';
 import { ACCOUNT_NAME_RULE, ACCOUNT_PRIVILEGES } from '../../domain/settings/redis-account-rules.ts';
-import { InstanceParams } from '../schemas.ts';
+import { InstanceParams, bare, envelope } from '../schemas.ts';
 
 /*
  * Request and response schemas of the tenant-settings operations (reference §5 ops 11-12, 31-37).
@@ -36,8 +36,6 @@ const SetDisableCommandsBody = Type.Object({
 const DeleteAccountQuery = Type.Object({ accountName });
 const ModifyAccountsBody = Type.Object({ accounts: Type.Array(AccountChange, { minItems: 1, maxItems: 20, description: '1 to 20 accounts' }) });
 
-const envelope = <T extends TSchema>(result: T) => ({ 200: Type.Object({ requestId: Type.String(), result }) });
-const bare = { 200: Type.Object({ requestId: Type.String() }) };
 const ConfigItem = Type.Object({
   configName: Type.String(),
   configValue: Type.String(),

@@ -4,36 +4,19 @@
  * caller's account and region like every operation (another account's instance is NOT_FOUND).
  */
 import { isIP } from 'node:net';
+import type { NodeDiagnostics, NodeObservation } from '../../drivers/driver.ts';
 import type { Db } from '../../store/open-store.ts';
 import { findInstance, type InstanceRecord } from '../../store/instances-repo.ts';
 import { DomainError } from '../domain-error.ts';
 import type { RequestScope } from '../instances/instance-inputs.ts';
 import { formatJdTime } from '../time-format.ts';
 
-/** What one node reports (the engine's driver reads it; main.ts passes it in). */
-export interface NodeReportInput {
-  shard: number;
-  slot: 'master' | 'replica';
-  role: 'master' | 'replica';
-  address: string;
-  slowLog: { id: number; startUnixS: number; durationUs: number; args: string[]; clientAddr: string; clientName: string }[];
-  clients: { addr: string; name: string; ageS: number; idleS: number; db: number; lastCmd: string }[];
-}
-
-/** Where each node of the instance is and what it is now (down included), from the driver's observe. */
-export interface NodeTopologyInput {
-  shard: number;
-  slot: 'master' | 'replica';
-  role: 'master' | 'replica' | 'down';
-  address: string | null;
-}
-
 export interface DiagnosticsDeps {
   db: Db;
-  /** Every answering node's report for the instance of `row`. */
-  inspect: (row: InstanceRecord) => Promise<NodeReportInput[]>;
-  /** Every node of the instance of `row`, as last observed now. */
-  topology: (row: InstanceRecord) => Promise<NodeTopologyInput[]>;
+  /** Every answering node's report for the instance of `row` (the driver's inspectNodes; main.ts wires it). */
+  inspect: (row: InstanceRecord) => Promise<NodeDiagnostics[]>;
+  /** Every node of the instance of `row`, observed now (down ones included). */
+  topology: (row: InstanceRecord) => Promise<Pick<NodeObservation, 'shard' | 'slot' | 'role' | 'address'>[]>;
 }
 
 export interface SlowLogQuery {
