@@ -248,6 +248,22 @@ describe('Redis accounts', () => {
     expect(await configOnEveryNode(id, 'timeout')).toEqual(['300', '300']);
   });
 
+  it('a user the control plane did not write is still a backdoor: removed, while the accounts stay', async () => {
+    const admin = await adminConnection(svc.dataDir, id, port);
+    await admin.call('ACL', 'SETUSER', 'intruder', 'on', '>Stolen123', '~*', '&*', '+@all');
+    admin.disconnect();
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const c = connect({ username: 'intruder', password: 'Stolen123' });
+      if (!(await c.ping().then(() => true, () => false))) break;
+      if (Date.now() > deadline) throw new Error('the backdoor user was not removed');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await waitForStatus(sdk, id, ['running'], 15_000)).toBe('running');
+    expect(await connect({ username: 'reader', password: 'Passw0rd1' }).get('shared')).toBe('from-writer');
+    expect(await connect({ username: 'writer', password: 'Passw0rd2' }).ping()).toBe('PONG');
+  });
+
   it('modifies privilege and password live; the old password stops working', async () => {
     await applied(sdk.modifyAccount({ cacheInstanceId: id, accountName: 'reader', accountPassword: 'Abcd12345', accountPrivilege: 'RoleReadWrite' }));
     await expect(connect({ username: 'reader', password: 'Passw0rd1' }).ping()).rejects.toThrow(/WRONGPASS/);
@@ -286,6 +302,22 @@ describe('Redis accounts', () => {
     for (const [call, code, status, message] of cases) {
       const err = await sdkError(call);
       expect(err).toMatchObject({ code, status });
+      expect(err.message).toMatch(message);
+    }
+  });
+
+  it('refuses malformed bodies and queries with the JD envelope, never a 5xx', async () => {
+    const cases: [Promise<SdkBody>, RegExp][] = [
+      [sdk.modifyInstanceConfig({ cacheInstanceId: id, instanceConfig: [{ configName: 'timeout', configValue: { a: 1 } }] }), /^instanceConfig\[0\]\.configValue: /],
+      [sdk.modifyInstanceConfig({ cacheInstanceId: id, instanceConfig: 'timeout=1' }), /^instanceConfig: /],
+      [sdk.setDisableCommands({ cacheInstanceId: id, disableCommands: Array(40).fill('KEYS') }), /^disableCommands: must be at most 32 command names/],
+      [sdk.deleteAccount({ cacheInstanceId: id, accountName: '' }), /^accountName: /],
+      [sdk.modifyAccounts({ cacheInstanceId: id, accounts: Array(21).fill({ accountName: 'reader' }) }), /^accounts: must be 1 to 20 accounts/],
+      [sdk.createAccount({ cacheInstanceId: id, accountName: 'x'.repeat(65), accountPassword: 'Passw0rd1' }), /^accountName: must be 2 to 16 characters/],
+    ];
+    for (const [call, message] of cases) {
+      const err = await sdkError(call);
+      expect(err).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
       expect(err.message).toMatch(message);
     }
   });
