@@ -52,8 +52,17 @@ export function createDiagnosticsService(deps: DiagnosticsDeps) {
     return row;
   }
 
+  /** The driver's answer, or UNAVAILABLE (retryable) when the nodes could not be read at all. */
+  async function read<T>(what: string, row: InstanceRecord, fn: (row: InstanceRecord) => Promise<T>): Promise<T> {
+    try {
+      return await fn(row);
+    } catch {
+      throw new DomainError('UNAVAILABLE', `the ${what} of cacheInstance ${row.id} could not be read from its nodes just now; try again`);
+    }
+  }
+
   async function clients(row: InstanceRecord) {
-    return (await deps.inspect(row)).flatMap((n) => n.clients.map((c) => ({ ...c, shardId: shardId(row, n.shard) })));
+    return (await read('clients', row, deps.inspect)).flatMap((n) => n.clients.map((c) => ({ ...c, shardId: shardId(row, n.shard) })));
   }
 
   return {
@@ -67,7 +76,7 @@ export function createDiagnosticsService(deps: DiagnosticsDeps) {
       const to = parseTime(q.endTime, 'endTime');
       if (from !== undefined && to !== undefined && to < from) throw new DomainError('INVALID_ARGUMENT', 'endTime: must not be before startTime');
       const row = await mustFindLive(scope, id);
-      const entries = (await deps.inspect(row))
+      const entries = (await read('slow log', row, deps.inspect))
         .filter((n) => (q.shardId ? shardId(row, n.shard) === q.shardId : true) && (q.shardAddr ? n.address === q.shardAddr : true))
         .flatMap((n) => n.slowLog.map((e) => ({ ...e, shardId: shardId(row, n.shard) })))
         .filter((e) => (from === undefined || e.startUnixS * 1000 >= from) && (to === undefined || e.startUnixS * 1000 <= to))
@@ -118,7 +127,7 @@ export function createDiagnosticsService(deps: DiagnosticsDeps) {
     /** Shards and their nodes with roles and addresses (no proxies: none of this service's types has one). */
     async clusterInfo(scope: RequestScope, id: string) {
       const row = await mustFindLive(scope, id);
-      const nodes = await deps.topology(row);
+      const nodes = await read('topology', row, deps.topology);
       const shards = [...new Set(nodes.map((n) => n.shard))].sort((a, b) => a - b);
       return {
         info: {

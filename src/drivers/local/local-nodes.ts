@@ -44,6 +44,9 @@ export interface LocalNodesOptions {
   hungNodeMs?: number;
 }
 
+/** How long one node may take to answer a diagnostics read before it is left out of the report. */
+const INSPECT_NODE_MS = 2_000;
+
 /** Topology handlers by topology; native-cluster joins here when it lands. */
 const HANDLERS: Partial<Record<InstanceTopology, TopologyHandler>> = {
   'master-slave': withTypeChange(masterSlave),
@@ -284,11 +287,15 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
           .plan(spec)
           .map(async (n) => {
             signal.throwIfAborted();
-            // A node that is down or does not answer is simply not in the report; health is observe's job.
-            const report = await ctx.pool
-              .get(n.port, secrets)
-              .then(readNodeReport)
-              .catch(() => null);
+            // A node that is down or does not answer (within INSPECT_NODE_MS) is simply not in the
+            // report; its health is observe's job.
+            let timer: NodeJS.Timeout | undefined;
+            const report = await Promise.race([
+              ctx.pool.get(n.port, secrets).then(readNodeReport),
+              new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), INSPECT_NODE_MS))),
+            ])
+              .catch(() => null)
+              .finally(() => clearTimeout(timer));
             if (report) reports.set(n.port, report);
           }),
       );
