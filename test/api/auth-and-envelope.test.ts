@@ -137,7 +137,7 @@ describe('unsigned endpoints', () => {
     expect(((await res.json()) as { result: { status: string } }).result.status).toBe('ok');
   });
 
-  it('GET /openapi.json describes the eleven operations with their JD Cloud paths', async () => {
+  it('GET /openapi.json describes the operations with their JD Cloud paths', async () => {
     const doc = (await (await fetch(`${svc.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId?: string }>> };
     const ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, op]) => `${op.operationId} ${method.toUpperCase()} ${path}`),
@@ -155,6 +155,20 @@ describe('unsigned endpoints', () => {
         'modifyCacheInstanceAttribute PATCH /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}',
         'modifyCacheInstanceClass POST /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}:modifyCacheInstanceClass',
         'resetCacheInstancePassword POST /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}:resetCacheInstancePassword',
+        // Instance settings and diagnostics (docs/instance-settings.md).
+        'describeInstanceConfig GET /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/instanceConfig',
+        'modifyInstanceConfig POST /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/instanceConfig',
+        'getDisableCommands GET /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/disableCommands',
+        'setDisableCommands POST /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/disableCommands',
+        'describeAccounts GET /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/account',
+        'createAccount POST /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/account',
+        'modifyAccount PATCH /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/account',
+        'deleteAccount DELETE /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/account',
+        'modifyAccounts PATCH /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/accounts',
+        'describeSlowLog GET /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/slowLog',
+        'describeClientList GET /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/clientList',
+        'describeClientIpDetail POST /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/clientIpDetail',
+        'describeClusterInfo GET /v1/regions/{regionId}/cacheInstance/{cacheInstanceId}/clusterInfo',
       ].sort(),
     );
   });
