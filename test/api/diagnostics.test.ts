@@ -10,6 +10,7 @@ import { sdkError } from '../helpers/sdk-client.ts';
 import type { SettingsSdk } from '../helpers/settings-sdk.ts';
 import { msSpec, startTestService, waitForStatus, type TestService } from '../helpers/test-service.ts';
 
+const BUSY = "local i = 0 while i < 300000 do i = i + 1 end return i"; // ~10 ms of Lua: over the 1 ms slow-log threshold
 let svc: TestService;
 let sdk: SettingsSdk;
 let id = '';
@@ -22,14 +23,16 @@ beforeAll(async () => {
   id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: 'Abcd1234' }) })).result.cacheInstanceId;
   expect(await waitForStatus(sdk, id, ['running', 'error'])).toBe('running');
   port = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port;
-  // Every command goes to the slow log from now on; the settings task's own commands must not show.
-  await sdk.modifyInstanceConfig({ cacheInstanceId: id, instanceConfig: [{ configName: 'slowlog-log-slower-than', configValue: '0' }] });
+  // Commands over 1 ms go to the slow log from now on; the settings task's own commands must not show.
+  await sdk.modifyInstanceConfig({ cacheInstanceId: id, instanceConfig: [{ configName: 'slowlog-log-slower-than', configValue: '1000' }] });
   expect(await waitForStatus(sdk, id, ['running', 'error'])).toBe('running');
   for (const name of ['diag-app', 'diag-worker']) {
     const c = new Redis({ host: '127.0.0.1', port, password: 'Abcd1234', connectionName: name, lazyConnect: true, maxRetriesPerRequest: 0 });
     clients.push(c);
     await c.connect();
     await c.set(`key-of-${name}`, 'v');
+    await c.eval(BUSY, 1, `key-of-${name}`);
+    await c.eval(BUSY, 1, `key-of-${name}`);
     await c.get(`key-of-${name}`);
   }
 });
@@ -43,10 +46,11 @@ describe('diagnostics of a master-slave instance', () => {
   it('describeSlowLog shows the tenant commands newest first with shard and client, and none of the service', async () => {
     const { result } = await sdk.describeSlowLog({ cacheInstanceId: id, pageSize: 100 });
     const commands = (result.slowLogs as { command: string }[]).map((e) => e.command);
-    expect(commands).toEqual(expect.arrayContaining(['set key-of-diag-app v', 'get key-of-diag-worker']));
+    expect(commands).toEqual(expect.arrayContaining([`eval ${BUSY} 1 key-of-diag-app`, `eval ${BUSY} 1 key-of-diag-worker`]));
+    expect(commands).not.toContain('get key-of-diag-app'); // fast: under the threshold
     expect(commands.join('\n')).not.toMatch(/ACL|CONFIG|SLOWLOG|REPLCONF|PSYNC|jcs-/i);
     expect(result.totalCount).toBe(result.slowLogs.length);
-    const set = (result.slowLogs as Record<string, string>[]).find((e) => e.command === 'set key-of-diag-app v')!;
+    const set = (result.slowLogs as Record<string, string>[]).find((e) => e.command === `eval ${BUSY} 1 key-of-diag-app`)!;
     expect(set).toMatchObject({ shardId: `${id}-shard-0`, clientName: 'diag-app', clientAddr: expect.stringMatching(/^127\.0\.0\.1:\d+$/) as unknown });
     expect(set.startTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(set.executionTime).toMatch(/^\d+\.\d{3}ms$/);
@@ -56,9 +60,11 @@ describe('diagnostics of a master-slave instance', () => {
 
   it('describeSlowLog pages and filters by time window and shard', async () => {
     const all = (await sdk.describeSlowLog({ cacheInstanceId: id, pageSize: 100 })).result;
+    expect(all.totalCount).toBe(4);
     const page = (await sdk.describeSlowLog({ cacheInstanceId: id, pageNumber: 1, pageSize: 10 })).result;
     expect(page.totalCount).toBe(all.totalCount);
     expect(page.slowLogs).toEqual(all.slowLogs.slice(0, 10));
+    expect((await sdk.describeSlowLog({ cacheInstanceId: id, pageNumber: 2, pageSize: 10 })).result).toEqual({ slowLogs: [], totalCount: 4 });
     const future = (await sdk.describeSlowLog({ cacheInstanceId: id, startTime: '2099-01-01T00:00:00Z' })).result;
     expect(future).toEqual({ slowLogs: [], totalCount: 0 });
     const window = (await sdk.describeSlowLog({ cacheInstanceId: id, startTime: '2000-01-01T00:00:00Z', endTime: '2099-01-01T00:00:00Z', pageSize: 100 })).result;

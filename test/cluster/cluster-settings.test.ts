@@ -14,6 +14,7 @@ import { serviceForFile } from './service-for-file.ts';
 
 const file = serviceForFile('27500-27699');
 const PASSWORD = 'Clust3rPass';
+const BUSY = "local i = 0 while i < 300000 do i = i + 1 end return i"; // ~10 ms of Lua: over the 1 ms slow-log threshold
 const sdk = (): SettingsSdk => file.sdk as SettingsSdk;
 
 const spec = (overrides: Record<string, unknown>): Record<string, unknown> => ({
@@ -72,7 +73,7 @@ describe('tenant settings on a native cluster', () => {
         instanceConfig: [
           { configName: 'timeout', configValue: '120' },
           { configName: 'notify-keyspace-events', configValue: 'Ex' },
-          { configName: 'slowlog-log-slower-than', configValue: '0' },
+          { configName: 'slowlog-log-slower-than', configValue: '1000' },
         ],
       }),
     );
@@ -86,6 +87,7 @@ describe('tenant settings on a native cluster', () => {
 
     const owner = cluster(port, null, PASSWORD);
     for (let i = 0; i < 30; i++) await owner.set(`k${i}`, String(i)); // keys on every shard
+    for (let i = 0; i < 30; i++) await owner.eval(BUSY, 1, `k${i}`); // slow: in each shard's slow log
     await expect(owner.flushdb()).rejects.toThrow(/NOPERM/);
     const reader = cluster(port, 'reader', 'Passw0rd1');
     for (let i = 0; i < 30; i++) expect(await reader.get(`k${i}`)).toBe(String(i));
@@ -105,7 +107,8 @@ describe('tenant settings on a native cluster', () => {
       for (const n of nodes) expect(n.address).toMatch(/^127\.0\.0\.1:\d+$/);
     }
     const slow = (await sdk().describeSlowLog({ cacheInstanceId: id, pageSize: 100 })).result;
-    const sets = (slow.slowLogs as { command: string; shardId: string }[]).filter((e) => /^set k\d+ \d+$/.test(e.command));
+    const sets = (slow.slowLogs as { command: string; shardId: string }[]).filter((e) => e.command.startsWith(`eval ${BUSY} 1 k`));
+    expect(sets).toHaveLength(30);
     expect(new Set(sets.map((e) => e.shardId)).size).toBe(3);
     const oneShard = (await sdk().describeSlowLog({ cacheInstanceId: id, shardId: `${id}-shard-1`, pageSize: 100 })).result;
     expect(oneShard.totalCount).toBeGreaterThan(0);
