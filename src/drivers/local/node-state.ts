@@ -158,8 +158,14 @@ export function sameConfigValue(name: string, want: string, got: string | undefi
   return classes(want) === classes(got);
 }
 
-/** The tenant parameters whose value on the node differs from `wanted`, as name → wanted value. */
+/**
+ * The tenant parameters whose value on the node differs from `wanted`, as name → wanted value. A name
+ * outside TENANT_CONFIG_NAMES is refused before anything reaches CONFIG SET.
+ */
 export function tenantConfigDifference(state: NodeState, wanted: Readonly<Record<string, string>> = {}): Map<string, string> {
+  for (const name of Object.keys(wanted)) {
+    if (!(TENANT_CONFIG_NAMES as readonly string[]).includes(name)) throw new Error(`"${name}" is not a parameter tenants may set`);
+  }
   return new Map(Object.entries(wanted).filter(([name, value]) => !sameConfigValue(name, value, state.tenantConfig.get(name))));
 }
 
