@@ -340,6 +340,25 @@ describe('Redis accounts', () => {
     expect(await configOnEveryNode(id, 'timeout')).toEqual(['300', '300']);
   });
 
+  it('concurrent changes never lose one another: one waits for the other, a description is kept', async () => {
+    const results = await Promise.allSettled([
+      sdk.createAccount({ cacheInstanceId: id, accountName: 'first', accountPassword: 'Passw0rd1' }),
+      sdk.createAccount({ cacheInstanceId: id, accountName: 'second', accountPassword: 'Passw0rd2' }),
+      sdk.modifyAccount({ cacheInstanceId: id, accountName: 'reader', accountDescription: 'kept' }),
+    ]);
+    const created = results.slice(0, 2).filter((r) => r.status === 'fulfilled').length;
+    expect(created).toBe(1);
+    const refused = results.slice(0, 2).find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect((refused.reason as SdkBody).error).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION' });
+    expect(results[2]!.status).toBe('fulfilled');
+    expect(await waitForStatus(sdk, id, ['running', 'error'])).toBe('running');
+    const lists = (await sdk.describeAccounts({ cacheInstanceId: id })).result.accountLists as { accountName: string; accountDescription: string }[];
+    expect(lists.map((a) => a.accountName)).toHaveLength(3);
+    expect(lists.find((a) => a.accountName === 'reader')!.accountDescription).toBe('kept');
+    const name = lists[2]!.accountName;
+    expect(await connect({ username: name, password: name === 'first' ? 'Passw0rd1' : 'Passw0rd2' }).ping()).toBe('PONG');
+  });
+
   it('enables every command again with an empty list', async () => {
     await applied(sdk.setDisableCommands({ cacheInstanceId: id, disableCommands: [] }));
     expect((await sdk.getDisableCommands({ cacheInstanceId: id })).result.disableCommandLists).toEqual([]);

@@ -75,26 +75,38 @@ export function createInstanceSettingsService(deps: InstanceSettingsDeps) {
   }
 
   /**
-   * Stores `patch` and, when it changes what Redis runs, a settings task, with `running → configuring`,
-   * in one transaction. A patch that changes nothing Redis sees (a description) is only stored.
+   * Reads the row, builds the change from it and stores it, in one transaction (SQLite runs one at a
+   * time), so two changes of the same JSON column never lose one another. A change that reaches Redis is
+   * stored with a settings task and `running → configuring`; one that does not (a description) is only
+   * stored. Validation errors thrown by `build` leave nothing behind.
    */
-  async function commit(row: InstanceRecord, action: string, patch: Partial<InstancesTable>, reachesRedis: boolean): Promise<void> {
-    if (!reachesRedis) {
-      if (row.status === 'deleting') throw new DomainError('FAILED_PRECONDITION', `cannot ${action} cacheInstance ${row.id} while it is deleting`);
-      await updateInstance(db, row.id, patch);
-      return;
-    }
-    if (row.status !== 'running') {
-      throw new DomainError('FAILED_PRECONDITION', `cannot ${action} cacheInstance ${row.id} while it is ${row.status}; allowed when running`);
-    }
-    await db.transaction().execute(async (trx) => {
-      if (!(await transitionStatus(trx, logger, row.id, 'running', 'configuring', action))) {
-        throw new DomainError('FAILED_PRECONDITION', `cannot ${action} cacheInstance ${row.id}: its status just changed`);
+  async function change(
+    scope: RequestScope,
+    id: string,
+    action: string,
+    build: (row: InstanceRecord) => { patch: Partial<InstancesTable>; reachesRedis: boolean },
+  ): Promise<void> {
+    const queued = await db.transaction().execute(async (trx) => {
+      const row = await findInstance(trx, scope.account, scope.region, id);
+      if (!row) throw new DomainError('NOT_FOUND', `cacheInstance ${id} not found`);
+      const { patch, reachesRedis } = build(row);
+      if (!reachesRedis) {
+        if (row.status === 'deleting') throw new DomainError('FAILED_PRECONDITION', `cannot ${action} cacheInstance ${id} while it is deleting`);
+        await updateInstance(trx, id, patch);
+        return false;
       }
-      await updateInstance(trx, row.id, patch);
-      await insertTask(trx, { instanceId: row.id, kind: SETTINGS_TASK, payload: { action }, nowMs: deps.now().getTime() });
+      if (row.status !== 'running') {
+        throw new DomainError('FAILED_PRECONDITION', `cannot ${action} cacheInstance ${id} while it is ${row.status}; allowed when running`);
+      }
+      if (!(await transitionStatus(trx, logger, id, 'running', 'configuring', action))) {
+        throw new DomainError('FAILED_PRECONDITION', `cannot ${action} cacheInstance ${id}: its status just changed`);
+      }
+      await updateInstance(trx, id, patch);
+      await insertTask(trx, { instanceId: id, kind: SETTINGS_TASK, payload: { action }, nowMs: deps.now().getTime() });
+      return true;
     });
-    logger.info({ instanceId: row.id, action }, 'instance settings change accepted');
+    if (!queued) return;
+    logger.info({ instanceId: id, action }, 'instance settings change accepted');
     deps.notifyEngine();
   }
 
@@ -138,14 +150,15 @@ export function createInstanceSettingsService(deps: InstanceSettingsDeps) {
     async modifyConfig(scope: RequestScope, id: string, items: readonly { configName: string; configValue: string }[]): Promise<void> {
       if (items.length === 0) throw new DomainError('INVALID_ARGUMENT', 'instanceConfig: give at least one {configName, configValue}');
       const checked = items.map((it, i) => ({ name: it.configName, value: checkConfigValue(it.configName, it.configValue, `instanceConfig[${i}].configValue`) }));
-      const row = await mustFind(scope, id);
-      const config = storedRedisConfig(row);
-      let policy = row.maxmemory_policy;
-      for (const { name, value } of checked) {
-        if (name === 'maxmemory-policy') policy = value;
-        else config[name] = value;
-      }
-      await commit(row, 'modify the configuration of', { redis_config: JSON.stringify(config), maxmemory_policy: policy }, true);
+      await change(scope, id, 'modify the configuration of', (row) => {
+        const config = storedRedisConfig(row);
+        let policy = row.maxmemory_policy;
+        for (const { name, value } of checked) {
+          if (name === 'maxmemory-policy') policy = value;
+          else config[name] = value;
+        }
+        return { patch: { redis_config: JSON.stringify(config), maxmemory_policy: policy }, reachesRedis: true };
+      });
     },
 
     async getDisableCommands(scope: RequestScope, id: string): Promise<{ disableCommandLists: { commandName: string; disableTime: string }[] }> {
@@ -155,9 +168,11 @@ export function createInstanceSettingsService(deps: InstanceSettingsDeps) {
 
     /** Replaces the list: an empty one enables every command again (the fixed deny list stays). */
     async setDisableCommands(scope: RequestScope, id: string, commands: readonly string[]): Promise<void> {
-      const row = await mustFind(scope, id);
-      const next = nextDisabledCommands(commands, storedDisabledCommands(row), formatJdTime(deps.now()));
-      await commit(row, 'set the disabled commands of', { disabled_commands: JSON.stringify(next) }, true);
+      const now = formatJdTime(deps.now());
+      await change(scope, id, 'set the disabled commands of', (row) => ({
+        patch: { disabled_commands: JSON.stringify(nextDisabledCommands(commands, storedDisabledCommands(row), now)) },
+        reachesRedis: true,
+      }));
     },
 
     async describeAccounts(scope: RequestScope, id: string) {
@@ -174,18 +189,21 @@ export function createInstanceSettingsService(deps: InstanceSettingsDeps) {
       const password = checkAccountPassword(input.accountPassword ?? '', 'accountPassword');
       const privilege = checkPrivilege(input.accountPrivilege ?? 'RoleReadWrite', 'accountPrivilege');
       const description = checkDescription(input.accountDescription ?? '', 'accountDescription');
-      const row = await mustFind(scope, id);
-      const accounts = storedAccounts(row);
-      if (accounts.some((a) => a.name === name)) throw new DomainError('ALREADY_EXISTS', `accountName: account "${name}" already exists on cacheInstance ${id}`);
-      if (accounts.length >= MAX_ACCOUNTS) throw new DomainError('QUOTA_EXCEEDED', `accountName: cacheInstance ${id} already has ${MAX_ACCOUNTS} accounts besides default`);
-      accounts.push({ name, passwordSha256: sha256(password), privilege, description });
-      await commit(row, 'create an account on', { redis_accounts: JSON.stringify(accounts) }, true);
+      const passwordSha256 = sha256(password);
+      await change(scope, id, 'create an account on', (row) => {
+        const accounts = storedAccounts(row);
+        if (accounts.some((a) => a.name === name)) throw new DomainError('ALREADY_EXISTS', `accountName: account "${name}" already exists on cacheInstance ${id}`);
+        if (accounts.length >= MAX_ACCOUNTS) throw new DomainError('QUOTA_EXCEEDED', `accountName: cacheInstance ${id} already has ${MAX_ACCOUNTS} accounts besides default`);
+        accounts.push({ name, passwordSha256, privilege, description });
+        return { patch: { redis_accounts: JSON.stringify(accounts) }, reachesRedis: true };
+      });
     },
 
     async modifyAccount(scope: RequestScope, id: string, input: AccountInput): Promise<void> {
-      const row = await mustFind(scope, id);
-      const { accounts, reachesRedis } = modifiedAccount(storedAccounts(row), input, '');
-      await commit(row, 'modify an account of', { redis_accounts: JSON.stringify(accounts) }, reachesRedis);
+      await change(scope, id, 'modify an account of', (row) => {
+        const { accounts, reachesRedis } = modifiedAccount(storedAccounts(row), input, '');
+        return { patch: { redis_accounts: JSON.stringify(accounts) }, reachesRedis };
+      });
     },
 
     /** All or nothing: every entry must name an existing account, each at most once. */
@@ -194,24 +212,26 @@ export function createInstanceSettingsService(deps: InstanceSettingsDeps) {
       const names = inputs.map((a) => a.accountName);
       const dup = names.find((n, i) => names.indexOf(n) !== i);
       if (dup !== undefined) throw new DomainError('INVALID_ARGUMENT', `accounts: account "${dup}" is named more than once`);
-      const row = await mustFind(scope, id);
-      let accounts = storedAccounts(row);
-      let reachesRedis = false;
-      inputs.forEach((input, i) => {
-        const r = modifiedAccount(accounts, input, `accounts[${i}].`);
-        accounts = r.accounts;
-        reachesRedis ||= r.reachesRedis;
+      await change(scope, id, 'modify accounts of', (row) => {
+        let accounts = storedAccounts(row);
+        let reachesRedis = false;
+        inputs.forEach((input, i) => {
+          const r = modifiedAccount(accounts, input, `accounts[${i}].`);
+          accounts = r.accounts;
+          reachesRedis ||= r.reachesRedis;
+        });
+        return { patch: { redis_accounts: JSON.stringify(accounts) }, reachesRedis };
       });
-      await commit(row, 'modify accounts of', { redis_accounts: JSON.stringify(accounts) }, reachesRedis);
     },
 
     /** The ACL user goes from every node, and whoever is logged in as it is disconnected. */
     async deleteAccount(scope: RequestScope, id: string, accountName: string): Promise<void> {
       const name = checkAccountName(accountName, 'accountName');
-      const row = await mustFind(scope, id);
-      const accounts = storedAccounts(row);
-      if (!accounts.some((a) => a.name === name)) throw new DomainError('NOT_FOUND', `accountName: no account "${name}" on cacheInstance ${id}`);
-      await commit(row, 'delete an account of', { redis_accounts: JSON.stringify(accounts.filter((a) => a.name !== name)) }, true);
+      await change(scope, id, 'delete an account of', (row) => {
+        const accounts = storedAccounts(row);
+        if (!accounts.some((a) => a.name === name)) throw new DomainError('NOT_FOUND', `accountName: no account "${name}" on cacheInstance ${id}`);
+        return { patch: { redis_accounts: JSON.stringify(accounts.filter((a) => a.name !== name)) }, reachesRedis: true };
+      });
     },
   };
 }
