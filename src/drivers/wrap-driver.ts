@@ -91,6 +91,7 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
       return call('ensureAbsent', instanceId, signal, (s) => driver.ensureAbsent(instanceId, s));
     },
     observe: (spec, signal) => withSpec('observe', spec, signal, (s) => driver.observe(spec, s)),
+    ...(driver.inspectNodes ? { inspectNodes: (spec: InstanceSpec, signal: AbortSignal) => withSpec('inspectNodes', spec, signal, (s) => driver.inspectNodes!(spec, s)) } : {}),
     ...(driver.watch ? { watch: (listener: (instanceId: string) => void) => driver.watch!(listener) } : {}),
     close() {
       closeDone ??= call('close', undefined, undefined, () => driver.close());

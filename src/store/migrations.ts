@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { tenantSettingsMigration } from './migrations/0006-tenant-settings.ts';
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
@@ -140,6 +141,7 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_tenant_settings': tenantSettingsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {
