@@ -7,6 +7,7 @@ import { cachedSecretLookup, ensureBootstrapAccount } from './domain/accounts/ac
 import { ReplayGuard } from './domain/replay-guard.ts';
 import { loadClassCatalogue } from './domain/catalogue/instance-class-catalogue.ts';
 import { createInstanceService } from './domain/instances/instance-service.ts';
+import { createClearDataService } from './domain/clear-data/clear-data-service.ts';
 import { createLocalDriver } from './drivers/local/local-driver.ts';
 import { promisedNodeMemoryBytes } from './drivers/local/memory-guard.ts';
 import { checkRedisBinary } from './drivers/local/redis-binary.ts';
@@ -104,10 +105,17 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     engineVersion: redisVersion.split('.').slice(0, 2).join('.'),
     ipWhiteListEnforcement: () => driver.capabilities.ipWhiteList,
   });
+  const clearData = createClearDataService({
+    db,
+    logger: logger.child({ component: 'clear-data' }),
+    notifyEngine: () => engine.notify(),
+    now: () => new Date(),
+  });
   const replays = await ReplayGuard.open({ db, logger: logger.child({ component: 'replay-guard' }) });
   const app = await buildApp({
     logger,
     instances,
+    clearData,
     regions: config.regions,
     lookupSecret: cachedSecretLookup(db),
     replays,

@@ -13,12 +13,16 @@ import { registerInstanceRoutes } from './routes/instance-routes.ts';
 import { ResponseCache } from './response-cache.ts';
 import { registerRegionRoutes } from './routes/region-routes.ts';
 import { registerCatalogueRoutes } from './routes/catalogue-routes.ts';
+import { registerClearDataRoutes } from './routes/clear-data-routes.ts';
 import { registerNotImplementedRoutes } from './routes/not-implemented-routes.ts';
 import type { InstanceService } from '../domain/instances/instance-service.ts';
+import type { ClearDataService } from '../domain/clear-data/clear-data-service.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
   instances: InstanceService;
+  /** Data purges (startClearData, stopClearData, describeClearData); without it they answer 501. */
+  clearData?: ClearDataService;
   regions: readonly string[];
   /**
    * The store's change counter (store/change-counter.ts): with it, describe and list answers are
@@ -163,6 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerInstanceRoutes(app, deps.instances, new ResponseCache(cacheVersion));
   registerRegionRoutes(app, deps.instances);
   registerCatalogueRoutes(app, deps.instances, deps.regions);
+  if (deps.clearData) registerClearDataRoutes(app, deps.clearData);
   // Last: it answers 501 for every JD operation the modules above did not register.
   registerNotImplementedRoutes(app);
   return app;

@@ -13,6 +13,7 @@ import { buildApp } from '../../src/api/build-app.ts';
 import { JD_OPERATIONS } from '../../src/api/jd-operations.ts';
 import { DomainError } from '../../src/domain/domain-error.ts';
 import type { InstanceService } from '../../src/domain/instances/instance-service.ts';
+import type { ClearDataService } from '../../src/domain/clear-data/clear-data-service.ts';
 import { createLogger } from '../../src/logger.ts';
 import { signRequest } from '../../src/signing/sign-request.ts';
 
@@ -52,6 +53,7 @@ beforeAll(async () => {
   app = await buildApp({
     logger: createLogger('silent'),
     instances: nothingFound,
+    clearData: nothingFound as unknown as ClearDataService,
     regions: ['cn-north-1'],
     lookupSecret: (ak) => (ak === 'AK' ? 'SK' : undefined),
     replays: { admit: () => true },

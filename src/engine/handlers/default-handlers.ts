@@ -1,4 +1,5 @@
 import type { TaskHandler } from '../task-handler.ts';
+import { clearDataHandler } from './clear-data-handler.ts';
 import { createHandler } from './create-handler.ts';
 import { deleteHandler } from './delete-handler.ts';
 import { ipWhiteListHandler } from './ip-white-list-handler.ts';
@@ -6,4 +7,4 @@ import { passwordHandler } from './password-handler.ts';
 import { resizeHandler } from './resize-handler.ts';
 
 /** The task kinds the service knows; a new kind is a new module added here. */
-export const defaultTaskHandlers: readonly TaskHandler[] = [createHandler, resizeHandler, passwordHandler, deleteHandler, ipWhiteListHandler];
+export const defaultTaskHandlers: readonly TaskHandler[] = [createHandler, resizeHandler, passwordHandler, deleteHandler, ipWhiteListHandler, clearDataHandler];
