@@ -26,10 +26,11 @@ class MemoryKeys {
   readonly keys = new Set<string>();
   deletes = 0;
   scan(cursor: string | null, filter: PurgeFilter, count: number): PurgeScanResult {
+    // The cursor is the last name scanned (names in order), so deletions do not shift it.
     const all = [...this.keys].sort();
-    const from = cursor === null ? 0 : Number(cursor);
-    const batch = all.slice(from, from + count);
-    const next = from + count >= all.length ? null : String(from + batch.length);
+    const rest = cursor === null ? all : all.filter((k) => k > cursor);
+    const batch = rest.slice(0, count);
+    const next = batch.length < rest.length ? batch[batch.length - 1]! : null;
     const candidates = batch.filter((k) => globMatch(Buffer.from(filter.pattern), Buffer.from(k)));
     return { cursor: next, candidates, examined: batch.length, shardKeys: all.length, reaped: 0 };
   }
@@ -133,6 +134,29 @@ describe('clearData handler', () => {
     await runToEnd(context(memoryDriver()), taskId);
     // 498 deleted by this run (2 of them from the batch) + the 2 gone before the crash, and no more.
     expect((await getClearData(db, ID))!.effect_keys).toBe(500);
+  });
+
+  it('after a crash mid-batch, counts as deleted only the chunk that was in flight', async () => {
+    const batch = ['purge:000', 'purge:001', 'purge:002', 'purge:003'];
+    // purge:000 was deleted by the chunk in flight (000, 001); purge:002 by the tenant, not by the purge.
+    mem.delete(['purge:000', 'purge:002']);
+    mem.deletes = 0;
+    const taskId = await startPurge({ shards: [{ cursor: 'purge:003', done: false, examined: 4, keysAtStart: 600 }], pending: { shard: 0, keys: batch, inFlight: 2 } });
+    await runToEnd(context(memoryDriver()), taskId);
+    // 001 and 003 now, 000 counted as the in-flight chunk's, 004..499 by the scan: 499, not 500.
+    expect((await getClearData(db, ID))!.effect_keys).toBe(499);
+    expect(mem.deletes).toBe(498);
+    expect(mem.keys.size).toBe(100);
+  });
+
+  it('keeps to qpsLimit: 60 keys at 40 a second take over a second', async () => {
+    mem.keys.clear();
+    for (let i = 0; i < 60; i++) mem.keys.add(`purge:${i}`);
+    const taskId = await startPurge({}, 'purge:*', 40);
+    const t0 = Date.now();
+    await runToEnd(context(memoryDriver()), taskId);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_300);
+    expect((await getClearData(db, ID))!).toMatchObject({ status: 'success', effect_keys: 60 });
   });
 
   it('stops on stopClearData with failed and the count so far', async () => {

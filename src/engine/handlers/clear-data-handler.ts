@@ -22,8 +22,8 @@ async function stopReason(ctx: TaskContext, row: InstanceRecord, task: TaskRow):
 
 /**
  * clearData (startClearData): on every shard's master, scans every key and deletes those the purge
- * selects, at most qpsLimit a second, through the driver's purgeScan / purgeDelete. Every batch's cursor
- * and count are stored as it finishes (and the batch itself before its delete), so a purge resumed after
+ * selects, at most qpsLimit a second, through the driver's purgeScan / purgeDelete. Each scan's cursor
+ * and batch, and each chunk before its delete, are stored (clear-data-state.ts), so a purge resumed after
  * a crash goes on where it was. The instance's status is never changed: the data is the tenant's business.
  */
 export const clearDataHandler: TaskHandler = {
@@ -43,7 +43,7 @@ export const clearDataHandler: TaskHandler = {
       ctx.logger.info({ instanceId: row.id, status, effectKeys: effect, message }, `data purge ${status}`);
     };
     const spec = ctx.spec(row);
-    let state = parsePurgeState(purge.state, spec.shardCount);
+    const state = parsePurgeState(purge.state, spec.shardCount);
     let effect = Number(purge.effect_keys);
     const { purgeScan, purgeDelete } = ctx.driver;
     if (!purgeScan || !purgeDelete) {
@@ -56,17 +56,11 @@ export const clearDataHandler: TaskHandler = {
       updateClearData(ctx.db, row.id, task.id, { state: JSON.stringify(state), effect_keys: effect, progress: purgeProgress(state) });
 
     const started = ctx.now();
-    let deleted = 0;
-    if (state.pending) {
-      // The batch a crash interrupted: what is gone now was deleted by this purge (before the crash).
-      const r = await purgeDelete.call(ctx.driver, spec, state.pending.shard, state.pending.keys, filter, ctx.signal());
-      effect += r.deleted + r.absent;
-      deleted += r.deleted;
-      state = { ...state, pending: null };
-      await save();
-    }
-    // About a tenth of a second's deletions per batch, so the rate stays even within the second.
-    const count = Math.max(10, Math.min(1_000, Math.ceil(qps / 10)));
+    // Deletions (and, for ExpiredData, reaps) this run: at most qps a second.
+    let done = 0;
+    // A tenth of a second's worth per step, so the rate stays even within the second.
+    const chunk = Math.max(1, Math.min(1_000, Math.ceil(qps / 10)));
+    const scanCount = Math.max(10, chunk);
     for (;;) {
       const reason = await stopReason(ctx, row, task);
       if (reason) {
@@ -74,29 +68,42 @@ export const clearDataHandler: TaskHandler = {
         return DONE;
       }
       const shard = state.shards.findIndex((s) => !s.done);
-      if (shard < 0) {
+      if (!state.pending && shard < 0) {
         await end('success', '', state, effect);
         return DONE;
       }
-      // At most qps deletions a second: wait until this run's deletions are within the rate.
-      const aheadMs = Math.ceil((deleted * 1_000) / qps) - (ctx.now() - started);
+      // Wait until this run's deletions are within the rate; yield the slot at the end of the run.
+      const aheadMs = Math.ceil((done * 1_000) / qps) - (ctx.now() - started);
       if (ctx.now() - started + Math.max(0, aheadMs) >= RUN_MS) break;
       if (aheadMs > 0) await sleep(aheadMs);
+      const pending = state.pending;
+      if (pending) {
+        // inFlight > 0 at this point: those keys were recorded and then a crash (or a failed call) came,
+        // so whichever of them are gone now were deleted by this purge and are counted now, once.
+        const resumed = pending.inFlight > 0;
+        const n = resumed ? pending.inFlight : Math.min(chunk, pending.keys.length);
+        if (!resumed) {
+          state.pending = { ...pending, inFlight: n };
+          await save();
+        }
+        const r = await purgeDelete.call(ctx.driver, spec, pending.shard, pending.keys.slice(0, n), filter, ctx.signal());
+        effect += r.deleted + (resumed ? r.absent : 0);
+        done += r.deleted;
+        const rest = pending.keys.slice(n);
+        state.pending = rest.length > 0 ? { shard: pending.shard, keys: rest, inFlight: 0 } : null;
+        await save();
+        continue;
+      }
       const s = state.shards[shard]!;
-      const scan = await purgeScan.call(ctx.driver, spec, shard, s.cursor, filter, count, ctx.signal());
+      const scan = await purgeScan.call(ctx.driver, spec, shard, s.cursor, filter, scanCount, ctx.signal());
       state.shards[shard] = { cursor: scan.cursor, done: scan.cursor === null, examined: s.examined + scan.examined, keysAtStart: s.keysAtStart ?? scan.shardKeys };
       effect += scan.reaped;
-      if (scan.candidates.length > 0) {
-        state.pending = { shard, keys: scan.candidates };
-        await save();
-        const r = await purgeDelete.call(ctx.driver, spec, shard, scan.candidates, filter, ctx.signal());
-        effect += r.deleted;
-        deleted += r.deleted;
-        state.pending = null;
-      }
+      done += scan.reaped;
+      // The batch is recorded with the cursor past it: deleted in chunks by the next turns of the loop.
+      if (scan.candidates.length > 0) state.pending = { shard, keys: scan.candidates, inFlight: 0 };
       await save();
     }
-    const waitMs = Math.max(0, Math.ceil((deleted * 1_000) / qps) - (ctx.now() - started));
+    const waitMs = Math.max(0, Math.ceil((done * 1_000) / qps) - (ctx.now() - started));
     return { state: 'progressing', retryAfterMs: waitMs, reason: `data purge: ${effect} keys deleted, ${purgeProgress(state)}% scanned` };
   },
 

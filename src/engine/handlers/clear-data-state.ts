@@ -13,19 +13,22 @@ export interface ShardPurge {
 }
 
 /**
- * A purge's durable state (clear_data.state). `pending` is the batch being deleted, written before the
- * delete: after a crash its keys are deleted again where they still match, and those already gone are
- * counted then, so no key is counted twice and none deleted by this purge is missed.
+ * A purge's durable state (clear_data.state). `pending` is the batch the last scan found, not yet all
+ * deleted (the shard's cursor is already past it); it is deleted in chunks, and `inFlight` (the first
+ * keys of it) is written before each chunk's delete: after a crash those keys are deleted again where
+ * they still match, and those already gone are counted then, so no key is counted twice and none
+ * deleted by this purge is missed.
  */
 export interface PurgeState {
   shards: ShardPurge[];
-  pending: { shard: number; keys: string[] } | null;
+  pending: { shard: number; keys: string[]; inFlight: number } | null;
 }
 
 export function parsePurgeState(json: string, shardCount: number): PurgeState {
   const parsed = JSON.parse(json) as Partial<PurgeState>;
   const shards = parsed.shards ?? Array.from({ length: shardCount }, () => ({ cursor: null, done: false, examined: 0, keysAtStart: null }));
-  return { shards, pending: parsed.pending ?? null };
+  const pending = parsed.pending ? { ...parsed.pending, inFlight: parsed.pending.inFlight ?? parsed.pending.keys.length } : null;
+  return { shards, pending };
 }
 
 /**
