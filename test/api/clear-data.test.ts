@@ -249,6 +249,17 @@ describe('data purge on a master-slave instance', () => {
     await waitForStatus(sdk, fresh, ['running', 'error']);
     await sdk.deleteCacheInstance({ cacheInstanceId: fresh });
   });
+
+  it('a delete during a purge ends the purge at its next batch and deletes the instance', async () => {
+    await fill(connect(port), 'slow:', 1_000);
+    await sdk.startClearData({ cacheInstanceId: id, clearType: 'AllData', qpsLimit: 50 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(((await sdk.describeClearData({ cacheInstanceId: id })).result as { status: string }).status).toBe('running');
+    await sdk.deleteCacheInstance({ cacheInstanceId: id });
+    // 1,000 keys at 50 a second would take 20 s: the delete does not wait for the purge.
+    expect(await waitForStatus(sdk, id, ['gone'], 10_000)).toBe('gone');
+    expect(await sdkError(sdk.describeClearData({ cacheInstanceId: id }))).toMatchObject({ code: 404, status: 'NOT_FOUND' });
+  });
 });
 
 describe('data purge on a 3-shard native cluster', () => {
