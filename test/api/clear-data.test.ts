@@ -262,6 +262,22 @@ describe('data purge on a master-slave instance', () => {
   });
 });
 
+describe('data purge with an idle filter under an LFU eviction policy', () => {
+  it('fails at once, saying the policy keeps no idle time; the instance stays running', async () => {
+    const created = await sdk.createCacheInstance({ cacheInstance: msSpec({ password: 'Abcd1234', maxmemoryPolicy: 'allkeys-lfu' }) });
+    const id = created.result.cacheInstanceId as string;
+    expect(await waitForStatus(sdk, id, ['running', 'error'])).toBe('running');
+    await fill(connect(await portOf(id)), 'lfu:', 20);
+    const t0 = Date.now();
+    await sdk.startClearData({ cacheInstanceId: id, clearType: 'KeyPattern', keyPattern: 'lfu:*', keyFilter: [{ filterType: 'idle', operator: 'gt', value: 1 }] });
+    const info = await purgeEnd(id);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(info).toMatchObject({ status: 'failed', effectKeys: 0 });
+    expect(String(info.message)).toMatch(/idle filter needs an LRU or no eviction policy/);
+    expect(await waitForStatus(sdk, id, ['running'])).toBe('running');
+  });
+});
+
 describe('data purge on a 3-shard native cluster', () => {
   it('deletes the matching keys on every shard and leaves the writer\'s keys alone', async () => {
     const created = await sdk.createCacheInstance({

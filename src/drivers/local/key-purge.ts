@@ -5,7 +5,7 @@
  * control-plane call.
  */
 import type { Redis } from 'ioredis';
-import type { PurgeFilter, PurgeScanResult } from '../driver.ts';
+import { PermanentDriverError, type PurgeFilter, type PurgeScanResult } from '../driver.ts';
 import { parseInfo } from './node-state.ts';
 import { globMatch } from './redis-glob.ts';
 
@@ -119,7 +119,11 @@ export async function deleteOnNode(client: Redis, candidates: readonly string[],
   let deleted = 0;
   let absent = 0;
   for (const [db, keys] of byDb) {
-    const [d, a] = (await client.call('EVAL', DELETE_SCRIPT, '0', String(db), String(conds.length / 3), ...conds, ...keys)) as [number, number];
+    const [d, a] = (await client.call('EVAL', DELETE_SCRIPT, '0', String(db), String(conds.length / 3), ...conds, ...keys).catch((err: Error) => {
+      // Redis keeps no idle time under an LFU policy: retrying cannot help, the purge fails saying so.
+      if (/LFU/.test(err.message)) throw new PermanentDriverError(`the idle filter needs an LRU or no eviction policy, the instance has an LFU one (${err.message})`);
+      throw err;
+    })) as [number, number];
     deleted += d;
     absent += a;
   }
