@@ -23,7 +23,7 @@ const layers = [
     // from a row, the topology list of the catalogue, the driver's capabilities. These files may take
     // *types* from the seam (src/drivers/driver.ts), nothing else from src/drivers/, and never call a
     // driver (the engine does; the resize check reads the engine's last observation through a hook).
-    files: ['src/domain/catalogue/instance-class-catalogue.ts', 'src/domain/instances/instance-service.ts', 'src/domain/instances/instance-spec.ts'],
+    files: ['src/domain/catalogue/instance-class-catalogue.ts', 'src/domain/instances/instance-service.ts', 'src/domain/instances/instance-spec.ts', 'src/domain/diagnostics/diagnostics-service.ts'],
     rules: layerRule([
       ...DOMAIN.filter((p) => p.regex !== '(^|/)drivers/'),
       { regex: '(^|/)drivers/driver\\.ts$', allowTypeImports: true, message: 'the domain may take types only from the driver seam (exception, see eslint.config.js)' },

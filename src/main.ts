@@ -8,6 +8,9 @@ import { ReplayGuard } from './domain/replay-guard.ts';
 import { loadClassCatalogue } from './domain/catalogue/instance-class-catalogue.ts';
 import { createInstanceService } from './domain/instances/instance-service.ts';
 import { createClearDataService } from './domain/clear-data/clear-data-service.ts';
+import { createInstanceSettingsService } from './domain/settings/instance-settings-service.ts';
+import { createDiagnosticsService } from './domain/diagnostics/diagnostics-service.ts';
+import { toInstanceSpec } from './domain/instances/instance-spec.ts';
 import { createLocalDriver } from './drivers/local/local-driver.ts';
 import { promisedNodeMemoryBytes } from './drivers/local/memory-guard.ts';
 import { checkRedisBinary } from './drivers/local/redis-binary.ts';
@@ -112,10 +115,24 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     now: () => new Date(),
   });
   const replays = await ReplayGuard.open({ db, logger: logger.child({ component: 'replay-guard' }) });
+  const settings = createInstanceSettingsService({
+    db,
+    logger: logger.child({ component: 'settings' }),
+    notifyEngine: () => engine.notify(),
+    now: () => new Date(),
+  });
+  // Diagnostics read the nodes through the driver on request, bounded like an observe.
+  const diagnostics = createDiagnosticsService({
+    db,
+    inspect: async (row) => (driver.inspectNodes ? driver.inspectNodes(toInstanceSpec(row), AbortSignal.timeout(5_000)) : []),
+    topology: async (row) => (await driver.observe(toInstanceSpec(row), AbortSignal.timeout(5_000))).nodes,
+  });
   const app = await buildApp({
     logger,
     instances,
     clearData,
+    settings,
+    diagnostics,
     regions: config.regions,
     lookupSecret: cachedSecretLookup(db),
     replays,

@@ -17,12 +17,20 @@ import { registerClearDataRoutes } from './routes/clear-data-routes.ts';
 import { registerNotImplementedRoutes } from './routes/not-implemented-routes.ts';
 import type { InstanceService } from '../domain/instances/instance-service.ts';
 import type { ClearDataService } from '../domain/clear-data/clear-data-service.ts';
+import type { InstanceSettingsService } from '../domain/settings/instance-settings-service.ts';
+import { registerInstanceSettingsRoutes } from './routes/instance-settings-routes.ts';
+import type { DiagnosticsService } from '../domain/diagnostics/diagnostics-service.ts';
+import { registerDiagnosticsRoutes } from './routes/diagnostics-routes.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
   instances: InstanceService;
   /** Data purges (startClearData, stopClearData, describeClearData); without it they answer 501. */
   clearData?: ClearDataService;
+  /** Configuration, disabled commands and Redis accounts of instances (absent: those routes are not served). */
+  settings?: InstanceSettingsService;
+  /** Slow log, client connections and topology read live from nodes (absent: those routes are not served). */
+  diagnostics?: DiagnosticsService;
   regions: readonly string[];
   /**
    * The store's change counter (store/change-counter.ts): with it, describe and list answers are
@@ -168,6 +176,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerRegionRoutes(app, deps.instances);
   registerCatalogueRoutes(app, deps.instances, deps.regions);
   if (deps.clearData) registerClearDataRoutes(app, deps.clearData);
+  if (deps.settings) registerInstanceSettingsRoutes(app, deps.settings);
+  if (deps.diagnostics) registerDiagnosticsRoutes(app, deps.diagnostics);
   // Last: it answers 501 for every JD operation the modules above did not register.
   registerNotImplementedRoutes(app);
   return app;

@@ -74,7 +74,11 @@ export const CacheInstanceSpec = Type.Object(
     userTags: Type.Optional(Type.Array(tag, { maxItems: 20, description: 'at most 20 tags' })),
     resourceGroupId: Type.Optional(Type.String({ maxLength: 64, description: 'at most 64 characters' })),
     dbNum: Type.Optional(Type.Integer({ minimum: 16, maximum: 256, description: 'an integer from 16 to 256' })),
-    slaveAppendonly: Type.Optional(Type.String({ maxLength: 8, description: 'yes or no' })),
+    // Replicas here always keep an AOF: on a failover a replica becomes the master and must restart from
+    // its own files. "no" is refused rather than accepted and dropped (issue 16, gap 3).
+    slaveAppendonly: Type.Optional(
+      Type.Literal('yes', { description: '"yes": replicas always keep an AOF on this service (a replica takes over as master on failover); "no" is not supported' }),
+    ),
     maxmemoryPolicy: Type.Optional(
       Type.Union(
         ['volatile-lru', 'allkeys-lru', 'volatile-lfu', 'allkeys-lfu', 'volatile-random', 'allkeys-random', 'volatile-ttl', 'noeviction'].map(
@@ -217,8 +221,8 @@ export const InstanceClass = Type.Object({
   bandwidthMbps: Type.Integer(),
 });
 
-const envelope = <T extends TSchema>(result: T) => ({ 200: Type.Object({ requestId: Type.String(), result }) });
-const bare = { 200: Type.Object({ requestId: Type.String() }) };
+export const envelope = <T extends TSchema>(result: T) => ({ 200: Type.Object({ requestId: Type.String(), result }) });
+export const bare = { 200: Type.Object({ requestId: Type.String() }) };
 const order = Type.Object({ orderNum: Type.String(), buyId: Type.String() });
 
 export const Responses = {

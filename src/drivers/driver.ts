@@ -36,7 +36,48 @@ export interface InstanceSpec {
   ipWhiteList: string[];
   /** The endpoint port asked for at create (JD's `port`); a driver that cannot honour it says so. */
   requestedPort?: number;
+  /**
+   * Redis parameters the tenant changed (modifyInstanceConfig), by redis.conf name, on every node, kept
+   * across restarts and repairs. Only names of TENANT_CONFIG_NAMES; the domain has checked each value.
+   * Default: none (Redis's defaults).
+   */
+  redisConfig?: Readonly<Record<string, string>>;
+  /**
+   * Commands (lower case) the tenant disabled (setDisableCommands): denied to `default` and to every
+   * account, beside the fixed deny list. Default none.
+   */
+  disabledCommands?: readonly string[];
+  /** The tenant's Redis accounts beside `default` (createAccount): ACL users on every node. Default none. */
+  accounts?: readonly TenantAccount[];
 }
+
+/** One Redis account of the tenant: an ACL user with the tenant deny list, read-write or read-only. */
+export interface TenantAccount {
+  /** ACL user name (the domain's account-name rule keeps it apart from `default` and internal users). */
+  name: string;
+  /** SHA-256 hex of its password. */
+  passwordSha256: string;
+  /** Read-only accounts are denied every command of Redis's `@write` category. */
+  readOnly: boolean;
+}
+
+/**
+ * Redis parameters a tenant may change (JD's describeInstanceConfig list); the driver writes no other
+ * name from `redisConfig` into a node. `maxmemory-policy` is not here: it is InstanceSpec.maxmemoryPolicy.
+ */
+export const TENANT_CONFIG_NAMES = [
+  'timeout',
+  'hash-max-ziplist-entries',
+  'hash-max-ziplist-value',
+  'list-max-ziplist-size',
+  'list-compress-depth',
+  'set-max-intset-entries',
+  'zset-max-ziplist-entries',
+  'zset-max-ziplist-value',
+  'slowlog-log-slower-than',
+  'slowlog-max-len',
+  'notify-keyspace-events',
+] as const;
 
 /** Where tenants reach the instance. Fixed for the instance's life (a type change aside). */
 export interface Endpoint {
@@ -81,6 +122,19 @@ export interface NodeObservation {
   usedMemoryBytes: number | null;
   /** Replication offset, for choosing the freshest copy after a failure. */
   replOffset: number | null;
+}
+
+/** One node's diagnostics (Driver.inspectNodes). */
+export interface NodeDiagnostics {
+  shard: number;
+  slot: 'master' | 'replica';
+  role: 'master' | 'replica';
+  /** Where it listens, `host:port`. */
+  address: string;
+  /** Its slow log, newest first. */
+  slowLog: { id: number; startUnixS: number; durationUs: number; args: string[]; clientAddr: string; clientName: string }[];
+  /** Its tenant client connections. */
+  clients: { addr: string; name: string; ageS: number; idleS: number; db: number; lastCmd: string }[];
 }
 
 /** The result of `observe`: healthy means "running, verified" for the instance's topology. */
@@ -166,6 +220,13 @@ export interface Driver {
    * list is not `0.0.0.0/0` and `capabilities.ipWhiteList.enforced` is false.
    */
   applyIpWhiteList(spec: InstanceSpec, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: what every answering node of the instance reports for diagnostics (slow log, client
+   * connections), read over the control plane's own channel; the control plane's and the replication
+   * links' own connections and commands are left out. Changes nothing. Nodes that do not answer are
+   * missing from the answer.
+   */
+  inspectNodes?(spec: InstanceSpec, signal: AbortSignal): Promise<NodeDiagnostics[]>;
   /**
    * Optional: calls `listener` with an instance's id when the driver learns, without being asked, that
    * the instance probably changed (a node's process died). The engine then checks it at once instead of

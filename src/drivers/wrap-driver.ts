@@ -100,6 +100,7 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
       ? { purgeDelete: (spec: InstanceSpec, shard: number, keys: readonly string[], filter: PurgeFilter, signal: AbortSignal) =>
             withSpec('purgeDelete', spec, signal, (s) => driver.purgeDelete!(spec, shard, keys, filter, s)) }
       : {}),
+    ...(driver.inspectNodes ? { inspectNodes: (spec: InstanceSpec, signal: AbortSignal) => withSpec('inspectNodes', spec, signal, (s) => driver.inspectNodes!(spec, s)) } : {}),
     ...(driver.watch ? { watch: (listener: (instanceId: string) => void) => driver.watch!(listener) } : {}),
     close() {
       closeDone ??= call('close', undefined, undefined, () => driver.close());

@@ -1,4 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { tenantSettingsMigration } from './migrations/0006-tenant-settings.ts';
+import { clearDataMigration } from './migrations/0007-clear-data.ts';
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
@@ -140,30 +142,8 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
-  '0007_clear_data': {
-    // The latest data purge of each instance (startClearData): what describeClearData shows, and where
-    // the engine's purge task stands (per-shard cursors, the batch being deleted), so a purge resumed
-    // after a crash goes on from there. Gone with its instance.
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('clear_data')
-        .addColumn('instance_id', 'text', (c) => c.primaryKey().references('instances.id').onDelete('cascade'))
-        .addColumn('task_id', 'integer', (c) => c.notNull())
-        .addColumn('clear_type', 'text', (c) => c.notNull())
-        .addColumn('key_pattern', 'text', (c) => c.notNull())
-        .addColumn('key_filter', 'text', (c) => c.notNull())
-        .addColumn('qps_limit', 'integer', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('message', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('progress', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('effect_keys', 'bigint', (c) => c.notNull().defaultTo(0))
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('stop_requested', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('started_ms', 'bigint', (c) => c.notNull())
-        .addColumn('transition_ms', 'bigint', (c) => c.notNull())
-        .execute();
-    },
-  },
+  '0006_tenant_settings': tenantSettingsMigration,
+  '0007_clear_data': clearDataMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

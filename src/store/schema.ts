@@ -49,6 +49,12 @@ export interface InstancesTable {
   requested_port: number | null;
   /** JSON array of normalized IPv4 CIDRs that may connect; `["0.0.0.0/0"]` admits anyone. */
   ip_white_list: string;
+  /** JSON object, redis.conf name → value, of the Redis parameters the tenant changed. */
+  redis_config: string;
+  /** JSON array of `{command, disableTime}`: commands the tenant disabled for every account. */
+  disabled_commands: string;
+  /** JSON array of `{name, passwordSha256, privilege, description}`: the tenant's Redis accounts beside `default`. */
+  redis_accounts: string;
 }
 
 export interface PortsTable {

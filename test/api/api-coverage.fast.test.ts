@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/build-app.ts';
+import type { DiagnosticsService } from '../../src/domain/diagnostics/diagnostics-service.ts';
+import type { InstanceSettingsService } from '../../src/domain/settings/instance-settings-service.ts';
 import { JD_OPERATIONS } from '../../src/api/jd-operations.ts';
 import { DomainError } from '../../src/domain/domain-error.ts';
 import type { InstanceService } from '../../src/domain/instances/instance-service.ts';
@@ -38,7 +40,7 @@ function tableRows(): Row[] {
   }));
 }
 
-/** An instance service whose every method finds nothing: implemented instance routes answer 404. */
+/** A service whose every method finds nothing: implemented instance routes answer 404. */
 const nothingFound = new Proxy(
   {},
   {
@@ -54,6 +56,8 @@ beforeAll(async () => {
     logger: createLogger('silent'),
     instances: nothingFound,
     clearData: nothingFound as unknown as ClearDataService,
+    settings: nothingFound as unknown as InstanceSettingsService,
+    diagnostics: nothingFound as unknown as DiagnosticsService,
     regions: ['cn-north-1'],
     lookupSecret: (ak) => (ak === 'AK' ? 'SK' : undefined),
     replays: { admit: () => true },

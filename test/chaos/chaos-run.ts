@@ -234,8 +234,10 @@ class ChaosRun {
         const inst = pick(live);
         if (r < 0.55) await this.resize(inst);
         else if (r < 0.85) await this.resetPassword(inst);
-        // Instances live a while, so their writers build up keys that the end can check.
-        else if (live.length > this.o.maxInstances / 2) await this.delete(inst);
+        // Instances live a while, so their writers build up keys that the end can check; the last live
+        // cluster is spared, so cluster keys are always among them (a short run deleted both of its
+        // clusters once, and checked none).
+        else if (live.length > this.o.maxInstances / 2 && !(inst.cluster && live.filter((i) => i.cluster).length === 1)) await this.delete(inst);
       }
       await sleep(between(...this.o.opPauseMs));
     }

@@ -84,6 +84,21 @@ const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8
 const cpuArchType = process.arch === 'arm64' ? 'arm64' : 'amd64';
 const cpuArchInfo = { cpuType: cpuArchType, cpuName: cpuArchType === 'arm64' ? 'ARM' : 'X86' };
 
+/**
+ * JD's rule for prepaid instances (reference §4.8): cluster → master-slave needs strictly more memory,
+ * master-slave → cluster at least as much. Postpaid instances change type freely.
+ */
+function assertPrepaidTypeChange(row: InstanceRow, newType: string, newMemoryMb: number, newClass: string): void {
+  if (row.charge_mode !== 'prepaid_by_duration' || newType === row.instance_type) return;
+  const oldMemoryMb = row.memory_mb_per_shard * row.shard_number;
+  const toMasterSlave = newType === 'master-slave';
+  if (toMasterSlave ? newMemoryMb > oldMemoryMb : newMemoryMb >= oldMemoryMb) return;
+  throw new DomainError(
+    'FAILED_PRECONDITION',
+    `cacheInstanceClass: a prepaid instance changing from ${row.instance_type} to ${newType} needs ${toMasterSlave ? 'more memory than' : 'at least as much memory as'} its ${oldMemoryMb} MB; ${newClass} offers ${newMemoryMb} MB`,
+  );
+}
+
 export type InstanceService = ReturnType<typeof createInstanceService>;
 
 export function createInstanceService(deps: InstanceServiceDeps) {
@@ -300,6 +315,9 @@ export function createInstanceService(deps: InstanceServiceDeps) {
             ip_white_list: JSON.stringify(DEFAULT_IP_WHITE_LIST),
             endpoint_port: null,
             requested_port: input.port ?? null,
+            redis_config: '{}',
+            disabled_commands: '[]',
+            redis_accounts: '[]',
           },
           tags,
         );
@@ -367,6 +385,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         throw new DomainError('INVALID_ARGUMENT', `cacheInstanceClass: cacheInstance ${id} already has class ${cls.instanceClass}`);
       }
       const shape = classShape(cls, shards);
+      assertPrepaidTypeChange(row, cls.instanceType, shape.memoryMbPerShard * shards, cls.instanceClass);
       // From the last health check; the engine checks again, live, before it applies the class.
       const used = deps.usedMemory(id) ?? 0;
       const newBytes = shape.memoryMbPerShard * shards * 1024 * 1024;

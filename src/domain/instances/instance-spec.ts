@@ -1,4 +1,5 @@
 import type { InstanceSpec, InstanceTopology } from '../../drivers/driver.ts';
+import { storedAccounts, storedDisabledCommands, storedRedisConfig } from '../settings/tenant-settings.ts';
 import type { InstanceRow } from './instance-mapper.ts';
 import { storedIpWhiteList } from './ip-white-list.ts';
 
@@ -15,5 +16,8 @@ export function toInstanceSpec(row: InstanceRow): InstanceSpec {
     maxmemoryPolicy: row.maxmemory_policy,
     ipWhiteList: storedIpWhiteList(row.ip_white_list),
     ...(row.requested_port === null ? {} : { requestedPort: row.requested_port }),
+    redisConfig: storedRedisConfig(row),
+    disabledCommands: storedDisabledCommands(row).map((c) => c.command.toLowerCase()),
+    accounts: storedAccounts(row).map((a) => ({ name: a.name, passwordSha256: a.passwordSha256, readOnly: a.privilege === 'RoleReadOnly' })),
   };
 }

@@ -58,15 +58,39 @@ export const CUSTOMER_DENIED_CLUSTER_SUBCOMMANDS = [
   'bumpepoch',
 ] as const;
 
-/** The command part of the default user's rules (no password, no on/off). */
-export function customerCommandRules(): string {
+/**
+ * The command part of a tenant user's rules (no password, no on/off): everything but the fixed deny list
+ * and the commands the tenant disabled. A read-only account loses `@write` too; it comes after `+@all`,
+ * so nothing re-allows a write (scripts run with their caller's ACL, so EVAL cannot write either).
+ */
+export function customerCommandRules(disabledCommands: readonly string[] = [], readOnly = false): string {
   return [
     '+@all',
+    ...(readOnly ? ['-@write'] : []),
     ...CUSTOMER_DENIED_COMMANDS.map((c) => `-${c}`),
     '+acl|whoami',
     ...CUSTOMER_DENIED_CLUSTER_SUBCOMMANDS.map((c) => `-cluster|${c}`),
     ...CUSTOMER_DENIED_CLIENT_SUBCOMMANDS.map((c) => `-client|${c}`),
+    ...disabledCommands.map((c) => `-${checkCommandName(c)}`),
   ].join(' ');
+}
+
+/** A command name as an ACL rule takes it; anything else would change the rule's meaning. */
+function checkCommandName(command: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(command)) throw new Error(`"${command}" is not a command name`);
+  return command;
+}
+
+/** What the tenant set that shapes its ACL users: extra disabled commands and accounts. */
+export interface TenantAcl {
+  disabledCommands?: readonly string[];
+  accounts?: readonly { name: string; passwordSha256: string; readOnly: boolean }[];
+}
+
+/** An account name that cannot collide with `default`, the internal users or ACL syntax. */
+function checkAccountName(name: string): string {
+  if (!/^[a-z][a-z0-9_]*$/.test(name) || name === 'default') throw new Error(`"${name}" is not a tenant account name`);
+  return name;
 }
 
 /** `#<sha256>` or `nopass`: the password part of the default user's rules. */
@@ -76,22 +100,35 @@ export function passwordRule(passwordSha256: string | null): string {
   return `#${passwordSha256}`;
 }
 
-/** Each user's rules (everything after `user <name>`), by name. */
-export function aclUserRules(passwordSha256: string | null, internal: { replicationSha256: string; adminSha256: string }): Map<string, string> {
-  return new Map([
+/**
+ * Each user's rules (everything after `user <name>`), by name: the tenant's `default`, the internal users,
+ * then the tenant's accounts. The tenant's users all carry the deny list and its disabled commands, so an
+ * account is never a way around them.
+ */
+export function aclUserRules(
+  passwordSha256: string | null,
+  internal: { replicationSha256: string; adminSha256: string },
+  tenant: TenantAcl = {},
+): Map<string, string> {
+  const disabled = tenant.disabledCommands ?? [];
+  const rules = new Map([
     // sanitize-payload written out: Redis gives it to some users by default and not to others, and ACL
     // repairs (`reset`) add it, so naming it keeps every path printing the same rules. It also makes RESTORE
     // check a payload fully, so a crafted one cannot corrupt the node.
-    ['default', `on ${passwordRule(passwordSha256)} sanitize-payload ~* &* ${customerCommandRules()}`],
+    ['default', `on ${passwordRule(passwordSha256)} sanitize-payload ~* &* ${customerCommandRules(disabled)}`],
     // A replica only needs to handshake and stream; nothing else, so a leaked masterauth reads no data.
     [REPLICATION_USER, `on #${internal.replicationSha256} sanitize-payload -@all +psync +replconf +ping`],
     [ADMIN_USER, `on #${internal.adminSha256} sanitize-payload ~* &* +@all`],
   ]);
+  for (const a of tenant.accounts ?? []) {
+    rules.set(checkAccountName(a.name), `on ${passwordRule(a.passwordSha256)} sanitize-payload ~* &* ${customerCommandRules(disabled, a.readOnly)}`);
+  }
+  return rules;
 }
 
-/** The three `user` lines of a node's conf file. */
-export function aclUserLines(passwordSha256: string | null, internal: { replicationSha256: string; adminSha256: string }): string[] {
-  return [...aclUserRules(passwordSha256, internal)].map(([name, rules]) => `user ${name} ${rules}`);
+/** The `user` lines of a node's conf file. */
+export function aclUserLines(passwordSha256: string | null, internal: { replicationSha256: string; adminSha256: string }, tenant: TenantAcl = {}): string[] {
+  return [...aclUserRules(passwordSha256, internal, tenant)].map(([name, rules]) => `user ${name} ${rules}`);
 }
 
 /**

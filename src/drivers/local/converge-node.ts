@@ -6,7 +6,8 @@ import { nodeSettings, type LocalContext } from './local-context.ts';
 import { aclDifference } from './acl-rules.ts';
 import { luaMemoryProblems } from './lua-memory.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
-import { expectedAclRules, internalHashes } from './node-conf.ts';
+import { expectedAclRules } from './node-conf.ts';
+import { tenantAclOf } from './topology-handler.ts';
 import {
   applyAclUsers,
   applyNodePassword,
@@ -14,6 +15,7 @@ import {
   passwordMatches,
   readNodeState,
   settingsMatch,
+  tenantConfigDifference,
   type NodeState,
 } from './node-state.ts';
 import { POLL_MS, sleep } from './redis-node.ts';
@@ -41,9 +43,17 @@ export async function convergeNode(
     ctx.logger.warn({ instanceId: spec.id, port }, 'AOF write error persisted with free disk space; AOF restarted');
     changed = true;
   }
-  const acl = aclDifference(state.aclList, ctx.aclCanon(spec.passwordSha256, internalHashes(creds)));
+  const config = tenantConfigDifference(state, spec.redisConfig);
+  if (config.size > 0) {
+    // One CONFIG SET for all of them: Redis 7 applies them together or not at all.
+    await client.call('CONFIG', 'SET', ...[...config].flat());
+    ctx.logger.info({ instanceId: spec.id, port, parameters: [...config.keys()] }, 'node parameters converged to what the tenant set');
+    changed = true;
+  }
+  const rules = expectedAclRules(spec.passwordSha256, creds, tenantAclOf(spec));
+  const acl = aclDifference(state.aclList, await ctx.aclCanon(rules));
   if (acl !== null) {
-    await applyAclUsers(client, expectedAclRules(spec.passwordSha256, creds));
+    await applyAclUsers(client, rules);
     ctx.logger.warn({ instanceId: spec.id, port, difference: acl }, 'node ACL users differed from what the control plane wrote; restored');
     changed = true;
   } else if (!passwordMatches(state, spec.passwordSha256)) {

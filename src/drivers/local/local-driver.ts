@@ -6,7 +6,7 @@
  * published endpoint of an instance that has run never moves. Use it through `wrapDriver`.
  */
 import { stat } from 'node:fs/promises';
-import type { Driver, Endpoint, InstanceSpec, NodeObservation, Observation, StepResult } from '../driver.ts';
+import type { Driver, Endpoint, InstanceSpec, NodeDiagnostics, NodeObservation, Observation, StepResult } from '../driver.ts';
 import { nodePaths } from './instance-paths.ts';
 import { createLocalNodes, type LocalNodesOptions } from './local-nodes.ts';
 import { PortInUseError, type LocalNodeObservation, type LocalSpec, type NodeInternalPorts } from './local-spec.ts';
@@ -173,6 +173,16 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     applyIpWhiteList: async (spec, signal) => nodes.applyIpWhiteList(await mustHaveNodes(spec), signal),
     purgeScan: async (spec, shard, cursor, filter, count, signal) => nodes.purgeScan(await mustHaveNodes(spec), shard, cursor, filter, count, signal),
     purgeDelete: async (spec, shard, keys, filter, signal) => nodes.purgeDelete(await mustHaveNodes(spec), shard, keys, filter, signal),
+    async inspectNodes(spec, signal): Promise<NodeDiagnostics[]> {
+      const local = await mustHaveNodes(spec);
+      const reports = await nodes.inspect(local, signal);
+      return local.shards.flatMap((s, shard) =>
+        (['master', 'replica'] as const).flatMap((slot) => {
+          const r = reports.get(s[slot]);
+          return r ? [{ shard, slot, address: `${host}:${s[slot]}`, ...r }] : [];
+        }),
+      );
+    },
     watch: (listener) => nodes.watch(listener),
     close: () => nodes.close(),
   };

@@ -17,6 +17,7 @@ import { nativeCluster } from './native-cluster.ts';
 import { withTypeChange } from './cluster-retype.ts';
 import { connectHost, writeNodeConf } from './node-conf.ts';
 import { applyNodePassword, applyNodeSettings } from './node-state.ts';
+import { readNodeReport, type NodeReport } from './node-diagnostics.ts';
 import { downNode } from './node-observation.ts';
 import { isSocketOpen, stopNode } from './redis-node.ts';
 import { currentTlsFiles, ensureCa, ensureInstanceCert, removeOldInstanceCerts } from './tls-material.ts';
@@ -43,6 +44,9 @@ export interface LocalNodesOptions {
    */
   hungNodeMs?: number;
 }
+
+/** How long one node may take to answer a diagnostics read before it is left out of the report. */
+const INSPECT_NODE_MS = 2_000;
 
 /** Topology handlers by topology; native-cluster joins here when it lands. */
 const HANDLERS: Partial<Record<InstanceTopology, TopologyHandler>> = {
@@ -71,6 +75,8 @@ export interface LocalNodes {
   purgeScan(spec: LocalSpec, shard: number, cursor: string | null, filter: PurgeFilter, count: number, signal: AbortSignal): Promise<PurgeScanResult>;
   /** See Driver.purgeDelete. */
   purgeDelete(spec: LocalSpec, shard: number, keys: readonly string[], filter: PurgeFilter, signal: AbortSignal): Promise<{ deleted: number; absent: number }>;
+  /** See Driver.inspectNodes: each answering node's report, by client port. */
+  inspect(spec: LocalSpec, signal: AbortSignal): Promise<Map<number, NodeReport>>;
   /** See Driver.watch: a node whose control connection closed by itself. */
   watch(listener: (instanceId: string) => void): () => void;
   close(): Promise<void>;
@@ -299,6 +305,29 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
 
     async purgeDelete(spec, shard, keys, filter) {
       return deleteOnNode((await shardMaster(spec, shard)).client, keys, filter);
+    },
+
+    async inspect(spec, signal) {
+      const secrets = await secretsFor(spec);
+      const reports = new Map<number, NodeReport>();
+      await Promise.all(
+        handler(spec)
+          .plan(spec)
+          .map(async (n) => {
+            signal.throwIfAborted();
+            // A node that is down or does not answer (within INSPECT_NODE_MS) is simply not in the
+            // report; its health is observe's job.
+            let timer: NodeJS.Timeout | undefined;
+            const report = await Promise.race([
+              ctx.pool.get(n.port, secrets).then(readNodeReport),
+              new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), INSPECT_NODE_MS))),
+            ])
+              .catch(() => null)
+              .finally(() => clearTimeout(timer));
+            if (report) reports.set(n.port, report);
+          }),
+      );
+      return reports;
     },
 
     watch: (listener) => ctx.pool.onNodeLost(listener),

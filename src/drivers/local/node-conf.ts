@@ -1,5 +1,6 @@
 import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
-import { aclUserRules, REPLICATION_USER } from './acl-rules.ts';
+import { TENANT_CONFIG_NAMES } from '../driver.ts';
+import { aclUserRules, REPLICATION_USER, type TenantAcl } from './acl-rules.ts';
 import { sha256Hex, type InternalSecrets } from './internal-secrets.ts';
 import type { NodePaths } from './instance-paths.ts';
 import type { TlsFiles } from './tls-material.ts';
@@ -44,11 +45,26 @@ export interface NodeConf {
   serveStaleData?: boolean;
   /** Lines a topology adds (e.g. `cluster-enabled yes` for native-cluster). */
   extraLines?: readonly string[];
+  /** The tenant's disabled commands and accounts (ACL users beside `default`). */
+  tenantAcl?: TenantAcl;
+  /** Redis parameters the tenant changed, by name (only TENANT_CONFIG_NAMES). */
+  redisConfig?: Readonly<Record<string, string>>;
 }
 
 /** The ACL users every node of an instance carries, by name (conf lines and live repairs use these). */
-export function expectedAclRules(passwordSha256: string | null, secrets: InternalSecrets): Map<string, string> {
-  return aclUserRules(passwordSha256, internalHashes(secrets));
+export function expectedAclRules(passwordSha256: string | null, secrets: InternalSecrets, tenant: TenantAcl = {}): Map<string, string> {
+  return aclUserRules(passwordSha256, internalHashes(secrets), tenant);
+}
+
+/**
+ * The `name value` lines of the tenant's Redis parameters, after the generated ones so they win. A name
+ * outside TENANT_CONFIG_NAMES is refused: the spec never gets to choose `dir`, `include` or the like.
+ */
+export function tenantConfigLines(redisConfig: Readonly<Record<string, string>> = {}): string[] {
+  return Object.entries(redisConfig).map(([name, value]) => {
+    if (!(TENANT_CONFIG_NAMES as readonly string[]).includes(name)) throw new Error(`"${name}" is not a parameter tenants may set`);
+    return `${name} ${quote(value)}`;
+  });
 }
 
 export function internalHashes(secrets: InternalSecrets): { replicationSha256: string; adminSha256: string } {
@@ -124,7 +140,8 @@ export function renderNodeConf(conf: NodeConf): string {
     `replica-serve-stale-data ${conf.serveStaleData === false ? 'no' : 'yes'}`,
     ...(conf.replicaOf === null ? [] : [`replicaof ${connectHost(conf.bindHost)} ${checkInt('replicaof', conf.replicaOf, 1)}`]),
     ...(conf.extraLines ?? []),
-    ...[...expectedAclRules(conf.passwordSha256, conf.secrets)].map(([name, rules]) => `user ${name} ${rules}`),
+    ...tenantConfigLines(conf.redisConfig),
+    ...[...expectedAclRules(conf.passwordSha256, conf.secrets, conf.tenantAcl)].map(([name, rules]) => `user ${name} ${rules}`),
   ];
   return lines.join('\n') + '\n';
 }

@@ -4,8 +4,9 @@ import { aofProblem } from './aof-problem.ts';
 import { nodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
-import { internalHashes } from './node-conf.ts';
-import { passwordMatches, settingsMatch, type NodeState } from './node-state.ts';
+import { passwordMatches, settingsMatch, tenantConfigDifference, type NodeState } from './node-state.ts';
+import { expectedAclRules } from './node-conf.ts';
+import { tenantAclOf } from './topology-handler.ts';
 import { luaMemoryProblems } from './lua-memory.ts';
 
 /**
@@ -35,7 +36,11 @@ export async function nodeProblems(
         `maxclients ${state.maxclients}/${settings.maxClients}, policy ${state.maxmemoryPolicy}/${settings.maxmemoryPolicy}`,
     );
   }
-  const acl = aclDifference(state.aclList, ctx.aclCanon(spec.passwordSha256, internalHashes(creds)));
+  // The tenant's parameters, accounts and disabled commands are part of what the node must run: a
+  // difference is repaired like any other, and the users the control plane wrote are never a backdoor.
+  const config = tenantConfigDifference(state, spec.redisConfig);
+  if (config.size > 0) problems.push(`${label} ${port}: parameter(s) ${[...config.keys()].join(', ')} differ from what the tenant set`);
+  const acl = aclDifference(state.aclList, await ctx.aclCanon(expectedAclRules(spec.passwordSha256, creds, tenantAclOf(spec))));
   if (acl !== null) problems.push(`${label} ${port}: ${acl}`);
   else if (!passwordMatches(state, spec.passwordSha256)) problems.push(`${label} ${port} password differs from the spec`);
   if (state.tlsCertFile !== creds.tls.certFile) drift.push(`${label} ${port} runs TLS certificate ${state.tlsCertFile}, not generation ${creds.tls.generation}`);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { TENANT_CONFIG_NAMES } from '../driver.ts';
 import { ADMIN_USER, passwordRule } from './acl-rules.ts';
 import { memoryGuardSettings } from './memory-guard.ts';
 
@@ -43,6 +44,8 @@ export interface NodeState {
   aclList: string[];
   /** The certificate file the node's TLS links run with (its name carries the CA generation). */
   tlsCertFile: string;
+  /** The node's values of the parameters tenants may change (TENANT_CONFIG_NAMES), as CONFIG GET prints them. */
+  tenantConfig: ReadonlyMap<string, string>;
 }
 
 /** Parses INFO text into a map (section headers and blank lines dropped). */
@@ -72,7 +75,7 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
   const results = await client
     .pipeline()
     .call('INFO', 'server', 'replication', 'memory', 'persistence')
-    .call('CONFIG', 'GET', 'maxmemory', 'maxclients', 'maxmemory-policy', 'tls-cert-file')
+    .call('CONFIG', 'GET', 'maxmemory', 'maxclients', 'maxmemory-policy', 'tls-cert-file', ...TENANT_CONFIG_NAMES)
     .call('ACL', 'LIST')
     .exec();
   if (!results) throw new Error('pipeline returned nothing');
@@ -116,6 +119,7 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
     info,
     aclList,
     tlsCertFile: String(config.get('tls-cert-file') ?? ''),
+    tenantConfig: new Map(TENANT_CONFIG_NAMES.filter((n) => config.has(n)).map((n) => [n, String(config.get(n))])),
   };
 }
 
@@ -140,6 +144,29 @@ export function settingsMatch(state: NodeState, settings: NodeSettings): boolean
     state.maxclients === settings.maxClients &&
     state.maxmemoryPolicy === settings.maxmemoryPolicy
   );
+}
+
+/**
+ * Whether a node's value of a tenant parameter is the one asked for. Redis prints
+ * notify-keyspace-events in its own order and folds the classes into `A` (`KEA` comes back `AKE`), so
+ * those are compared as sets of classes.
+ */
+export function sameConfigValue(name: string, want: string, got: string | undefined): boolean {
+  if (got === undefined) return false;
+  if (name !== 'notify-keyspace-events') return want === got;
+  const classes = (v: string): string => [...new Set(v.replace('A', 'g$lshzxetd'))].sort().join('');
+  return classes(want) === classes(got);
+}
+
+/**
+ * The tenant parameters whose value on the node differs from `wanted`, as name → wanted value. A name
+ * outside TENANT_CONFIG_NAMES is refused before anything reaches CONFIG SET.
+ */
+export function tenantConfigDifference(state: NodeState, wanted: Readonly<Record<string, string>> = {}): Map<string, string> {
+  for (const name of Object.keys(wanted)) {
+    if (!(TENANT_CONFIG_NAMES as readonly string[]).includes(name)) throw new Error(`"${name}" is not a parameter tenants may set`);
+  }
+  return new Map(Object.entries(wanted).filter(([name, value]) => !sameConfigValue(name, value, state.tenantConfig.get(name))));
 }
 
 /**

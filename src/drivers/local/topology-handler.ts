@@ -4,6 +4,12 @@ import { nodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
 import { nodeSettings, type LocalContext } from './local-context.ts';
 import type { NodeConf } from './node-conf.ts';
+import type { TenantAcl } from './acl-rules.ts';
+
+/** The part of the spec that shapes the tenant's ACL users. */
+export function tenantAclOf(spec: LocalSpec): TenantAcl {
+  return { disabledCommands: spec.disabledCommands ?? [], accounts: spec.accounts ?? [] };
+}
 
 /** One node of an instance as it is when healthy; drives its conf file. */
 export interface NodePlan {
@@ -65,6 +71,8 @@ export function plannedNodeConf(
     maxClients: settings.maxClients,
     passwordSha256: spec.passwordSha256,
     secrets,
+    tenantAcl: tenantAclOf(spec),
+    ...(spec.redisConfig ? { redisConfig: spec.redisConfig } : {}),
     ...(node.extraLines ? { extraLines: node.extraLines } : {}),
     ...overrides,
   };

@@ -5,6 +5,7 @@ import { deleteHandler } from './delete-handler.ts';
 import { ipWhiteListHandler } from './ip-white-list-handler.ts';
 import { passwordHandler } from './password-handler.ts';
 import { resizeHandler } from './resize-handler.ts';
+import { settingsHandler } from './settings-handler.ts';
 
 /** The task kinds the service knows; a new kind is a new module added here. */
-export const defaultTaskHandlers: readonly TaskHandler[] = [createHandler, resizeHandler, passwordHandler, deleteHandler, ipWhiteListHandler, clearDataHandler];
+export const defaultTaskHandlers: readonly TaskHandler[] = [createHandler, resizeHandler, passwordHandler, deleteHandler, ipWhiteListHandler, settingsHandler, clearDataHandler];
