@@ -7,6 +7,7 @@ import { cachedSecretLookup, ensureBootstrapAccount } from './domain/accounts/ac
 import { ReplayGuard } from './domain/replay-guard.ts';
 import { loadClassCatalogue } from './domain/catalogue/instance-class-catalogue.ts';
 import { createInstanceService } from './domain/instances/instance-service.ts';
+import { createClearDataService } from './domain/clear-data/clear-data-service.ts';
 import { createInstanceSettingsService } from './domain/settings/instance-settings-service.ts';
 import { createDiagnosticsService } from './domain/diagnostics/diagnostics-service.ts';
 import { toInstanceSpec } from './domain/instances/instance-spec.ts';
@@ -107,6 +108,12 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     engineVersion: redisVersion.split('.').slice(0, 2).join('.'),
     ipWhiteListEnforcement: () => driver.capabilities.ipWhiteList,
   });
+  const clearData = createClearDataService({
+    db,
+    logger: logger.child({ component: 'clear-data' }),
+    notifyEngine: () => engine.notify(),
+    now: () => new Date(),
+  });
   const replays = await ReplayGuard.open({ db, logger: logger.child({ component: 'replay-guard' }) });
   const settings = createInstanceSettingsService({
     db,
@@ -123,6 +130,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
   const app = await buildApp({
     logger,
     instances,
+    clearData,
     settings,
     diagnostics,
     regions: config.regions,

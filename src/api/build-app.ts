@@ -13,8 +13,10 @@ import { registerInstanceRoutes } from './routes/instance-routes.ts';
 import { ResponseCache } from './response-cache.ts';
 import { registerRegionRoutes } from './routes/region-routes.ts';
 import { registerCatalogueRoutes } from './routes/catalogue-routes.ts';
+import { registerClearDataRoutes } from './routes/clear-data-routes.ts';
 import { registerNotImplementedRoutes } from './routes/not-implemented-routes.ts';
 import type { InstanceService } from '../domain/instances/instance-service.ts';
+import type { ClearDataService } from '../domain/clear-data/clear-data-service.ts';
 import type { InstanceSettingsService } from '../domain/settings/instance-settings-service.ts';
 import { registerInstanceSettingsRoutes } from './routes/instance-settings-routes.ts';
 import type { DiagnosticsService } from '../domain/diagnostics/diagnostics-service.ts';
@@ -23,6 +25,8 @@ import { registerDiagnosticsRoutes } from './routes/diagnostics-routes.ts';
 export interface AppDeps extends AuthDeps {
   logger: Logger;
   instances: InstanceService;
+  /** Data purges (startClearData, stopClearData, describeClearData); without it they answer 501. */
+  clearData?: ClearDataService;
   /** Configuration, disabled commands and Redis accounts of instances (absent: those routes are not served). */
   settings?: InstanceSettingsService;
   /** Slow log, client connections and topology read live from nodes (absent: those routes are not served). */
@@ -171,6 +175,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerInstanceRoutes(app, deps.instances, new ResponseCache(cacheVersion));
   registerRegionRoutes(app, deps.instances);
   registerCatalogueRoutes(app, deps.instances, deps.regions);
+  if (deps.clearData) registerClearDataRoutes(app, deps.clearData);
   if (deps.settings) registerInstanceSettingsRoutes(app, deps.settings);
   if (deps.diagnostics) registerDiagnosticsRoutes(app, deps.diagnostics);
   // Last: it answers 501 for every JD operation the modules above did not register.

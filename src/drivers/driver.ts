@@ -162,6 +162,36 @@ export class PermanentDriverError extends Error {
   override readonly name = 'PermanentDriverError';
 }
 
+/**
+ * Which keys a data purge deletes (JD's startClearData). `all`: every key of every database;
+ * `expired`: none deleted by name, the scan itself makes Redis reap keys whose TTL has passed;
+ * `match`: keys whose name matches `pattern` (Redis glob) and every condition.
+ */
+export interface PurgeFilter {
+  mode: 'all' | 'expired' | 'match';
+  /** Redis glob (`test*`, `*test`, `ab*cc*`); `*` for every name. */
+  pattern: string;
+  /**
+   * All must hold. `ttl`: seconds left before expiry (a key without expiry matches no `ttl` condition:
+   * a TTL filter selects keys that will expire); `idle`: seconds since the key was last read or written.
+   */
+  conditions: ReadonlyArray<{ on: 'ttl' | 'idle'; op: 'eq' | 'gt' | 'lt'; value: number }>;
+}
+
+/** One batch of a purge's scan over one shard. */
+export interface PurgeScanResult {
+  /** Where the next batch starts (opaque to the caller), or null when the shard is scanned through. */
+  cursor: string | null;
+  /** Keys the batch found whose name matches (opaque references, JSON-safe): what purgeDelete is given. */
+  candidates: string[];
+  /** Keys the batch looked at, matching or not (measures progress). */
+  examined: number;
+  /** Keys the shard's master holds now, over every database (measures progress). */
+  shardKeys: number;
+  /** Keys Redis reaped as expired during the batch (mode `expired`; 0 otherwise). */
+  reaped: number;
+}
+
 export interface Driver {
   /** Short name for logs, e.g. `local`. */
   readonly name: string;
@@ -203,6 +233,17 @@ export interface Driver {
    * at its next periodic check. Returns the unsubscribe function.
    */
   watch?(listener: (instanceId: string) => void): () => void;
+  /**
+   * Optional (data purge): scans the next batch of shard `shard`'s master from `cursor` (null: the
+   * start), about `count` keys. Starts over when the shard's master changed since the cursor was made
+   * (a purge deletes nothing twice: purgeDelete only deletes what still matches).
+   */
+  purgeScan?(spec: InstanceSpec, shard: number, cursor: string | null, filter: PurgeFilter, count: number, signal: AbortSignal): Promise<PurgeScanResult>;
+  /**
+   * Optional (data purge): on shard `shard`'s master, atomically (one script per batch) deletes each of
+   * `keys` (candidates from purgeScan) that exists and meets `filter`'s conditions. `absent`: keys that no longer exist.
+   */
+  purgeDelete?(spec: InstanceSpec, shard: number, keys: readonly string[], filter: PurgeFilter, signal: AbortSignal): Promise<{ deleted: number; absent: number }>;
   /** Releases connections and timers; leaves every instance running. */
   close(): Promise<void>;
 }

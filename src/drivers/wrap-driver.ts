@@ -1,4 +1,4 @@
-import { PermanentDriverError, type Driver, type InstanceSpec } from './driver.ts';
+import { PermanentDriverError, type Driver, type InstanceSpec, type PurgeFilter } from './driver.ts';
 import type { DriverLogger } from './driver-logger.ts';
 
 export interface WrapDriverOptions {
@@ -32,7 +32,8 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
     try {
       const result = await untilAborted(fn(signal), signal, `${driver.name}.${op}${instanceId ? `(${instanceId})` : ''}`, timeoutMs);
       // The engine observes every instance a few times a second: a healthy observe is debug, not news.
-      const level = op === 'observe' ? 'debug' : 'info';
+      // A purge calls the driver several times a second for as long as it runs: debug as well.
+      const level = op === 'observe' || op.startsWith('purge') ? 'debug' : 'info';
       logger[level]({ ...fields, durationMs: Math.round(performance.now() - started), outcome: 'ok' }, 'driver call');
       return result;
     } catch (err) {
@@ -91,6 +92,14 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
       return call('ensureAbsent', instanceId, signal, (s) => driver.ensureAbsent(instanceId, s));
     },
     observe: (spec, signal) => withSpec('observe', spec, signal, (s) => driver.observe(spec, s)),
+    ...(driver.purgeScan
+      ? { purgeScan: (spec: InstanceSpec, shard: number, cursor: string | null, filter: PurgeFilter, count: number, signal: AbortSignal) =>
+            withSpec('purgeScan', spec, signal, (s) => driver.purgeScan!(spec, shard, cursor, filter, count, s)) }
+      : {}),
+    ...(driver.purgeDelete
+      ? { purgeDelete: (spec: InstanceSpec, shard: number, keys: readonly string[], filter: PurgeFilter, signal: AbortSignal) =>
+            withSpec('purgeDelete', spec, signal, (s) => driver.purgeDelete!(spec, shard, keys, filter, s)) }
+      : {}),
     ...(driver.inspectNodes ? { inspectNodes: (spec: InstanceSpec, signal: AbortSignal) => withSpec('inspectNodes', spec, signal, (s) => driver.inspectNodes!(spec, s)) } : {}),
     ...(driver.watch ? { watch: (listener: (instanceId: string) => void) => driver.watch!(listener) } : {}),
     close() {

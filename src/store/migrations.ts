@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { tenantSettingsMigration } from './migrations/0006-tenant-settings.ts';
+import { clearDataMigration } from './migrations/0007-clear-data.ts';
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
@@ -142,6 +143,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '0006_tenant_settings': tenantSettingsMigration,
+  '0007_clear_data': clearDataMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -117,7 +117,34 @@ export interface UsedSignaturesTable {
   signature: string;
 }
 
+/** The latest data purge of an instance (startClearData) and where its task stands. */
+export interface ClearDataTable {
+  instance_id: string;
+  /** The engine task (tasks.id) that runs it. */
+  task_id: number;
+  /** JD's clearType, keyPattern, keyFilter (JSON array) and qpsLimit as asked. */
+  clear_type: string;
+  key_pattern: string;
+  key_filter: string;
+  qps_limit: number;
+  /** `running`, `success` or `failed` (JD's). */
+  status: string;
+  message: string;
+  /** Percent done, measured from the keys scanned (engine/handlers/clear-data-handler.ts). */
+  progress: number;
+  /** Keys deleted so far. */
+  effect_keys: number;
+  /** JSON: per-shard cursors and counts, and the batch being deleted (engine/handlers/clear-data-state.ts). */
+  state: string;
+  /** 1 once stopClearData asked the task to stop. */
+  stop_requested: number;
+  started_ms: number;
+  /** When `status` last changed. */
+  transition_ms: number;
+}
+
 export interface Database {
+  clear_data: ClearDataTable;
   accounts: AccountsTable;
   instance_tags: InstanceTagsTable;
   instances: InstancesTable;

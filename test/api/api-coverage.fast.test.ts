@@ -15,6 +15,7 @@ import type { InstanceSettingsService } from '../../src/domain/settings/instance
 import { JD_OPERATIONS } from '../../src/api/jd-operations.ts';
 import { DomainError } from '../../src/domain/domain-error.ts';
 import type { InstanceService } from '../../src/domain/instances/instance-service.ts';
+import type { ClearDataService } from '../../src/domain/clear-data/clear-data-service.ts';
 import { createLogger } from '../../src/logger.ts';
 import { signRequest } from '../../src/signing/sign-request.ts';
 
@@ -54,6 +55,7 @@ beforeAll(async () => {
   app = await buildApp({
     logger: createLogger('silent'),
     instances: nothingFound,
+    clearData: nothingFound as unknown as ClearDataService,
     settings: nothingFound as unknown as InstanceSettingsService,
     diagnostics: nothingFound as unknown as DiagnosticsService,
     regions: ['cn-north-1'],

@@ -171,6 +171,8 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     applySettings: async (spec, signal) => nodes.applySettings(await mustHaveNodes(spec), signal),
     setPassword: async (spec, signal) => nodes.setPassword(await mustHaveNodes(spec), signal),
     applyIpWhiteList: async (spec, signal) => nodes.applyIpWhiteList(await mustHaveNodes(spec), signal),
+    purgeScan: async (spec, shard, cursor, filter, count, signal) => nodes.purgeScan(await mustHaveNodes(spec), shard, cursor, filter, count, signal),
+    purgeDelete: async (spec, shard, keys, filter, signal) => nodes.purgeDelete(await mustHaveNodes(spec), shard, keys, filter, signal),
     async inspectNodes(spec, signal): Promise<NodeDiagnostics[]> {
       const local = await mustHaveNodes(spec);
       const reports = await nodes.inspect(local, signal);

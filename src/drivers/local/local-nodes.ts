@@ -1,10 +1,11 @@
 import { mkdir, readdir, rm, stat, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PermanentDriverError, type DriverCapabilities, type InstanceTopology } from '../driver.ts';
+import { PermanentDriverError, type DriverCapabilities, type InstanceTopology, type PurgeFilter, type PurgeScanResult } from '../driver.ts';
 import { type LocalObservation, type LocalSpec } from './local-spec.ts';
 import type { DriverLogger } from '../driver-logger.ts';
 import { learnAclCanon } from './acl-canon.ts';
 import { AdminPool } from './admin-pool.ts';
+import { deleteOnNode, scanNode } from './key-purge.ts';
 import { DEFAULT_HUNG_NODE_MS, HungNodes } from './hung-nodes.ts';
 import { instanceDir, instancesRoot, MAX_SOCKET_PATH, nodePaths } from './instance-paths.ts';
 import { loadOrCreateInternalSecrets, readInternalSecrets, type InstanceCredentials, type InternalSecrets } from './internal-secrets.ts';
@@ -70,6 +71,10 @@ export interface LocalNodes {
   applySettings(spec: LocalSpec, signal: AbortSignal): Promise<void>;
   setPassword(spec: LocalSpec, signal: AbortSignal): Promise<void>;
   applyIpWhiteList(spec: LocalSpec, signal: AbortSignal): Promise<void>;
+  /** See Driver.purgeScan; `shard` indexes `spec.shards`. */
+  purgeScan(spec: LocalSpec, shard: number, cursor: string | null, filter: PurgeFilter, count: number, signal: AbortSignal): Promise<PurgeScanResult>;
+  /** See Driver.purgeDelete. */
+  purgeDelete(spec: LocalSpec, shard: number, keys: readonly string[], filter: PurgeFilter, signal: AbortSignal): Promise<{ deleted: number; absent: number }>;
   /** See Driver.inspectNodes: each answering node's report, by client port. */
   inspect(spec: LocalSpec, signal: AbortSignal): Promise<Map<number, NodeReport>>;
   /** See Driver.watch: a node whose control connection closed by itself. */
@@ -153,6 +158,19 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     if (failures.length > 0) {
       throw new Error(`${what} of ${spec.id} is in the conf files but not live on ${failures.join('; ')}`);
     }
+  }
+
+  /** The shard's master as it is now (after a failover, the node planned as its replica), with its admin connection. */
+  async function shardMaster(spec: LocalSpec, shard: number): Promise<{ port: number; client: Awaited<ReturnType<AdminPool['get']>> }> {
+    const ports = spec.shards[shard];
+    if (!ports) throw new PermanentDriverError(`instance ${spec.id} has no shard ${shard}`);
+    const secrets = await secretsFor(spec);
+    for (const port of [ports.master, ports.replica]) {
+      const client = await ctx.pool.get(port, secrets).catch(() => null);
+      const role = client ? ((await client.call('ROLE').catch(() => null)) as unknown[] | null) : null;
+      if (client && role?.[0] === 'master') return { port, client };
+    }
+    throw new Error(`shard ${shard} of ${spec.id} has no reachable master`);
   }
 
   return {
@@ -278,6 +296,16 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     },
 
     applyIpWhiteList: (spec, signal) => firewall.apply(spec, signal),
+
+    async purgeScan(spec, shard, cursor, filter, count) {
+      const { port, client } = await shardMaster(spec, shard);
+      // A cluster node has database 0 only.
+      return scanNode(client, port, spec.topology === 'native-cluster' ? 1 : spec.databases, cursor, filter, count);
+    },
+
+    async purgeDelete(spec, shard, keys, filter) {
+      return deleteOnNode((await shardMaster(spec, shard)).client, keys, filter);
+    },
 
     async inspect(spec, signal) {
       const secrets = await secretsFor(spec);
