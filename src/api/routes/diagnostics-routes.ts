@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { DiagnosticsService } from '../../domain/diagnostics/diagnostics-service.ts';
 import { InstanceParams, envelope } from '../schemas.ts';
+import { callerScope, INSTANCE_PATH } from './caller-scope.ts';
 
 /* Request and response schemas of the diagnostics operations (reference §5 ops 18, 19, 26, 29). */
 const SlowLogQuery = Type.Object({
@@ -43,35 +44,33 @@ const Responses = {
   ),
 };
 
-const BASE = '/v1/regions/:regionId/cacheInstance/:cacheInstanceId';
 const tags = ['diagnostics'];
 
 /** Slow log, client connections and topology of an instance, read live from its nodes; scoped to the caller. */
 export function registerDiagnosticsRoutes(appIn: FastifyInstance, diagnostics: DiagnosticsService): void {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
-  const scopeOf = (r: { account: string; params: { regionId: string } }) => ({ account: r.account, region: r.params.regionId });
 
-  app.get(`${BASE}/slowLog`, { schema: { operationId: 'describeSlowLog', tags, params: InstanceParams, querystring: SlowLogQuery, response: Responses.slowLog } }, async (request) => ({
+  app.get(`${INSTANCE_PATH}/slowLog`, { schema: { operationId: 'describeSlowLog', tags, params: InstanceParams, querystring: SlowLogQuery, response: Responses.slowLog } }, async (request) => ({
     requestId: request.id,
-    result: await diagnostics.slowLog(scopeOf(request), request.params.cacheInstanceId, request.query),
+    result: await diagnostics.slowLog(callerScope(request), request.params.cacheInstanceId, request.query),
   }));
 
-  app.get(`${BASE}/clientList`, { schema: { operationId: 'describeClientList', tags, params: InstanceParams, response: Responses.clientList } }, async (request) => ({
+  app.get(`${INSTANCE_PATH}/clientList`, { schema: { operationId: 'describeClientList', tags, params: InstanceParams, response: Responses.clientList } }, async (request) => ({
     requestId: request.id,
-    result: await diagnostics.clientList(scopeOf(request), request.params.cacheInstanceId),
+    result: await diagnostics.clientList(callerScope(request), request.params.cacheInstanceId),
   }));
 
   app.post(
-    `${BASE}/clientIpDetail`,
+    `${INSTANCE_PATH}/clientIpDetail`,
     { schema: { operationId: 'describeClientIpDetail', tags, params: InstanceParams, body: ClientIpDetailBody, response: Responses.clientIpDetail } },
     async (request) => ({
       requestId: request.id,
-      result: await diagnostics.clientIpDetail(scopeOf(request), request.params.cacheInstanceId, request.body.ip),
+      result: await diagnostics.clientIpDetail(callerScope(request), request.params.cacheInstanceId, request.body.ip),
     }),
   );
 
-  app.get(`${BASE}/clusterInfo`, { schema: { operationId: 'describeClusterInfo', tags, params: InstanceParams, response: Responses.clusterInfo } }, async (request) => ({
+  app.get(`${INSTANCE_PATH}/clusterInfo`, { schema: { operationId: 'describeClusterInfo', tags, params: InstanceParams, response: Responses.clusterInfo } }, async (request) => ({
     requestId: request.id,
-    result: await diagnostics.clusterInfo(scopeOf(request), request.params.cacheInstanceId),
+    result: await diagnostics.clusterInfo(callerScope(request), request.params.cacheInstanceId),
   }));
 }

@@ -15,6 +15,7 @@ import {
   ResetPasswordBody,
   Responses,
 } from '../schemas.ts';
+import { callerScope } from './caller-scope.ts';
 
 
 const BASE = '/v1/regions/:regionId/cacheInstance';
@@ -28,7 +29,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
     BASE,
     { schema: { operationId: 'createCacheInstance', tags, params: RegionParams, body: CreateBody, response: Responses.create } },
     async (request) => {
-      const scope = { account: request.account, region: request.params.regionId };
+      const scope = callerScope(request);
       const result = await instances.create(scope, request.body.cacheInstance, request.body.charge);
       return { requestId: request.id, result };
     },
@@ -38,7 +39,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
     BASE,
     { schema: { operationId: 'describeCacheInstances', tags, params: RegionParams, querystring: ListQuery, response: Responses.list } },
     async (request, reply) => {
-      const scope = { account: request.account, region: request.params.regionId };
+      const scope = callerScope(request);
       // The raw query string is the key, so a repeated page skips parsing too (the same page asked with
       // its keys in another order is another entry). Only a read that succeeded is cached, so a
       // query that fails validation is parsed, and refused, every time.
@@ -52,7 +53,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
     `${BASE}/:cacheInstanceId`,
     { schema: { operationId: 'describeCacheInstance', tags, params: InstanceParams, response: Responses.describe } },
     async (request, reply) => {
-      const scope = { account: request.account, region: request.params.regionId };
+      const scope = callerScope(request);
       const id = request.params.cacheInstanceId;
       return reads.send(request, reply, `describe\n${scope.account}\n${scope.region}\n${id}`, async () => ({
         cacheInstance: await instances.describe(scope, id),
@@ -64,7 +65,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
     `${BASE}/:cacheInstanceId`,
     { schema: { operationId: 'deleteCacheInstance', tags, params: InstanceParams, response: Responses.noResult } },
     async (request) => {
-      await instances.delete({ account: request.account, region: request.params.regionId }, request.params.cacheInstanceId);
+      await instances.delete(callerScope(request), request.params.cacheInstanceId);
       return { requestId: request.id };
     },
   );
@@ -76,7 +77,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
       if (request.body.cacheInstanceName === undefined && request.body.cacheInstanceDescription === undefined) {
         throw new DomainError('INVALID_ARGUMENT', 'body: give at least one of cacheInstanceName and cacheInstanceDescription');
       }
-      await instances.modifyAttribute({ account: request.account, region: request.params.regionId }, request.params.cacheInstanceId, request.body);
+      await instances.modifyAttribute(callerScope(request), request.params.cacheInstanceId, request.body);
       return { requestId: request.id };
     },
   );
@@ -85,7 +86,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
     `${BASE}/:cacheInstanceId/~modifyCacheInstanceClass`,
     { schema: { operationId: 'modifyCacheInstanceClass', tags, params: InstanceParams, body: ModifyClassBody, response: Responses.modifyClass } },
     async (request) => {
-      const scope = { account: request.account, region: request.params.regionId };
+      const scope = callerScope(request);
       return { requestId: request.id, result: await instances.modifyClass(scope, request.params.cacheInstanceId, request.body) };
     },
   );
@@ -94,7 +95,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
     `${BASE}/:cacheInstanceId/ipWhiteList`,
     { schema: { operationId: 'describeIpWhiteList', tags, params: InstanceParams, response: Responses.ipWhiteList } },
     async (request) => {
-      const scope = { account: request.account, region: request.params.regionId };
+      const scope = callerScope(request);
       return { requestId: request.id, result: await instances.describeIpWhiteList(scope, request.params.cacheInstanceId) };
     },
   );
@@ -103,7 +104,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
     `${BASE}/:cacheInstanceId/ipWhiteList`,
     { schema: { operationId: 'modifyIpWhiteList', tags, params: InstanceParams, body: ModifyIpWhiteListBody, response: Responses.noResult } },
     async (request) => {
-      const scope = { account: request.account, region: request.params.regionId };
+      const scope = callerScope(request);
       await instances.modifyIpWhiteList(scope, request.params.cacheInstanceId, request.body.ipWhiteList);
       return { requestId: request.id };
     },
@@ -113,7 +114,7 @@ export function registerInstanceRoutes(appIn: FastifyInstance, instances: Instan
     `${BASE}/:cacheInstanceId/~resetCacheInstancePassword`,
     { schema: { operationId: 'resetCacheInstancePassword', tags, params: InstanceParams, body: ResetPasswordBody, response: Responses.noResult } },
     async (request) => {
-      const scope = { account: request.account, region: request.params.regionId };
+      const scope = callerScope(request);
       await instances.resetPassword(scope, request.params.cacheInstanceId, request.body.password || undefined);
       return { requestId: request.id };
     },

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { InstanceSettingsService } from '../../domain/settings/instance-settings-service.ts';
 import { ACCOUNT_NAME_RULE, ACCOUNT_PRIVILEGES } from '../../domain/settings/redis-account-rules.ts';
 import { InstanceParams, bare, envelope } from '../schemas.ts';
+import { callerScope, INSTANCE_PATH } from './caller-scope.ts';
 
 /*
  * Request and response schemas of the tenant-settings operations (reference §5 ops 11-12, 31-37).
@@ -59,7 +60,6 @@ const Responses = {
   ),
 };
 
-const BASE = '/v1/regions/:regionId/cacheInstance/:cacheInstanceId';
 const tags = ['instanceSettings'];
 
 /**
@@ -69,58 +69,57 @@ const tags = ['instanceSettings'];
  */
 export function registerInstanceSettingsRoutes(appIn: FastifyInstance, settings: InstanceSettingsService): void {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
-  const scopeOf = (r: { account: string; params: { regionId: string } }) => ({ account: r.account, region: r.params.regionId });
 
-  app.get(`${BASE}/instanceConfig`, { schema: { operationId: 'describeInstanceConfig', tags, params: InstanceParams, response: Responses.config } }, async (request) => ({
+  app.get(`${INSTANCE_PATH}/instanceConfig`, { schema: { operationId: 'describeInstanceConfig', tags, params: InstanceParams, response: Responses.config } }, async (request) => ({
     requestId: request.id,
-    result: await settings.describeConfig(scopeOf(request), request.params.cacheInstanceId),
+    result: await settings.describeConfig(callerScope(request), request.params.cacheInstanceId),
   }));
 
-  app.post(`${BASE}/instanceConfig`, { schema: { operationId: 'modifyInstanceConfig', tags, params: InstanceParams, body: ModifyConfigBody, response: bare } }, async (request) => {
-    await settings.modifyConfig(scopeOf(request), request.params.cacheInstanceId, request.body.instanceConfig);
+  app.post(`${INSTANCE_PATH}/instanceConfig`, { schema: { operationId: 'modifyInstanceConfig', tags, params: InstanceParams, body: ModifyConfigBody, response: bare } }, async (request) => {
+    await settings.modifyConfig(callerScope(request), request.params.cacheInstanceId, request.body.instanceConfig);
     return { requestId: request.id };
   });
 
-  app.get(`${BASE}/disableCommands`, { schema: { operationId: 'getDisableCommands', tags, params: InstanceParams, response: Responses.disableCommands } }, async (request) => ({
+  app.get(`${INSTANCE_PATH}/disableCommands`, { schema: { operationId: 'getDisableCommands', tags, params: InstanceParams, response: Responses.disableCommands } }, async (request) => ({
     requestId: request.id,
-    result: await settings.getDisableCommands(scopeOf(request), request.params.cacheInstanceId),
+    result: await settings.getDisableCommands(callerScope(request), request.params.cacheInstanceId),
   }));
 
   app.post(
-    `${BASE}/disableCommands`,
+    `${INSTANCE_PATH}/disableCommands`,
     { schema: { operationId: 'setDisableCommands', tags, params: InstanceParams, body: SetDisableCommandsBody, response: bare } },
     async (request) => {
-      await settings.setDisableCommands(scopeOf(request), request.params.cacheInstanceId, request.body.disableCommands ?? []);
+      await settings.setDisableCommands(callerScope(request), request.params.cacheInstanceId, request.body.disableCommands ?? []);
       return { requestId: request.id };
     },
   );
 
-  app.get(`${BASE}/account`, { schema: { operationId: 'describeAccounts', tags, params: InstanceParams, response: Responses.accounts } }, async (request) => ({
+  app.get(`${INSTANCE_PATH}/account`, { schema: { operationId: 'describeAccounts', tags, params: InstanceParams, response: Responses.accounts } }, async (request) => ({
     requestId: request.id,
-    result: await settings.describeAccounts(scopeOf(request), request.params.cacheInstanceId),
+    result: await settings.describeAccounts(callerScope(request), request.params.cacheInstanceId),
   }));
 
-  app.post(`${BASE}/account`, { schema: { operationId: 'createAccount', tags, params: InstanceParams, body: AccountChange, response: bare } }, async (request) => {
-    await settings.createAccount(scopeOf(request), request.params.cacheInstanceId, request.body);
+  app.post(`${INSTANCE_PATH}/account`, { schema: { operationId: 'createAccount', tags, params: InstanceParams, body: AccountChange, response: bare } }, async (request) => {
+    await settings.createAccount(callerScope(request), request.params.cacheInstanceId, request.body);
     return { requestId: request.id };
   });
 
-  app.patch(`${BASE}/account`, { schema: { operationId: 'modifyAccount', tags, params: InstanceParams, body: AccountChange, response: bare } }, async (request) => {
-    await settings.modifyAccount(scopeOf(request), request.params.cacheInstanceId, request.body);
+  app.patch(`${INSTANCE_PATH}/account`, { schema: { operationId: 'modifyAccount', tags, params: InstanceParams, body: AccountChange, response: bare } }, async (request) => {
+    await settings.modifyAccount(callerScope(request), request.params.cacheInstanceId, request.body);
     return { requestId: request.id };
   });
 
   app.delete(
-    `${BASE}/account`,
+    `${INSTANCE_PATH}/account`,
     { schema: { operationId: 'deleteAccount', tags, params: InstanceParams, querystring: DeleteAccountQuery, response: bare } },
     async (request) => {
-      await settings.deleteAccount(scopeOf(request), request.params.cacheInstanceId, request.query.accountName);
+      await settings.deleteAccount(callerScope(request), request.params.cacheInstanceId, request.query.accountName);
       return { requestId: request.id };
     },
   );
 
-  app.patch(`${BASE}/accounts`, { schema: { operationId: 'modifyAccounts', tags, params: InstanceParams, body: ModifyAccountsBody, response: bare } }, async (request) => {
-    await settings.modifyAccounts(scopeOf(request), request.params.cacheInstanceId, request.body.accounts);
+  app.patch(`${INSTANCE_PATH}/accounts`, { schema: { operationId: 'modifyAccounts', tags, params: InstanceParams, body: ModifyAccountsBody, response: bare } }, async (request) => {
+    await settings.modifyAccounts(callerScope(request), request.params.cacheInstanceId, request.body.accounts);
     return { requestId: request.id };
   });
 }

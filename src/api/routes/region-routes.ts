@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { InstanceService } from '../../domain/instances/instance-service.ts';
 import { InstanceClassQuery, RegionParams, Responses } from '../schemas.ts';
+import { callerScope } from './caller-scope.ts';
 
 /** describeInstanceClass and describeUserQuota: region-level reads. */
 export function registerRegionRoutes(appIn: FastifyInstance, instances: InstanceService): void {
@@ -18,7 +19,7 @@ export function registerRegionRoutes(appIn: FastifyInstance, instances: Instance
     { schema: { operationId: 'describeUserQuota', tags: ['catalogue'], params: RegionParams } },
     async (request) => ({
       requestId: request.id,
-      result: await instances.quota({ account: request.account, region: request.params.regionId }),
+      result: await instances.quota(callerScope(request)),
     }),
   );
 }
