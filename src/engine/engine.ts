@@ -99,8 +99,7 @@ export class Engine {
   private readonly nextCheckMs = new Map<string, number>();
   private readonly repairs = new Map<string, RepairState>();
   private readonly usage = new Map<string, number>();
-  private settled: { rows: InstanceRecord[]; byId: Map<string, InstanceRecord>; readMs: number; version: string | undefined } = {
-    rows: [],
+  private settled: { byId: Map<string, InstanceRecord>; readMs: number; version: string | undefined } = {
     byId: new Map(),
     readMs: -Infinity,
     version: undefined,
@@ -168,7 +167,7 @@ export class Engine {
 
   /** The interval each instance is actually checked at: the configured one, or longer with many instances. */
   private checkIntervalMs(): number {
-    return Math.max(this.o.healthIntervalMs, Math.ceil((this.settled.rows.length / this.o.maxHealthChecksPerSecond) * 1000));
+    return Math.max(this.o.healthIntervalMs, Math.ceil((this.settled.byId.size / this.o.maxHealthChecksPerSecond) * 1000));
   }
 
   /** Memory the instance used when last observed, in bytes (undefined when not observed yet). */
@@ -240,9 +239,9 @@ export class Engine {
         const version = this.o.storeVersion();
         const busy = new Set((await pendingTasks(this.o.db)).map((t) => t.instance_id));
         const rows = (await instancesInStatus(this.o.db, ['running', 'error'])).filter((r) => !busy.has(r.id));
-        this.settled = { rows, byId: new Map(rows.map((r) => [r.id, r])), readMs: now, version };
+        this.settled = { byId: new Map(rows.map((r) => [r.id, r])), readMs: now, version };
       }
-      for (const row of this.settled.rows) this.offerHealthCheck(row, now);
+      for (const row of this.settled.byId.values()) this.offerHealthCheck(row, now);
       if (now - this.lastHousekeepingMs >= this.o.housekeepingMs) {
         this.lastHousekeepingMs = now;
         await this.housekeeping(now);
@@ -294,8 +293,7 @@ export class Engine {
     await pruneTasks(this.o.db, now - TASK_RETENTION_MS);
     await pruneEvents(this.o.db, now - EVENT_RETENTION_MS, EVENTS_KEPT);
     await pruneQuarantine(this.o.db, now);
-    const live = new Set(this.settled.rows.map((r) => r.id));
-    for (const id of this.nextCheckMs.keys()) if (!live.has(id)) this.nextCheckMs.delete(id);
+    for (const id of this.nextCheckMs.keys()) if (!this.settled.byId.has(id)) this.nextCheckMs.delete(id);
   }
 
   private emit(event: EngineEvent): void {
