@@ -81,8 +81,21 @@ export async function inspectNode(
   return { kind: 'free' };
 }
 
-/** Unique value for a read that lost its race against the probe timeout. */
-const TIMED_OUT: unique symbol = Symbol('timed out');
+/** Unique value for a read that lost its race against its timeout. */
+export const TIMED_OUT: unique symbol = Symbol('timed out');
+
+/** `work`'s value, or TIMED_OUT when it has not settled within `ms` (the work itself goes on). */
+export async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * For observe: `read` on the node's admin connection, unless the node does not answer. A node already
@@ -101,16 +114,7 @@ export async function readAnswering<T>(
   if (ctx.hung.silence(paths.dir)) throw new Error(await silenceMessage(ctx, paths, port));
   const startedAt = Date.now();
   const work = ctx.pool.get(port, secrets).then(read);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), PROBE_TIMEOUT_MS);
-  });
-  let result: T | typeof TIMED_OUT;
-  try {
-    result = await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const result = await within(work, PROBE_TIMEOUT_MS);
   if (result !== TIMED_OUT) return result;
   // A late answer ends the silence; no answer leaves it watched (hung-nodes.ts) until it ends or is fenced.
   work.then(

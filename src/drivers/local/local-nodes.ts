@@ -18,6 +18,7 @@ import { withTypeChange } from './cluster-retype.ts';
 import { connectHost, writeNodeConf } from './node-conf.ts';
 import { applyNodePassword, applyNodeSettings } from './node-state.ts';
 import { readNodeReport, type NodeReport } from './node-diagnostics.ts';
+import { TIMED_OUT, within } from './inspect-node.ts';
 import { downNode } from './node-observation.ts';
 import { isSocketOpen, stopNode } from './redis-node.ts';
 import { currentTlsFiles, ensureCa, ensureInstanceCert, removeOldInstanceCerts } from './tls-material.ts';
@@ -317,14 +318,8 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
             signal.throwIfAborted();
             // A node that is down or does not answer (within INSPECT_NODE_MS) is simply not in the
             // report; its health is observe's job.
-            let timer: NodeJS.Timeout | undefined;
-            const report = await Promise.race([
-              ctx.pool.get(n.port, secrets).then(readNodeReport),
-              new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), INSPECT_NODE_MS))),
-            ])
-              .catch(() => null)
-              .finally(() => clearTimeout(timer));
-            if (report) reports.set(n.port, report);
+            const report = await within(ctx.pool.get(n.port, secrets).then(readNodeReport), INSPECT_NODE_MS).catch(() => null);
+            if (report !== null && report !== TIMED_OUT) reports.set(n.port, report);
           }),
       );
       return reports;
