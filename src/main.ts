@@ -80,6 +80,8 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     logger.info({ accessKey: boot.accessKey, file: boot.file }, `created account ${boot.accessKey}; its secret key is in ${boot.file}`);
   }
 
+  // One reader of the store's change counter: the engine's settled list and the API's read cache.
+  const storeVersion = changeCounter(db);
   const engine = new Engine({
     db,
     driver,
@@ -87,7 +89,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     handlers: defaultTaskHandlers,
     maxAttempts: config.taskAttempts,
     maxHealthChecksPerSecond: config.healthChecksPerSecond,
-    storeVersion: changeCounter(db),
+    storeVersion,
   });
   const instances = createInstanceService({
     db,
@@ -136,7 +138,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     regions: config.regions,
     lookupSecret: cachedSecretLookup(db),
     replays,
-    storeVersion: changeCounter(db),
+    storeVersion,
     health: async () => {
       await db.selectFrom('accounts').select('access_key').limit(1).execute();
       return engine.health();
