@@ -21,6 +21,7 @@ import type { InstanceSettingsService } from '../domain/settings/instance-settin
 import { registerInstanceSettingsRoutes } from './routes/instance-settings-routes.ts';
 import type { DiagnosticsService } from '../domain/diagnostics/diagnostics-service.ts';
 import { registerDiagnosticsRoutes } from './routes/diagnostics-routes.ts';
+import type { InstanceSamples } from '../engine/instance-samples.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
@@ -47,6 +48,11 @@ export interface AppDeps extends AuthDeps {
    * Fastify's defaults apply and nothing bounds the number of connections.
    */
   connections?: ApiServerLimits;
+  /**
+   * What each instance's nodes reported at their last health checks (engine/instance-samples.ts), for
+   * the console's charts; reading it never reaches Redis. A route checks the caller owns the instance first.
+   */
+  samples?: Pick<InstanceSamples, 'latest' | 'history' | 'lastFailoverAt'>;
 }
 
 declare module 'fastify' {
