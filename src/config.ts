@@ -78,6 +78,15 @@ export interface Config {
    * least 1000 (a node is first called silent after 1 s without an answer).
    */
   hungNodeMs: number;
+  /**
+   * `JCS_METRICS_PORT`, default none: serve `/metrics` on a listener of its own (on `metricsHost`),
+   * open to whoever reaches it, instead of on the API port (where, without a token, only this host may scrape).
+   */
+  metricsPort: number | undefined;
+  /** `JCS_METRICS_HOST`, default `127.0.0.1`: where the metrics listener binds (with `JCS_METRICS_PORT`). */
+  metricsHost: string;
+  /** `JCS_METRICS_TOKEN`, default none: when set, `/metrics` needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 }
 
 /**
@@ -194,6 +203,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     apiRequestTimeoutMs: parsePositiveInt('JCS_API_REQUEST_TIMEOUT_MS', env.JCS_API_REQUEST_TIMEOUT_MS ?? '30000'),
     apiKeepAliveTimeoutMs: parsePositiveInt('JCS_API_KEEPALIVE_TIMEOUT_MS', env.JCS_API_KEEPALIVE_TIMEOUT_MS ?? '5000'),
     hungNodeMs: parseHungNodeMs(env.JCS_HUNG_NODE_MS ?? '5000'),
+    metricsPort: env.JCS_METRICS_PORT ? parsePositiveInt('JCS_METRICS_PORT', env.JCS_METRICS_PORT) : undefined,
+    metricsHost: env.JCS_METRICS_HOST ?? '127.0.0.1',
+    metricsToken: env.JCS_METRICS_TOKEN || undefined,
     ...overrides,
   };
   if (config.memoryReserveMb >= config.hostMemoryMb) {

@@ -24,6 +24,8 @@ import { Engine } from './engine/engine.ts';
 import type { Logger } from './logger.ts';
 import { openStore, type Db } from './store/open-store.ts';
 import { changeCounter } from './store/change-counter.ts';
+import { createServiceMetrics } from './metrics/service-metrics.ts';
+import { buildMetricsApp } from './api/build-metrics-app.ts';
 
 /** A running service: the HTTP app (already listening), its engine and store. */
 export interface Service {
@@ -32,6 +34,8 @@ export interface Service {
   db: Db;
   /** `http://host:port` the API listens on. */
   url: string;
+  /** `http://host:port` of the metrics listener, when JCS_METRICS_PORT gave it one (else `/metrics` is on `url`). */
+  metricsUrl?: string;
   /** Stops accepting requests, finishes those in flight and the engine's current steps, closes the store. Instances keep running. */
   close(): Promise<void>;
 }
@@ -133,7 +137,10 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     inspect: async (row) => (driver.inspectNodes ? driver.inspectNodes(toInstanceSpec(row), AbortSignal.timeout(5_000)) : []),
     topology: async (row) => (await driver.observe(toInstanceSpec(row), AbortSignal.timeout(5_000))).nodes,
   });
+  const metrics = createServiceMetrics({ db, engine });
+  const metricsAccess = { token: config.metricsToken, anyClient: config.metricsPort !== undefined };
   const app = await buildApp({
+    metrics: { ...metrics, access: config.metricsPort === undefined ? metricsAccess : null },
     logger,
     instances,
     clearData,
@@ -158,9 +165,15 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
   });
   engine.start();
   let url: string;
+  const metricsApp = config.metricsPort === undefined ? undefined : await buildMetricsApp(metrics, metricsAccess);
+  let metricsUrl: string | undefined;
   try {
     url = await app.listen({ host: config.host, port: config.port });
+    metricsUrl = await metricsApp?.listen({ host: config.metricsHost, port: config.metricsPort });
   } catch (err) {
+    await app.close();
+    await metricsApp?.close();
+    metrics.close();
     await engine.stop();
     await driver.close();
     await replays.close();
@@ -178,9 +191,12 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     engine,
     db,
     url,
+    ...(metricsUrl && { metricsUrl }),
     close() {
       closing ??= (async () => {
         await app.close();
+        await metricsApp?.close();
+        metrics.close();
         await engine.stop();
         await driver.close();
         await replays.close();

@@ -22,6 +22,7 @@ import { registerInstanceSettingsRoutes } from './routes/instance-settings-route
 import type { DiagnosticsService } from '../domain/diagnostics/diagnostics-service.ts';
 import { registerDiagnosticsRoutes } from './routes/diagnostics-routes.ts';
 import type { InstanceSamples } from '../engine/instance-samples.ts';
+import { registerMetricsRoute, type MetricsAccess, type MetricsEndpoint } from './routes/metrics-routes.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
@@ -53,6 +54,14 @@ export interface AppDeps extends AuthDeps {
    * the console's charts; reading it never reaches Redis. A route checks the caller owns the instance first.
    */
   samples?: Pick<InstanceSamples, 'latest' | 'history' | 'lastFailoverAt'>;
+  /**
+   * Prometheus metrics: every request is recorded by JD operation and status; `/metrics` is served on
+   * this app unless `access` is null (the operator gave metrics a listener of their own, JCS_METRICS_PORT).
+   */
+  metrics?: MetricsEndpoint & {
+    observeRequest(operation: string, status: number, seconds: number): void;
+    access: MetricsAccess | null;
+  };
 }
 
 declare module 'fastify' {
@@ -127,6 +136,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    // By JD operation (a fixed set), never by raw URL: a label per instance id would grow without bound.
+    const operation = request.routeOptions.schema?.operationId ?? request.routeOptions.url ?? 'unmatched';
+    deps.metrics?.observeRequest(operation, reply.statusCode, reply.elapsedTime / 1000);
   });
   // Callback style, not async: a signed request whose secret is cached is checked without a turn of
   // the promise queue. The hook runner turns a synchronous throw into the error reply.
@@ -172,6 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!h.ok) reply.code(503);
     return { requestId: request.id, result: h.ok ? { status: 'ok' } : { status: 'unavailable', reason: h.reason } };
   });
+  if (deps.metrics?.access) registerMetricsRoute(app, deps.metrics, deps.metrics.access);
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   // Answers also depend on the clock (a prepaid instance's chargeStatus turns overdue at its expiry

@@ -182,6 +182,11 @@ export class Engine {
     return this.o.samples;
   }
 
+  /** Work items running and waiting in the engine's queue (tasks and health checks), for metrics. */
+  workload(): { running: number; queued: number } {
+    return this.queue.size;
+  }
+
   /** Memory the instance used when last observed, in bytes (undefined when not observed yet). */
   usedMemory(instanceId: string): number | undefined {
     return this.usage.get(instanceId);

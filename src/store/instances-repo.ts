@@ -190,3 +190,8 @@ export async function deleteInstanceRow(db: Q, id: string): Promise<void> {
 export async function instancesInStatus(db: Q, statuses: string[]): Promise<InstanceRecord[]> {
   return db.selectFrom('instances').selectAll().where('status', 'in', statuses).execute();
 }
+
+/** Every instance's id, owner, region and status: what metrics label and count by (one small query a scrape). */
+export async function instanceLabels(db: Q): Promise<Pick<InstanceRecord, 'id' | 'account' | 'region' | 'status'>[]> {
+  return db.selectFrom('instances').select(['id', 'account', 'region', 'status']).execute();
+}
