@@ -53,7 +53,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'coverage/**', '.vitest-reports/**', 'bin/**', '.tmp/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'coverage/**', '.vitest-reports/**', 'bin/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

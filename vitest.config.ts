@@ -35,6 +35,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, FAST],
           sequence: { groupOrder: 1 },
+          // Tests run bin/jcs-redis.js, i.e. dist/: built first when older than src/.
+          globalSetup: ['test/helpers/fresh-build.ts'],
         },
       },
     ],

@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// The `jcs-redis` binary: loads the TypeScript CLI through tsx (no build step needed from a clone).
-import { register } from 'tsx/esm/api';
+// The `jcs-redis` binary: runs the compiled CLI in dist/ (`npm run build`; `npm start` and the e2e
+// tests build first). No TypeScript compiler at run time.
+import { existsSync } from 'node:fs';
 
-register();
-const { runCli } = await import('../src/cli/run-cli.ts');
+const entry = new URL('../dist/cli/run-cli.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write(`jcs-redis: ${new URL('../dist/', import.meta.url).pathname} is missing: run \`npm run build\` in the clone first\n`);
+  process.exit(1);
+}
+const { runCli } = await import(entry.href);
 process.exitCode = await runCli(process.argv);

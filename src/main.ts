@@ -32,6 +32,8 @@ export interface Service {
   app: FastifyInstance;
   engine: Engine;
   db: Db;
+  /** The wrapped driver the engine uses (ephemeral mode removes every instance through it on exit). */
+  driver: Driver;
   /** `http://host:port` the API listens on. */
   url: string;
   /** `http://host:port` of the metrics listener, when JCS_METRICS_PORT gave it one (else `/metrics` is on `url`). */
@@ -190,6 +192,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     app,
     engine,
     db,
+    driver,
     url,
     ...(metricsUrl && { metricsUrl }),
     close() {

@@ -1,14 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ApiError, ConnectionError } from '../client/api-error.ts';
 import { WaitFailedError } from '../client/wait-for-instance.ts';
 import { registerApiCommands } from './api-commands.ts';
 import { processIo, type CliIo } from './cli-io.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
+import { registerServeCommands } from '../serve-commands.ts';
 
 export interface RunCliOptions {
   /** Default: the process's stdout, stderr and environment. */
   io?: CliIo;
-  /** Adds commands that are not API calls (`serve`, `accounts`). Default: `registerServeCommands`. */
+  /** Adds commands that are not API calls (`serve`, `accounts`, `admin`). Default: `registerServeCommands` (which loads nothing of the server until one runs). */
   registerExtraCommands?: (program: Command) => void;
 }
 
@@ -21,11 +23,16 @@ Example:
   $ jcs-redis create --name demo --password Passw0rd1 --wait
 `;
 
+/** The package's version, from package.json (two levels up from src/cli/ and from dist/cli/ alike). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 /** Builds the `jcs-redis` command tree with the API commands, without running it. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command('jcs-redis')
     .description('Self-hosted Redis as a service, speaking the JD Cloud "JCS for Redis" API')
-    .version('0.1.0')
+    .version(packageVersion())
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(add --help for usage)')
     // Commander would call process.exit; we turn its exits into return codes instead.
@@ -42,10 +49,7 @@ export function buildProgram(io: CliIo): Command {
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<number> {
   const io = options.io ?? processIo();
   const program = buildProgram(io);
-  // The server module (Fastify, SQLite, …) takes most of a second to load; an API call never needs it.
-  const first = argv[2];
-  const isApiCall = program.commands.some((c) => c.name() === first || c.aliases().includes(first ?? ''));
-  if (!isApiCall) (options.registerExtraCommands ?? (await loadServeCommands()))(program);
+  (options.registerExtraCommands ?? registerServeCommands)(program);
   try {
     await program.parseAsync(argv);
     // Extra commands (`accounts delete`, `serve`) report failure through process.exitCode; keep it,
@@ -81,29 +85,4 @@ function reportError(err: unknown, io: CliIo): number {
   }
   say(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   return EXIT.UNEXPECTED;
-}
-
-/**
- * Loads `serve` and `accounts` from ../serve-commands.ts. If that module (the server side, with its
- * native dependencies) cannot load, the API client commands must still work: the two commands are
- * then registered as stubs that print the load error and fail.
- */
-async function loadServeCommands(): Promise<(program: Command) => void> {
-  try {
-    const mod = await import('../serve-commands.ts');
-    return mod.registerServeCommands;
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    return (program) => {
-      for (const name of ['serve', 'accounts']) {
-        program
-          .command(name, { hidden: true })
-          .allowUnknownOption()
-          .allowExcessArguments()
-          .action(() => {
-            throw new Error(`"${name}" is unavailable: the server module failed to load: ${reason}`);
-          });
-      }
-    };
-  }
 }
