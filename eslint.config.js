@@ -68,5 +68,7 @@ export default tseslint.config(
         { object: 'test', property: 'only', message: '.only must not land' }],
     },
   },
+  // Runnable examples for users (README): plain Node ESM.
+  { files: ['examples/**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly' } } },
   ...layers,
 );

@@ -4,7 +4,7 @@
  * removes every instance it started (nodes, ports, firewall rules, memory groups, through the driver)
  * and the directory. For CI pipelines and test suites that need a real JD Cloud Redis stand-in.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -92,8 +92,9 @@ function killNodesAndRemove(dir: string): void {
     const pid = Number(readFileSync(file, 'utf8').trim());
     if (!Number.isInteger(pid) || pid <= 1) continue;
     try {
-      // Only a process that still runs from this directory: a pid can be reused.
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
+      // Only a process that still runs in this directory (a node's working directory is its own): a
+      // pid can be reused, and redis-server rewrites its command line.
+      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(dir)) process.kill(pid, 'SIGKILL');
     } catch {
       // gone already
     }

@@ -25,6 +25,7 @@ import type { Logger } from './logger.ts';
 import { openStore, type Db } from './store/open-store.ts';
 import { changeCounter } from './store/change-counter.ts';
 import { createServiceMetrics } from './metrics/service-metrics.ts';
+import { listInstanceEvents } from './domain/instances/instance-events.ts';
 import { buildMetricsApp } from './api/build-metrics-app.ts';
 
 /** A running service: the HTTP app (already listening), its engine and store. */
@@ -153,6 +154,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     replays,
     storeVersion,
     samples: engine.samples,
+    instanceEvents: (scope, id, limit) => listInstanceEvents(db, scope, id, limit),
     health: async () => {
       await db.selectFrom('accounts').select('access_key').limit(1).execute();
       return engine.health();

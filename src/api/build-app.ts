@@ -23,6 +23,7 @@ import type { DiagnosticsService } from '../domain/diagnostics/diagnostics-servi
 import { registerDiagnosticsRoutes } from './routes/diagnostics-routes.ts';
 import type { InstanceSamples } from '../engine/instance-samples.ts';
 import { registerMetricsRoute, type MetricsAccess, type MetricsEndpoint } from './routes/metrics-routes.ts';
+import { registerInstanceEventsRoutes, type ListInstanceEvents } from './routes/instance-events-routes.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
@@ -54,6 +55,8 @@ export interface AppDeps extends AuthDeps {
    * the console's charts; reading it never reaches Redis. A route checks the caller owns the instance first.
    */
   samples?: Pick<InstanceSamples, 'latest' | 'history' | 'lastFailoverAt'>;
+  /** An instance's recent events (GET …/events, an extension for `jcs-redis events`; absent: not served). */
+  instanceEvents?: ListInstanceEvents;
   /**
    * Prometheus metrics: every request is recorded by JD operation and status; `/metrics` is served on
    * this app unless `access` is null (the operator gave metrics a listener of their own, JCS_METRICS_PORT).
@@ -197,6 +200,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.clearData) registerClearDataRoutes(app, deps.clearData);
   if (deps.settings) registerInstanceSettingsRoutes(app, deps.settings);
   if (deps.diagnostics) registerDiagnosticsRoutes(app, deps.diagnostics);
+  if (deps.instanceEvents) registerInstanceEventsRoutes(app, deps.instanceEvents);
   // Last: it answers 501 for every JD operation the modules above did not register.
   registerNotImplementedRoutes(app);
   return app;
@@ -210,6 +214,9 @@ function versionThisMinute(version: string | undefined): string | undefined {
 function admit(request: FastifyRequest, raw: Buffer, account: string | undefined, regions: readonly string[], done: (err?: Error) => void): void {
   if (account !== undefined) {
     request.account = account;
+    // Every later line of the request (handler, errors, the closing `request` line) names its caller
+    // beside its requestId, so an operator can follow one tenant's calls.
+    request.log = request.log.child({ account });
     const params = request.params as { regionId?: string } | undefined;
     if (params?.regionId !== undefined) assertRegion(regions, params.regionId);
   }

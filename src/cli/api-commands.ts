@@ -4,7 +4,7 @@ import { RedisApiClient } from '../client/redis-api-client.ts';
 import { waitForInstance } from '../client/wait-for-instance.ts';
 import type { CliIo } from './cli-io.ts';
 import { UsageError } from './exit-codes.ts';
-import { formatClasses, formatInstance, formatInstanceList, formatQuota } from './instance-output.ts';
+import { formatClasses, formatEvents, formatInstance, formatInstanceList, formatQuota } from './instance-output.ts';
 import { resolveConnection, type ConnectionFlags } from './resolve-connection.ts';
 import { formatElapsed, Spinner } from './spinner.ts';
 
@@ -59,7 +59,11 @@ function example(cmd: Command, ...lines: string[]): Command {
 export function registerApiCommands(program: Command, io: CliIo): void {
   const out = (text: string) => io.stdout.write(text);
   const json = (value: unknown) => out(JSON.stringify(value ?? {}, null, 2) + '\n');
-  const clientFor = (flags: ConnectionFlags) => new RedisApiClient(resolveConnection(flags, io.env));
+  const clientFor = (flags: ConnectionFlags) => {
+    const connection = resolveConnection(flags, io.env);
+    if (connection.keysFrom) io.stderr.write(`using the keys of the local service in ${connection.keysFrom}\n`);
+    return new RedisApiClient(connection);
+  };
 
   /** `--password-stdin`: the first line of standard input, so the password stays out of argv and shell history. */
   async function passwordFromStdin(): Promise<string> {
@@ -113,7 +117,7 @@ export function registerApiCommands(program: Command, io: CliIo): void {
       'the instance is running',
     ),
     'jcs-redis create --name demo --password Passw0rd1 --wait',
-    'jcs-redis create-cache-instance --name big --class redis.s.small.basic --shards 4 --json',
+    'jcs-redis create-cache-instance --name big --class redis.m.small.basic --redis-version 7.0 --json',
   ).action(async (flags: CommonFlags & WaitFlags & CreateFlags) => {
     const client = clientFor(flags);
     const [master, slave, extra] = (flags.az ?? `${client.region}a,${client.region}b`).split(',').map((z) => z.trim());
@@ -311,9 +315,11 @@ export function registerApiCommands(program: Command, io: CliIo): void {
         .command('describe-instance-class')
         .alias('classes')
         .description('list the instance classes (memory, connections, shards) of a Redis version')
-        .option('--redis-version <version>', 'Redis version (service default 2.8)'),
+        // The same default as `create`: the first class listed is one `create` accepts.
+        .option('--redis-version <version>', 'Redis version', '4.0'),
     ),
-    'jcs-redis classes --redis-version 4.0',
+    'jcs-redis classes',
+    'jcs-redis classes --redis-version 7.0',
   ).action(async (flags: CommonFlags & { redisVersion?: string }) => {
     const result = await clientFor(flags).describeInstanceClass(flags.redisVersion);
     if (flags.json) json(result);
@@ -332,6 +338,23 @@ export function registerApiCommands(program: Command, io: CliIo): void {
     if (flags.json) json(result);
     else if (flags.quiet) out(`${result.quota.used}/${result.quota.max}\n`);
     else out(formatQuota(result.quota));
+  });
+
+  // events (an extension of this service)
+  example(
+    withCommonOptions(
+      program
+        .command('events')
+        .description("an instance's recent events: status changes with their reasons, tasks, health findings and repairs")
+        .argument('<id>', 'instance id')
+        .option('--limit <n>', 'at most this many, newest kept (1-200)', positiveInt, 50),
+    ),
+    'jcs-redis events redis-abc123xyz0',
+  ).action(async (id: string, flags: CommonFlags & { limit: number }) => {
+    const result = await clientFor(flags).describeInstanceEvents(id, flags.limit);
+    if (flags.json) json(result);
+    else if (flags.quiet) out(result.events.map((e) => `${e.time} ${e.type}\n`).join(''));
+    else out(formatEvents(result.events));
   });
 
 }

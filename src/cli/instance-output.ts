@@ -1,4 +1,4 @@
-import type { CacheInstance, DescribeCacheInstancesResult, InstanceClass, Quota } from '../client/api-types.ts';
+import type { CacheInstance, DescribeCacheInstancesResult, InstanceClass, InstanceEvent, Quota } from '../client/api-types.ts';
 import { formatDetails, formatTable } from './format-table.ts';
 
 function memory(mb: number | undefined): string {
@@ -18,15 +18,68 @@ export function formatInstance(instance: CacheInstance): string {
     ['ID', instance.cacheInstanceId],
     ['Name', instance.cacheInstanceName],
     ['Status', instance.cacheInstanceStatus],
+    // Why it is in error (or what it is doing), as the engine recorded it: --json has it as extension.statusReason.
+    ['Reason', statusReason(instance)],
     ['Class', `${instance.cacheInstanceClass} (${memory(instance.cacheInstanceMemoryMB)}${shards})`],
     ['Type', instance.cacheInstanceType],
-    ['Redis version', instance.redisVersion],
+    ['Redis version', redisVersions(instance)],
     ['Endpoint', endpointOf(instance)],
     ['Password', instance.auth === undefined ? undefined : instance.auth ? 'required' : 'none (password-free)'],
     ['Zones', instance.azId ? `${instance.azId.master} (primary), ${instance.azId.slave} (replica)` : undefined],
     ['Created', instance.createTime],
     ['Description', instance.cacheInstanceDescription],
   ]);
+}
+
+/** The status reason worth showing: always in error, otherwise only while something is in progress. */
+function statusReason(instance: CacheInstance): string | undefined {
+  const extension = instance.extension as { statusReason?: unknown } | undefined;
+  const reason = typeof extension?.statusReason === 'string' ? extension.statusReason : '';
+  if (!reason || instance.cacheInstanceStatus === 'running') return undefined;
+  return reason;
+}
+
+/**
+ * The version the API speaks of (the class's, JD's `redisVersion`) and the engine that runs it (the
+ * `instanceVersion` suffix, `4.0-7.0`): "4.0" alone read as if Redis 4.0 ran.
+ */
+function redisVersions(instance: CacheInstance): string | undefined {
+  const engine = instance.instanceVersion?.split('-')[1];
+  if (!instance.redisVersion) return undefined;
+  return engine && engine !== instance.redisVersion ? `${instance.redisVersion} (API version; the engine is Redis ${engine})` : instance.redisVersion;
+}
+
+/** `jcs-redis events`: one line per event, oldest first. */
+export function formatEvents(events: InstanceEvent[]): string {
+  if (events.length === 0) return 'no events\n';
+  return formatTable(
+    ['TIME', 'EVENT', 'DETAIL'],
+    events.map((e) => [e.time, e.type, eventDetail(e)]),
+  );
+}
+
+function eventDetail(e: InstanceEvent): string {
+  const d = e.data;
+  const str = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
+  switch (e.type) {
+    case 'status':
+      return `${str(d.from)} → ${str(d.to)}: ${str(d.reason)}`;
+    case 'task-started':
+      return `${str(d.kind)} (attempt ${str(d.attempt)})`;
+    case 'task-finished':
+      return `${str(d.kind)} in ${str(d.ms)} ms`;
+    case 'task-failed':
+      return `${str(d.kind)} attempt ${str(d.attempts)}${d.final ? ', gave up' : ''}: ${str(d.error)}`;
+    case 'task-progressing':
+      return `${str(d.kind)}: ${str(d.reason)}`;
+    case 'unhealthy':
+    case 'repaired':
+      return Array.isArray(d.problems) ? d.problems.map(str).join('; ') : '';
+    case 'repair-failed':
+      return `${str(d.failures)}x: ${str(d.error)}`;
+    default:
+      return JSON.stringify(d);
+  }
 }
 
 export function formatInstanceList(result: DescribeCacheInstancesResult): string {

@@ -1,3 +1,5 @@
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UsageError } from './exit-codes.ts';
 import { readProfile } from './profile-file.ts';
 
@@ -15,6 +17,8 @@ export interface Connection {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** Set when the keys came from a local service's credentials.json (the caller says so on stderr). */
+  keysFrom?: string;
 }
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8000';
@@ -32,8 +36,13 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
 
   const endpoint = pick(flags.endpoint, env.JCS_ENDPOINT, profile.endpoint) ?? DEFAULT_ENDPOINT;
   const region = pick(flags.region, env.JCS_REGION, profile.region) ?? DEFAULT_REGION;
-  const accessKey = pick(flags.accessKey, env.JCS_ACCESS_KEY, profile.access_key);
-  const secretKey = pick(flags.secretKey, env.JCS_SECRET_KEY, profile.secret_key);
+  let accessKey = pick(flags.accessKey, env.JCS_ACCESS_KEY, profile.access_key);
+  let secretKey = pick(flags.secretKey, env.JCS_SECRET_KEY, profile.secret_key);
+  let keysFrom: string | undefined;
+  if (!accessKey && !secretKey && isLocal(endpoint)) {
+    const found = localCredentials(env);
+    if (found) ({ accessKey, secretKey, file: keysFrom } = found);
+  }
   if (!accessKey || !secretKey) {
     throw new UsageError(
       `no ${accessKey ? 'secret' : 'access'} key: pass --access-key/--secret-key, set JCS_ACCESS_KEY/JCS_SECRET_KEY, ` +
@@ -49,5 +58,33 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`endpoint "${endpoint}" must start with http:// or https://`);
   }
-  return { endpoint, accessKey, secretKey, region };
+  return { endpoint, accessKey, secretKey, region, ...(keysFrom && { keysFrom }) };
+}
+
+function isLocal(endpoint: string): boolean {
+  try {
+    const host = new URL(endpoint).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The key pair a local service generated on its first start (`<data dir>/credentials.json`, data dir
+ * `JCS_DATA_DIR` or `./data`), so that `npm start` then the CLI works in the same directory. Only a
+ * file of this user that no one else may write is trusted: another local user must not be able to
+ * plant keys the CLI would then use.
+ */
+function localCredentials(env: NodeJS.ProcessEnv): { accessKey: string; secretKey: string; file: string } | undefined {
+  const file = resolve(env.JCS_DATA_DIR ?? 'data', 'credentials.json');
+  try {
+    const st = statSync(file);
+    if ((process.getuid && st.uid !== process.getuid()) || (st.mode & 0o022) !== 0) return undefined;
+    const pair = JSON.parse(readFileSync(file, 'utf8')) as { accessKey?: unknown; secretKey?: unknown };
+    if (typeof pair.accessKey !== 'string' || typeof pair.secretKey !== 'string' || !pair.accessKey || !pair.secretKey) return undefined;
+    return { accessKey: pair.accessKey, secretKey: pair.secretKey, file };
+  } catch {
+    return undefined;
+  }
 }

@@ -142,6 +142,17 @@ export interface DescribeUserQuotaResult {
   quota: Quota;
 }
 
+/** One entry of an instance's history (GET …/events, an extension of this service). */
+export interface InstanceEvent {
+  time: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface DescribeInstanceEventsResult {
+  events: InstanceEvent[];
+}
+
 export interface ModifyCacheInstanceClassResult {
   orderNum?: string;
   buyId?: string;

@@ -2,6 +2,7 @@ import { rfc3986Encode } from '../signing/percent-encoding.ts';
 import { signRequest } from '../signing/sign-request.ts';
 import { ApiError, ConnectionError } from './api-error.ts';
 import type {
+  DescribeInstanceEventsResult,
   CacheInstanceSpec,
   ChargeSpec,
   CreateCacheInstanceResult,
@@ -100,6 +101,11 @@ export class RedisApiClient {
   resetCacheInstancePassword(cacheInstanceId: string, password?: string): Promise<EmptyResult> {
     const body = password === undefined ? {} : { password };
     return this.call('POST', ['cacheInstance', `${cacheInstanceId}:resetCacheInstancePassword`], undefined, body);
+  }
+
+  /** The instance's recent events, oldest first (an extension of this service, not a JD operation). */
+  describeInstanceEvents(cacheInstanceId: string, limit?: number): Promise<DescribeInstanceEventsResult> {
+    return this.call('GET', ['cacheInstance', cacheInstanceId, 'events'], limit === undefined ? undefined : encodeQuery([['limit', String(limit)]]));
   }
 
   private async call<T>(method: Method, resource: string[], query?: string, body?: object): Promise<T> {

@@ -1,0 +1,155 @@
+/**
+ * The package as a user gets it: `npm pack`, `npm install -g` into a temporary prefix, then, from an
+ * unrelated directory, `jcs-redis --version`, `serve --ephemeral`, `create --wait`, `list`, `delete`,
+ * and after SIGTERM nothing left: no node process, no data directory, the instance port closed. A
+ * second ephemeral service whose parent dies cleans up the same way.
+ *
+ * One shortcut, said here: the install runs with --ignore-scripts and the better-sqlite3 binary this
+ * clone already built is copied in, because compiling SQLite again takes minutes on the CI machine.
+ * Everything else (files in the tarball, the bin link, dependency resolution, no EBADENGINE) is real.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const work = mkdtempSync(join(tmpdir(), 'jcs-packed-'));
+const prefix = join(work, 'prefix');
+const elsewhere = join(work, 'elsewhere');
+const bin = join(prefix, 'bin', 'jcs-redis');
+let npmCache = '';
+let installLog = '';
+
+/** Every process working in `dir` (a redis-server of an ephemeral data directory runs in its node's directory). */
+function processesUnder(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/cwd`).startsWith(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const portOpen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+/** Starts `jcs-redis serve --ephemeral` (through `wrapper` when given) and resolves with its JSON line. */
+function startEphemeral(wrapper?: string): Promise<{ child: ReturnType<typeof spawn>; info: { endpoint: string; accessKey: string; secretKey: string; region: string; dataDir: string; pid: number } }> {
+  const env = { PATH: `${join(prefix, 'bin')}:${process.env.PATH ?? ''}`, HOME: elsewhere, JCS_INSTANCE_PORTS: '28450-28499' };
+  const child = wrapper
+    ? spawn('/bin/bash', ['-c', wrapper], { cwd: elsewhere, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(bin, ['serve', '--ephemeral'], { cwd: elsewhere, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`no endpoint line: ${out} ${err}`)), 30_000);
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) {
+        clearTimeout(timer);
+        resolve({ child, info: JSON.parse(line) as never });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out} ${err}`)));
+  });
+}
+
+beforeAll(async () => {
+  npmCache = (await run('npm', ['config', 'get', 'cache'], { cwd: ROOT })).stdout.trim();
+  // dist/ is fresh (the e2e tier's globalSetup built it), so the prepack build is skipped.
+  const packed = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT });
+  const tarball = join(work, packed.stdout.trim().split('\n').pop() as string);
+  const installed = await run(
+    'npm',
+    ['install', '-g', '--prefix', prefix, '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--cache', npmCache, tarball],
+    { cwd: work, maxBuffer: 1 << 24 },
+  );
+  installLog = installed.stdout + installed.stderr;
+  const native = 'node_modules/better-sqlite3/build/Release/better_sqlite3.node';
+  const target = join(prefix, 'lib', 'node_modules', 'jcs-redis', native);
+  rmSync(join(target, '..'), { recursive: true, force: true });
+  await run('mkdir', ['-p', join(target, '..')]);
+  copyFileSync(join(ROOT, native), target);
+  await run('mkdir', ['-p', elsewhere]);
+}, 180_000);
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('the packed tarball, installed with npm install -g', () => {
+  it('installs without an engine warning and holds no TypeScript, tests or dev tooling', () => {
+    expect(installLog).not.toMatch(/EBADENGINE/);
+    const pkg = join(prefix, 'lib', 'node_modules', 'jcs-redis');
+    expect(existsSync(join(pkg, 'dist', 'cli', 'run-cli.js'))).toBe(true);
+    expect(existsSync(join(pkg, 'dist', 'domain', 'catalogue', 'instance-classes.json'))).toBe(true);
+    for (const absent of ['src', 'test', 'bench', 'node_modules/tsx', 'node_modules/typescript', 'node_modules/vitest']) expect(existsSync(join(pkg, absent)), absent).toBe(false);
+  });
+
+  it('runs --version and --help from any directory', async () => {
+    expect((await run(bin, ['--version'], { cwd: elsewhere })).stdout.trim()).toBe(VERSION);
+    const help = (await run(bin, ['--help'], { cwd: elsewhere })).stdout;
+    for (const command of ['create-cache-instance', 'serve', 'accounts', 'admin', 'events']) expect(help).toContain(command);
+  });
+
+  it('serve --ephemeral, create --wait, list, delete; after SIGTERM nothing is left', async () => {
+    const { child, info } = await startEphemeral();
+    expect(info.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const env = { PATH: process.env.PATH ?? '', HOME: elsewhere, JCS_ENDPOINT: info.endpoint, JCS_ACCESS_KEY: info.accessKey, JCS_SECRET_KEY: info.secretKey };
+    const cli = async (...args: string[]) => (await run(bin, args, { cwd: elsewhere, env })).stdout;
+    const id = (await cli('create', '--name', 'packed', '--password', 'Passw0rd1', '--wait', '--quiet')).trim();
+    expect(id).toMatch(/^redis-[a-z0-9]{12}$/);
+    const port = Number(JSON.parse(await cli('show', id, '--json')).cacheInstance.port);
+    expect(await portOpen(port)).toBe(true);
+    expect(await cli('list')).toContain(id);
+    expect(processesUnder(info.dataDir).length).toBe(2);
+    // Left running on purpose: SIGTERM must remove it. The delete of a second one goes through the API.
+    const second = (await cli('create', '--name', 'packed_two', '--wait', '--quiet')).trim();
+    expect(await cli('delete', second, '--wait')).toContain(`${second} deleted`);
+    expect(await cli('list', '--quiet')).toBe(`${id}\n`);
+
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(existsSync(info.dataDir)).toBe(false);
+    expect(processesUnder(info.dataDir)).toEqual([]);
+    expect(await portOpen(port)).toBe(false);
+  });
+
+  it('cleans up when its parent process dies', async () => {
+    // bash starts the service and waits; killing bash leaves the service re-parented.
+    const { child, info } = await startEphemeral(`${bin} serve --ephemeral & wait`);
+    expect(existsSync(info.dataDir)).toBe(true);
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && (existsSync(info.dataDir) || processesUnder(info.dataDir).length > 0 || pidAlive(info.pid))) await new Promise((r) => setTimeout(r, 100));
+    expect(pidAlive(info.pid)).toBe(false);
+    expect(existsSync(info.dataDir)).toBe(false);
+  });
+});
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
