@@ -42,7 +42,14 @@ async function serve(config: Config): Promise<void> {
     (err) => logger.error({ err }, 'error during shutdown'),
     10_000,
   );
+  await untilShutdown();
 }
+
+/**
+ * A running service's command never returns: the process ends in its shutdown handler. (bin/jcs-redis.js
+ * exits as soon as a command returns, so a one-shot command does not wait for idle keep-alive sockets.)
+ */
+const untilShutdown = (): Promise<never> => new Promise<never>(() => undefined);
 
 /**
  * `serve --ephemeral`: one JSON line on stdout with the endpoint and keys, then on SIGTERM, SIGINT or
@@ -66,6 +73,7 @@ async function serveEphemeral(env: NodeJS.ProcessEnv): Promise<void> {
   setInterval(() => {
     if (process.ppid !== parent) stop('parent exited');
   }, 500).unref();
+  await untilShutdown();
 }
 
 /** Runs `close` once on SIGTERM or SIGINT (or when the returned function is called), then exits; 10 s at most (30 s for cleanup). */

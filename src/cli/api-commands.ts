@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CacheInstance, Filter, Sort, TagFilter } from '../client/api-types.ts';
 import { RedisApiClient } from '../client/redis-api-client.ts';
+import { nodeHttpFetch } from '../client/node-http-fetch.ts';
 import { waitForInstance } from '../client/wait-for-instance.ts';
 import type { CliIo } from './cli-io.ts';
 import { UsageError } from './exit-codes.ts';
@@ -62,7 +63,7 @@ export function registerApiCommands(program: Command, io: CliIo): void {
   const clientFor = (flags: ConnectionFlags) => {
     const connection = resolveConnection(flags, io.env);
     if (connection.keysFrom) io.stderr.write(`using the keys of the local service in ${connection.keysFrom}\n`);
-    return new RedisApiClient(connection);
+    return new RedisApiClient({ ...connection, fetch: nodeHttpFetch });
   };
 
   /** `--password-stdin`: the first line of standard input, so the password stays out of argv and shell history. */

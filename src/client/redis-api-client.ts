@@ -15,6 +15,7 @@ import type {
   ModifyCacheInstanceClassResult,
 } from './api-types.ts';
 import { encodeQuery, flattenDescribeQuery } from './flatten-query.ts';
+import type { HttpAnswer, HttpFetch } from './node-http-fetch.ts';
 
 export interface RedisApiClientOptions {
   /** Base URL of the service, e.g. `http://127.0.0.1:8000` (a path prefix is kept). */
@@ -25,8 +26,8 @@ export interface RedisApiClientOptions {
   region: string;
   /** Per-request timeout. Default 30 s. */
   timeoutMs?: number;
-  /** Injected for tests; default the global fetch. */
-  fetch?: typeof fetch;
+  /** How requests are sent: default the global fetch (the CLI passes nodeHttpFetch, lighter to load); tests inject one. */
+  fetch?: HttpFetch;
   /** Sent unsigned, like the SDKs. Default `jcs-redis-client/0.1.0`. */
   userAgent?: string;
 }
@@ -45,7 +46,7 @@ function segment(text: string): string {
  */
 export class RedisApiClient {
   private readonly base: URL;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: HttpFetch;
 
   constructor(private readonly options: RedisApiClientOptions) {
     this.base = new URL(options.endpoint);
@@ -127,7 +128,7 @@ export class RedisApiClient {
     const url = `${this.base.origin}${path}${query ? `?${query}` : ''}`;
     const { host: _host, ...sent } = headers;
 
-    let response: Response;
+    let response: HttpAnswer;
     let text: string;
     try {
       response = await this.fetchImpl(url, {
@@ -160,7 +161,7 @@ interface Envelope {
   error?: { code?: number; status?: string; message?: string };
 }
 
-function parseEnvelope<T>(response: Response, text: string): T {
+function parseEnvelope<T>(response: HttpAnswer, text: string): T {
   const headerRequestId = response.headers.get('x-jdcloud-request-id') ?? undefined;
   let parsed: Envelope | undefined;
   try {

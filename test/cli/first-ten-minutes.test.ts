@@ -52,6 +52,12 @@ describe('the first ten minutes', () => {
     expect(events.code).toBe(0);
     expect(events.stdout).toMatch(/status\s+creating → running/);
     expect(events.stdout).toMatch(/task-finished\s+create in \d+ ms/);
+    // Another account's instance does not exist for it: the same NOT_FOUND as an unknown id.
+    await createAccount(svc.db, { accessKey: 'EVENTSAK', secretKey: 'EVENTSSK' });
+    const foreign = await cli(['events', id], { JCS_ACCESS_KEY: 'EVENTSAK', JCS_SECRET_KEY: 'EVENTSSK' });
+    expect(foreign.code).toBe(3);
+    expect(foreign.stderr).toContain('NOT_FOUND');
+    expect(foreign.stdout).toBe('');
     expect((await cli(['delete', id, '--wait'])).code).toBe(0);
   });
 

@@ -31,8 +31,9 @@ const portOpen = (port: number): Promise<boolean> =>
 
 describe('startService()', () => {
   it('serves the SDK with its own keys, and stop() leaves nothing behind', async () => {
-    const exitHooks = process.listenerCount('exit');
     const svc = await startService({ env: { ...process.env, JCS_INSTANCE_PORTS: '28550-28599' } });
+    // Its last-resort cleanup on process exit (the logger may add a flush hook of its own, which stays).
+    const exitHooks = process.listenerCount('exit');
     expect(svc.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(svc.accessKey).not.toBe('');
     expect(svc.region).toBe('cn-north-1');
@@ -48,6 +49,6 @@ describe('startService()', () => {
     expect(existsSync(svc.dataDir)).toBe(false);
     expect(workingIn(svc.dataDir)).toEqual([]);
     expect(await portOpen(port)).toBe(false);
-    expect(process.listenerCount('exit')).toBe(exitHooks);
+    expect(process.listenerCount('exit')).toBe(exitHooks - 1);
   });
 });
