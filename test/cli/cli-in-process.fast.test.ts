@@ -3,9 +3,7 @@
  * exit codes that the real service cannot be made to produce on demand (status "error").
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/cli-io.ts';
-import { runCli } from '../../src/cli/run-cli.ts';
-import { instanceBody, startStubServer, STUB_AK, STUB_SK, type StubRequest, type StubServer } from './stub-api-server.ts';
+import { instanceBody, runCliAgainstStub, startStubServer, type StubRequest, type StubServer } from './stub-api-server.ts';
 
 let stub: StubServer;
 
@@ -17,18 +15,7 @@ beforeEach(() => {
   stub.requests = [];
 });
 
-async function run(args: string[], opts: { tty?: boolean; stdin?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { isTTY: opts.tty ?? false, write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: { HOME: '/nonexistent', JCS_ENDPOINT: stub.url, JCS_ACCESS_KEY: STUB_AK, JCS_SECRET_KEY: STUB_SK },
-    readStdin: () => Promise.resolve(opts.stdin ?? ''),
-  };
-  const code = await runCli(['node', 'jcs-redis', ...args], { io, registerExtraCommands: () => {} });
-  return { code, stdout, stderr };
-}
+const run = (args: string[], opts: { tty?: boolean; stdin?: string } = {}) => runCliAgainstStub(stub, args, opts);
 
 /** Answers create/describe/delete like the service would, walking describe through `statuses`. */
 function lifecycle(statuses: string[]): void {

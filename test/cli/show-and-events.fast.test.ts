@@ -4,9 +4,7 @@
  * `classes` asks for the same Redis version `create` defaults to.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/cli-io.ts';
-import { runCli } from '../../src/cli/run-cli.ts';
-import { instanceBody, startStubServer, STUB_AK, STUB_SK, type StubServer } from './stub-api-server.ts';
+import { instanceBody, runCliAgainstStub, startStubServer, type StubServer } from './stub-api-server.ts';
 
 let stub: StubServer;
 beforeAll(async () => {
@@ -17,18 +15,7 @@ beforeEach(() => {
   stub.requests = [];
 });
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { isTTY: false, write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: { HOME: '/nonexistent', JCS_ENDPOINT: stub.url, JCS_ACCESS_KEY: STUB_AK, JCS_SECRET_KEY: STUB_SK },
-    readStdin: () => Promise.resolve(''),
-  };
-  const code = await runCli(['node', 'jcs-redis', ...args], { io, registerExtraCommands: () => {} });
-  return { code, stdout, stderr };
-}
+const run = (args: string[]) => runCliAgainstStub(stub, args);
 
 const line = (text: string, label: string): string | undefined => text.split('\n').find((l) => l.startsWith(`${label} `))?.slice(label.length).trim();
 

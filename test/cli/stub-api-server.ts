@@ -98,3 +98,18 @@ export function instanceBody(id: string, status: string, extra: Record<string, u
     ...extra,
   };
 }
+
+/** Runs the CLI in-process against `stub` (no serve/accounts commands); captures its output and exit code. */
+export async function runCliAgainstStub(stub: StubServer, args: string[], opts: { tty?: boolean; stdin?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { runCli } = await import('../../src/cli/run-cli.ts');
+  let stdout = '';
+  let stderr = '';
+  const io = {
+    stdout: { isTTY: opts.tty ?? false, write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    env: { HOME: '/nonexistent', JCS_ENDPOINT: stub.url, JCS_ACCESS_KEY: STUB_AK, JCS_SECRET_KEY: STUB_SK },
+    readStdin: () => Promise.resolve(opts.stdin ?? ''),
+  };
+  const code = await runCli(['node', 'jcs-redis', ...args], { io, registerExtraCommands: () => {} });
+  return { code, stdout, stderr };
+}

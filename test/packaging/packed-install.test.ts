@@ -9,13 +9,13 @@
  * Everything else (files in the tarball, the bin link, dependency resolution, no EBADENGINE) is real.
  */
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { portOpen, processesWorkingIn } from '../helpers/leftovers.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,26 +27,6 @@ const bin = join(prefix, 'bin', 'jcs-redis');
 let npmCache = '';
 let installLog = '';
 
-/** Every process working in `dir` (a redis-server of an ephemeral data directory runs in its node's directory). */
-function processesUnder(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readlinkSync(`/proc/${p}/cwd`).startsWith(dir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-const portOpen = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 
 /** Starts `jcs-redis serve --ephemeral` (through `wrapper` when given) and resolves with its JSON line. */
 function startEphemeral(wrapper?: string): Promise<{ child: ReturnType<typeof spawn>; info: { endpoint: string; accessKey: string; secretKey: string; region: string; dataDir: string; pid: number } }> {
@@ -119,7 +99,7 @@ describe('the packed tarball, installed with npm install -g', () => {
     const port = Number(JSON.parse(await cli('show', id, '--json')).cacheInstance.port);
     expect(await portOpen(port)).toBe(true);
     expect(await cli('list')).toContain(id);
-    expect(processesUnder(info.dataDir).length).toBe(2);
+    expect(processesWorkingIn(info.dataDir).length).toBe(2);
     // Left running on purpose: SIGTERM must remove it. The delete of a second one goes through the API.
     const second = (await cli('create', '--name', 'packed_two', '--wait', '--quiet')).trim();
     expect(await cli('delete', second, '--wait')).toContain(`${second} deleted`);
@@ -129,7 +109,7 @@ describe('the packed tarball, installed with npm install -g', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(existsSync(info.dataDir)).toBe(false);
-    expect(processesUnder(info.dataDir)).toEqual([]);
+    expect(processesWorkingIn(info.dataDir)).toEqual([]);
     expect(await portOpen(port)).toBe(false);
   });
 
@@ -139,7 +119,7 @@ describe('the packed tarball, installed with npm install -g', () => {
     expect(existsSync(info.dataDir)).toBe(true);
     child.kill('SIGKILL');
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && (existsSync(info.dataDir) || processesUnder(info.dataDir).length > 0 || pidAlive(info.pid))) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && (existsSync(info.dataDir) || processesWorkingIn(info.dataDir).length > 0 || pidAlive(info.pid))) await new Promise((r) => setTimeout(r, 100));
     expect(pidAlive(info.pid)).toBe(false);
     expect(existsSync(info.dataDir)).toBe(false);
   });

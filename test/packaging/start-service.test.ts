@@ -3,31 +3,13 @@
  * directory on a free port with new keys, usable by the official SDK at once; stop() removes the
  * instances it started (processes, port) and every file.
  */
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { portOpen, processesWorkingIn } from '../helpers/leftovers.ts';
 import { startService } from '../../src/index.ts';
 import { sdkClient } from '../helpers/sdk-client.ts';
 import { msSpec, waitForStatus } from '../helpers/test-service.ts';
 
-const workingIn = (dir: string): number[] =>
-  readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readlinkSync(`/proc/${p}/cwd`).startsWith(dir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-
-const portOpen = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 
 describe('startService()', () => {
   it('serves the SDK with its own keys, and stop() leaves nothing behind', async () => {
@@ -41,13 +23,13 @@ describe('startService()', () => {
     const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ cacheInstanceName: 'ephemeral' }) })).result.cacheInstanceId as string;
     expect(await waitForStatus(sdk, id, ['running', 'error'])).toBe('running');
     const port = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number;
-    expect(workingIn(svc.dataDir)).toHaveLength(2);
+    expect(processesWorkingIn(svc.dataDir)).toHaveLength(2);
     expect(await portOpen(port)).toBe(true);
 
     await svc.stop();
     await svc.stop(); // twice is fine
     expect(existsSync(svc.dataDir)).toBe(false);
-    expect(workingIn(svc.dataDir)).toEqual([]);
+    expect(processesWorkingIn(svc.dataDir)).toEqual([]);
     expect(await portOpen(port)).toBe(false);
     expect(process.listenerCount('exit')).toBe(exitHooks - 1);
   });
