@@ -21,6 +21,7 @@ import type { InstanceSettingsService } from '../domain/settings/instance-settin
 import { registerInstanceSettingsRoutes } from './routes/instance-settings-routes.ts';
 import type { DiagnosticsService } from '../domain/diagnostics/diagnostics-service.ts';
 import { registerDiagnosticsRoutes } from './routes/diagnostics-routes.ts';
+import { registerConsoleRoutes } from './routes/console-routes.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
@@ -47,6 +48,8 @@ export interface AppDeps extends AuthDeps {
    * Fastify's defaults apply and nothing bounds the number of connections.
    */
   connections?: ApiServerLimits;
+  /** Directory of the built web console, served at /console/ (absent: no console). */
+  consoleDir?: string;
 }
 
 declare module 'fastify' {
@@ -178,6 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.clearData) registerClearDataRoutes(app, deps.clearData);
   if (deps.settings) registerInstanceSettingsRoutes(app, deps.settings);
   if (deps.diagnostics) registerDiagnosticsRoutes(app, deps.diagnostics);
+  if (deps.consoleDir) await registerConsoleRoutes(app, deps.consoleDir);
   // Last: it answers 501 for every JD operation the modules above did not register.
   registerNotImplementedRoutes(app);
   return app;
