@@ -16,7 +16,18 @@ const DOMAIN = [NOT_API, NOT_CLI, into('engine', 'the domain writes desired stat
 const layerRule = (patterns) => ({ '@typescript-eslint/no-restricted-imports': ['error', { patterns }] });
 
 const layers = [
-  { files: ['src/api/**/*.ts'], rules: layerRule([into('store', 'the API goes through the domain'), into('engine', 'the API goes through the domain'), into('drivers', 'the API goes through the domain'), NOT_CLI]) },
+  {
+    // One exception: the API may take *types* from the engine's sample store (engine/instance-samples.ts),
+    // which main.ts hands it for the console's charts; never the engine itself.
+    files: ['src/api/**/*.ts'],
+    rules: layerRule([
+      into('store', 'the API goes through the domain'),
+      { regex: '(^|/)engine/(?!instance-samples\\.ts$)', message: 'engine/ is not imported here: the API goes through the domain' },
+      { regex: '(^|/)engine/instance-samples\\.ts$', allowTypeImports: true, message: 'the API may take types only from engine/instance-samples.ts (exception, see eslint.config.js)' },
+      into('drivers', 'the API goes through the domain'),
+      NOT_CLI,
+    ]),
+  },
   { files: ['src/domain/**/*.ts'], rules: layerRule(DOMAIN) },
   {
     // The domain describes what it wants in the seam's own terms: the logical InstanceSpec it builds

@@ -91,6 +91,10 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     maxHealthChecksPerSecond: config.healthChecksPerSecond,
     storeVersion,
   });
+  // A deleted instance's samples go with it.
+  engine.onEvent((e) => {
+    if (e.type === 'task-finished' && e.kind === 'delete') engine.samples.forget(e.instanceId);
+  });
   const instances = createInstanceService({
     db,
     catalogue: loadClassCatalogue(driver.topologies),
@@ -140,6 +144,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     lookupSecret: cachedSecretLookup(db),
     replays,
     storeVersion,
+    samples: engine.samples,
     health: async () => {
       await db.selectFrom('accounts').select('access_key').limit(1).execute();
       return engine.health();

@@ -22,6 +22,8 @@ import { registerInstanceSettingsRoutes } from './routes/instance-settings-route
 import type { DiagnosticsService } from '../domain/diagnostics/diagnostics-service.ts';
 import { registerDiagnosticsRoutes } from './routes/diagnostics-routes.ts';
 import { registerConsoleRoutes } from './routes/console-routes.ts';
+import { registerSamplesRoutes } from './routes/samples-routes.ts';
+import type { InstanceSamples } from '../engine/instance-samples.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
@@ -50,6 +52,11 @@ export interface AppDeps extends AuthDeps {
   connections?: ApiServerLimits;
   /** Directory of the built web console, served at /console/ (absent: no console). */
   consoleDir?: string;
+  /**
+   * What each instance's nodes reported at their last health checks (engine/instance-samples.ts), for
+   * the console's charts; reading it never reaches Redis. A route checks the caller owns the instance first.
+   */
+  samples?: Pick<InstanceSamples, 'latest' | 'history' | 'lastFailoverAt'>;
 }
 
 declare module 'fastify' {
@@ -181,6 +188,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.clearData) registerClearDataRoutes(app, deps.clearData);
   if (deps.settings) registerInstanceSettingsRoutes(app, deps.settings);
   if (deps.diagnostics) registerDiagnosticsRoutes(app, deps.diagnostics);
+  if (deps.samples) registerSamplesRoutes(app, deps.instances, deps.samples);
   if (deps.consoleDir) await registerConsoleRoutes(app, deps.consoleDir);
   // Last: it answers 501 for every JD operation the modules above did not register.
   registerNotImplementedRoutes(app);

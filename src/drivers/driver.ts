@@ -122,6 +122,18 @@ export interface NodeObservation {
   usedMemoryBytes: number | null;
   /** Replication offset, for choosing the freshest copy after a failure. */
   replOffset: number | null;
+  /**
+   * Optional counters read in the same call as the rest (INFO clients and stats), for metrics and the
+   * console; null (or absent, for a driver that does not read them) when the node is down. Clients as
+   * Redis counts them: the control plane's own connection and the replication link included.
+   */
+  connectedClients?: number | null;
+  /** `instantaneous_ops_per_sec`. */
+  opsPerSec?: number | null;
+  /** Totals since the node started: `keyspace_hits`, `keyspace_misses`, `evicted_keys`. */
+  keyspaceHits?: number | null;
+  keyspaceMisses?: number | null;
+  evictedKeys?: number | null;
 }
 
 /** One node's diagnostics (Driver.inspectNodes). */

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { PermanentDriverError, type Driver, type InstanceSpec, type StepResult } from '../drivers/driver.ts';
+import { PermanentDriverError, type Driver, type InstanceSpec, type Observation, type StepResult } from '../drivers/driver.ts';
 import { toInstanceSpec } from '../domain/instances/instance-spec.ts';
 import { transitionStatus, type InstanceStatus } from '../domain/instances/instance-status.ts';
 import type { Logger } from '../logger.ts';
@@ -9,6 +9,7 @@ import type { Db } from '../store/open-store.ts';
 import { pruneQuarantine } from '../store/ports-repo.ts';
 import { dueTasks, finishTask, pendingTasks, pruneTasks, retryTaskLater, taskById, type TaskRow } from '../store/tasks-repo.ts';
 import type { EngineEvent, EngineEventListener } from './engine-events.ts';
+import { InstanceSamples, sampleOf, unreachableSample } from './instance-samples.ts';
 import { GiveUp, type TaskContext, type TaskHandler } from './task-handler.ts';
 import { WorkQueue, type WorkItem } from './work-queue.ts';
 
@@ -48,6 +49,11 @@ export interface EngineOptions {
    * transaction open), every turn reads as before.
    */
   storeVersion?: () => string | undefined;
+  /**
+   * Where each observation of a health check or a task's verification is kept as a sample (metrics, the
+   * console's charts). Default: a store of its own (InstanceSamples' defaults), read through `samples`.
+   */
+  samples?: InstanceSamples;
   now?: () => number;
 }
 
@@ -125,6 +131,7 @@ export class Engine {
       observeTimeoutMs: 5_000,
       housekeepingMs: 60_000,
       storeVersion: () => undefined,
+      samples: new InstanceSamples(),
       now: Date.now,
       ...options,
     };
@@ -168,6 +175,11 @@ export class Engine {
   /** The interval each instance is actually checked at: the configured one, or longer with many instances. */
   private checkIntervalMs(): number {
     return Math.max(this.o.healthIntervalMs, Math.ceil((this.settled.byId.size / this.o.maxHealthChecksPerSecond) * 1000));
+  }
+
+  /** What the instance's nodes reported at its last observations (no Redis call to read them). */
+  get samples(): InstanceSamples {
+    return this.o.samples;
   }
 
   /** Memory the instance used when last observed, in bytes (undefined when not observed yet). */
@@ -353,9 +365,15 @@ export class Engine {
     return this.o.driver.ensurePresent(spec, this.signal());
   }
 
+  /** Keeps what an observation read: the memory the admission check uses, and a sample. */
+  private observed(instanceId: string, obs: Observation): void {
+    this.usage.set(instanceId, obs.usedMemoryBytes);
+    this.o.samples.record(instanceId, sampleOf(obs, this.o.now()));
+  }
+
   private async verify(spec: InstanceSpec): Promise<void> {
     const obs = await this.o.driver.observe(spec, this.signal(this.o.observeTimeoutMs));
-    this.usage.set(spec.id, obs.usedMemoryBytes);
+    this.observed(spec.id, obs);
     if (!obs.healthy) throw new Error(`not verified: ${obs.problems.join('; ')}`);
   }
 
@@ -425,7 +443,7 @@ export class Engine {
     let problems: string[];
     try {
       const obs = await driver.observe(spec, this.signal(this.o.observeTimeoutMs));
-      this.usage.set(row.id, obs.usedMemoryBytes);
+      this.observed(row.id, obs);
       await this.recordEndpoint(row, obs.endpoint?.port ?? null);
       if (obs.healthy) {
         if (row.status === 'error') await transitionStatus(db, logger, row.id, 'error', 'running', 'verified healthy again');
@@ -442,6 +460,8 @@ export class Engine {
     } catch (err) {
       // An observe that fails or times out is itself the problem (a hung node must not hang the check).
       problems = [`the instance could not be observed: ${(err as Error).message}`];
+      const down = unreachableSample(this.o.samples.latest(row.id), this.o.now());
+      if (down) this.o.samples.record(row.id, down);
     }
     const summary = problems.join('; ');
     if (row.status === 'running') {

@@ -40,6 +40,9 @@ const forbidden: [file: string, code: string, why: RegExp][] = [
   ['src/store/tasks-repo.ts', "import type { Engine } from '../engine/engine.ts';", /engine\//],
   ['src/api/list-query.ts', "import type { InstanceListQuery } from '../store/instances-repo.ts';", /store\/ is not imported here: the API goes through the domain/],
   ['src/api/routes/instance-routes.ts', "import { Engine } from '../../engine/engine.ts';", /engine\//],
+  // The API may take types from the engine's sample store, nothing else of the engine.
+  ['src/api/build-app.ts', "import { InstanceSamples } from '../engine/instance-samples.ts';", /types only/],
+  ['src/api/build-app.ts', "import type { Engine } from '../engine/engine.ts';", /engine\/ is not imported here/],
   ['src/engine/engine.ts', "import { createLocalDriver } from '../drivers/local/local-driver.ts';", /concrete driver/],
   ['src/engine/engine.ts', "import { buildApp } from '../api/build-app.ts';", /api\//],
   ['src/cli/run-cli.ts', "import { checkRedisBinary } from '../drivers/local/redis-binary.ts';", /concrete driver/],
@@ -57,6 +60,7 @@ const allowed: [file: string, code: string][] = [
   ['src/domain/instances/instance-service.ts', "import { insertTask } from '../../store/tasks-repo.ts';"],
   ['src/domain/instances/instance-spec.ts', "import type { InstanceSpec } from '../../drivers/driver.ts';"],
   ['src/api/build-app.ts', "import { DomainError } from '../domain/domain-error.ts';\nimport { verifyRequest } from '../signing/verify-request.ts';"],
+  ['src/api/build-app.ts', "import type { InstanceSamples } from '../engine/instance-samples.ts';"],
   ['src/drivers/local/local-driver.ts', "import type { Driver } from '../driver.ts';\nimport { nodeConf } from './node-conf.ts';"],
 ];
 

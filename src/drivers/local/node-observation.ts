@@ -13,6 +13,11 @@ export function toNodeObservation(port: number, state: NodeState): LocalNodeObse
     maxclients: state.maxclients,
     usedMemoryBytes: state.usedMemoryBytes,
     replOffset: state.replOffset,
+    connectedClients: state.connectedClients,
+    opsPerSec: state.opsPerSec,
+    keyspaceHits: state.keyspaceHits,
+    keyspaceMisses: state.keyspaceMisses,
+    evictedKeys: state.evictedKeys,
   };
 }
 
@@ -28,5 +33,10 @@ export function downNode(port: number): LocalNodeObservation {
     maxclients: null,
     usedMemoryBytes: null,
     replOffset: null,
+    connectedClients: null,
+    opsPerSec: null,
+    keyspaceHits: null,
+    keyspaceMisses: null,
+    evictedKeys: null,
   };
 }

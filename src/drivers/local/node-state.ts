@@ -37,8 +37,14 @@ export interface NodeState {
   maxclients: number;
   maxmemoryPolicy: string;
   usedMemoryBytes: number;
+  /** INFO clients and stats, read in the same call (metrics and the console's charts). */
+  connectedClients: number;
+  opsPerSec: number;
+  keyspaceHits: number;
+  keyspaceMisses: number;
+  evictedKeys: number;
   defaultUser: { enabled: boolean; nopass: boolean; passwords: string[] };
-  /** INFO server, replication, memory and persistence, as read (Lua heap sizes live here). */
+  /** INFO server, replication, memory, persistence, clients and stats, as read (Lua heap sizes live here). */
   info: ReadonlyMap<string, string>;
   /** `ACL LIST`: every user the node knows, with its rules. */
   aclList: string[];
@@ -74,7 +80,7 @@ function num(value: string | undefined): number {
 export async function readNodeState(client: Redis): Promise<NodeState> {
   const results = await client
     .pipeline()
-    .call('INFO', 'server', 'replication', 'memory', 'persistence')
+    .call('INFO', 'server', 'replication', 'memory', 'persistence', 'clients', 'stats')
     .call('CONFIG', 'GET', 'maxmemory', 'maxclients', 'maxmemory-policy', 'tls-cert-file', ...TENANT_CONFIG_NAMES)
     .call('ACL', 'LIST')
     .exec();
@@ -111,6 +117,11 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
     maxclients: num(config.get('maxclients') as string | undefined),
     maxmemoryPolicy: String(config.get('maxmemory-policy') ?? ''),
     usedMemoryBytes: num(info.get('used_memory')),
+    connectedClients: num(info.get('connected_clients')),
+    opsPerSec: num(info.get('instantaneous_ops_per_sec')),
+    keyspaceHits: num(info.get('keyspace_hits')),
+    keyspaceMisses: num(info.get('keyspace_misses')),
+    evictedKeys: num(info.get('evicted_keys')),
     defaultUser: {
       enabled: tokens.includes('on'),
       nopass: tokens.includes('nopass'),
