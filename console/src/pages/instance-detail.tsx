@@ -83,7 +83,8 @@ export function InstanceDetail({ api, region, id }: { api: ConsoleApi; region: s
         {connectionSnippets(instance.connectionDomain, instance.port, instance.auth !== false).map((s) => (
           <div key={s.label}>
             <h3>{s.label}</h3>
-            <pre>
+            {/* Focusable: a snippet wider than a phone scrolls, and a keyboard must reach it (axe: scrollable-region-focusable). */}
+            <pre tabIndex={0} aria-label={`${s.label} snippet`}>
               <code>{s.code}</code>
             </pre>
           </div>
