@@ -10,7 +10,8 @@ const root = new URL('../../', import.meta.url).pathname;
 
 /** Builds the console with the project's own script into `outDir` (a test never uses a stale build). */
 export async function buildConsole(outDir: string): Promise<void> {
-  await promisify(execFile)('npm', ['run', '--silent', 'build:console'], { cwd: root, env: { ...process.env, JCS_CONSOLE_OUT_DIR: outDir } });
+  // NODE_ENV: vitest sets it to `test`, which would give Vite React's development build.
+  await promisify(execFile)('npm', ['run', '--silent', 'build:console'], { cwd: root, env: { ...process.env, NODE_ENV: 'production', JCS_CONSOLE_OUT_DIR: outDir } });
 }
 
 export interface ConsoleBrowser {

@@ -47,7 +47,8 @@ export function LiveChart({ title, times, series, unit }: { title: string; times
     plot.current?.setData([times.map((t) => t / 1000), ...series.map((s) => s.values)] as uPlot.AlignedData);
   }, [times, series]);
 
-  const latest = series.map((s) => `${s.label} ${format(s.values[s.values.length - 1])}${unit}`).join(', ');
+  // One line needs no name beside the title; several are told apart by their labels.
+  const latest = series.map((s) => `${series.length > 1 ? `${s.label} ` : ''}${format(s.values[s.values.length - 1])}${unit}`).join(', ');
   return (
     <figure className="chart">
       <figcaption>
