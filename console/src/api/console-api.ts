@@ -9,36 +9,17 @@ import type {
   Quota,
 } from '../../../src/client/api-types.ts';
 import { flattenDescribeQuery } from '../../../src/client/flatten-query.ts';
+import type { InstanceSample } from '../../../src/engine/instance-samples.ts';
 import { deriveSigningKey, signWebRequest } from './web-signer.ts';
 
 export { ApiError };
+export type { InstanceSample, NodeSample } from '../../../src/engine/instance-samples.ts';
 
 export interface AvailableRegion {
   regionId: string;
   regionName?: string;
   quota?: { max: number; used: number };
   availableZones?: { azId: string; azName?: string }[];
-}
-
-/** One sample of one node, as GET …/samples answers it (src/engine/instance-samples.ts). */
-export interface NodeSample {
-  port: number;
-  role: 'master' | 'replica' | 'down';
-  shard: number | null;
-  usedMemoryBytes: number | null;
-  maxmemoryBytes: number | null;
-  connectedClients: number | null;
-  opsPerSec: number | null;
-  keyspaceHits: number | null;
-  keyspaceMisses: number | null;
-  evictedKeys: number | null;
-  replOffsetLag: number | null;
-  up: boolean;
-}
-
-export interface InstanceSample {
-  at: number;
-  nodes: NodeSample[];
 }
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';

@@ -3,6 +3,7 @@ import type { AvailableRegion, ConsoleApi } from '../api/console-api.ts';
 import { ApiErrorView } from '../components/api-error-view.tsx';
 import { ClassPicker } from '../components/class-picker.tsx';
 import { PasswordField, passwordOk } from '../components/password-field.tsx';
+import { SelectField } from '../components/select-field.tsx';
 
 const VERSIONS = ['7.0', '6.2', '5.0', '4.0', '2.8'];
 
@@ -73,47 +74,13 @@ export function CreateInstance({ api, onCreated }: { api: ConsoleApi; onCreated:
           <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={32} />
         </label>
         <div className="row">
-          <label>
-            Region
-            <select value={region} onChange={(e) => setRegion(e.target.value)}>
-              {(regions.length ? regions.map((r) => r.regionId) : [region]).map((r) => (
-                <option key={r}>{r}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Primary zone
-            <select value={zoneA} onChange={(e) => setMaster(e.target.value)}>
-              {zones.map((z) => (
-                <option key={z}>{z}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Replica zone
-            <select value={zoneB} onChange={(e) => setSlave(e.target.value)}>
-              {zones.map((z) => (
-                <option key={z}>{z}</option>
-              ))}
-            </select>
-          </label>
+          <SelectField label="Region" value={region} onChange={setRegion} options={regions.length ? regions.map((r) => r.regionId) : [region]} />
+          <SelectField label="Primary zone" value={zoneA} onChange={setMaster} options={zones} />
+          <SelectField label="Replica zone" value={zoneB} onChange={setSlave} options={zones} />
         </div>
         <div className="row">
-          <label>
-            Redis version
-            <select value={redisVersion} onChange={(e) => (setVersion(e.target.value), setCls(''))}>
-              {VERSIONS.map((v) => (
-                <option key={v}>{v}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Type
-            <select value={instanceType} onChange={(e) => (setType(e.target.value), setCls(''))}>
-              <option value="master-slave">master-replica</option>
-              <option value="native-cluster">Redis Cluster</option>
-            </select>
-          </label>
+          <SelectField label="Redis version" value={redisVersion} onChange={(v) => (setVersion(v), setCls(''))} options={VERSIONS} />
+          <SelectField label="Type" value={instanceType} onChange={(v) => (setType(v), setCls(''))} options={[['master-slave', 'master-replica'], ['native-cluster', 'Redis Cluster']]} />
           {instanceType === 'native-cluster' ? (
             <label>
               Shards

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { CacheInstance, Filter, Sort } from '../../../src/client/api-types.ts';
 import type { AvailableRegion, ConsoleApi } from '../api/console-api.ts';
 import { ApiErrorView } from '../components/api-error-view.tsx';
+import { SelectField } from '../components/select-field.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { usePoll } from '../use-poll.ts';
 
@@ -77,41 +78,15 @@ export function InstanceList({ api }: { api: ConsoleApi }) {
           Name
           <input value={name} onChange={(e) => reset(setName)(e.target.value)} type="search" />
         </label>
-        <label>
-          Status
-          <select value={status} onChange={(e) => reset(setStatus)(e.target.value)}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Version
-          <select value={version} onChange={(e) => reset(setVersion)(e.target.value)}>
-            <option value="">any</option>
-            {VERSIONS.map((v) => (
-              <option key={v}>{v}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Type
-          <select value={type} onChange={(e) => reset(setType)(e.target.value)}>
-            <option value="">any</option>
-            <option value="redis">master-replica</option>
-            <option value="redis_cluster">cluster</option>
-          </select>
-        </label>
-        <label>
-          Sort
-          <select value={sort} onChange={(e) => reset(setSort)(e.target.value)}>
-            <option value="createTime:desc">newest first</option>
-            <option value="createTime:asc">oldest first</option>
-            <option value="totalMemory:desc">most memory</option>
-            <option value="totalMemory:asc">least memory</option>
-          </select>
-        </label>
+        <SelectField label="Status" value={status} onChange={reset(setStatus)} options={[['', 'any'], ...STATUSES]} />
+        <SelectField label="Version" value={version} onChange={reset(setVersion)} options={[['', 'any'], ...VERSIONS]} />
+        <SelectField label="Type" value={type} onChange={reset(setType)} options={[['', 'any'], ['redis', 'master-replica'], ['redis_cluster', 'cluster']]} />
+        <SelectField
+          label="Sort"
+          value={sort}
+          onChange={reset(setSort)}
+          options={[['createTime:desc', 'newest first'], ['createTime:asc', 'oldest first'], ['totalMemory:desc', 'most memory'], ['totalMemory:asc', 'least memory']]}
+        />
       </form>
       <ApiErrorView error={error} />
       {rows === null ? (
