@@ -205,6 +205,16 @@ describe('the console in a real browser', () => {
     expect(await authAnswer(PASSWORD)).toMatch(/^WRONGPASS/);
   });
 
+  it('shows the white list, and the API\'s refusal of one this host cannot enforce as the API gave it', async () => {
+    const input = page.getByLabel(/Addresses allowed to connect/);
+    await expect.poll(() => input.inputValue()).toBe('0.0.0.0/0');
+    await input.fill('10.0.0.0/8');
+    await page.getByRole('button', { name: 'Save white list' }).click();
+    const alert = page.getByRole('form', { name: 'IP white list' }).getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/^FAILED_PRECONDITION \(400\): ipWhiteList: this service cannot enforce IP white lists/);
+  });
+
   it('deletes only after the name is typed, and the instance leaves the list', async () => {
     const del = page.getByRole('button', { name: 'Delete instance' });
     expect(await del.isDisabled()).toBe(true);

@@ -85,6 +85,14 @@ export class ConsoleApi {
     return this.call('POST', region, ['cacheInstance', `${id}:resetCacheInstancePassword`], { body: password ? { password } : {} });
   }
 
+  ipWhiteList(region: string, id: string): Promise<{ ipWhiteList: string[] }> {
+    return this.call('GET', region, ['cacheInstance', id, 'ipWhiteList']);
+  }
+
+  modifyIpWhiteList(region: string, id: string, ipWhiteList: string[]): Promise<object> {
+    return this.call('PATCH', region, ['cacheInstance', id, 'ipWhiteList'], { body: { ipWhiteList } });
+  }
+
   remove(region: string, id: string): Promise<object> {
     return this.call('DELETE', region, ['cacheInstance', id]);
   }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import type { CacheInstance } from '../../../src/client/api-types.ts';
 import type { ConsoleApi } from '../api/console-api.ts';
 import { ApiErrorView } from './api-error-view.tsx';
@@ -46,6 +46,10 @@ export function InstanceActions({ api, region, instance, onChanged, onDeleted }:
   const [cls, setCls] = useState('');
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
+  const [whiteList, setWhiteList] = useState('');
+  useEffect(() => {
+    api.ipWhiteList(region, id).then((r) => setWhiteList(r.ipWhiteList.join(', ')), () => undefined);
+  }, [api, region, id]);
   const type = instance.cacheInstanceType ?? 'master-slave';
   return (
     <section aria-labelledby="actions-title" className="actions">
@@ -78,6 +82,18 @@ export function InstanceActions({ api, region, instance, onChanged, onDeleted }:
       </ActionForm>
       <ActionForm title="Password-free" label="Make password-free" ready={instance.auth !== false} work={() => api.resetPassword(region, id, '')} onDone={onChanged}>
         <p className="muted">Anyone who can reach the port can then use the instance.</p>
+      </ActionForm>
+      <ActionForm
+        title="IP white list"
+        label="Save white list"
+        ready={whiteList.trim() !== ''}
+        work={() => api.modifyIpWhiteList(region, id, whiteList.split(/[\s,]+/).filter(Boolean))}
+        onDone={onChanged}
+      >
+        <label>
+          Addresses allowed to connect (IPv4 CIDRs, comma separated; 0.0.0.0/0 is anyone)
+          <input value={whiteList} onChange={(e) => setWhiteList(e.target.value)} spellCheck={false} />
+        </label>
       </ActionForm>
       <ActionForm title="Delete" label="Delete instance" ready={confirm === instance.cacheInstanceName} work={() => api.remove(region, id)} onDone={onDeleted}>
         <label>
