@@ -2,6 +2,7 @@ import { isIPv4 } from 'node:net';
 import { totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Operator settings. Each has an environment variable and a default; flags override both. */
 export interface Config {
@@ -29,6 +30,8 @@ export interface Config {
   bindHost: string;
   /** `JCS_NFT`, default `nft` (found on PATH): the nftables binary that enforces IP white lists. */
   nft: string;
+  /** `JCS_CONSOLE_DIR`, default `console/dist` of this package: the built web console served at `/console/`. */
+  consoleDir: string;
   /** `JCS_MEMORY_CGROUPS`, default `on`: each node in a memory cgroup sized from its class, where the host allows it (`off` to disable). */
   memoryCgroups: boolean;
   /** `JCS_REGIONS`, default `cn-north-1,cn-east-2,cn-south-1`; zones are `<region>a|b|c`. */
@@ -181,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     advertisedHost: env.JCS_ADVERTISED_HOST ?? '127.0.0.1',
     bindHost: parseBindHost(env.JCS_BIND_HOST ?? '127.0.0.1'),
     nft: env.JCS_NFT || 'nft',
+    consoleDir: resolve(env.JCS_CONSOLE_DIR || fileURLToPath(new URL('../console/dist', import.meta.url))),
     memoryCgroups: parseOnOff('JCS_MEMORY_CGROUPS', env.JCS_MEMORY_CGROUPS ?? 'on'),
     regions: (env.JCS_REGIONS ?? 'cn-north-1,cn-east-2,cn-south-1')
       .split(',')

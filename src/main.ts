@@ -150,6 +150,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     settings,
     diagnostics,
     regions: config.regions,
+    consoleDir: config.consoleDir,
     lookupSecret: cachedSecretLookup(db),
     replays,
     storeVersion,

@@ -21,6 +21,8 @@ import type { InstanceSettingsService } from '../domain/settings/instance-settin
 import { registerInstanceSettingsRoutes } from './routes/instance-settings-routes.ts';
 import type { DiagnosticsService } from '../domain/diagnostics/diagnostics-service.ts';
 import { registerDiagnosticsRoutes } from './routes/diagnostics-routes.ts';
+import { registerConsoleRoutes } from './routes/console-routes.ts';
+import { registerSamplesRoutes } from './routes/samples-routes.ts';
 import type { InstanceSamples } from '../engine/instance-samples.ts';
 import { registerMetricsRoute, type MetricsAccess, type MetricsEndpoint } from './routes/metrics-routes.ts';
 import { registerInstanceEventsRoutes, type ListInstanceEvents } from './routes/instance-events-routes.ts';
@@ -50,6 +52,8 @@ export interface AppDeps extends AuthDeps {
    * Fastify's defaults apply and nothing bounds the number of connections.
    */
   connections?: ApiServerLimits;
+  /** Directory of the built web console, served at /console/ (absent: no console). */
+  consoleDir?: string;
   /**
    * What each instance's nodes reported at their last health checks (engine/instance-samples.ts), for
    * the console's charts; reading it never reaches Redis. A route checks the caller owns the instance first.
@@ -201,6 +205,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.settings) registerInstanceSettingsRoutes(app, deps.settings);
   if (deps.diagnostics) registerDiagnosticsRoutes(app, deps.diagnostics);
   if (deps.instanceEvents) registerInstanceEventsRoutes(app, deps.instanceEvents);
+  if (deps.samples) registerSamplesRoutes(app, deps.instances, deps.samples);
+  if (deps.consoleDir) await registerConsoleRoutes(app, deps.consoleDir);
   // Last: it answers 501 for every JD operation the modules above did not register.
   registerNotImplementedRoutes(app);
   return app;
