@@ -79,10 +79,11 @@ export function registerServeCommands(program: Command): void {
     process.stdout.write(`CA generation ${generation} is current; nodes trust it and the previous one until the service has moved every instance to it\n`);
   });
 
-  const accounts = program.command('accounts').description('manage access key pairs in the data directory (no server needed)');
+  const accounts = program.command('accounts').description('manage access key pairs in the store: JCS_DATABASE_URL, else the data directory (no server needed)');
   const withStore = async <T>(opts: { dataDir?: string }, fn: (db: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> => {
     const config = loadConfig(opts.dataDir ? { ...process.env, JCS_DATA_DIR: opts.dataDir } : process.env);
-    const db = await openStore(storeFile(config.dataDir));
+    // The same store the service uses: PostgreSQL when JCS_DATABASE_URL is set, else the data directory's file.
+    const db = await openStore(config.databaseUrl ?? storeFile(config.dataDir));
     try {
       return await fn(db);
     } finally {
