@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { openStore } from './open-store.ts';
 import { lockDataDir } from './sqlite/data-dir-lock.ts';
 import type { Db } from './store-dialect.ts';
+import { releaseAllTaskLeases } from './tasks-repo.ts';
 
 /** The store file of the embedded SQLite store in a data directory. */
 export const storeFile = (dataDir: string): string => join(dataDir, 'jcs-redis.db');
@@ -26,6 +27,8 @@ export async function openServiceStore(dataDir: string, databaseUrl: string | un
   const lock = lockDataDir(dataDir);
   try {
     const db = await openStore(storeFile(dataDir));
+    // This process holds the lock: leases left in the file are those of a process that died.
+    await releaseAllTaskLeases(db);
     return {
       db,
       async close() {

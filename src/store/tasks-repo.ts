@@ -162,3 +162,11 @@ export async function renewTaskLeases(db: Q, owner: string, ids: readonly number
 export async function releaseTaskLease(db: Q, owner: string, id: number): Promise<void> {
   await db.updateTable('tasks').set({ lease_owner: '', lease_until_ms: 0 }).where('id', '=', id).where('lease_owner', '=', owner).execute();
 }
+
+/**
+ * Ends every task lease. Only for a store no other process can be using (SQLite under the data
+ * directory's lock): the leases left are a dead process's, and its tasks resume now, not after them.
+ */
+export async function releaseAllTaskLeases(db: Q): Promise<void> {
+  await db.updateTable('tasks').set({ lease_owner: '', lease_until_ms: 0 }).where('lease_owner', '!=', '').execute();
+}

@@ -36,7 +36,7 @@ function service(db: Db, env: Record<string, string>) {
     notifyEngine: () => undefined,
     now: () => new Date(),
     engineVersion: '7.0',
-    ipWhiteListEnforcement: () => false,
+    ipWhiteListEnforcement: () => ({ enforced: false, reason: 'not tested here' }),
   });
 }
 
