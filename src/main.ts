@@ -93,6 +93,9 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     maxAttempts: config.taskAttempts,
     maxHealthChecksPerSecond: config.healthChecksPerSecond,
     storeVersion,
+    leaseMs: config.leaseMs,
+    // On PostgreSQL several processes share the instances' health checks; on SQLite this one is alone.
+    shareHealthChecks: config.databaseUrl !== undefined,
   });
   const instances = createInstanceService({
     db,
