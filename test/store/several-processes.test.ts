@@ -111,6 +111,46 @@ describe('several service processes on one PostgreSQL store', () => {
     });
     expect(all.size).toBe(3);
   });
+
+  it('PostgreSQL restarted under load: 503 UNAVAILABLE meanwhile (never 500), then it recovers by itself and no task is lost', async () => {
+    const live = procs.find((p) => p.child)!;
+    const sdk = sdkClient(live.url, TEST_AK, TEST_SK);
+    const before = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: 'Abcd1234' }) })).result.cacheInstanceId as string;
+    ids.push(before);
+    const statuses = new Map<string, number>();
+    let stop = false;
+    // A steady stream of reads and creates through the outage, counted by the answer's status.
+    const load = (async () => {
+      while (!stop) {
+        for (const call of [() => sdk.describeCacheInstance({ cacheInstanceId: before }), () => sdk.describeCacheInstances({})]) {
+          let key: string;
+          try {
+            await call();
+            key = '200';
+          } catch (err) {
+            const e = (err as { error?: { code?: number; status?: string } }).error;
+            key = `${e?.code ?? 'no answer'} ${e?.status ?? String(err)}`;
+          }
+          statuses.set(key, (statuses.get(key) ?? 0) + 1);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await pg.stop();
+    await until('503 answers while the database is down', async () => (statuses.get('503 UNAVAILABLE') ?? 0) >= 5).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify([...statuses])}`);
+    });
+    await pg.start();
+    const okBefore = statuses.get('200') ?? 0;
+    await until('answers again after the restart', async () => (statuses.get('200') ?? 0) >= okBefore + 5, 30_000);
+    stop = true;
+    await load;
+    expect([...statuses.keys()].sort()).toEqual(['200', '503 UNAVAILABLE']);
+    expect(await waitForStatus(sdk, before, ['running', 'error'], 40_000)).toBe('running');
+    const after = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: 'Abcd1234' }) })).result.cacheInstanceId as string;
+    ids.push(after);
+    expect(await waitForStatus(sdk, after, ['running', 'error'], 30_000)).toBe('running');
+  });
 });
 
 describe('the embedded SQLite store is one process', () => {

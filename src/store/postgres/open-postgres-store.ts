@@ -21,7 +21,7 @@ const types = {
 export interface PostgresStoreOptions {
   /** Connections at most (default 10). */
   poolSize?: number;
-  /** Called when an idle pooled connection fails (the server restarted); the pool drops it and reconnects. */
+  /** Called when a pooled connection fails (the server restarted); the pool drops it and reconnects. */
   onIdleError?: (err: Error) => void;
 }
 
@@ -39,8 +39,11 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     connectionTimeoutMillis: 5_000,
     types,
   });
-  // Without a listener an idle connection's error (the server restarted) would end the process.
+  // Without a listener a connection's error (the server restarted) would end the process: the pool
+  // listens on idle ones; a connection in use (a transaction between two queries) needs its own. The
+  // query in flight fails either way, and the pool drops a broken connection when it is released.
   pool.on('error', (err) => opts.onIdleError?.(err));
+  pool.on('connect', (client) => client.on('error', (err) => opts.onIdleError?.(err)));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   rememberDialect(db, 'postgres');
   await migrateStore(db, 'postgres');
