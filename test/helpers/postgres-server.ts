@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,7 +14,10 @@ import pg from 'pg';
 import { freePort } from './service-process.ts';
 
 const run = promisify(execFile);
-const BIN = process.env.JCS_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** Debian's newest installed PostgreSQL (`/usr/lib/postgresql/<major>/bin`), or JCS_TEST_PG_BIN. */
+const pgBin = (): string =>
+  process.env.JCS_TEST_PG_BIN ??
+  join('/usr/lib/postgresql', readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a))[0] ?? '15', 'bin');
 const USER = 'jcs';
 
 export interface PostgresServer {
@@ -33,7 +36,7 @@ export interface PostgresServer {
 /** Runs a PostgreSQL binary as the unprivileged `postgres` user when this process is root. */
 async function asPostgres(bin: string, args: string[]): Promise<void> {
   const root = process.getuid?.() === 0;
-  const [file, argv] = root ? ['runuser', ['-u', 'postgres', '--', join(BIN, bin), ...args]] : [join(BIN, bin), args];
+  const [file, argv] = root ? ['runuser', ['-u', 'postgres', '--', join(pgBin(), bin), ...args]] : [join(pgBin(), bin), args];
   await run(file, argv, { timeout: 60_000 });
 }
 
