@@ -27,36 +27,6 @@ export async function insertTask(
   return res.id;
 }
 
-/**
- * The oldest unfinished task of each instance whose turn has come (tasks of one instance run in order),
- * with the instance's account (the engine's fairness group; empty when the instance is gone).
- */
-export async function dueTasks(db: Q, nowMs: number, limit: number): Promise<Array<TaskRow & { account: string }>> {
-  const rows = await db
-    .selectFrom('tasks as t')
-    .leftJoin('instances as i', 'i.id', 't.instance_id')
-    .selectAll('t')
-    .select('i.account')
-    .where('t.state', '=', 'pending')
-    .where('t.next_run_ms', '<=', nowMs)
-    .where((eb) =>
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom('tasks as e')
-            .select('e.id')
-            .whereRef('e.instance_id', '=', 't.instance_id')
-            .where('e.state', '=', 'pending')
-            .whereRef('e.id', '<', 't.id'),
-        ),
-      ),
-    )
-    .orderBy('t.id')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => ({ ...r, account: r.account ?? '' }));
-}
-
 export async function taskById(db: Q, id: number): Promise<TaskRow | undefined> {
   return db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
 }
@@ -97,7 +67,7 @@ export interface TaskClaim {
 
 /**
  * Claims due tasks for `owner` until `nowMs + leaseMs`: the oldest pending task of each instance whose
- * turn has come and whose lease is free or has expired (its holder died or stalled). On PostgreSQL
+ * turn has come (tasks of one instance run in order) and whose lease is free or has expired (its holder died or stalled). On PostgreSQL
  * the candidates are locked with FOR UPDATE SKIP LOCKED, so processes claiming at once take different
  * tasks without waiting on each other; SQLite runs one transaction at a time. Returns the claimed
  * tasks with their instance's account (the engine's fairness group; '' when the instance is gone).
@@ -111,6 +81,7 @@ export async function claimDueTasks(db: Db, c: TaskClaim): Promise<Array<TaskRow
       .where('t.state', '=', 'pending')
       .where('t.next_run_ms', '<=', c.nowMs)
       .where('t.lease_until_ms', '<', c.nowMs)
+      // Tasks of one instance run in order: only its oldest pending one is due.
       .where((eb) =>
         eb.not(
           eb.exists(

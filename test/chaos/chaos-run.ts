@@ -131,7 +131,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   for (let i = 0; i < (pg?.processes ?? 1); i++) svcs.push(new ServiceProcess(dataDir, await freePort(), opts.instancePorts, env));
   try {
     // One after the other: the first creates the data directory's CA, the others find it.
-    for (const svc of svcs) await svc.start();
+    for (const svc of svcs) await svc.start(60_000);
     return await new ChaosRun(opts, svcs, dataDir).run();
   } finally {
     for (const svc of svcs) await svc.stop('SIGKILL');

@@ -20,7 +20,7 @@ import {
 } from '../../src/store/instances-repo.ts';
 import { createPortBook, NoFreePortsError, portsOf, pruneQuarantine, releasePorts, renamePortRole, reserveExactPort, reservePorts, reserveRoles } from '../../src/store/ports-repo.ts';
 import { deleteExpiredSignatures, insertSignature, insertSignatures, unexpiredSignatures } from '../../src/store/signatures-repo.ts';
-import { claimDueTasks, dueTasks, finishTask, insertTask, pendingTasks, pruneTasks, releaseTaskLease, renewTaskLeases, retryTaskLater, taskById } from '../../src/store/tasks-repo.ts';
+import { claimDueTasks, finishTask, insertTask, pendingTasks, pruneTasks, releaseTaskLease, renewTaskLeases, retryTaskLater, taskById } from '../../src/store/tasks-repo.ts';
 import { heartbeat, leaveProcess, liveProcessCount, pruneLeases, shareHealthChecks } from '../../src/store/leases-repo.ts';
 import { lockCapacity } from '../../src/store/store-locks.ts';
 import { instanceRow } from '../helpers/instance-row.ts';
@@ -145,17 +145,19 @@ describeStore('store repositories', (s) => {
   });
 
   it('tasks: insert, due in order per instance, retry later, finish, prune', async () => {
+    // Leases of 0 ms: each call sees what is due, whatever the call before claimed.
+    const due = (nowMs: number) => claimDueTasks(s.db, { owner: 'p0', nowMs, leaseMs: 0, limit: 10 });
     const t1 = await insertTask(s.db, { instanceId: 'redis-a', kind: 'create', payload: { x: 1 }, nowMs: 100 });
     const t2 = await insertTask(s.db, { instanceId: 'redis-a', kind: 'resize', payload: {}, nowMs: 100 });
     const t3 = await insertTask(s.db, { instanceId: 'redis-gone', kind: 'delete', payload: null, nowMs: 100 });
     expect(typeof t1).toBe('number');
     expect(t2).toBeGreaterThan(t1);
-    expect((await dueTasks(s.db, 100, 10)).map((t) => [t.id, t.account])).toEqual([[t1, 'AK1'], [t3, '']]);
+    expect((await due(100)).map((t) => [t.id, t.account])).toEqual([[t1, 'AK1'], [t3, '']]);
     await retryTaskLater(s.db, t1, 1, 'boom', 500, 100);
-    expect((await dueTasks(s.db, 100, 10)).map((t) => t.id)).toEqual([t3]);
+    expect((await due(101)).map((t) => t.id)).toEqual([t3]);
     expect(await taskById(s.db, t1)).toMatchObject({ attempts: 1, last_error: 'boom', next_run_ms: 500 });
     await finishTask(s.db, t1, 'done', '', 200);
-    expect((await dueTasks(s.db, 600, 10)).map((t) => t.id)).toEqual([t2, t3]);
+    expect((await due(600)).map((t) => t.id)).toEqual([t2, t3]);
     expect((await pendingTasks(s.db, 'redis-a')).map((t) => t.id)).toEqual([t2]);
     await finishTask(s.db, t2, 'failed', 'no', 300);
     await finishTask(s.db, t3, 'done', '', 300);

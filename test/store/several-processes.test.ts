@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Db } from '../../src/store/open-store.ts';
 import { startPostgres, type PostgresServer } from '../helpers/postgres-server.ts';
 import { sdkClient } from '../helpers/sdk-client.ts';
-import { freePort, ServiceProcess } from '../helpers/service-process.ts';
+import { freePort, processAlive, ServiceProcess } from '../helpers/service-process.ts';
 import { instancePids, killInstanceProcesses, msSpec, removeInstanceCgroups, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
 
 const PORTS = '18800-18899';
@@ -23,14 +23,7 @@ let dataDir = '';
 let procs: ServiceProcess[] = [];
 
 const pidOf = (processId: string): number => Number(processId.split(':').at(-2));
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processAlive;
 
 async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
