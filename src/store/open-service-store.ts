@@ -27,8 +27,13 @@ export async function openServiceStore(dataDir: string, databaseUrl: string | un
   const lock = lockDataDir(dataDir);
   try {
     const db = await openStore(storeFile(dataDir));
-    // This process holds the lock: leases left in the file are those of a process that died.
-    await releaseAllTaskLeases(db);
+    try {
+      // This process holds the lock: leases left in the file are those of a process that died.
+      await releaseAllTaskLeases(db);
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
     return {
       db,
       async close() {
