@@ -5,15 +5,21 @@
  * native cluster (CHAOS_CLUSTER=0: master-slave only). Prints the counts, master-kill and master-freeze
  * recovery times and every violation, and exits 1 when there is
  * any. CHAOS_SECONDS (default 360) sets the length; CHAOS_VERBOSE=1 prints each fault and keeps the
- * service log in chaos-service.log.
+ * service log in chaos-service.log. CHAOS_PG=N (`npm run chaos:pg`: 3) runs N service processes on one
+ * throwaway PostgreSQL database instead (clients spread over them, service kills hit any one of them).
  */
 import { runChaos } from '../test/chaos/chaos-run.ts';
 import { formatChaosReport } from '../test/chaos/chaos-report.ts';
+import { startPostgres } from '../test/helpers/postgres-server.ts';
 
 const seconds = Number(process.env.CHAOS_SECONDS ?? 360);
 const verbose = Boolean(process.env.CHAOS_VERBOSE);
 
-const report = await runChaos({
+const pgProcesses = Number(process.env.CHAOS_PG ?? 0);
+const pg = pgProcesses > 0 ? await startPostgres() : null;
+let report;
+try {
+  report = await runChaos({
   durationMs: seconds * 1000,
   instancePorts: '22000-22799',
   maxInstances: 8,
@@ -21,7 +27,11 @@ const report = await runChaos({
   faultEveryMs: 1_200,
   opPauseMs: [20, 150],
   clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,
+  ...(pg ? { postgres: { url: await pg.createDatabase(), processes: pgProcesses } } : {}),
   ...(verbose ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-service.log' } : {}),
-});
+  });
+} finally {
+  await pg?.remove();
+}
 console.log(formatChaosReport(report));
 process.exit(report.violations.length === 0 ? 0 : 1);

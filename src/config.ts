@@ -90,6 +90,17 @@ export interface Config {
   metricsHost: string;
   /** `JCS_METRICS_TOKEN`, default none: when set, `/metrics` needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /**
+   * `JCS_DATABASE_URL`: a `postgres://user:password@host:port/db` URL puts the store in PostgreSQL, where
+   * several service processes (on the host that holds the nodes) share it; absent, the store is the
+   * SQLite file in the data directory and one process owns it. Never logged: it holds a password.
+   */
+  databaseUrl: string | undefined;
+  /**
+   * `JCS_LEASE_MS`, default 15 000: how long a process holds a task or an instance's health checks
+   * without renewing; a process that dies loses them this long after its last renewal. At least 1000.
+   */
+  leaseMs: number;
 }
 
 /**
@@ -170,6 +181,13 @@ function parseHungNodeMs(text: string): number {
   return n;
 }
 
+// Only PostgreSQL URLs: the message never repeats the value (it may hold a password).
+function parseDatabaseUrl(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  if (!/^postgres(ql)?:\/\/./i.test(text)) throw new Error('JCS_DATABASE_URL must be a postgres:// or postgresql:// URL (value not shown: it may hold a password)');
+  return text;
+}
+
 /** Reads the configuration from an environment (process.env by default), applying the defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const config: Config = {
@@ -210,6 +228,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     metricsPort: env.JCS_METRICS_PORT ? parsePositiveInt('JCS_METRICS_PORT', env.JCS_METRICS_PORT) : undefined,
     metricsHost: env.JCS_METRICS_HOST ?? '127.0.0.1',
     metricsToken: env.JCS_METRICS_TOKEN || undefined,
+    databaseUrl: parseDatabaseUrl(env.JCS_DATABASE_URL),
+    leaseMs: parsePositiveInt('JCS_LEASE_MS', env.JCS_LEASE_MS ?? '15000'),
     ...overrides,
   };
   if (config.memoryReserveMb >= config.hostMemoryMb) {
@@ -220,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (config.apiHeadersTimeoutMs > config.apiRequestTimeoutMs) {
     throw new Error('JCS_API_HEADERS_TIMEOUT_MS must not be larger than JCS_API_REQUEST_TIMEOUT_MS');
   }
+  if (config.leaseMs < 1000) throw new Error(`JCS_LEASE_MS must be at least 1000, got ${config.leaseMs}`);
   if (Boolean(config.accessKey) !== Boolean(config.secretKey)) {
     throw new Error('JCS_ACCESS_KEY and JCS_SECRET_KEY must be set together');
   }

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/build-app.ts';
 import type { Config } from './config.ts';
@@ -22,7 +21,8 @@ import { createPortBook, reserveRoles } from './store/ports-repo.ts';
 import { rotateCa } from './drivers/local/tls-material.ts';
 import { Engine } from './engine/engine.ts';
 import type { Logger } from './logger.ts';
-import { openStore, type Db } from './store/open-store.ts';
+import type { Db } from './store/open-store.ts';
+import { openServiceStore, storeFile } from './store/open-service-store.ts';
 import { changeCounter } from './store/change-counter.ts';
 import { createServiceMetrics } from './metrics/service-metrics.ts';
 import { listInstanceEvents } from './domain/instances/instance-events.ts';
@@ -43,7 +43,7 @@ export interface Service {
   close(): Promise<void>;
 }
 
-export const storeFile = (dataDir: string): string => join(dataDir, 'jcs-redis.db');
+export { storeFile };
 
 export interface StartOptions {
   /** Wraps the driver before the engine gets it (benchmarks record when calls happen). */
@@ -63,7 +63,10 @@ export const rotateInternalCa = (dataDir: string): Promise<number> => rotateCa(d
 export async function startService(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Service> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const redisVersion = await checkRedisBinary(config.redisServer);
-  const db = await openStore(storeFile(config.dataDir));
+  const store = await openServiceStore(config.dataDir, config.databaseUrl, (err) =>
+    logger.warn({ err: err.message }, 'a pooled database connection failed; it is replaced on next use'),
+  );
+  const db = store.db;
   const portPolicy = { range: config.instancePorts, quarantineMs: config.portQuarantineS * 1000 };
   const local = createLocalDriver({
       ports: createPortBook(db, portPolicy),
@@ -79,7 +82,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
   try {
     await driver.init(AbortSignal.timeout(10_000));
   } catch (err) {
-    await db.destroy();
+    await store.close();
     throw err;
   }
   const boot = await ensureBootstrapAccount(db, config.dataDir, { accessKey: config.accessKey, secretKey: config.secretKey });
@@ -97,6 +100,9 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     maxAttempts: config.taskAttempts,
     maxHealthChecksPerSecond: config.healthChecksPerSecond,
     storeVersion,
+    leaseMs: config.leaseMs,
+    // On PostgreSQL several processes share the instances' health checks; on SQLite this one is alone.
+    shareHealthChecks: config.databaseUrl !== undefined,
   });
   // A deleted instance's samples go with it.
   engine.onEvent((e) => {
@@ -182,7 +188,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     await engine.stop();
     await driver.close();
     await replays.close();
-    await db.destroy();
+    await store.close();
     throw err;
   }
   logger.info(
@@ -206,7 +212,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
         await engine.stop();
         await driver.close();
         await replays.close();
-        await db.destroy();
+        await store.close();
       })();
       return closing;
     },

@@ -111,7 +111,8 @@ async function existingDataDir(opts: { dataDir?: string }, mayCreate = false): P
   const { loadConfig } = await import('./config.ts');
   const named = opts.dataDir ?? process.env.JCS_DATA_DIR;
   const config = loadConfig(opts.dataDir ? { ...process.env, JCS_DATA_DIR: opts.dataDir } : process.env);
-  if (!existsSync(`${config.dataDir}/jcs-redis.db`) && !(mayCreate && named)) {
+  // With JCS_DATABASE_URL the store is PostgreSQL's: the data directory holds no jcs-redis.db to look for.
+  if (config.databaseUrl === undefined && !existsSync(`${config.dataDir}/jcs-redis.db`) && !(mayCreate && named)) {
     throw new UsageError(
       `no jcs-redis data directory at ${config.dataDir} (no jcs-redis.db there); give --data-dir <dir> or JCS_DATA_DIR` +
         (mayCreate ? ' (naming one explicitly also lets `accounts create` start a new one)' : ''),
@@ -120,10 +121,12 @@ async function existingDataDir(opts: { dataDir?: string }, mayCreate = false): P
   return config.dataDir;
 }
 
+/** The same store the service uses: PostgreSQL when JCS_DATABASE_URL is set, else the data directory's file. */
 async function withStore<T>(dataDir: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  const { openStore } = await load('data directory', () => import('./store/open-store.ts'));
-  const { storeFile } = await load('data directory', () => import('./main.ts'));
-  const db = await openStore(storeFile(dataDir));
+  const { openStore } = await load('store', () => import('./store/open-store.ts'));
+  const { storeFile } = await load('store', () => import('./main.ts'));
+  const { loadConfig } = await import('./config.ts');
+  const db = await openStore(loadConfig(process.env).databaseUrl ?? storeFile(dataDir));
   try {
     return await fn(db);
   } finally {
@@ -180,7 +183,7 @@ export function registerServeCommands(program: Command): void {
     process.stdout.write(`CA generation ${generation} is current; nodes trust it and the previous one until the service has moved every instance to it\n`);
   });
 
-  const accounts = program.command('accounts').description('manage access key pairs in the data directory (no server needed)');
+  const accounts = program.command('accounts').description('manage access key pairs in the store: JCS_DATABASE_URL, else the data directory (no server needed)');
   const accountService = () => load('accounts', () => import('./domain/accounts/account-service.ts'));
   dataDirOption(
     accounts

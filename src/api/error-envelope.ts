@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { newRequestId } from '../domain/ids.ts';
-import { DomainError, ERROR_STATUS, type ErrorCode } from '../domain/domain-error.ts';
+import { DomainError, ERROR_STATUS, storeUnavailable, type ErrorCode } from '../domain/domain-error.ts';
 
 /** The JD Cloud error body: `code` equals the HTTP status, `status` is the stable code. */
 export interface ErrorEnvelope {
@@ -72,6 +72,8 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   } else if (err && typeof err === 'object' && 'code' in err && typeof (err as FastifyError).code === 'string') {
     domain = fromFastifyError(err as FastifyError);
   }
+  domain ??= storeUnavailable(err);
+  if (domain?.code === 'UNAVAILABLE' && !(err instanceof DomainError)) request.log.warn({ err: (err as Error).message }, 'the store is unavailable');
   if (!domain) {
     request.log.error({ err }, 'unexpected error');
     domain = new DomainError('INTERNAL', 'internal error; the service logged the details under this requestId');

@@ -1,3 +1,5 @@
+import { isStoreUnavailable } from '../store/store-unavailable.ts';
+
 /**
  * Stable error codes of the service. Domain code throws `DomainError(code, message)`; the API maps the
  * code to the HTTP status and JD Cloud envelope in exactly one place (api/error-envelope.ts).
@@ -33,4 +35,13 @@ export class DomainError extends Error {
   get httpStatus(): number {
     return ERROR_STATUS[this.code];
   }
+}
+
+/**
+ * A failure of the store's connection (its server restarting, a cut link) as the retryable
+ * UNAVAILABLE, so a client is told to retry rather than given an internal error; undefined for any
+ * other error. The message names no host, URL or query.
+ */
+export function storeUnavailable(err: unknown): DomainError | undefined {
+  return isStoreUnavailable(err) ? new DomainError('UNAVAILABLE', 'the service cannot reach its database just now; retry in a moment') : undefined;
 }

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { hostname } from 'node:os';
 import { PermanentDriverError, type Driver, type InstanceSpec, type Observation, type StepResult } from '../drivers/driver.ts';
 import { toInstanceSpec } from '../domain/instances/instance-spec.ts';
 import { transitionStatus, type InstanceStatus } from '../domain/instances/instance-status.ts';
@@ -7,7 +9,8 @@ import { insertEvent, pruneEvents } from '../store/events-repo.ts';
 import { getInstanceById, instancesInStatus, updateInstance, type InstanceRecord } from '../store/instances-repo.ts';
 import type { Db } from '../store/open-store.ts';
 import { pruneQuarantine } from '../store/ports-repo.ts';
-import { dueTasks, finishTask, pendingTasks, pruneTasks, retryTaskLater, taskById, type TaskRow } from '../store/tasks-repo.ts';
+import { claimDueTasks, finishTask, pendingTasks, pruneTasks, releaseTaskLease, renewTaskLeases, retryTaskLater, taskById, type TaskRow } from '../store/tasks-repo.ts';
+import { HealthShares } from './health-shares.ts';
 import type { EngineEvent, EngineEventListener } from './engine-events.ts';
 import { InstanceSamples, sampleOf, unreachableSample } from './instance-samples.ts';
 import { GiveUp, type TaskContext, type TaskHandler } from './task-handler.ts';
@@ -54,6 +57,18 @@ export interface EngineOptions {
    * console's charts). Default: a store of its own (InstanceSamples' defaults), read through `samples`.
    */
   samples?: InstanceSamples;
+  /** This process's name in task and health leases. Default: host, pid and a random suffix. */
+  processId?: string;
+  /**
+   * How long a task (or an instance's health checks, when shared) stays this process's without a
+   * renewal; renewed every third of it. A process that dies loses them this long after. Default 15 s.
+   */
+  leaseMs?: number;
+  /**
+   * Share health checks with the other service processes on the same store (PostgreSQL), each instance
+   * observed by one live process. Default false: this process checks every instance (SQLite).
+   */
+  shareHealthChecks?: boolean;
   now?: () => number;
 }
 
@@ -119,6 +134,10 @@ export class Engine {
   private turnError: { message: string; since: number } | null = null;
   private lastHousekeepingMs = 0;
   private unwatch: (() => void) | null = null;
+  /** Tasks this process holds a lease on (queued or running), by id. */
+  private readonly claimed = new Set<number>();
+  private nextLeaseRenewalMs = 0;
+  private readonly shares: HealthShares;
 
   constructor(options: EngineOptions) {
     this.o = {
@@ -132,9 +151,13 @@ export class Engine {
       housekeepingMs: 60_000,
       storeVersion: () => undefined,
       samples: new InstanceSamples(),
+      processId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+      leaseMs: 15_000,
+      shareHealthChecks: false,
       now: Date.now,
       ...options,
     };
+    this.shares = new HealthShares(this.o.db, this.o.processId, this.o.leaseMs, this.o.shareHealthChecks);
     this.handlers = new Map(this.o.handlers.map((h) => [h.kind, h]));
     // Every step's signal listens on this one (AbortSignal.any): many run at once, none leak.
     setMaxListeners(0, this.abort.signal);
@@ -215,6 +238,11 @@ export class Engine {
     } finally {
       clearTimeout(force);
     }
+    // What this process held goes back at once, not after the lease: another process takes it now.
+    const leases = [...this.claimed].map((id) => releaseTaskLease(this.o.db, this.o.processId, id));
+    await Promise.all([...leases, this.shares.leave()]).catch((err: unknown) =>
+      this.o.logger.warn({ err: (err as Error).message }, 'leases not given back on stop; they expire by themselves'),
+    );
   }
 
   /** Resolves when no task is pending or running (tests and benchmarks). */
@@ -250,15 +278,21 @@ export class Engine {
   private async turn(): Promise<void> {
     const now = this.o.now();
     try {
-      const due = await dueTasks(this.o.db, now, 4 * this.o.concurrency);
-      for (const task of due) this.offerTask(task);
+      await this.renewTaskLeases(now);
+      // Claim only what this process can start now: a task waiting here is one another process could run.
+      const room = this.o.concurrency - this.claimed.size;
+      if (room > 0) {
+        const due = await claimDueTasks(this.o.db, { owner: this.o.processId, nowMs: now, leaseMs: this.o.leaseMs, limit: room });
+        for (const task of due) this.offerTask(task);
+      }
       if (this.settledStale(now)) {
         const version = this.o.storeVersion();
         const busy = new Set((await pendingTasks(this.o.db)).map((t) => t.instance_id));
         const rows = (await instancesInStatus(this.o.db, ['running', 'error'])).filter((r) => !busy.has(r.id));
         this.settled = { byId: new Map(rows.map((r) => [r.id, r])), readMs: now, version };
       }
-      for (const row of this.settled.byId.values()) this.offerHealthCheck(row, now);
+      await this.shares.refresh(now, [...this.settled.byId.keys()]);
+      for (const row of this.settled.byId.values()) if (this.shares.owns(row.id)) this.offerHealthCheck(row, now);
       if (now - this.lastHousekeepingMs >= this.o.housekeepingMs) {
         this.lastHousekeepingMs = now;
         await this.housekeeping(now);
@@ -288,10 +322,33 @@ export class Engine {
     return getInstanceById(this.o.db, instanceId);
   }
 
+  /** Keeps this process's task leases while it lives; forgets the ones it lost (it stalled past the lease). */
+  private async renewTaskLeases(now: number): Promise<void> {
+    if (now < this.nextLeaseRenewalMs || this.claimed.size === 0) return;
+    this.nextLeaseRenewalMs = now + Math.floor(this.o.leaseMs / 3);
+    const held = await renewTaskLeases(this.o.db, this.o.processId, [...this.claimed], now + this.o.leaseMs);
+    for (const id of this.claimed) {
+      if (held.has(id)) continue;
+      this.claimed.delete(id);
+      this.o.logger.warn({ task: id }, 'task lease lost (this process stalled past it); another process runs the task');
+    }
+  }
+
   private offerTask(task: TaskRow & { account: string }): void {
     // The account is the fairness group; the task is read again when the item runs.
-    const item: WorkItem = { key: task.instance_id, lane: 'task', group: task.account, run: () => this.runTask(task.id) };
-    this.queue.offer(item);
+    this.claimed.add(task.id);
+    if (this.claimed.size === 1) this.nextLeaseRenewalMs = this.o.now() + Math.floor(this.o.leaseMs / 3);
+    const item: WorkItem = {
+      key: task.instance_id,
+      lane: 'task',
+      group: task.account,
+      run: () => this.runTask(task.id).finally(() => this.claimed.delete(task.id)),
+    };
+    if (this.queue.offer(item)) return;
+    this.claimed.delete(task.id);
+    releaseTaskLease(this.o.db, this.o.processId, task.id).catch((err: unknown) =>
+      this.o.logger.warn({ task: task.id, err: (err as Error).message }, 'task lease not given back; it expires by itself'),
+    );
   }
 
   private offerHealthCheck(row: InstanceRecord, now: number): void {
@@ -310,6 +367,7 @@ export class Engine {
     await pruneTasks(this.o.db, now - TASK_RETENTION_MS);
     await pruneEvents(this.o.db, now - EVENT_RETENTION_MS, EVENTS_KEPT);
     await pruneQuarantine(this.o.db, now);
+    await this.shares.prune(now);
     for (const id of this.nextCheckMs.keys()) if (!this.settled.byId.has(id)) this.nextCheckMs.delete(id);
   }
 
@@ -385,7 +443,8 @@ export class Engine {
   private async runTask(taskId: number): Promise<void> {
     const { db, logger } = this.o;
     const task = await taskById(db, taskId);
-    if (!task || task.state !== 'pending') return; // finished meanwhile (another turn, another process)
+    // Finished meanwhile, or taken by another process after this one's lease ran out.
+    if (!task || task.state !== 'pending' || task.lease_owner !== this.o.processId) return;
     const row = await getInstanceById(db, task.instance_id);
     if (!row) {
       await finishTask(db, task.id, 'done', 'instance no longer exists', this.o.now());
@@ -417,7 +476,8 @@ export class Engine {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (this.abort.signal.aborted) {
-        logger.warn({ instanceId: row.id, task: task.id, kind: task.kind }, 'task interrupted by shutdown; it resumes on the next start');
+        logger.warn({ instanceId: row.id, task: task.id, kind: task.kind }, 'task interrupted by shutdown; another process or the next start resumes it');
+        await releaseTaskLease(db, this.o.processId, task.id);
         return;
       }
       const attempts = task.attempts + 1;

@@ -8,6 +8,12 @@ export async function insertAccount(db: Q, row: AccountsTable): Promise<void> {
   await db.insertInto('accounts').values(row).execute();
 }
 
+/** Inserts the account unless one with its access key exists (processes starting at once); true when inserted. */
+export async function insertAccountIfMissing(db: Q, row: AccountsTable): Promise<boolean> {
+  const res = await db.insertInto('accounts').values(row).onConflict((oc) => oc.column('access_key').doNothing()).executeTakeFirst();
+  return (res.numInsertedOrUpdatedRows ?? 0n) > 0n;
+}
+
 export async function findAccount(db: Q, accessKey: string): Promise<AccountsTable | undefined> {
   return db.selectFrom('accounts').selectAll().where('access_key', '=', accessKey).executeTakeFirst();
 }

@@ -128,12 +128,11 @@ export async function listInstances(
   for (const { op, version } of q.versionBounds ?? []) {
     base = base.where(sql<boolean>`cast(${sql.ref('i.redis_version')} as real) ${sql.raw(op)} ${version}`);
   }
-  for (const n of q.nameExcludes ?? []) {
-    base = base.where(sql<boolean>`${sql.ref('i.name')} not like ${`%${escapeLike(n)}%`} escape '\\'`);
-  }
-  for (const names of q.nameContains ?? []) {
-    base = base.where((eb) => eb.or(names.map((n) => sql<boolean>`${eb.ref('i.name')} like ${`%${escapeLike(n)}%`} escape '\\'`)));
-  }
+  // Name filters ignore case on both dialects: SQLite's LIKE does (for ASCII), PostgreSQL's does not,
+  // so both sides are lowered (ASCII on SQLite, Unicode on PostgreSQL).
+  const nameLike = (n: string) => sql<boolean>`lower(${sql.ref('i.name')}) like ${`%${escapeLike(n.toLowerCase())}%`} escape '\\'`;
+  for (const n of q.nameExcludes ?? []) base = base.where((eb) => eb.not(nameLike(n)));
+  for (const names of q.nameContains ?? []) base = base.where((eb) => eb.or(names.map(nameLike)));
   for (const tf of q.tagFilters ?? []) {
     base = base.where((eb) => {
       let sub = eb.selectFrom('instance_tags as t').select('t.instance_id').whereRef('t.instance_id', '=', 'i.id').where('t.key', '=', tf.key);

@@ -1,12 +1,23 @@
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type ColumnDataType, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { tenantSettingsMigration } from './migrations/0006-tenant-settings.ts';
 import { clearDataMigration } from './migrations/0007-clear-data.ts';
+import { leasesMigration } from './migrations/0011-leases.ts';
+import type { StoreDialect } from './store-dialect.ts';
+
+/**
+ * A generated integer id, the one column type the dialects spell differently: SQLite's
+ * `integer primary key autoincrement` (what stores created before PostgreSQL support have), PostgreSQL's
+ * `bigserial primary key` (read back as a number, postgres/open-postgres-store.ts).
+ */
+const serialId = (dialect: StoreDialect): [ColumnDataType, (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder] =>
+  dialect === 'postgres' ? ['bigserial', (c) => c.primaryKey()] : ['integer', (c) => c.primaryKey().autoIncrement()];
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
- * a landed migration is never edited. Types are portable between SQLite and PostgreSQL.
+ * a landed migration is never edited (0001 and 0004 only learnt serialId, which gives SQLite the same
+ * schema as before). Types are portable between SQLite and PostgreSQL.
  */
-const migrations: Record<string, Migration> = {
+const migrations = (dialect: StoreDialect): Record<string, Migration> => ({
   '0001_initial': {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -72,7 +83,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('ports_instance').on('ports').column('instance_id').execute();
       await db.schema
         .createTable('tasks')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', ...serialId(dialect))
         .addColumn('instance_id', 'text', (c) => c.notNull())
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('payload', 'text', (c) => c.notNull())
@@ -118,7 +129,7 @@ const migrations: Record<string, Migration> = {
       await sql`UPDATE ports SET role = (SELECT CASE i.instance_type WHEN 'native-cluster' THEN 'nc-' ELSE 'ms-' END FROM instances i WHERE i.id = ports.instance_id) || role WHERE role LIKE 's%'`.execute(db);
       await db.schema
         .createTable('instance_events')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', ...serialId(dialect))
         .addColumn('instance_id', 'text', (c) => c.notNull())
         .addColumn('at_ms', 'bigint', (c) => c.notNull())
         .addColumn('type', 'text', (c) => c.notNull())
@@ -144,8 +155,10 @@ const migrations: Record<string, Migration> = {
   },
   '0006_tenant_settings': tenantSettingsMigration,
   '0007_clear_data': clearDataMigration,
-};
+  '0011_leases': leasesMigration,
+});
 
-export const migrationProvider: MigrationProvider = {
-  getMigrations: () => Promise.resolve(migrations),
-};
+/** The migrations for a store of `dialect` (they differ only in serialId). */
+export const migrationProvider = (dialect: StoreDialect): MigrationProvider => ({
+  getMigrations: () => Promise.resolve(migrations(dialect)),
+});

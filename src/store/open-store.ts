@@ -1,90 +1,21 @@
-import { mkdirSync, chmodSync, existsSync } from 'node:fs';
-import { dirname } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
-import type { Database } from './schema.ts';
-import { migrationProvider } from './migrations.ts';
+import { checkSqliteIntegrity, openSqliteStore } from './sqlite/open-sqlite-store.ts';
+import { openPostgresStore, type PostgresStoreOptions } from './postgres/open-postgres-store.ts';
+import { dialectOf, isPostgresUrl, type Db } from './store-dialect.ts';
 
-export type Db = Kysely<Database>;
-
-/** What SQLite-only fast paths (store/change-counter.ts) may use of a store openStore opened. */
-export interface SqliteInternals {
-  sqlite: SqliteDatabase.Database;
-  /**
-   * How many statements that may write (SQLite does not call them read-only) the store's Kysely
-   * instance has run so far, not counting those on tables no cache reads (NOT_READ_BY_CACHES).
-   * While it has not moved, nothing this process wrote through Kysely can have changed what a cache
-   * of store reads holds.
-   */
-  writesRun: () => number;
-}
-
-const internals = new WeakMap<Db, SqliteInternals>();
+export type { Db } from './store-dialect.ts';
 
 /**
- * Tables whose rows no cached read depends on: writes to them do not count as writes for the change
- * counter (store/change-counter.ts). The replay guard writes a signature for every signed request;
- * counting those would drop the API's read cache every 150 ms under load. Matched in the statement's
- * SQL, as Kysely quotes it.
+ * Opens the store at `location` and runs pending migrations: a `postgres://` URL opens PostgreSQL
+ * (several service processes may share it); anything else is the path of the embedded SQLite file.
  */
-const NOT_READ_BY_CACHES = ['"used_signatures"'];
-
-/** The SQLite internals of a store opened by openStore; undefined for any other Kysely instance. */
-export const sqliteInternals = (db: Db): SqliteInternals | undefined => internals.get(db);
-
-/**
- * Opens (creating when missing) the SQLite store at `file`, in WAL mode, and runs pending migrations.
- * The file holds account secrets, so it is created with mode 0600.
- */
-export async function openStore(file: string): Promise<Db> {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const fresh = !existsSync(file);
-  const sqlite = new SqliteDatabase(file);
-  if (fresh) chmodSync(file, 0o600);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  const count = { writes: 0 };
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, count) }) });
-  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
-    await db.destroy();
-    throw new Error(`store migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`);
-  }
-  internals.set(db, { sqlite, writesRun: () => count.writes });
-  return db;
+export async function openStore(location: string, opts: PostgresStoreOptions = {}): Promise<Db> {
+  return isPostgresUrl(location) ? openPostgresStore(location, opts) : openSqliteStore(location);
 }
 
 /**
- * Kysely's SQLite driver prepares every statement anew; preparing costs more than running a point
- * query. Kysely serialises queries on its single connection, so reusing a prepared statement is safe.
- * Kysely prepares each query right before running it, so counting the statements handed out that
- * are not read-only counts the writes run (except those on NOT_READ_BY_CACHES tables).
+ * The database's own integrity check; returns the problems found (empty when healthy). SQLite checks
+ * its file; PostgreSQL has no such check for a client to run (its own checksums and WAL do that work).
  */
-function withStatementCache(sqlite: SqliteDatabase.Database, count: { writes: number }, max = 500): SqliteDatabase.Database {
-  const cache = new Map<string, { stmt: SqliteDatabase.Statement; counts: boolean }>();
-  return new Proxy(sqlite, {
-    get(target, prop, receiver) {
-      if (prop !== 'prepare') return Reflect.get(target, prop, receiver) as unknown;
-      return (source: string) => {
-        let entry = cache.get(source);
-        if (!entry) {
-          const stmt = target.prepare(source);
-          entry = { stmt, counts: !stmt.readonly && !NOT_READ_BY_CACHES.some((table) => source.includes(table)) };
-          if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-          cache.set(source, entry);
-        }
-        if (entry.counts) count.writes++;
-        return entry.stmt;
-      };
-    },
-  });
-}
-
-/** Runs SQLite's own integrity check; returns the problems found (empty when healthy). */
 export async function checkStoreIntegrity(db: Db): Promise<string[]> {
-  const res = await sql<{ integrity_check: string }>`pragma integrity_check`.execute(db);
-  return res.rows.map((r) => r.integrity_check).filter((r) => r !== 'ok');
+  return dialectOf(db) === 'sqlite' ? checkSqliteIntegrity(db) : [];
 }

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { precompiled } from './precompiled-query.ts';
+import { lockCapacity } from './store-locks.ts';
 import type { Database, PortsTable } from './schema.ts';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -109,6 +110,8 @@ export async function reserveRoles(
   roles: readonly string[],
   opts: { exact?: ReadonlyMap<string, number>; avoid?: ReadonlySet<number> } = {},
 ): Promise<Map<string, number>> {
+  // Several processes reserve from one range: the choice below must see every other reservation.
+  await lockCapacity(q);
   const have = new Set((await portsOf(q, instanceId)).map((p) => p.role));
   const missing = roles.filter((r) => !have.has(r));
   for (const [role, port] of opts.exact ?? []) {
@@ -145,6 +148,7 @@ export function createPortBook(db: Kysely<Database>, policy: PortPolicy, now: ()
     },
     move(instanceId: string, role: string, avoid: ReadonlySet<number>) {
       return db.transaction().execute(async (trx) => {
+        await lockCapacity(trx);
         // The held port is someone else's, not ours to quarantine: the reservation is simply dropped.
         await trx.deleteFrom('ports').where('instance_id', '=', instanceId).where('role', '=', role).execute();
         const got = await reservePorts(trx, instanceId, [role], policy.range, now(), avoid);

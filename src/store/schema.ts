@@ -96,6 +96,30 @@ export interface TasksTable {
   next_run_ms: number;
   created_ms: number;
   updated_ms: number;
+  /** The service process that holds the task (engine/engine.ts), or '' when none does. */
+  lease_owner: Generated<string>;
+  /** Until when that process holds it: after this another process may claim it (a dead holder). */
+  lease_until_ms: Generated<number>;
+}
+
+/** One row per rule that serialises its writers with a row lock (store/store-locks.ts). */
+export interface StoreLocksTable {
+  name: string;
+  taken: number;
+}
+
+/** Live service processes: each renews its heartbeat while it runs (store/leases-repo.ts). */
+export interface ServiceProcessesTable {
+  id: string;
+  started_ms: number;
+  heartbeat_ms: number;
+}
+
+/** Which service process health-checks an instance, until when (store/leases-repo.ts). */
+export interface HealthLeasesTable {
+  instance_id: string;
+  owner: string;
+  until_ms: number;
 }
 
 /** User tags given at create, one row each, so tag filters are plain SQL on every dialect. */
@@ -153,4 +177,7 @@ export interface Database {
   instance_events: InstanceEventsTable;
   tasks: TasksTable;
   used_signatures: UsedSignaturesTable;
+  store_locks: StoreLocksTable;
+  service_processes: ServiceProcessesTable;
+  health_leases: HealthLeasesTable;
 }

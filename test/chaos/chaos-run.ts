@@ -43,6 +43,12 @@ export interface ChaosOptions {
   /** Where to save the service's own log (all restarts) for a post-mortem; default: not kept. */
   serviceLogFile?: string;
   /**
+   * PostgreSQL mode (issue 13): `processes` service processes on the database at `url` and one data
+   * directory, clients spread over them, and each service kill SIGKILLs one of them (the others go on).
+   * Leases of `leaseMs` (default 3000). Default: one process on SQLite.
+   */
+  postgres?: { url: string; processes: number; leaseMs?: number };
+  /**
    * Share of creates that make a native cluster (3 shards of `redis.o.1g.basic`, resized to
    * `redis.o.2g.basic` and back with the same shard count); default 0: master-slave only.
    */
@@ -119,13 +125,17 @@ const newPassword = (): string => `Cx${Math.random().toString(36).slice(2, 10)}7
 /** Runs the chaos described above in a fresh data directory, and removes everything it started. */
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const dataDir = mkdtempSync(join(tmpdir(), 'jcs-chaos-'));
-  const svc = new ServiceProcess(dataDir, await freePort(), opts.instancePorts, { JCS_QUOTA: '1000' });
+  const pg = opts.postgres;
+  const env: Record<string, string> = pg ? { JCS_QUOTA: '1000', JCS_DATABASE_URL: pg.url, JCS_LEASE_MS: String(pg.leaseMs ?? 3000) } : { JCS_QUOTA: '1000' };
+  const svcs: ServiceProcess[] = [];
+  for (let i = 0; i < (pg?.processes ?? 1); i++) svcs.push(new ServiceProcess(dataDir, await freePort(), opts.instancePorts, env));
   try {
-    await svc.start();
-    return await new ChaosRun(opts, svc, dataDir).run();
+    // One after the other: the first creates the data directory's CA, the others find it.
+    for (const svc of svcs) await svc.start(60_000);
+    return await new ChaosRun(opts, svcs, dataDir).run();
   } finally {
-    await svc.stop('SIGKILL');
-    if (opts.serviceLogFile) writeFileSync(opts.serviceLogFile, svc.output);
+    for (const svc of svcs) await svc.stop('SIGKILL');
+    if (opts.serviceLogFile) writeFileSync(opts.serviceLogFile, svcs.map((s) => s.output).join('\n'));
     killInstanceProcesses(dataDir);
     // Pidfiles can be missing (a node killed mid-start): sweep by working directory too.
     for (const p of redisProcessesUnder(dataDir)) process.kill(p.pid, 'SIGKILL');
@@ -135,7 +145,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 }
 
 class ChaosRun {
-  private readonly sdk: SdkRedis;
+  private readonly sdks: SdkRedis[];
+  /** Service processes being restarted after a kill. */
+  private readonly restarting = new Set<ServiceProcess>();
   private readonly instances = new Map<string, ChaosInstance>();
   /** Creates sent but not (yet) known to be refused: name → password and kind, to adopt them if they were committed. */
   private readonly pendingCreates = new Map<string, { password: string | null; cluster: boolean }>();
@@ -158,10 +170,10 @@ class ChaosRun {
 
   constructor(
     private readonly o: ChaosOptions,
-    private readonly svc: ServiceProcess,
+    private readonly svcs: ServiceProcess[],
     private readonly dataDir: string,
   ) {
-    this.sdk = sdkClient(svc.url, TEST_AK, TEST_SK);
+    this.sdks = svcs.map((svc) => sdkClient(svc.url, TEST_AK, TEST_SK));
     const zero = (): Record<CallOutcome['kind'], number> => ({ accepted: 0, refused: 0, unavailable: 0, uncertain: 0 });
     this.report = {
       durationMs: 0,
@@ -187,6 +199,12 @@ class ChaosRun {
     };
   }
 
+  /** A client of a random live service process (clients spread over all of them). */
+  private get sdk(): SdkRedis {
+    const up = this.svcs.map((svc, i) => (svc.child && !this.restarting.has(svc) ? i : -1)).filter((i) => i >= 0);
+    return this.sdks[up.length > 0 ? pick(up) : 0]!;
+  }
+
   private log(line: string): void {
     this.o.log?.(`[chaos +${((Date.now() - this.started) / 1000).toFixed(1)}s] ${line}`);
   }
@@ -200,7 +218,7 @@ class ChaosRun {
     const deadline = Date.now() + this.o.durationMs;
     await Promise.all([...Array.from({ length: this.o.actors }, () => this.actor(deadline)), this.faults(deadline)]);
     this.log('faults stopped; settling');
-    if (!this.svc.child) await this.restartService(0);
+    for (const svc of this.svcs) if (!svc.child) await this.restartService(svc, 0);
     await Promise.all(this.frozen.values());
     await Promise.all(this.recoveries);
     await this.reconcile();
@@ -373,21 +391,26 @@ class ChaosRun {
   }
 
   private async killService(): Promise<void> {
-    if (!this.serviceUp) return; // still restarting from the previous kill
+    // One process at a time; with several (PostgreSQL) the others serve meanwhile.
+    const up = this.svcs.filter((svc) => svc.child && !this.restarting.has(svc));
+    if (up.length === 0 || this.restarting.size > 0) return; // still restarting from the previous kill
+    const svc = pick(up);
     const from = Date.now();
-    this.serviceUp = false;
-    await this.svc.stop('SIGKILL');
+    this.restarting.add(svc);
+    if (up.length === 1) this.serviceUp = false;
+    await svc.stop('SIGKILL');
     this.report.faults.serviceKills++;
     this.report.faultsTotal++;
-    this.log('service SIGKILLed');
-    await this.restartService(between(0, 1_000));
+    this.log(`service${this.svcs.length > 1 ? ` process ${this.svcs.indexOf(svc) + 1} of ${this.svcs.length}` : ''} SIGKILLed`);
+    await this.restartService(svc, between(0, 1_000));
     this.downs.push({ from, to: Date.now() });
     await this.reconcile();
   }
 
-  private async restartService(afterMs: number): Promise<void> {
+  private async restartService(svc: ServiceProcess, afterMs: number): Promise<void> {
     await sleep(afterMs);
-    await this.svc.start(60_000);
+    await svc.start(60_000);
+    this.restarting.delete(svc);
     this.serviceUp = true;
   }
 
@@ -606,12 +629,15 @@ class ChaosRun {
     this.report.instancesLiveAtEnd = live.length;
 
     // Graceful stop, then read the store as the next start would find it. Instances keep running.
-    const code = await this.svc.stop('SIGTERM');
-    if (code !== 0) this.violation(`SIGTERM exit code ${code}`);
-    const leakedSecrets = [...this.passwordsUsed].filter((p) => this.svc.output.includes(p));
+    for (const svc of this.svcs) {
+      const code = await svc.stop('SIGTERM');
+      if (code !== 0) this.violation(`SIGTERM exit code ${code}`);
+    }
+    const output = this.svcs.map((svc) => svc.output).join('\n');
+    const leakedSecrets = [...this.passwordsUsed].filter((p) => output.includes(p));
     if (leakedSecrets.length > 0) this.violation(`${leakedSecrets.length} instance passwords appear in the service output`);
 
-    const db = await openStore(storeFile(this.dataDir));
+    const db = await openStore(this.o.postgres?.url ?? storeFile(this.dataDir));
     try {
       for (const problem of await checkStoreIntegrity(db)) this.violation(`store integrity: ${problem}`);
       const rows = await db.selectFrom('instances').select(['id', 'status', 'password_sha256']).execute();
@@ -655,7 +681,7 @@ class ChaosRun {
       for (const p of redisProcessesUnder(this.dataDir)) {
         if (processStateSync(p.pid) === 'T') this.violation(`redis-server pid ${p.pid} in ${p.dir} is still stopped (SIGSTOP) at the end`);
       }
-      if (!existsSync(storeFile(this.dataDir))) this.violation('the store file is gone');
+      if (!this.o.postgres && !existsSync(storeFile(this.dataDir))) this.violation('the store file is gone');
     } finally {
       await db.destroy();
     }

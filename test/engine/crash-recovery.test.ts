@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { sdkClient, type SdkRedis } from '../helpers/sdk-client.ts';
-import { freePort, ServiceProcess } from '../helpers/service-process.ts';
+import { freePort, processAlive, ServiceProcess } from '../helpers/service-process.ts';
 import { instancePids, killInstanceProcesses, msSpec, removeInstanceCgroups, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
 
 const PORTS = '18500-18599';
@@ -17,14 +17,7 @@ let dataDir = '';
 let svc: ServiceProcess;
 let sdk: SdkRedis;
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processAlive;
 
 async function redisPids(): Promise<number[]> {
   return instancePids(dataDir).filter(alive).sort();

@@ -17,6 +17,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether a process with this pid is alive (signal 0). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The service as a separate process, so tests can SIGKILL it like an operator's crash would. */
 export class ServiceProcess {
   child: ChildProcess | null = null;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../../store/open-store.ts';
-import { deleteAccount, findAccount, insertAccount, listAccounts } from '../../store/accounts-repo.ts';
+import { deleteAccount, findAccount, insertAccount, insertAccountIfMissing, listAccounts } from '../../store/accounts-repo.ts';
 
 export interface AccessKeyPair {
   accessKey: string;
@@ -70,7 +70,8 @@ export async function ensureBootstrapAccount(
 ): Promise<{ kind: 'configured' | 'generated' | 'existing'; accessKey: string; file?: string }> {
   if (configured.accessKey && configured.secretKey) {
     const existing = await findAccount(db, configured.accessKey);
-    if (!existing) await createAccount(db, { accessKey: configured.accessKey, secretKey: configured.secretKey });
+    // Several service processes may start at once on one PostgreSQL store: the first insert wins.
+    if (!existing) await insertAccountIfMissing(db, { access_key: configured.accessKey, secret_key: configured.secretKey, created_at: new Date().toISOString() });
     else if (existing.secret_key !== configured.secretKey) {
       await db.updateTable('accounts').set({ secret_key: configured.secretKey }).where('access_key', '=', configured.accessKey).execute();
     }

@@ -18,6 +18,7 @@ import {
   type InstanceListQuery,
 } from '../../store/instances-repo.ts';
 import { footprintRows } from '../../store/capacity-repo.ts';
+import { lockCapacity } from '../../store/store-locks.ts';
 import { insertTask } from '../../store/tasks-repo.ts';
 import { classShape, type ClassCatalogue, type InstanceClass } from '../catalogue/instance-class-catalogue.ts';
 import { DomainError } from '../domain-error.ts';
@@ -181,10 +182,11 @@ export function createInstanceService(deps: InstanceServiceDeps) {
 
   /**
    * Account quotas and host admission for `asked` more instances, nodes and promised bytes, inside the
-   * transaction that then writes the change: SQLite runs one transaction at a time, so two creates
-   * cannot both be admitted into the same free memory.
+   * transaction that then writes the change, under the store's capacity lock: two creates (in one
+   * process or several on PostgreSQL) cannot both be admitted into the same free memory or quota.
    */
   async function admit(trx: Transaction<Database>, scope: RequestScope, asked: QuotaAmounts, what: string, shape: InstanceFootprint): Promise<void> {
+    await lockCapacity(trx);
     const groups = (await footprintRows(trx)).map((r) => ({
       account: r.account,
       region: r.region,

@@ -1,0 +1,51 @@
+import type { Db } from '../store/open-store.ts';
+import { heartbeat, leaveProcess, liveProcessCount, pruneLeases, shareHealthChecks } from '../store/leases-repo.ts';
+
+/**
+ * Which settled instances this service process health-checks, when several share one PostgreSQL store:
+ * each process beats every third of the lease, counts the live ones and holds leases on its fair share
+ * (store/leases-repo.ts), so every instance is observed by exactly one live process and adding processes
+ * spreads the checks. A process that dies stops renewing; after the lease the others take its instances.
+ * When not shared (SQLite: one process) every instance is this process's and nothing is written.
+ */
+export class HealthShares {
+  private mine = new Set<string>();
+  private nextMs = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly owner: string,
+    private readonly leaseMs: number,
+    private readonly shared: boolean,
+  ) {}
+
+  /** Whether this process checks the instance now. */
+  owns(instanceId: string): boolean {
+    return !this.shared || this.mine.has(instanceId);
+  }
+
+  /** How many instances this process checks (all of `settledCount` when not shared). */
+  count(settledCount: number): number {
+    return this.shared ? this.mine.size : settledCount;
+  }
+
+  /** Renews and rebalances the leases every third of the lease time; `ids` are the settled instances. */
+  async refresh(nowMs: number, ids: readonly string[]): Promise<void> {
+    if (!this.shared || nowMs < this.nextMs) return;
+    this.nextMs = nowMs + Math.floor(this.leaseMs / 3);
+    await heartbeat(this.db, this.owner, nowMs);
+    const live = Math.max(1, await liveProcessCount(this.db, nowMs - this.leaseMs));
+    this.mine = await shareHealthChecks(this.db, { owner: this.owner, nowMs, leaseMs: this.leaseMs, instanceIds: ids, share: Math.ceil(ids.length / live) });
+  }
+
+  /** Forgets processes and leases long dead (housekeeping). */
+  async prune(nowMs: number): Promise<void> {
+    if (this.shared) await pruneLeases(this.db, nowMs - 10 * this.leaseMs);
+  }
+
+  /** A clean stop: the other processes take this one's instances at their next round. */
+  async leave(): Promise<void> {
+    this.mine.clear();
+    if (this.shared) await leaveProcess(this.db, this.owner);
+  }
+}

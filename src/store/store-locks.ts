@@ -1,0 +1,20 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './schema.ts';
+
+type Q = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Locks the `capacity` row for the rest of the caller's transaction: admission control (quotas, host
+ * memory) and port reservation read what every instance holds, then write their own share, which is
+ * safe only when no other transaction does the same in between. On PostgreSQL under READ COMMITTED a
+ * second transaction waits here until the first commits, and its next statement reads what the first
+ * wrote. On SQLite (one writer at a time) it only makes the transaction a writer at once. Lock it
+ * first, before any other row the transaction writes, so two such transactions never wait on each other.
+ */
+export async function lockCapacity(trx: Q): Promise<void> {
+  await trx
+    .updateTable('store_locks')
+    .set((eb) => ({ taken: eb('taken', '+', 1) }))
+    .where('name', '=', 'capacity')
+    .execute();
+}
