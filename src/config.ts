@@ -78,6 +78,16 @@ export interface Config {
    * least 1000 (a node is first called silent after 1 s without an answer).
    */
   hungNodeMs: number;
+  /** `JCS_BACKUP_DIR`, default `<data dir>/backups`: the directory backup files are kept in (docs/backups.md). */
+  backupDir?: string;
+  /** `JCS_BACKUP_RETENTION_DAYS`, default 7 (JD's): backups are removed this many days after they were taken. */
+  backupRetentionDays: number;
+  /** `JCS_BACKUP_MAX_PER_INSTANCE`, default 30: backups kept per instance; createBackup beyond it is QUOTA_EXCEEDED. */
+  backupMaxPerInstance: number;
+  /** `JCS_BACKUP_QUOTA_GB`, default 50: bytes of backups per account (in GB); a backup beyond it is QUOTA_EXCEEDED. */
+  backupQuotaGb: number;
+  /** `JCS_REDIS_CHECK_RDB`, default `redis-check-rdb` on PATH: checks every backup file. */
+  redisCheckRdb: string;
 }
 
 /**
@@ -194,6 +204,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     apiRequestTimeoutMs: parsePositiveInt('JCS_API_REQUEST_TIMEOUT_MS', env.JCS_API_REQUEST_TIMEOUT_MS ?? '30000'),
     apiKeepAliveTimeoutMs: parsePositiveInt('JCS_API_KEEPALIVE_TIMEOUT_MS', env.JCS_API_KEEPALIVE_TIMEOUT_MS ?? '5000'),
     hungNodeMs: parseHungNodeMs(env.JCS_HUNG_NODE_MS ?? '5000'),
+    ...(env.JCS_BACKUP_DIR ? { backupDir: resolve(env.JCS_BACKUP_DIR) } : {}),
+    backupRetentionDays: parsePositiveInt('JCS_BACKUP_RETENTION_DAYS', env.JCS_BACKUP_RETENTION_DAYS ?? '7'),
+    backupMaxPerInstance: parsePositiveInt('JCS_BACKUP_MAX_PER_INSTANCE', env.JCS_BACKUP_MAX_PER_INSTANCE ?? '30'),
+    backupQuotaGb: parsePositiveNumber('JCS_BACKUP_QUOTA_GB', env.JCS_BACKUP_QUOTA_GB ?? '50'),
+    redisCheckRdb: env.JCS_REDIS_CHECK_RDB || 'redis-check-rdb',
     ...overrides,
   };
   if (config.memoryReserveMb >= config.hostMemoryMb) {

@@ -24,6 +24,12 @@ import { Engine } from './engine/engine.ts';
 import type { Logger } from './logger.ts';
 import { openStore, type Db } from './store/open-store.ts';
 import { changeCounter } from './store/change-counter.ts';
+import { createBackupService } from './domain/backups/backup-service.ts';
+import { loadOrCreateLinkKey } from './domain/backups/download-link.ts';
+import { createDirectoryBackupStore } from './store/directory-backup-store.ts';
+import { BackupScheduler } from './engine/backup-scheduler.ts';
+import { backupHandler } from './engine/handlers/backup-handler.ts';
+import { restoreHandler } from './engine/handlers/restore-handler.ts';
 
 /** A running service: the HTTP app (already listening), its engine and store. */
 export interface Service {
@@ -66,6 +72,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
       nft: config.nft,
       memoryCgroups: config.memoryCgroups,
       hungNodeMs: config.hungNodeMs,
+      redisCheckRdb: config.redisCheckRdb,
       logger: logger.child({ component: 'driver' }),
     });
   const driver = wrapDriver(opts.instrumentDriver ? opts.instrumentDriver(local) : local, { logger: logger.child({ component: 'driver' }), timeoutMs: 30_000 });
@@ -82,17 +89,31 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
 
   // One reader of the store's change counter: the engine's settled list and the API's read cache.
   const storeVersion = changeCounter(db);
+  // Backups: files in a directory (an object store would be another BackupStore), tasks in the engine.
+  const backupFiles = createDirectoryBackupStore(config.backupDir ?? join(config.dataDir, 'backups'));
+  const backupLimits = { perInstance: config.backupMaxPerInstance, accountBytes: Math.floor(config.backupQuotaGb * 1e9), retentionDays: config.backupRetentionDays };
   const engine = new Engine({
     db,
     driver,
     logger: logger.child({ component: 'engine' }),
-    handlers: defaultTaskHandlers,
+    handlers: [...defaultTaskHandlers, backupHandler(backupFiles), restoreHandler(backupFiles)],
     maxAttempts: config.taskAttempts,
     maxHealthChecksPerSecond: config.healthChecksPerSecond,
     storeVersion,
   });
+  const backups = createBackupService({
+    db,
+    files: backupFiles,
+    logger: logger.child({ component: 'backups' }),
+    notifyEngine: () => engine.notify(),
+    now: () => new Date(),
+    linkKey: await loadOrCreateLinkKey(config.dataDir),
+    limits: backupLimits,
+  });
+  const backupScheduler = new BackupScheduler({ db, files: backupFiles, logger: logger.child({ component: 'backup-schedule' }), limits: backupLimits, notifyEngine: () => engine.notify() });
   const instances = createInstanceService({
     db,
+    createFromBackup: backups.createFromBackup,
     catalogue: loadClassCatalogue(driver.topologies),
     config,
     logger: logger.child({ component: 'instances' }),
@@ -135,6 +156,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     clearData,
     settings,
     diagnostics,
+    backups,
     regions: config.regions,
     lookupSecret: cachedSecretLookup(db),
     replays,
@@ -152,10 +174,12 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     },
   });
   engine.start();
+  backupScheduler.start();
   let url: string;
   try {
     url = await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    await backupScheduler.stop();
     await engine.stop();
     await driver.close();
     await replays.close();
@@ -176,6 +200,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     close() {
       closing ??= (async () => {
         await app.close();
+        await backupScheduler.stop();
         await engine.stop();
         await driver.close();
         await replays.close();

@@ -21,6 +21,8 @@ import type { InstanceSettingsService } from '../domain/settings/instance-settin
 import { registerInstanceSettingsRoutes } from './routes/instance-settings-routes.ts';
 import type { DiagnosticsService } from '../domain/diagnostics/diagnostics-service.ts';
 import { registerDiagnosticsRoutes } from './routes/diagnostics-routes.ts';
+import type { BackupService } from '../domain/backups/backup-service.ts';
+import { registerBackupRoutes } from './routes/backup-routes.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
@@ -31,6 +33,8 @@ export interface AppDeps extends AuthDeps {
   settings?: InstanceSettingsService;
   /** Slow log, client connections and topology read live from nodes (absent: those routes are not served). */
   diagnostics?: DiagnosticsService;
+  /** Backups, restores and their download links (absent: those operations answer 501). */
+  backups?: BackupService;
   regions: readonly string[];
   /**
    * The store's change counter (store/change-counter.ts): with it, describe and list answers are
@@ -178,6 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.clearData) registerClearDataRoutes(app, deps.clearData);
   if (deps.settings) registerInstanceSettingsRoutes(app, deps.settings);
   if (deps.diagnostics) registerDiagnosticsRoutes(app, deps.diagnostics);
+  if (deps.backups) registerBackupRoutes(app, deps.backups);
   // Last: it answers 501 for every JD operation the modules above did not register.
   registerNotImplementedRoutes(app);
   return app;
