@@ -86,14 +86,20 @@ async function bgsave(node: Candidate, signal: AbortSignal): Promise<void> {
   }
 }
 
-/** Moves the node's fresh dump to `dest` (a rename on one filesystem, else a copy). */
+/** Moves the node's fresh dump to `dest` (a rename on one filesystem, else a copy); the dump never stays behind. */
 async function moveDump(from: string, dest: string): Promise<void> {
   try {
     await rename(from, dest);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await copyFile(from, dest);
-    await rm(from, { force: true });
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') {
+      await rm(from, { force: true });
+      throw err;
+    }
+    try {
+      await copyFile(from, dest);
+    } finally {
+      await rm(from, { force: true });
+    }
   }
 }
 

@@ -39,6 +39,10 @@ export function backupHandler(files: BackupStore): TaskHandler {
           dataBytes += snap.usedMemoryBytes;
           await updateBackup(ctx.db, baseId, { files: JSON.stringify(done), source: sources.join(','), data_bytes: dataBytes });
           ctx.logger.info({ instanceId: row.id, baseId, shard, bytes: stored.bytes, keys: snap.keys, source: snap.source, reason: snap.reason }, 'backup shard stored');
+        } catch (err) {
+          // A full backup store stays full for the next attempts: fail now, with the reason.
+          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new GiveUp(`no space left in the backup store for shard ${shard}: ${(err as Error).message}`);
+          throw err;
         } finally {
           await rm(staged, { force: true });
         }
