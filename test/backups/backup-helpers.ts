@@ -94,11 +94,12 @@ export function run(cmd: string, args: string[]): Promise<{ code: number; out: s
 
 /**
  * A bare redis-server (no AOF, no password) started on `rdb` in `dir`, as an operator would to look into a
- * backup by hand. Returns a client and the stop function.
+ * backup by hand (a full sync, such as `redis-cli --rdb`, starts at once: no diskless-sync delay).
+ * Returns a client and the stop function.
  */
 export async function bareRedisOn(dir: string, rdbName: string): Promise<{ client: Redis; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', rdbName, '--appendonly', 'no', '--save', '', '--databases', '16'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', rdbName, '--appendonly', 'no', '--save', '', '--databases', '16', '--repl-diskless-sync-delay', '0'], { stdio: 'ignore' });
   const deadline = Date.now() + 10_000;
   let client: Redis | null = null;
   while (!client) {

@@ -5,7 +5,8 @@
  * that much, so every write the master acknowledged before the backup was asked for is in the file.
  */
 import type { Redis } from 'ioredis';
-import { copyFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, readFile, rename, rm, stat } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { ShardSnapshot } from '../driver.ts';
 import { checkRdb } from './check-rdb.ts';
@@ -61,9 +62,31 @@ async function chooseNode(ctx: LocalContext, spec: LocalSpec, shard: number, sec
   }
 }
 
+/** Lowest CPU priority: a snapshot's child yields the CPU to the nodes that serve tenants. */
+const SNAPSHOT_NICE = 19;
+
+/**
+ * Lowers the CPU priority of the node's forked children (the BGSAVE child): on a small host the fork
+ * competes with the master for the same cores. Best effort: a child gone already needs nothing.
+ */
+async function deprioritiseChildren(pid: number): Promise<boolean> {
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  const pids = children.split(/\s+/).filter(Boolean).map(Number);
+  for (const child of pids) {
+    try {
+      setPriority(child, SNAPSHOT_NICE);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids.length > 0;
+}
+
 /** BGSAVE on `node` and wait for it; a failed save (full disk, unwritable directory) is thrown with Redis's word for it. */
 async function bgsave(node: Candidate, signal: AbortSignal): Promise<void> {
   const before = Number((await info(node.client, 'persistence')).get('rdb_saves') ?? 0);
+  const pid = Number((await info(node.client, 'server')).get('process_id') ?? 0);
+  let reniced = false;
   // SCHEDULE: a replica may be rewriting its AOF right now (after a sync); the save then runs after it,
   // started by Redis's cron (every 100 ms at the default hz).
   await node.client.call('BGSAVE', 'SCHEDULE');
@@ -72,6 +95,7 @@ async function bgsave(node: Candidate, signal: AbortSignal): Promise<void> {
     await sleep(POLL_MS * 4, signal);
     const p = await info(node.client, 'persistence');
     if (p.get('rdb_bgsave_in_progress') === '1' || p.get('aof_rewrite_in_progress') === '1') {
+      if (!reniced && p.get('rdb_bgsave_in_progress') === '1' && pid > 0) reniced = await deprioritiseChildren(pid);
       idleSince = null;
       continue;
     }
