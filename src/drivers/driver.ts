@@ -268,7 +268,8 @@ export interface Driver {
    */
   snapshotShard?(spec: InstanceSpec, shard: number, dest: string, signal: AbortSignal): Promise<ShardSnapshot>;
   /**
-   * Optional (restore): makes `files[i]` (local RDB files, checked before anything is touched) the whole
+   * Optional (restore): makes `files[i]` (local RDB files made by snapshotShard, whose checksums the
+   * caller has matched; a missing one is refused before anything is touched) the whole
    * data of shard i: stops the instance's nodes and replaces what they would load, so the next
    * ensurePresent starts each master with exactly that data and its replica re-syncs from it. The nodes
    * stay down until then (clients are refused). Safe to repeat.

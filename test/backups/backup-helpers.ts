@@ -1,7 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { SdkBody, SdkRedis } from '../helpers/sdk-client.ts';
+import { sdkClient, type SdkBody, type SdkRedis } from '../helpers/sdk-client.ts';
+import { freePort, ServiceProcess } from '../helpers/service-process.ts';
+import { killInstanceProcesses, removeInstanceCgroups, TEST_AK, TEST_SK } from '../helpers/test-service.ts';
 
 /** The backup operations of the SDK's Redis client (the shared SdkRedis lists the core ones). */
 export interface BackupSdk extends SdkRedis {
@@ -74,18 +78,6 @@ export async function fillMixed(client: Redis, prefix: string): Promise<void> {
   await p.exec();
 }
 
-/** A free TCP port on loopback, for a bare redis-server a test starts itself. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
@@ -124,6 +116,32 @@ export async function bareRedisOn(dir: string, rdbName: string): Promise<{ clien
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;
+    },
+  };
+}
+
+/** The service as its own process (to SIGKILL it), with an SDK client and a cleanup that leaves nothing. */
+export interface KillableService {
+  svc: ServiceProcess;
+  sdk: BackupSdk;
+  dataDir: string;
+  /** Kills the service and every redis-server it started, removes their cgroups and the data directory. */
+  destroy(): Promise<void>;
+}
+
+export async function startKillableService(prefix: string, instancePorts: string): Promise<KillableService> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const svc = new ServiceProcess(dataDir, await freePort(), instancePorts);
+  await svc.start();
+  return {
+    svc,
+    sdk: sdkClient(svc.url, TEST_AK, TEST_SK) as BackupSdk,
+    dataDir,
+    async destroy() {
+      await svc.stop('SIGKILL');
+      killInstanceProcesses(dataDir);
+      await removeInstanceCgroups(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

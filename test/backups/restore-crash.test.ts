@@ -5,33 +5,24 @@
  * write acknowledged once the instance was back is kept. The service runs as a separate process.
  * Ports 25500-25549 belong to this file.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sdkClient } from '../helpers/sdk-client.ts';
-import { freePort, ServiceProcess } from '../helpers/service-process.ts';
-import { killInstanceProcesses, msSpec, removeInstanceCgroups, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
-import { backupEnd, dumpKeys, fillMixed, type BackupSdk } from './backup-helpers.ts';
+import type { ServiceProcess } from '../helpers/service-process.ts';
+import { msSpec, waitForStatus } from '../helpers/test-service.ts';
+import { backupEnd, dumpKeys, fillMixed, startKillableService, type BackupSdk, type KillableService } from './backup-helpers.ts';
 
-let dataDir = '';
+let k: KillableService;
 let svc: ServiceProcess;
 let sdk: BackupSdk;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'jcs-restore-crash-'));
-  svc = new ServiceProcess(dataDir, await freePort(), '25500-25549');
-  await svc.start();
-  sdk = sdkClient(svc.url, TEST_AK, TEST_SK) as BackupSdk;
+  k = await startKillableService('jcs-restore-crash-', '25500-25549');
+  ({ svc, sdk } = k);
 });
 
 afterAll(async () => {
-  await svc?.stop('SIGKILL');
-  killInstanceProcesses(dataDir);
-  await removeInstanceCgroups(dataDir);
-  rmSync(dataDir, { recursive: true, force: true });
+  await k?.destroy();
 });
 
 describe('restore and SIGKILL of the service', () => {

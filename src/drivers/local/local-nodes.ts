@@ -336,7 +336,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     },
 
     snapshotShard: async (spec, shard, dest, signal) => snapshotShard(ctx, checkRdbBinary, spec, shard, await secretsFor(spec), dest, signal),
-    replaceData: (spec, files, signal) => replaceData(ctx, checkRdbBinary, spec, files, signal),
+    replaceData: (spec, files, signal) => replaceData(ctx, spec, files, signal),
     watch: (listener) => ctx.pool.onNodeLost(listener),
 
     async close() {

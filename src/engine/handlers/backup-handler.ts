@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { BACKUP_FAILED, BACKUP_OK, BACKUP_RUNNING, BACKUP_TASK, filesOf, type BackupFile } from '../../domain/backups/backup-service.ts';
 import type { BackupStore } from '../../store/backup-store.ts';
 import { getBackup, updateBackup } from '../../store/backups-repo.ts';
-import { DONE, GiveUp, type TaskHandler } from '../task-handler.ts';
+import { DONE, GiveUp, stillProgressing, type TaskHandler } from '../task-handler.ts';
 
 const baseIdOf = (payload: string): string => (JSON.parse(payload) as { baseId: string }).baseId;
 
@@ -22,6 +22,10 @@ export function backupHandler(files: BackupStore): TaskHandler {
       const snapshot = ctx.driver.snapshotShard;
       if (!snapshot) throw new GiveUp(`the ${ctx.driver.name} driver cannot take snapshots`);
       const spec = ctx.spec(row);
+      // The health loop leaves an instance with a pending task alone: a node that died just before (or
+      // during) the backup is started here, or every attempt would find no master until the task gave up.
+      const waiting = stillProgressing(await ctx.restartDeadNodes(spec));
+      if (waiting) return waiting;
       const done = filesOf(backup);
       const sources = backup.source === '' ? [] : backup.source.split(',');
       let dataBytes = Number(backup.data_bytes);
