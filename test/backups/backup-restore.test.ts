@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../../src/domain/accounts/account-service.ts';
 import { signedPath } from '../../src/domain/backups/download-link.ts';
@@ -237,5 +237,30 @@ describe('after delete', () => {
     expect(listed.backups.map((x) => x.baseId)).toEqual([b.baseId]);
     const link = ((await sdk.describeDownloadUrl({ cacheInstanceId: gone, baseId: b.baseId })).result.downloadUrls as Array<{ link: string }>)[0]!.link;
     expect((await fetch(link)).status).toBe(200);
+  });
+});
+
+describe('native cluster', () => {
+  it('is backed up as one checked file per shard, each from its replica, holding that shard\'s keys', async () => {
+    const cid = await create({ cacheInstanceName: 'bk_cluster', cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3, redisVersion: '7.0' });
+    expect(await waitForStatus(sdk, cid, ['running', 'error'], 60_000)).toBe('running');
+    const cluster = new Cluster([{ host: '127.0.0.1', port: (await describe_(cid)).port }], { redisOptions: { password: 'Abcd1234' } });
+    try {
+      await Promise.all(Array.from({ length: 300 }, (_, i) => cluster.set(`c:${i}`, String(i))));
+      const b = await backupEnd(sdk, cid, (await sdk.createBackup({ cacheInstanceId: cid, fileName: 'cluster', backupType: 1 })).result.baseId as string);
+      expect(b).toMatchObject({ backupStatus: 2, backupShardNum: 3, snapshotSource: 'replica,replica,replica' });
+      let keys = 0;
+      for (let shard = 0; shard < 3; shard++) {
+        const check = await run('redis-check-rdb', [join(svc.dataDir, 'backups', cid, b.baseId, `shard-${shard}.rdb`)]);
+        expect(check.code).toBe(0);
+        keys += Number(/(\d+) keys read/.exec(check.out)![1]);
+      }
+      expect(keys).toBe(300);
+      // Not restorable yet: refused naming the rule, the instance untouched.
+      expect(await sdkError(sdk.restoreInstance({ cacheInstanceId: cid, baseId: b.baseId }))).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION', message: expect.stringMatching(/not supported yet/) });
+    } finally {
+      cluster.disconnect();
+    }
+    await sdk.deleteCacheInstance({ cacheInstanceId: cid });
   });
 });
