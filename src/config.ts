@@ -101,6 +101,16 @@ export interface Config {
    * without renewing; a process that dies loses them this long after its last renewal. At least 1000.
    */
   leaseMs: number;
+  /** `JCS_BACKUP_DIR`, default `<data dir>/backups`: the directory backup files are kept in (docs/backups.md). */
+  backupDir?: string;
+  /** `JCS_BACKUP_RETENTION_DAYS`, default 7 (JD's): backups are removed this many days after they were taken. */
+  backupRetentionDays: number;
+  /** `JCS_BACKUP_MAX_PER_INSTANCE`, default 30: backups kept per instance; createBackup beyond it is QUOTA_EXCEEDED. */
+  backupMaxPerInstance: number;
+  /** `JCS_BACKUP_QUOTA_GB`, default 50: bytes of backups per account (in GB); a backup beyond it is QUOTA_EXCEEDED. */
+  backupQuotaGb: number;
+  /** `JCS_REDIS_CHECK_RDB`, default `redis-check-rdb` on PATH: checks every backup file. */
+  redisCheckRdb: string;
 }
 
 /**
@@ -230,6 +240,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     metricsToken: env.JCS_METRICS_TOKEN || undefined,
     databaseUrl: parseDatabaseUrl(env.JCS_DATABASE_URL),
     leaseMs: parsePositiveInt('JCS_LEASE_MS', env.JCS_LEASE_MS ?? '15000'),
+    ...(env.JCS_BACKUP_DIR ? { backupDir: resolve(env.JCS_BACKUP_DIR) } : {}),
+    backupRetentionDays: parsePositiveInt('JCS_BACKUP_RETENTION_DAYS', env.JCS_BACKUP_RETENTION_DAYS ?? '7'),
+    backupMaxPerInstance: parsePositiveInt('JCS_BACKUP_MAX_PER_INSTANCE', env.JCS_BACKUP_MAX_PER_INSTANCE ?? '30'),
+    backupQuotaGb: parsePositiveNumber('JCS_BACKUP_QUOTA_GB', env.JCS_BACKUP_QUOTA_GB ?? '50'),
+    redisCheckRdb: env.JCS_REDIS_CHECK_RDB || 'redis-check-rdb',
     ...overrides,
   };
   if (config.memoryReserveMb >= config.hostMemoryMb) {

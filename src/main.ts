@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/build-app.ts';
 import type { Config } from './config.ts';
@@ -27,6 +28,12 @@ import { changeCounter } from './store/change-counter.ts';
 import { createServiceMetrics } from './metrics/service-metrics.ts';
 import { listInstanceEvents } from './domain/instances/instance-events.ts';
 import { buildMetricsApp } from './api/build-metrics-app.ts';
+import { createBackupService } from './domain/backups/backup-service.ts';
+import { loadOrCreateLinkKey } from './domain/backups/download-link.ts';
+import { createDirectoryBackupStore } from './store/directory-backup-store.ts';
+import { BackupScheduler } from './engine/backup-scheduler.ts';
+import { backupHandler } from './engine/handlers/backup-handler.ts';
+import { restoreHandler } from './engine/handlers/restore-handler.ts';
 
 /** A running service: the HTTP app (already listening), its engine and store. */
 export interface Service {
@@ -76,6 +83,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
       nft: config.nft,
       memoryCgroups: config.memoryCgroups,
       hungNodeMs: config.hungNodeMs,
+      redisCheckRdb: config.redisCheckRdb,
       logger: logger.child({ component: 'driver' }),
     });
   const driver = wrapDriver(opts.instrumentDriver ? opts.instrumentDriver(local) : local, { logger: logger.child({ component: 'driver' }), timeoutMs: 30_000 });
@@ -92,11 +100,14 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
 
   // One reader of the store's change counter: the engine's settled list and the API's read cache.
   const storeVersion = changeCounter(db);
+  // Backups: files in a directory (an object store would be another BackupStore), tasks in the engine.
+  const backupFiles = createDirectoryBackupStore(config.backupDir ?? join(config.dataDir, 'backups'));
+  const backupLimits = { perInstance: config.backupMaxPerInstance, accountBytes: Math.floor(config.backupQuotaGb * 1e9), retentionDays: config.backupRetentionDays };
   const engine = new Engine({
     db,
     driver,
     logger: logger.child({ component: 'engine' }),
-    handlers: defaultTaskHandlers,
+    handlers: [...defaultTaskHandlers, backupHandler(backupFiles), restoreHandler(backupFiles)],
     maxAttempts: config.taskAttempts,
     maxHealthChecksPerSecond: config.healthChecksPerSecond,
     storeVersion,
@@ -108,8 +119,19 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
   engine.onEvent((e) => {
     if (e.type === 'task-finished' && e.kind === 'delete') engine.samples.forget(e.instanceId);
   });
+  const backups = createBackupService({
+    db,
+    files: backupFiles,
+    logger: logger.child({ component: 'backups' }),
+    notifyEngine: () => engine.notify(),
+    now: () => new Date(),
+    linkKey: await loadOrCreateLinkKey(config.dataDir),
+    limits: backupLimits,
+  });
+  const backupScheduler = new BackupScheduler({ db, files: backupFiles, logger: logger.child({ component: 'backup-schedule' }), limits: backupLimits, notifyEngine: () => engine.notify() });
   const instances = createInstanceService({
     db,
+    createFromBackup: backups.createFromBackup,
     catalogue: loadClassCatalogue(driver.topologies),
     config,
     logger: logger.child({ component: 'instances' }),
@@ -155,6 +177,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     clearData,
     settings,
     diagnostics,
+    backups,
     regions: config.regions,
     consoleDir: config.consoleDir,
     lookupSecret: cachedSecretLookup(db),
@@ -175,6 +198,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     },
   });
   engine.start();
+  backupScheduler.start();
   let url: string;
   const metricsApp = config.metricsPort === undefined ? undefined : await buildMetricsApp(metrics, metricsAccess);
   let metricsUrl: string | undefined;
@@ -185,6 +209,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     await app.close();
     await metricsApp?.close();
     metrics.close();
+    await backupScheduler.stop();
     await engine.stop();
     await driver.close();
     await replays.close();
@@ -209,6 +234,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
         await app.close();
         await metricsApp?.close();
         metrics.close();
+        await backupScheduler.stop();
         await engine.stop();
         await driver.close();
         await replays.close();

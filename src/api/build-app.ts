@@ -26,6 +26,8 @@ import { registerSamplesRoutes } from './routes/samples-routes.ts';
 import type { InstanceSamples } from '../engine/instance-samples.ts';
 import { registerMetricsRoute, type MetricsAccess, type MetricsEndpoint } from './routes/metrics-routes.ts';
 import { registerInstanceEventsRoutes, type ListInstanceEvents } from './routes/instance-events-routes.ts';
+import type { BackupService } from '../domain/backups/backup-service.ts';
+import { registerBackupRoutes } from './routes/backup-routes.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
@@ -36,6 +38,8 @@ export interface AppDeps extends AuthDeps {
   settings?: InstanceSettingsService;
   /** Slow log, client connections and topology read live from nodes (absent: those routes are not served). */
   diagnostics?: DiagnosticsService;
+  /** Backups, restores and their download links (absent: those operations answer 501). */
+  backups?: BackupService;
   regions: readonly string[];
   /**
    * The store's change counter (store/change-counter.ts): with it, describe and list answers are
@@ -207,6 +211,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.instanceEvents) registerInstanceEventsRoutes(app, deps.instanceEvents);
   if (deps.samples) registerSamplesRoutes(app, deps.instances, deps.samples);
   if (deps.consoleDir) await registerConsoleRoutes(app, deps.consoleDir);
+  if (deps.backups) registerBackupRoutes(app, deps.backups);
   // Last: it answers 501 for every JD operation the modules above did not register.
   registerNotImplementedRoutes(app);
   return app;

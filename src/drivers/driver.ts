@@ -204,6 +204,23 @@ export interface PurgeScanResult {
   reaped: number;
 }
 
+/** What Driver.snapshotShard made: one shard's RDB file, and where it came from. */
+export interface ShardSnapshot {
+  /**
+   * `replica`: the shard's replica, once it had caught up with every write the master had acknowledged
+   * when the snapshot was asked for (the master a tenant writes to is not forked). `master`: there was
+   * no healthy replica; `reason` says why.
+   */
+  source: 'replica' | 'master';
+  reason: string;
+  /** Size of the file, in bytes. */
+  bytes: number;
+  /** Keys in the file (what redis-check-rdb counted). */
+  keys: number;
+  /** The shard master's used_memory when the snapshot was taken: what a restore target must hold. */
+  usedMemoryBytes: number;
+}
+
 export interface Driver {
   /** Short name for logs, e.g. `local`. */
   readonly name: string;
@@ -256,6 +273,20 @@ export interface Driver {
    * `keys` (candidates from purgeScan) that exists and meets `filter`'s conditions. `absent`: keys that no longer exist.
    */
   purgeDelete?(spec: InstanceSpec, shard: number, keys: readonly string[], filter: PurgeFilter, signal: AbortSignal): Promise<{ deleted: number; absent: number }>;
+  /**
+   * Optional (backups): writes an RDB snapshot of shard `shard` to the local file `dest` (created or
+   * replaced; its directory exists), taken from the shard's replica when it is healthy (see
+   * ShardSnapshot.source), and checks it with redis-check-rdb. Changes nothing the tenant can see.
+   */
+  snapshotShard?(spec: InstanceSpec, shard: number, dest: string, signal: AbortSignal): Promise<ShardSnapshot>;
+  /**
+   * Optional (restore): makes `files[i]` (local RDB files made by snapshotShard, whose checksums the
+   * caller has matched; a missing one is refused before anything is touched) the whole
+   * data of shard i: stops the instance's nodes and replaces what they would load, so the next
+   * ensurePresent starts each master with exactly that data and its replica re-syncs from it. The nodes
+   * stay down until then (clients are refused). Safe to repeat.
+   */
+  replaceData?(spec: InstanceSpec, files: readonly string[], signal: AbortSignal): Promise<void>;
   /** Releases connections and timers; leaves every instance running. */
   close(): Promise<void>;
 }

@@ -101,6 +101,12 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
             withSpec('purgeDelete', spec, signal, (s) => driver.purgeDelete!(spec, shard, keys, filter, s)) }
       : {}),
     ...(driver.inspectNodes ? { inspectNodes: (spec: InstanceSpec, signal: AbortSignal) => withSpec('inspectNodes', spec, signal, (s) => driver.inspectNodes!(spec, s)) } : {}),
+    ...(driver.snapshotShard
+      ? { snapshotShard: (spec: InstanceSpec, shard: number, dest: string, signal: AbortSignal) => withSpec('snapshotShard', spec, signal, (s) => driver.snapshotShard!(spec, shard, dest, s)) }
+      : {}),
+    ...(driver.replaceData
+      ? { replaceData: (spec: InstanceSpec, files: readonly string[], signal: AbortSignal) => withSpec('replaceData', spec, signal, (s) => driver.replaceData!(spec, files, s)) }
+      : {}),
     ...(driver.watch ? { watch: (listener: (instanceId: string) => void) => driver.watch!(listener) } : {}),
     close() {
       closeDone ??= call('close', undefined, undefined, () => driver.close());

@@ -11,6 +11,7 @@ import type { StoreDialect } from './store-dialect.ts';
  */
 const serialId = (dialect: StoreDialect): [ColumnDataType, (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder] =>
   dialect === 'postgres' ? ['bigserial', (c) => c.primaryKey()] : ['integer', (c) => c.primaryKey().autoIncrement()];
+import { backupsMigration } from './migrations/0008-backups.ts';
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
@@ -155,6 +156,7 @@ const migrations = (dialect: StoreDialect): Record<string, Migration> => ({
   },
   '0006_tenant_settings': tenantSettingsMigration,
   '0007_clear_data': clearDataMigration,
+  '0008_backups': backupsMigration,
   '0011_leases': leasesMigration,
 });
 

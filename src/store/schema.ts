@@ -167,7 +167,64 @@ export interface ClearDataTable {
   transition_ms: number;
 }
 
+/** One backup (createBackup or the schedule): what describeBackups shows and where its files are. */
+export interface BackupsTable {
+  /** JD's baseId. */
+  base_id: string;
+  account: string;
+  region: string;
+  /** The instance it was taken of; the row outlives the instance until retention removes it. */
+  instance_id: string;
+  file_name: string;
+  /** JD's backupType: 1 manual, 0 automatic. */
+  backup_type: number;
+  /** JD's backupStatus: 0 running, 1 failed, 2 succeeded. */
+  status: number;
+  /** Why it failed (empty otherwise). */
+  message: string;
+  start_ms: number;
+  end_ms: number | null;
+  /** Bytes of all its files. */
+  size: number;
+  shard_num: number;
+  shard_memory_mb: number;
+  instance_type: string;
+  /** Which node each shard's snapshot came from (`replica`, or `master` when no replica was healthy), comma-joined by shard. */
+  source: string;
+  /** The largest shard master's used_memory when its snapshot was taken: what a restore target must hold per shard. */
+  data_bytes: number;
+  /** JSON array of `{shard, key, bytes, sha256, keys}`, one per shard, in the backup file store. */
+  files: string;
+  task_id: number;
+  /** `YYYY-MM-DD` (in the policy's time zone) of a scheduled backup; null for a manual one. */
+  auto_day: string | null;
+}
+
+/** An instance's automatic backup policy (modifyBackupPolicy); no row: JD's default. */
+export interface BackupPoliciesTable {
+  instance_id: string;
+  auto_backup: number;
+  /** JD's `HH:mm-HH:mm +0800` window. */
+  backup_time: string;
+  /** Comma list of JD's day names, `Monday`…`Sunday`. */
+  backup_period: string;
+  updated_ms: number;
+}
+
+/** The restore in progress on an instance (restoreInstance or a create from a backup) and its step. */
+export interface RestoresTable {
+  instance_id: string;
+  task_id: number;
+  base_id: string;
+  /** `fetching` until the nodes were given the backup's data, then `placed`. */
+  phase: string;
+  started_ms: number;
+}
+
 export interface Database {
+  backups: BackupsTable;
+  backup_policies: BackupPoliciesTable;
+  restores: RestoresTable;
   clear_data: ClearDataTable;
   accounts: AccountsTable;
   instance_tags: InstanceTagsTable;

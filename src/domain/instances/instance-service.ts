@@ -65,6 +65,22 @@ export interface InstanceServiceDeps {
   engineVersion: string;
   /** Whether the driver enforces IP white lists on this host (its capabilities, known after init). */
   ipWhiteListEnforcement: () => DriverCapabilities['ipWhiteList'];
+  /**
+   * A create with `backupId` (domain/backups/backup-service.ts): checks the backup against the new
+   * instance and writes the task that builds it with the backup's data, in the create's transaction.
+   * Without it such a create is refused.
+   */
+  createFromBackup?: (trx: Transaction<Database>, scope: RequestScope, instance: NewFromBackup) => Promise<void>;
+}
+
+/** What createFromBackup is given: the new instance, and the backup asked for. */
+export interface NewFromBackup {
+  instanceId: string;
+  backupId: string;
+  srcInstanceId: string | undefined;
+  instanceType: string;
+  shards: number;
+  memoryMbPerShard: number;
 }
 
 export type TaskKind = 'create' | 'resize' | 'password' | 'delete' | 'ipWhiteList';
@@ -258,7 +274,11 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       if (input.cpuArchType !== undefined && input.cpuArchType !== cpuArchType) {
         throw new DomainError('INVALID_ARGUMENT', `cacheInstance.cpuArchType: this host provides ${cpuArchType} only`);
       }
-      if (input.backupId !== undefined || input.srcInstanceId !== undefined) {
+      const fromBackup = deps.createFromBackup;
+      if (input.srcInstanceId !== undefined && input.backupId === undefined) {
+        throw new DomainError('INVALID_ARGUMENT', 'cacheInstance.backupId: required with srcInstanceId (both name the backup to create from)');
+      }
+      if (input.backupId !== undefined && !fromBackup) {
         throw new DomainError('INVALID_ARGUMENT', 'cacheInstance.backupId: creating from a backup is not supported');
       }
       if (input.port !== undefined && (input.port < config.instancePorts.from || input.port > config.instancePorts.to)) {
@@ -325,7 +345,12 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         );
         const row = (await getInstanceById(trx, id))!;
         await reserveNodesOrRefuse(trx, toInstanceSpec(row), input.port !== undefined ? 'cacheInstance.port' : null, true);
-        await enqueue(trx, id, 'create', {});
+        if (input.backupId !== undefined && fromBackup) {
+          // The backup's task builds the instance with its data: it is never `running` empty first.
+          await fromBackup(trx, scope, { instanceId: id, backupId: input.backupId, srcInstanceId: input.srcInstanceId, instanceType: cls.instanceType, shards: shape.shards, memoryMbPerShard: shape.memoryMbPerShard });
+        } else {
+          await enqueue(trx, id, 'create', {});
+        }
       });
       logger.info({ instanceId: id, account: scope.account, region: scope.region, class: cls.instanceClass }, 'instance create accepted');
       deps.notifyEngine();

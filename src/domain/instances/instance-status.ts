@@ -3,15 +3,19 @@ import type { Database } from '../../store/schema.ts';
 import type { Logger } from '../../logger.ts';
 import { insertEvent } from '../../store/events-repo.ts';
 
-/** Instance statuses of the API (reference §4.0). `configuring` is used while a password reset applies. */
-export type InstanceStatus = 'creating' | 'running' | 'changing' | 'configuring' | 'deleting' | 'error';
+/**
+ * Instance statuses of the API (reference §4.0). `configuring` is used while a password reset applies,
+ * `restoring` while restoreInstance replaces the data.
+ */
+export type InstanceStatus = 'creating' | 'running' | 'changing' | 'configuring' | 'restoring' | 'deleting' | 'error';
 
 /** The transitions the service allows; anything else is a bug and is refused loudly. */
 const ALLOWED: Record<InstanceStatus, InstanceStatus[]> = {
   creating: ['running', 'error', 'deleting'],
-  running: ['changing', 'configuring', 'deleting', 'error'],
+  running: ['changing', 'configuring', 'restoring', 'deleting', 'error'],
   changing: ['running', 'error'],
   configuring: ['running', 'error'],
+  restoring: ['running', 'error'],
   deleting: ['error'],
   error: ['running', 'deleting', 'changing', 'configuring'],
 };

@@ -172,6 +172,8 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     setPassword: async (spec, signal) => nodes.setPassword(await mustHaveNodes(spec), signal),
     applyIpWhiteList: async (spec, signal) => nodes.applyIpWhiteList(await mustHaveNodes(spec), signal),
     purgeScan: async (spec, shard, cursor, filter, count, signal) => nodes.purgeScan(await mustHaveNodes(spec), shard, cursor, filter, count, signal),
+    snapshotShard: async (spec, shard, dest, signal) => nodes.snapshotShard(await mustHaveNodes(spec), shard, dest, signal),
+    replaceData: async (spec, files, signal) => nodes.replaceData(await mustHaveNodes(spec), files, signal),
     purgeDelete: async (spec, shard, keys, filter, signal) => nodes.purgeDelete(await mustHaveNodes(spec), shard, keys, filter, signal),
     async inspectNodes(spec, signal): Promise<NodeDiagnostics[]> {
       const local = await mustHaveNodes(spec);

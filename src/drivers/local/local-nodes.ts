@@ -2,6 +2,9 @@ import { mkdir, readdir, rm, stat, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentDriverError, type DriverCapabilities, type InstanceTopology, type PurgeFilter, type PurgeScanResult } from '../driver.ts';
 import { type LocalObservation, type LocalSpec } from './local-spec.ts';
+import type { ShardSnapshot } from '../driver.ts';
+import { snapshotShard } from './rdb-snapshot.ts';
+import { replaceData } from './rdb-restore.ts';
 import type { DriverLogger } from '../driver-logger.ts';
 import { learnAclCanon } from './acl-canon.ts';
 import { AdminPool } from './admin-pool.ts';
@@ -44,6 +47,8 @@ export interface LocalNodesOptions {
    * (`JCS_HUNG_NODE_MS`). See hung-nodes.ts and docs/local-driver.md.
    */
   hungNodeMs?: number;
+  /** redis-check-rdb, which checks every backup file (Debian's redis-tools). Default `redis-check-rdb` on PATH (`JCS_REDIS_CHECK_RDB`). */
+  redisCheckRdb?: string;
 }
 
 /** How long one node may take to answer a diagnostics read before it is left out of the report. */
@@ -78,6 +83,10 @@ export interface LocalNodes {
   purgeDelete(spec: LocalSpec, shard: number, keys: readonly string[], filter: PurgeFilter, signal: AbortSignal): Promise<{ deleted: number; absent: number }>;
   /** See Driver.inspectNodes: each answering node's report, by client port. */
   inspect(spec: LocalSpec, signal: AbortSignal): Promise<Map<number, NodeReport>>;
+  /** See Driver.snapshotShard; `shard` indexes `spec.shards`. */
+  snapshotShard(spec: LocalSpec, shard: number, dest: string, signal: AbortSignal): Promise<ShardSnapshot>;
+  /** See Driver.replaceData. */
+  replaceData(spec: LocalSpec, files: readonly string[], signal: AbortSignal): Promise<void>;
   /** See Driver.watch: a node whose control connection closed by itself. */
   watch(listener: (instanceId: string) => void): () => void;
   close(): Promise<void>;
@@ -102,6 +111,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
   };
   // IP white lists. No source is trusted: the control plane reaches nodes through their unix sockets and
   // nodes reach each other on their TLS ports, so a local process is filtered like anyone else.
+  const checkRdbBinary = opts.redisCheckRdb ?? 'redis-check-rdb';
   const firewall = createNftFirewall({ nft: opts.nft ?? 'nft', logger: opts.logger, trustedSources: [] });
 
   function handler(spec: LocalSpec): TopologyHandler {
@@ -325,6 +335,8 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
       return reports;
     },
 
+    snapshotShard: async (spec, shard, dest, signal) => snapshotShard(ctx, checkRdbBinary, spec, shard, await secretsFor(spec), dest, signal),
+    replaceData: (spec, files, signal) => replaceData(ctx, spec, files, signal),
     watch: (listener) => ctx.pool.onNodeLost(listener),
 
     async close() {

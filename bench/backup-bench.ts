@@ -1,0 +1,146 @@
+/**
+ * `npm run bench:backup`: backups and restores of a master-slave instance holding BENCH_BACKUP_MB of data
+ * (default 256; 1 GB is the goal where the machine has room), against same-run baselines:
+ * - backup (createBackup → backupStatus 2, seen through the SDK) vs `redis-cli --rdb` of the same data
+ *   from a bare redis-server (the by-hand way), time and MB/s;
+ * - restore in place (restoreInstance → verified `running`) vs a bare redis-server loading the same RDB
+ *   (spawn → loaded and answering);
+ * - a writer's latency on the master (one SET at a time) while backups run vs idle, alternated in
+ *   windows of the same length so load drift hits both.
+ * BENCH_BACKUP_ROUNDS (default 3) of each, interleaved. The service runs as its own process.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { percentile } from '../test/chaos/chaos-stats.ts';
+import { sdkClient } from '../test/helpers/sdk-client.ts';
+import { freePort, ServiceProcess } from '../test/helpers/service-process.ts';
+import { killInstanceProcesses, msSpec, TEST_AK, TEST_SK, waitForStatus } from '../test/helpers/test-service.ts';
+import { backupEnd, bareRedisOn, run, type BackupSdk } from '../test/backups/backup-helpers.ts';
+
+const MB = Number(process.env.BENCH_BACKUP_MB ?? 256);
+const ROUNDS = Number(process.env.BENCH_BACKUP_ROUNDS ?? 3);
+const WINDOW_MS = 4_000;
+const PASSWORD = 'Passw0rd1';
+const median = (xs: number[]): number => percentile(xs, 0.5);
+const fmt = (xs: number[]): string => `median ${Math.round(median(xs))} ms (${xs.map((x) => Math.round(x)).join(', ')})`;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'jcs-backup-bench-'));
+const work = mkdtempSync(join(tmpdir(), 'jcs-backup-bench-work-'));
+const svc = new ServiceProcess(dataDir, await freePort(), '25600-25649');
+let client: Redis | null = null;
+try {
+  await svc.start();
+  const sdk = sdkClient(svc.url, TEST_AK, TEST_SK) as BackupSdk;
+  // A class with room for the data: 4 GB for up to 3 GB, 8 GB beyond.
+  const cls = MB <= 3_000 ? 'redis.m.large.basic' : 'redis.m.xlarge.basic';
+  const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: PASSWORD, cacheInstanceClass: cls }) })).result.cacheInstanceId as string;
+  await waitForStatus(sdk, id, ['running'], 60_000);
+  const { port } = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as { port: number };
+  client = new Redis({ host: '127.0.0.1', port, password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => 20 });
+  client.on('error', () => undefined);
+
+  // Random values: RDB compression must not make the file much smaller than the data.
+  const values = Array.from({ length: 997 }, () => randomBytes(768).toString('base64'));
+  const keys = Math.floor((MB * 1024 * 1024) / (values[0]!.length + 64));
+  const t0 = Date.now();
+  for (let i = 0; i < keys; i += 10_000) {
+    const p = client.pipeline();
+    for (let j = i; j < Math.min(keys, i + 10_000); j++) p.set(`k:${j}`, values[j % values.length]!);
+    await p.exec();
+  }
+  const used = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
+  console.log(`loaded ${keys} keys, used_memory ${Math.round(used / 1048576)} MB in ${Date.now() - t0} ms; waiting for the replica`);
+  await waitForStatus(sdk, id, ['running'], 120_000);
+
+  const ours: number[] = [];
+  const byHand: number[] = [];
+  const restores: number[] = [];
+  const bareLoads: number[] = [];
+  let bytes = 0;
+  let lastBaseId = '';
+  for (let r = 0; r < ROUNDS; r++) {
+    const started = performance.now();
+    const baseId = (await sdk.createBackup({ cacheInstanceId: id, fileName: `bench${r}`, backupType: 1 })).result.baseId as string;
+    const b = await backupEnd(sdk, id, baseId, 600_000);
+    if (b.backupStatus !== 2) throw new Error(`backup failed: ${b.failureReason}`);
+    ours.push(performance.now() - started);
+    bytes = b.backupSize;
+    lastBaseId = baseId;
+    console.log(`round ${r + 1}: backup ${Math.round(ours.at(-1)!)} ms (${b.snapshotSource}), ${Math.round(bytes / 1048576)} MB`);
+
+    // By hand: the same data in a bare redis-server, saved with redis-cli --rdb.
+    const file = join(dataDir, 'backups', id, baseId, 'shard-0.rdb');
+    copyFileSync(file, join(work, 'bare.rdb'));
+    const bare = await bareRedisOn(work, 'bare.rdb');
+    try {
+      const barePort = Number((bare.client.options as { port: number }).port);
+      const h0 = performance.now();
+      const res = await run('redis-cli', ['-p', String(barePort), '--rdb', join(work, 'by-hand.rdb')]);
+      if (res.code !== 0) throw new Error(`redis-cli --rdb failed: ${res.out}`);
+      byHand.push(performance.now() - h0);
+    } finally {
+      await bare.stop();
+    }
+    console.log(`round ${r + 1}: redis-cli --rdb ${Math.round(byHand.at(-1)!)} ms (${Math.round(statSync(join(work, 'by-hand.rdb')).size / 1048576)} MB)`);
+
+    // Restore in place vs a bare redis-server loading the same file.
+    const rs = performance.now();
+    await sdk.restoreInstance({ cacheInstanceId: id, baseId });
+    await waitForStatus(sdk, id, ['running'], 600_000);
+    restores.push(performance.now() - rs);
+    const l0 = performance.now();
+    const loaded = await bareRedisOn(work, 'bare.rdb');
+    bareLoads.push(performance.now() - l0);
+    await loaded.stop();
+    console.log(`round ${r + 1}: restore ${Math.round(restores.at(-1)!)} ms, bare load ${Math.round(bareLoads.at(-1)!)} ms`);
+  }
+
+  // Writer latency on the master: idle windows and windows with backups running, alternated.
+  const idle: number[] = [];
+  const during: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const withBackup of [false, true]) {
+      const samples = withBackup ? during : idle;
+      const end = Date.now() + WINDOW_MS;
+      let backups = 0;
+      const background = withBackup
+        ? (async () => {
+            while (Date.now() < end) {
+              const baseId = (await sdk.createBackup({ cacheInstanceId: id, fileName: `lat${r}_${backups++}`, backupType: 1 })).result.baseId as string;
+              await backupEnd(sdk, id, baseId, 600_000);
+            }
+          })()
+        : Promise.resolve();
+      for (let n = 0; Date.now() < end; n++) {
+        const s = performance.now();
+        await client.set(`lat:${n % 1000}`, 'x');
+        samples.push(performance.now() - s);
+      }
+      await background;
+    }
+  }
+  const lat = (xs: number[]): string => `p50 ${percentile(xs, 0.5).toFixed(3)} ms, p99 ${percentile(xs, 0.99).toFixed(3)} ms, max ${Math.max(...xs).toFixed(1)} ms (n=${xs.length})`;
+
+  const mbs = (ms: number): string => ((bytes / 1048576) / (ms / 1000)).toFixed(0);
+  console.log('');
+  console.log(`data: ${keys} keys, used_memory ${Math.round(used / 1048576)} MB, RDB ${Math.round(bytes / 1048576)} MB; ${ROUNDS} rounds`);
+  console.log(`backup (createBackup → status 2): ${fmt(ours)}, ${mbs(median(ours))} MB/s`);
+  console.log(`redis-cli --rdb by hand:           ${fmt(byHand)}, ${mbs(median(byHand))} MB/s`);
+  console.log(`ratio backup / by hand: ${(median(ours) / median(byHand)).toFixed(2)} (goal <= 1.5)`);
+  console.log(`restore in place (→ running):      ${fmt(restores)}`);
+  console.log(`bare redis-server load:            ${fmt(bareLoads)}`);
+  console.log(`ratio restore / bare load: ${(median(restores) / median(bareLoads)).toFixed(2)} (goal <= 2)`);
+  console.log(`writer on the master, idle:        ${lat(idle)}`);
+  console.log(`writer on the master, backups run: ${lat(during)}`);
+  console.log(`ratio p99 during / idle: ${(percentile(during, 0.99) / percentile(idle, 0.99)).toFixed(2)} (goal <= 1.1)`);
+  console.log(`last backup ${lastBaseId}`);
+} finally {
+  client?.disconnect();
+  await svc.stop('SIGKILL');
+  killInstanceProcesses(dataDir);
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+}

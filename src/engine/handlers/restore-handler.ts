@@ -1,0 +1,55 @@
+import { BACKUP_OK, RESTORE_TASK, filesOf } from '../../domain/backups/backup-service.ts';
+import { transitionStatus, type InstanceStatus } from '../../domain/instances/instance-status.ts';
+import type { BackupStore } from '../../store/backup-store.ts';
+import { deleteRestore, getBackup, getRestore, setRestorePhase } from '../../store/backups-repo.ts';
+import { DONE, GiveUp, stillProgressing, type TaskHandler } from '../task-handler.ts';
+
+/**
+ * restore (restoreInstance, or createCacheInstance with backupId): every file's checksum is checked,
+ * the driver replaces the nodes' data with the backup's (replaceData), the step is recorded (`placed`),
+ * then the nodes are started and verified (converge) and the instance goes `restoring` (or `creating`)
+ * → `running`. A crash before `placed` does the replacement again (the nodes stay down meanwhile, so no
+ * write can have been acknowledged); after it, only the converge is repeated, so writes accepted since
+ * the master came back are kept and nothing is mixed.
+ */
+export function restoreHandler(files: BackupStore): TaskHandler {
+  return {
+    kind: RESTORE_TASK,
+    async run(ctx, row, task) {
+      const restore = await getRestore(ctx.db, row.id);
+      if (!restore || restore.task_id !== task.id) return DONE;
+      if (restore.phase !== 'placed') {
+        const backup = await getBackup(ctx.db, restore.base_id);
+        if (!backup || backup.status !== BACKUP_OK) throw new GiveUp(`backup ${restore.base_id} is no longer available`);
+        const replace = ctx.driver.replaceData;
+        if (!replace) throw new GiveUp(`the ${ctx.driver.name} driver cannot restore data`);
+        const local: string[] = [];
+        for (const f of filesOf(backup).sort((a, b) => a.shard - b.shard)) {
+          const found = await files.check(f.key);
+          if (!found || found.sha256 !== f.sha256 || found.bytes !== f.bytes) {
+            throw new GiveUp(`backup ${backup.base_id} shard ${f.shard}: the stored file ${found ? 'does not match its checksum' : 'is missing'}`);
+          }
+          local.push(await files.localFile(f.key));
+        }
+        await replace.call(ctx.driver, ctx.spec(row), local, ctx.signal());
+        await setRestorePhase(ctx.db, row.id, task.id, 'placed');
+      }
+      const waiting = stillProgressing(await ctx.converge(row));
+      if (waiting) return waiting;
+      await ctx.db.transaction().execute(async (trx) => {
+        await transitionStatus(trx, ctx.logger, row.id, row.status as InstanceStatus, 'running', `restored from backup ${restore.base_id}`);
+        await deleteRestore(trx, row.id, task.id);
+      });
+      return DONE;
+    },
+
+    async giveUp(ctx, row, task, message) {
+      // The health loop repairs what runs from here: the old data when nothing was replaced yet, the
+      // backup's otherwise (the master's files are swapped in one rename).
+      await ctx.db.transaction().execute(async (trx) => {
+        await transitionStatus(trx, ctx.logger, row.id, row.status as InstanceStatus, 'error', `restore failed: ${message}`);
+        await deleteRestore(trx, row.id, task.id);
+      });
+    },
+  };
+}
