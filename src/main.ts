@@ -10,6 +10,9 @@ import { createInstanceService } from './domain/instances/instance-service.ts';
 import { createClearDataService } from './domain/clear-data/clear-data-service.ts';
 import { createInstanceSettingsService } from './domain/settings/instance-settings-service.ts';
 import { createDiagnosticsService } from './domain/diagnostics/diagnostics-service.ts';
+import { createTaskProgressService } from './domain/analysis/task-progress-service.ts';
+import { createCacheAnalysisService } from './domain/analysis/cache-analysis-service.ts';
+import { createAutoAnalysisScheduler } from './domain/analysis/auto-analysis-scheduler.ts';
 import { toInstanceSpec } from './domain/instances/instance-spec.ts';
 import { createLocalDriver } from './drivers/local/local-driver.ts';
 import { promisedNodeMemoryBytes } from './drivers/local/memory-guard.ts';
@@ -129,12 +132,23 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     inspect: async (row) => (driver.inspectNodes ? driver.inspectNodes(toInstanceSpec(row), AbortSignal.timeout(5_000)) : []),
     topology: async (row) => (await driver.observe(toInstanceSpec(row), AbortSignal.timeout(5_000))).nodes,
   });
+  // Cache analysis; the daily automatic runs are started by a timer and, at once, when a window changes.
+  const cacheAnalysis = createCacheAnalysisService({
+    db,
+    logger: logger.child({ component: 'cache-analysis' }),
+    notifyEngine: () => engine.notify(),
+    now: () => new Date(),
+    onScheduleChanged: () => void autoAnalysis.tick(),
+  });
+  const autoAnalysis = createAutoAnalysisScheduler({ db, analyses: cacheAnalysis, logger: logger.child({ component: 'auto-analysis' }), now: () => new Date() });
   const app = await buildApp({
     logger,
     instances,
     clearData,
     settings,
     diagnostics,
+    taskProgress: createTaskProgressService({ db, now: () => new Date() }),
+    cacheAnalysis,
     regions: config.regions,
     lookupSecret: cachedSecretLookup(db),
     replays,
@@ -152,10 +166,12 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     },
   });
   engine.start();
+  autoAnalysis.start();
   let url: string;
   try {
     url = await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    await autoAnalysis.stop();
     await engine.stop();
     await driver.close();
     await replays.close();
@@ -176,6 +192,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     close() {
       closing ??= (async () => {
         await app.close();
+        await autoAnalysis.stop();
         await engine.stop();
         await driver.close();
         await replays.close();

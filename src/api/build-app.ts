@@ -21,6 +21,11 @@ import type { InstanceSettingsService } from '../domain/settings/instance-settin
 import { registerInstanceSettingsRoutes } from './routes/instance-settings-routes.ts';
 import type { DiagnosticsService } from '../domain/diagnostics/diagnostics-service.ts';
 import { registerDiagnosticsRoutes } from './routes/diagnostics-routes.ts';
+import type { TaskProgressService } from '../domain/analysis/task-progress-service.ts';
+import { registerTaskProgressRoutes } from './routes/task-progress-routes.ts';
+import type { CacheAnalysisService } from '../domain/analysis/cache-analysis-service.ts';
+import { registerCacheAnalysisRoutes } from './routes/cache-analysis-routes.ts';
+import { registerHotKeyRoutes } from './routes/hot-key-routes.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
@@ -31,6 +36,10 @@ export interface AppDeps extends AuthDeps {
   settings?: InstanceSettingsService;
   /** Slow log, client connections and topology read live from nodes (absent: those routes are not served). */
   diagnostics?: DiagnosticsService;
+  /** Resize progress (describeTaskProgressList); absent: that route answers 501. */
+  taskProgress?: TaskProgressService;
+  /** Cache analysis: big keys, hot keys, thresholds, daily windows (absent: those routes answer 501). */
+  cacheAnalysis?: CacheAnalysisService;
   regions: readonly string[];
   /**
    * The store's change counter (store/change-counter.ts): with it, describe and list answers are
@@ -178,6 +187,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.clearData) registerClearDataRoutes(app, deps.clearData);
   if (deps.settings) registerInstanceSettingsRoutes(app, deps.settings);
   if (deps.diagnostics) registerDiagnosticsRoutes(app, deps.diagnostics);
+  if (deps.taskProgress) registerTaskProgressRoutes(app, deps.taskProgress);
+  if (deps.cacheAnalysis) {
+    registerCacheAnalysisRoutes(app, deps.cacheAnalysis, () => new Date());
+    registerHotKeyRoutes(app, deps.cacheAnalysis, () => new Date());
+  }
   // Last: it answers 501 for every JD operation the modules above did not register.
   registerNotImplementedRoutes(app);
   return app;

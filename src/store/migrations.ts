@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { tenantSettingsMigration } from './migrations/0006-tenant-settings.ts';
 import { clearDataMigration } from './migrations/0007-clear-data.ts';
+import { cacheAnalysisMigration } from './migrations/0010-cache-analysis.ts';
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
@@ -144,6 +145,7 @@ const migrations: Record<string, Migration> = {
   },
   '0006_tenant_settings': tenantSettingsMigration,
   '0007_clear_data': clearDataMigration,
+  '0010_cache_analysis': cacheAnalysisMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

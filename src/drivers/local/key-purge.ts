@@ -47,21 +47,21 @@ end
 return {deleted, absent}`;
 
 /** Where a shard's scan stands: the node it runs on, the database, and SCAN's cursor there. */
-interface NodeCursor {
+export interface NodeCursor {
   port: number;
   db: number;
   scan: string;
 }
 
-const encodeCursor = (c: NodeCursor): string => `${c.port}:${c.db}:${c.scan}`;
+export const encodeCursor = (c: NodeCursor): string => `${c.port}:${c.db}:${c.scan}`;
 
-function decodeCursor(token: string | null): NodeCursor | null {
+export function decodeCursor(token: string | null): NodeCursor | null {
   const m = token === null ? null : /^(\d+):(\d+):(\d+)$/.exec(token);
   return m ? { port: Number(m[1]), db: Number(m[2]), scan: m[3]! } : null;
 }
 
 /** Keys per database (`db3:keys=10,expires=…`), over the node's databases that hold any. */
-function keyspace(info: string): Map<number, number> {
+export function keyspace(info: string): Map<number, number> {
   const out = new Map<number, number>();
   for (const [name, value] of parseInfo(info)) {
     const m = /^db(\d+)$/.exec(name);

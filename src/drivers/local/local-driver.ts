@@ -173,6 +173,9 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     applyIpWhiteList: async (spec, signal) => nodes.applyIpWhiteList(await mustHaveNodes(spec), signal),
     purgeScan: async (spec, shard, cursor, filter, count, signal) => nodes.purgeScan(await mustHaveNodes(spec), shard, cursor, filter, count, signal),
     purgeDelete: async (spec, shard, keys, filter, signal) => nodes.purgeDelete(await mustHaveNodes(spec), shard, keys, filter, signal),
+    analysisScan: async (spec, shard, cursor, count, opts, signal) => nodes.analysisScan(await mustHaveNodes(spec), shard, cursor, count, opts, signal),
+    commandStats: async (spec, signal) => nodes.commandStats(await mustHaveNodes(spec), signal),
+    changeProgress: (instanceId) => nodes.changeProgress(instanceId),
     async inspectNodes(spec, signal): Promise<NodeDiagnostics[]> {
       const local = await mustHaveNodes(spec);
       const reports = await nodes.inspect(local, signal);

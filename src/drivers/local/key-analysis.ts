@@ -1,0 +1,96 @@
+/**
+ * A cache analysis on one local node (Driver.analysisScan / commandStats), through the control plane's own
+ * admin connection. One Lua script per batch reads SCAN's next keys with their type, size and MEMORY
+ * USAGE: a batch is a few hundred O(1) or O(samples) calls, so the node is never held for long, and the
+ * script SELECTs its database itself because the admin connection is shared. `no-writes` lets it run on a
+ * replica; `allow-cross-slot-keys` lets a cluster node read keys of all its slots in one script.
+ */
+import type { Redis } from 'ioredis';
+import type { AnalysisScanResult, KeySample } from '../driver.ts';
+import { decodeCursor, encodeCursor, keyspace } from './key-purge.ts';
+import { parseInfo } from './node-state.ts';
+
+const SCAN_SCRIPT = `#!lua flags=no-writes,allow-cross-slot-keys
+redis.call('SELECT', ARGV[1])
+local r = redis.call('SCAN', ARGV[2], 'COUNT', ARGV[3])
+local out = {r[1]}
+local len = { string = 'STRLEN', list = 'LLEN', hash = 'HLEN', set = 'SCARD', zset = 'ZCARD', stream = 'XLEN' }
+for _, k in ipairs(r[2]) do
+  local t = redis.call('TYPE', k)['ok']
+  if len[t] then
+    table.insert(out, k)
+    table.insert(out, t)
+    table.insert(out, redis.call(len[t], k))
+    table.insert(out, redis.call('MEMORY', 'USAGE', k, 'SAMPLES', '5') or 0)
+  end
+end
+return out`;
+
+/** OBJECT FREQ of each key, -1 for a key gone meanwhile. OBJECT never touches the key's counter. */
+const FREQ_SCRIPT = `#!lua flags=no-writes,allow-cross-slot-keys
+redis.call('SELECT', ARGV[1])
+local out = {}
+for i = 2, #ARGV do
+  local f = redis.pcall('OBJECT', 'FREQ', ARGV[i])
+  if type(f) == 'number' then table.insert(out, f) else table.insert(out, -1) end
+end
+return out`;
+
+/** Where the batch reads: the node scanned, and (for frequencies) the shard's master. */
+export interface AnalysisNodes {
+  scan: { port: number; client: Redis; cluster: boolean };
+  master: Redis | null;
+}
+
+/**
+ * One batch on `nodes.scan`. A cursor made on another node starts the shard over (`restarted`): SCAN
+ * cursors mean nothing on another node.
+ */
+export async function analyzeBatch(nodes: AnalysisNodes, databases: number, token: string | null, count: number): Promise<Omit<AnalysisScanResult, 'slot'> & { restarted: boolean }> {
+  const { port, client, cluster } = nodes.scan;
+  const dbs = keyspace(String(await client.call('INFO', 'keyspace')));
+  const shardKeys = [...dbs.values()].reduce((a, b) => a + b, 0);
+  const nextDb = (after: number): number | null => {
+    const found = [...dbs.keys()].filter((d) => d > after && d < databases).sort((a, b) => a - b)[0];
+    return found === undefined ? null : found;
+  };
+  let at = decodeCursor(token);
+  const restarted = at !== null && at.port !== port;
+  if (!at || at.port !== port) {
+    const first = nextDb(-1);
+    if (first === null) return { cursor: null, keys: [], shardKeys, restarted };
+    at = { port, db: first, scan: '0' };
+  }
+  // A cluster replica serves reads of its master's slots only to a connection that asked for them.
+  if (cluster) await client.call('READONLY');
+  const reply = (await client.callBuffer('EVAL', SCAN_SCRIPT, '0', String(at.db), at.scan, String(count))) as Array<Buffer | number>;
+  const keys: KeySample[] = [];
+  for (let i = 1; i + 3 < reply.length; i += 4) {
+    keys.push({ db: at.db, name: (reply[i] as Buffer).toString('utf8'), type: String(reply[i + 1]), size: Number(reply[i + 2]), bytes: Number(reply[i + 3]), freq: null });
+  }
+  if (nodes.master && keys.length > 0) {
+    const names = reply.filter((_, i) => i > 0 && (i - 1) % 4 === 0) as Buffer[];
+    const freqs = (await nodes.master.call('EVAL', FREQ_SCRIPT, '0', String(at.db), ...names)) as number[];
+    keys.forEach((k, i) => (k.freq = freqs[i] ?? -1));
+  }
+  const scan = (reply[0] as Buffer).toString();
+  let cursor: string | null;
+  if (scan !== '0') cursor = encodeCursor({ ...at, scan });
+  else {
+    const db = nextDb(at.db);
+    cursor = db === null ? null : encodeCursor({ port, db, scan: '0' });
+  }
+  return { cursor, keys, shardKeys, restarted };
+}
+
+/** INFO commandstats of one node: calls and CPU microseconds per command (`cmdstat_get:calls=3,usec=12,…`). */
+export async function commandStatsOf(client: Redis): Promise<Array<{ name: string; calls: number; usec: number }>> {
+  const out: Array<{ name: string; calls: number; usec: number }> = [];
+  for (const [field, value] of parseInfo(String(await client.call('INFO', 'commandstats')))) {
+    const m = /^cmdstat_(.+)$/.exec(field);
+    const calls = /calls=(\d+)/.exec(value);
+    const usec = /usec=(\d+)/.exec(value);
+    if (m && calls && usec) out.push({ name: m[1]!, calls: Number(calls[1]), usec: Number(usec[1]) });
+  }
+  return out;
+}
