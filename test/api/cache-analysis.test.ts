@@ -241,6 +241,10 @@ describe('cache analysis on a master-slave instance', () => {
       expect(e.message).toMatch(message);
     }
     expect((await sdk.describeAnalysisThreshold2({ cacheInstanceId: ms.id })).result).toEqual({ stringSize: 10_240, listSize: 1_000, hashSize: 1_000, setSize: 1_000, zsetSize: 1_000 });
+    // One set of thresholds per instance: the second family changes what the first one reads (top kept).
+    await sdk.modifyAnalysisThreshold2({ cacheInstanceId: ms.id, stringSize: 50_000, zsetSize: 2_000 });
+    expect((await sdk.describeAnalysisThreshold({ cacheInstanceId: ms.id })).result).toEqual({ stringSize: 50_000, listSize: 1_000, hashSize: 1_000, setSize: 1_000, zsetSize: 2_000, topSize: 10 });
+    await sdk.modifyAnalysisThreshold({ cacheInstanceId: ms.id, stringSize: 10_240, zsetSize: 1_000 });
   });
 
   it('runs the daily automatic analysis once inside the window set by any family', async () => {
@@ -263,8 +267,9 @@ describe('cache analysis on a master-slave instance', () => {
     const r = (await sdk.describeCacheAnalysisResult({ cacheInstanceId: ms.id, taskId: auto!.taskId })).result as Record<string, unknown>;
     expect(r.analysisType).toBe(1);
     expect((await sdk.describeBigKeyDetail({ cacheInstanceId: ms.id, taskId: auto!.taskId })).result.analysisType).toBe(0);
-    await sdk.modifyAnalysisTime({ cacheInstanceId: ms.id, analysisTime: '-' });
+    await sdk.modifyBigKeyAnalysisTime({ cacheInstanceId: ms.id, analysisTime: '-' });
     expect((await sdk.describeAnalysisTime({ cacheInstanceId: ms.id })).result.time).toBe('-');
+    expect(await sdkError(sdk.modifyAnalysisTime({ cacheInstanceId: ms.id, analysisTime: '01:00-01:00 +0800' }))).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
   }, 60_000);
 });
 
