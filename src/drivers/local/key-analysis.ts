@@ -10,6 +10,12 @@ import type { AnalysisScanResult, KeySample } from '../driver.ts';
 import { decodeCursor, encodeCursor, keyspace } from './key-purge.ts';
 import { parseInfo } from './node-state.ts';
 
+/**
+ * Key names are cut to this many bytes (a tenant may use names of megabytes): the analysis keeps and
+ * reports at most this much of a name, marked with `…`, and reads no LFU counter for a cut name.
+ */
+export const MAX_NAME_BYTES = 1024;
+
 const SCAN_SCRIPT = `#!lua flags=no-writes,allow-cross-slot-keys
 redis.call('SELECT', ARGV[1])
 local r = redis.call('SCAN', ARGV[2], 'COUNT', ARGV[3])
@@ -18,7 +24,7 @@ local len = { string = 'STRLEN', list = 'LLEN', hash = 'HLEN', set = 'SCARD', zs
 for _, k in ipairs(r[2]) do
   local t = redis.call('TYPE', k)['ok']
   if len[t] then
-    table.insert(out, k)
+    table.insert(out, string.sub(k, 1, ${MAX_NAME_BYTES + 1}))
     table.insert(out, t)
     table.insert(out, redis.call(len[t], k))
     table.insert(out, redis.call('MEMORY', 'USAGE', k, 'SAMPLES', '5') or 0)
@@ -65,13 +71,18 @@ export async function analyzeBatch(nodes: AnalysisNodes, databases: number, toke
   if (cluster) await client.call('READONLY');
   const reply = (await client.callBuffer('EVAL', SCAN_SCRIPT, '0', String(at.db), at.scan, String(count))) as Array<Buffer | number>;
   const keys: KeySample[] = [];
+  const whole: Array<{ key: KeySample; name: Buffer }> = [];
   for (let i = 1; i + 3 < reply.length; i += 4) {
-    keys.push({ db: at.db, name: (reply[i] as Buffer).toString('utf8'), type: String(reply[i + 1]), size: Number(reply[i + 2]), bytes: Number(reply[i + 3]), freq: null });
+    const raw = reply[i] as Buffer;
+    const cut = raw.length > MAX_NAME_BYTES;
+    const name = cut ? `${raw.subarray(0, MAX_NAME_BYTES).toString('utf8')}…` : raw.toString('utf8');
+    const key: KeySample = { db: at.db, name, type: String(reply[i + 1]), size: Number(reply[i + 2]), bytes: Number(reply[i + 3]), freq: null };
+    keys.push(key);
+    if (!cut) whole.push({ key, name: raw });
   }
-  if (nodes.master && keys.length > 0) {
-    const names = reply.filter((_, i) => i > 0 && (i - 1) % 4 === 0) as Buffer[];
-    const freqs = (await nodes.master.call('EVAL', FREQ_SCRIPT, '0', String(at.db), ...names)) as number[];
-    keys.forEach((k, i) => (k.freq = freqs[i] ?? -1));
+  if (nodes.master && whole.length > 0) {
+    const freqs = (await nodes.master.call('EVAL', FREQ_SCRIPT, '0', String(at.db), ...whole.map((w) => w.name))) as number[];
+    whole.forEach((w, i) => (w.key.freq = freqs[i] ?? -1));
   }
   const scan = (reply[0] as Buffer).toString();
   let cursor: string | null;
