@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { AnalysisScanResult, KeySample } from '../driver.ts';
-import { decodeCursor, encodeCursor, keyspace } from './key-purge.ts';
+import { nextScanStep } from './node-scan-cursor.ts';
 import { parseInfo } from './node-state.ts';
 
 /**
@@ -54,19 +54,9 @@ export interface AnalysisNodes {
  */
 export async function analyzeBatch(nodes: AnalysisNodes, databases: number, token: string | null, count: number): Promise<Omit<AnalysisScanResult, 'slot'> & { restarted: boolean }> {
   const { port, client, cluster } = nodes.scan;
-  const dbs = keyspace(String(await client.call('INFO', 'keyspace')));
-  const shardKeys = [...dbs.values()].reduce((a, b) => a + b, 0);
-  const nextDb = (after: number): number | null => {
-    const found = [...dbs.keys()].filter((d) => d > after && d < databases).sort((a, b) => a - b)[0];
-    return found === undefined ? null : found;
-  };
-  let at = decodeCursor(token);
-  const restarted = at !== null && at.port !== port;
-  if (!at || at.port !== port) {
-    const first = nextDb(-1);
-    if (first === null) return { cursor: null, keys: [], shardKeys, restarted };
-    at = { port, db: first, scan: '0' };
-  }
+  const step = await nextScanStep(client, port, databases, token);
+  const { at, shardKeys, restarted } = step;
+  if (!at) return { cursor: null, keys: [], shardKeys, restarted };
   // A cluster replica serves reads of its master's slots only to a connection that asked for them.
   if (cluster) await client.call('READONLY');
   const reply = (await client.callBuffer('EVAL', SCAN_SCRIPT, '0', String(at.db), at.scan, String(count))) as Array<Buffer | number>;
@@ -84,14 +74,7 @@ export async function analyzeBatch(nodes: AnalysisNodes, databases: number, toke
     const freqs = (await nodes.master.call('EVAL', FREQ_SCRIPT, '0', String(at.db), ...whole.map((w) => w.name))) as number[];
     whole.forEach((w, i) => (w.key.freq = freqs[i] ?? -1));
   }
-  const scan = (reply[0] as Buffer).toString();
-  let cursor: string | null;
-  if (scan !== '0') cursor = encodeCursor({ ...at, scan });
-  else {
-    const db = nextDb(at.db);
-    cursor = db === null ? null : encodeCursor({ port, db, scan: '0' });
-  }
-  return { cursor, keys, shardKeys, restarted };
+  return { cursor: step.after((reply[0] as Buffer).toString()), keys, shardKeys, restarted };
 }
 
 /** INFO commandstats of one node: calls and CPU microseconds per command (`cmdstat_get:calls=3,usec=12,…`). */
