@@ -10,6 +10,9 @@ import { createInstanceService } from './domain/instances/instance-service.ts';
 import { createClearDataService } from './domain/clear-data/clear-data-service.ts';
 import { createInstanceSettingsService } from './domain/settings/instance-settings-service.ts';
 import { createDiagnosticsService } from './domain/diagnostics/diagnostics-service.ts';
+import { createTaskProgressService } from './domain/analysis/task-progress-service.ts';
+import { createCacheAnalysisService } from './domain/analysis/cache-analysis-service.ts';
+import { createAutoAnalysisScheduler } from './domain/analysis/auto-analysis-scheduler.ts';
 import { toInstanceSpec } from './domain/instances/instance-spec.ts';
 import { createLocalDriver } from './drivers/local/local-driver.ts';
 import { promisedNodeMemoryBytes } from './drivers/local/memory-guard.ts';
@@ -170,6 +173,15 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
   });
   const metrics = createServiceMetrics({ db, engine });
   const metricsAccess = { token: config.metricsToken, anyClient: config.metricsPort !== undefined };
+  // Cache analysis; the daily automatic runs are started by a timer and, at once, when a window changes.
+  const cacheAnalysis = createCacheAnalysisService({
+    db,
+    logger: logger.child({ component: 'cache-analysis' }),
+    notifyEngine: () => engine.notify(),
+    now: () => new Date(),
+    onScheduleChanged: () => void autoAnalysis.tick(),
+  });
+  const autoAnalysis = createAutoAnalysisScheduler({ db, analyses: cacheAnalysis, logger: logger.child({ component: 'auto-analysis' }), now: () => new Date() });
   const app = await buildApp({
     metrics: { ...metrics, access: config.metricsPort === undefined ? metricsAccess : null },
     logger,
@@ -178,6 +190,8 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     settings,
     diagnostics,
     backups,
+    taskProgress: createTaskProgressService({ db, now: () => new Date() }),
+    cacheAnalysis,
     regions: config.regions,
     consoleDir: config.consoleDir,
     lookupSecret: cachedSecretLookup(db),
@@ -199,6 +213,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
   });
   engine.start();
   backupScheduler.start();
+  autoAnalysis.start();
   let url: string;
   const metricsApp = config.metricsPort === undefined ? undefined : await buildMetricsApp(metrics, metricsAccess);
   let metricsUrl: string | undefined;
@@ -210,6 +225,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     await metricsApp?.close();
     metrics.close();
     await backupScheduler.stop();
+    await autoAnalysis.stop();
     await engine.stop();
     await driver.close();
     await replays.close();
@@ -235,6 +251,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
         await metricsApp?.close();
         metrics.close();
         await backupScheduler.stop();
+        await autoAnalysis.stop();
         await engine.stop();
         await driver.close();
         await replays.close();

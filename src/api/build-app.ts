@@ -28,6 +28,11 @@ import { registerMetricsRoute, type MetricsAccess, type MetricsEndpoint } from '
 import { registerInstanceEventsRoutes, type ListInstanceEvents } from './routes/instance-events-routes.ts';
 import type { BackupService } from '../domain/backups/backup-service.ts';
 import { registerBackupRoutes } from './routes/backup-routes.ts';
+import type { TaskProgressService } from '../domain/analysis/task-progress-service.ts';
+import { registerTaskProgressRoutes } from './routes/task-progress-routes.ts';
+import type { CacheAnalysisService } from '../domain/analysis/cache-analysis-service.ts';
+import { registerCacheAnalysisRoutes } from './routes/cache-analysis-routes.ts';
+import { registerHotKeyRoutes } from './routes/hot-key-routes.ts';
 
 export interface AppDeps extends AuthDeps {
   logger: Logger;
@@ -40,6 +45,10 @@ export interface AppDeps extends AuthDeps {
   diagnostics?: DiagnosticsService;
   /** Backups, restores and their download links (absent: those operations answer 501). */
   backups?: BackupService;
+  /** Resize progress (describeTaskProgressList); absent: that route answers 501. */
+  taskProgress?: TaskProgressService;
+  /** Cache analysis: big keys, hot keys, thresholds, daily windows (absent: those routes answer 501). */
+  cacheAnalysis?: CacheAnalysisService;
   regions: readonly string[];
   /**
    * The store's change counter (store/change-counter.ts): with it, describe and list answers are
@@ -212,6 +221,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.samples) registerSamplesRoutes(app, deps.instances, deps.samples);
   if (deps.consoleDir) await registerConsoleRoutes(app, deps.consoleDir);
   if (deps.backups) registerBackupRoutes(app, deps.backups);
+  if (deps.taskProgress) registerTaskProgressRoutes(app, deps.taskProgress);
+  if (deps.cacheAnalysis) {
+    registerCacheAnalysisRoutes(app, deps.cacheAnalysis, () => new Date());
+    registerHotKeyRoutes(app, deps.cacheAnalysis, () => new Date());
+  }
   // Last: it answers 501 for every JD operation the modules above did not register.
   registerNotImplementedRoutes(app);
   return app;

@@ -221,6 +221,46 @@ export interface ShardSnapshot {
   usedMemoryBytes: number;
 }
 
+/** How far a long change (a reshard, a type change) of one instance has got, in what the driver moves. */
+export interface ChangeProgress {
+  /** Units moved so far, of `total` (both 0 before the move is planned). */
+  done: number;
+  total: number;
+  /** `slots` (hash slots moved between shards) or `keys` (keys copied into the new topology). */
+  unit: 'slots' | 'keys';
+}
+
+/** One key as a cache analysis saw it (Driver.analysisScan). */
+export interface KeySample {
+  db: number;
+  /** The name, as UTF-8 (a binary name shows replacement characters). */
+  name: string;
+  /** Redis TYPE: string, list, hash, set, zset, stream. */
+  type: string;
+  /** Bytes for a string (STRLEN), elements for the other types (LLEN, HLEN, SCARD, ZCARD, XLEN). */
+  size: number;
+  /** MEMORY USAGE (sampled for aggregates), in bytes. */
+  bytes: number;
+  /** OBJECT FREQ on the shard's master (LFU's logarithmic counter), when asked for; null otherwise. */
+  freq: number | null;
+}
+
+/** One batch of a cache analysis over one shard. */
+export interface AnalysisScanResult {
+  /** Where the next batch starts (opaque), or null when the shard is scanned through. */
+  cursor: string | null;
+  keys: KeySample[];
+  /** Keys the shard holds now, over every database (measures progress). */
+  shardKeys: number;
+  /** The node that was scanned: the shard's replica when it serves, else its master. */
+  slot: 'master' | 'replica';
+  /**
+   * True when this batch starts the shard over although a cursor was given (the node it was made on no
+   * longer serves the shard): what the caller tallied for the shard must be dropped.
+   */
+  restarted: boolean;
+}
+
 export interface Driver {
   /** Short name for logs, e.g. `local`. */
   readonly name: string;
@@ -287,6 +327,21 @@ export interface Driver {
    * stay down until then (clients are refused). Safe to repeat.
    */
   replaceData?(spec: InstanceSpec, files: readonly string[], signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: how far the reshard or type change of `instanceId` that ensurePresent is making (or last
+   * made) in this process has got, `done === total` once it finished; null when the latest ensurePresent
+   * of the instance moved nothing. Cheap and synchronous: the engine polls it while a resize runs.
+   */
+  changeProgress?(instanceId: string): ChangeProgress | null;
+  /**
+   * Optional (cache analysis): the next batch of about `count` keys of shard `shard`, read from its replica
+   * (its master when no replica serves) over the control plane's channel, with each key's type, size and
+   * memory; with `frequency`, each key's OBJECT FREQ read on the shard's master (an LFU policy only). Never
+   * blocks a node for more than a batch; changes nothing (no key's access time or counter is touched).
+   */
+  analysisScan?(spec: InstanceSpec, shard: number, cursor: string | null, count: number, opts: { frequency: boolean }, signal: AbortSignal): Promise<AnalysisScanResult>;
+  /** Optional (cache analysis): INFO commandstats summed over the shards' masters, per command. */
+  commandStats?(spec: InstanceSpec, signal: AbortSignal): Promise<Array<{ name: string; calls: number; usec: number }>>;
   /** Releases connections and timers; leaves every instance running. */
   close(): Promise<void>;
 }

@@ -32,8 +32,8 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
     try {
       const result = await untilAborted(fn(signal), signal, `${driver.name}.${op}${instanceId ? `(${instanceId})` : ''}`, timeoutMs);
       // The engine observes every instance a few times a second: a healthy observe is debug, not news.
-      // A purge calls the driver several times a second for as long as it runs: debug as well.
-      const level = op === 'observe' || op.startsWith('purge') ? 'debug' : 'info';
+      // A purge or an analysis calls the driver several times a second for as long as it runs: debug as well.
+      const level = op === 'observe' || op.startsWith('purge') || op === 'analysisScan' ? 'debug' : 'info';
       logger[level]({ ...fields, durationMs: Math.round(performance.now() - started), outcome: 'ok' }, 'driver call');
       return result;
     } catch (err) {
@@ -108,6 +108,12 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
       ? { replaceData: (spec: InstanceSpec, files: readonly string[], signal: AbortSignal) => withSpec('replaceData', spec, signal, (s) => driver.replaceData!(spec, files, s)) }
       : {}),
     ...(driver.watch ? { watch: (listener: (instanceId: string) => void) => driver.watch!(listener) } : {}),
+    ...(driver.changeProgress ? { changeProgress: (instanceId: string) => driver.changeProgress!(instanceId) } : {}),
+    ...(driver.analysisScan
+      ? { analysisScan: (spec: InstanceSpec, shard: number, cursor: string | null, count: number, opts: { frequency: boolean }, signal: AbortSignal) =>
+            withSpec('analysisScan', spec, signal, (s) => driver.analysisScan!(spec, shard, cursor, count, opts, s)) }
+      : {}),
+    ...(driver.commandStats ? { commandStats: (spec: InstanceSpec, signal: AbortSignal) => withSpec('commandStats', spec, signal, (s) => driver.commandStats!(spec, s)) } : {}),
     close() {
       closeDone ??= call('close', undefined, undefined, () => driver.close());
       return closeDone;

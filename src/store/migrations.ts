@@ -12,6 +12,7 @@ import type { StoreDialect } from './store-dialect.ts';
 const serialId = (dialect: StoreDialect): [ColumnDataType, (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder] =>
   dialect === 'postgres' ? ['bigserial', (c) => c.primaryKey()] : ['integer', (c) => c.primaryKey().autoIncrement()];
 import { backupsMigration } from './migrations/0008-backups.ts';
+import { cacheAnalysisMigration } from './migrations/0010-cache-analysis.ts';
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
@@ -157,6 +158,7 @@ const migrations = (dialect: StoreDialect): Record<string, Migration> => ({
   '0006_tenant_settings': tenantSettingsMigration,
   '0007_clear_data': clearDataMigration,
   '0008_backups': backupsMigration,
+  '0010_cache_analysis': cacheAnalysisMigration,
   '0011_leases': leasesMigration,
 });
 

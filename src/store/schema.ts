@@ -221,10 +221,64 @@ export interface RestoresTable {
   started_ms: number;
 }
 
+/** How far a resize task's data move has got, as the driver reported it (engine/handlers/resize-progress.ts). */
+export interface TaskProgressTable {
+  /** The engine task (tasks.id). */
+  task_id: number;
+  instance_id: string;
+  /** Units moved of the units to move (`slots` for a reshard, `keys` for a type change); 0 of 0 before any. */
+  done: number;
+  total: number;
+  unit: string;
+  /** When the engine first ran the task; updated at each report. */
+  started_ms: number;
+  updated_ms: number;
+}
+
+/** One cache analysis run (createCacheAnalysis, createBigKeyAnalysis*, or the daily automatic one). */
+export interface CacheAnalysesTable {
+  /** JD's taskId. */
+  id: string;
+  instance_id: string;
+  /** The engine task (tasks.id) that runs it. */
+  task_id: number;
+  /** 1 when started by the daily automatic analysis. */
+  automatic: number;
+  /** `running`, `success`, `error` or `manual_stop`. */
+  status: string;
+  message: string;
+  /** JSON: the big-key thresholds and top size it runs with. */
+  thresholds: string;
+  /** JSON: per-shard cursors and the running tallies (engine/handlers/cache-analysis-state.ts). */
+  state: string;
+  /** JSON: the finished result (big keys, hot keys, command tops, distributions, per node counts). */
+  result: string;
+  stop_requested: number;
+  /** The day it started (`yyyy-MM-dd`, UTC+8 as JD's consoles count days), for the by-date lists. */
+  day: string;
+  started_ms: number;
+  /** 0 while running. */
+  finished_ms: number;
+}
+
+/** An instance's analysis settings, once the tenant changed them (defaults otherwise). */
+export interface AnalysisSettingsTable {
+  instance_id: string;
+  /** JD's `HH:mm-HH:mm +0800` window for the daily automatic analysis, or `-` (off). */
+  analysis_time: string;
+  /** JSON: stringSize, listSize, hashSize, setSize, zsetSize, top. */
+  thresholds: string;
+  /** The last day (`yyyy-MM-dd`, in the window's zone) an automatic analysis was started. */
+  last_auto_day: string;
+}
+
 export interface Database {
   backups: BackupsTable;
   backup_policies: BackupPoliciesTable;
   restores: RestoresTable;
+  task_progress: TaskProgressTable;
+  cache_analyses: CacheAnalysesTable;
+  analysis_settings: AnalysisSettingsTable;
   clear_data: ClearDataTable;
   accounts: AccountsTable;
   instance_tags: InstanceTagsTable;

@@ -17,6 +17,8 @@ import { DomainError } from '../../src/domain/domain-error.ts';
 import type { InstanceService } from '../../src/domain/instances/instance-service.ts';
 import type { ClearDataService } from '../../src/domain/clear-data/clear-data-service.ts';
 import type { BackupService } from '../../src/domain/backups/backup-service.ts';
+import type { TaskProgressService } from '../../src/domain/analysis/task-progress-service.ts';
+import type { CacheAnalysisService } from '../../src/domain/analysis/cache-analysis-service.ts';
 import { createLogger } from '../../src/logger.ts';
 import { signRequest } from '../../src/signing/sign-request.ts';
 
@@ -60,6 +62,8 @@ beforeAll(async () => {
     settings: nothingFound as unknown as InstanceSettingsService,
     diagnostics: nothingFound as unknown as DiagnosticsService,
     backups: nothingFound as unknown as BackupService,
+    taskProgress: nothingFound as unknown as TaskProgressService,
+    cacheAnalysis: nothingFound as unknown as CacheAnalysisService,
     regions: ['cn-north-1'],
     lookupSecret: (ak) => (ak === 'AK' ? 'SK' : undefined),
     replays: { admit: () => true },

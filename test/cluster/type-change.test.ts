@@ -83,6 +83,11 @@ describe('type change', () => {
     await checkData((k) => c.get(k), (k) => c.pttl(k), c);
     const sizes = await Promise.all(c.nodes('master').map((n) => n.dbsize()));
     expect(sizes.every((n) => n > 0)).toBe(true);
+    // describeTaskProgressList's measure of a type change: every key of the old master copied.
+    const [task] = (await (file.sdk as unknown as { describeTaskProgressList: (p: unknown) => Promise<{ result: { taskProgresses: Array<{ taskId: string; taskStatus: string; progressPercent: number }> } }> }).describeTaskProgressList({ cacheInstanceId: id })).result.taskProgresses;
+    expect(task).toMatchObject({ taskStatus: 'success', progressPercent: 100 });
+    const moved = await file.svc.db.selectFrom('task_progress').selectAll().where('task_id', '=', Number(task!.taskId)).executeTakeFirstOrThrow();
+    expect([moved.unit, Number(moved.done), Number(moved.total)]).toEqual(['keys', KEYS + 3, KEYS + 3]);
     // The cluster's nodes stop during the change back: let go of them first.
     c.disconnect();
 

@@ -9,7 +9,7 @@ import type { Db } from '../../store/open-store.ts';
 import { findInstance, type InstanceRecord } from '../../store/instances-repo.ts';
 import { DomainError } from '../domain-error.ts';
 import type { RequestScope } from '../instances/instance-inputs.ts';
-import { formatJdTime } from '../time-format.ts';
+import { formatJdTime, parseJdTime } from '../time-format.ts';
 
 export interface DiagnosticsDeps {
   db: Db;
@@ -33,12 +33,6 @@ const shardId = (row: InstanceRecord, shard: number): string => `${row.id}-shard
 /** The longest command line a slow-log answer shows: Redis keeps 32 arguments of 128 bytes each anyway. */
 const MAX_COMMAND_CHARS = 1024;
 
-function parseTime(value: string | undefined, field: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/.test(value) ? Date.parse(value) : NaN;
-  if (!Number.isFinite(ms)) throw new DomainError('INVALID_ARGUMENT', `${field}: must be an ISO 8601 time such as 2026-01-02T03:04:05Z, got "${value}"`);
-  return ms;
-}
 
 export type DiagnosticsService = ReturnType<typeof createDiagnosticsService>;
 
@@ -72,8 +66,8 @@ export function createDiagnosticsService(deps: DiagnosticsDeps) {
       const pageSize = q.pageSize ?? 10;
       if (!Number.isSafeInteger(pageNumber) || pageNumber < 1) throw new DomainError('INVALID_ARGUMENT', `pageNumber: must be an integer of at least 1, got ${q.pageNumber}`);
       if (!Number.isSafeInteger(pageSize) || pageSize < 10 || pageSize > 100) throw new DomainError('INVALID_ARGUMENT', `pageSize: must be an integer from 10 to 100, got ${q.pageSize}`);
-      const from = parseTime(q.startTime, 'startTime');
-      const to = parseTime(q.endTime, 'endTime');
+      const from = parseJdTime(q.startTime, 'startTime');
+      const to = parseJdTime(q.endTime, 'endTime');
       if (from !== undefined && to !== undefined && to < from) throw new DomainError('INVALID_ARGUMENT', 'endTime: must not be before startTime');
       const row = await mustFindLive(scope, id);
       const entries = (await read('slow log', row, deps.inspect))

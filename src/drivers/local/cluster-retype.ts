@@ -86,8 +86,11 @@ async function openTarget(ctx: LocalContext, spec: LocalSpec, secrets: InstanceC
   };
 }
 
-/** Copies every key of database 0 of `source` with its expiry; returns the number of keys copied. */
-async function copyKeys(source: Redis, target: Target, signal: AbortSignal): Promise<number> {
+/**
+ * Copies every key of database 0 of `source` with its expiry; returns the number of keys copied. `progress`
+ * counts the keys copied as they are written (Driver.changeProgress).
+ */
+async function copyKeys(source: Redis, target: Target, signal: AbortSignal, progress: { done: number }): Promise<number> {
   let cursor = '0';
   let copied = 0;
   const inFlight: Array<Promise<unknown>> = [];
@@ -112,7 +115,8 @@ async function copyKeys(source: Redis, target: Target, signal: AbortSignal): Pro
       writes.push(target.restore(key, (pttl as number) < 0 ? 0 : now + (pttl as number), payload as Buffer));
     });
     // The next batch is read while this one is written; at most a few batches are in flight.
-    inFlight.push(Promise.all(writes));
+    const n = writes.length;
+    inFlight.push(Promise.all(writes).then(() => (progress.done += n)));
     if (inFlight.length >= 4) await inFlight.shift();
     copied += writes.length;
   } while (cursor !== '0');
@@ -142,9 +146,13 @@ export function withTypeChange(inner: TopologyHandler): TopologyHandler {
       const target = await openTarget(ctx, spec, secrets);
       const started = Date.now();
       let copied = 0;
+      // The keys to copy: what the old masters hold now (keys written meanwhile wait, paused, for the copy).
+      const sizes = await Promise.all(sources.map(async (s) => Number(await s.client.call('DBSIZE'))));
+      const progress = { done: 0, total: sizes.reduce((a, b) => a + b, 0), unit: 'keys' as const };
+      ctx.progress.set(spec.id, progress);
       try {
         // Old masters are separate processes with disjoint keys: read them all at once.
-        const counts = await Promise.all(sources.map((source) => copyKeys(source.client, target, signal)));
+        const counts = await Promise.all(sources.map((source) => copyKeys(source.client, target, signal, progress)));
         copied = counts.reduce((a, b) => a + b, 0);
       } finally {
         target.close();

@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { PermanentDriverError, type PurgeFilter, type PurgeScanResult } from '../driver.ts';
+import { nextScanStep } from './node-scan-cursor.ts';
 import { parseInfo } from './node-state.ts';
 import { globMatch } from './redis-glob.ts';
 
@@ -46,31 +47,6 @@ for i = 3 + n * 3, #ARGV do
 end
 return {deleted, absent}`;
 
-/** Where a shard's scan stands: the node it runs on, the database, and SCAN's cursor there. */
-interface NodeCursor {
-  port: number;
-  db: number;
-  scan: string;
-}
-
-const encodeCursor = (c: NodeCursor): string => `${c.port}:${c.db}:${c.scan}`;
-
-function decodeCursor(token: string | null): NodeCursor | null {
-  const m = token === null ? null : /^(\d+):(\d+):(\d+)$/.exec(token);
-  return m ? { port: Number(m[1]), db: Number(m[2]), scan: m[3]! } : null;
-}
-
-/** Keys per database (`db3:keys=10,expires=…`), over the node's databases that hold any. */
-function keyspace(info: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const [name, value] of parseInfo(info)) {
-    const m = /^db(\d+)$/.exec(name);
-    const keys = /keys=(\d+)/.exec(value);
-    if (m && keys) out.set(Number(m[1]), Number(keys[1]));
-  }
-  return out;
-}
-
 const expiredKeys = async (client: Redis): Promise<number> => Number(parseInfo(String(await client.call('INFO', 'stats'))).get('expired_keys') ?? 0);
 
 /**
@@ -78,32 +54,16 @@ const expiredKeys = async (client: Redis): Promise<number> => Number(parseInfo(S
  * here: SCAN cursors mean nothing on another node, and a purge deletes nothing twice anyway.
  */
 export async function scanNode(client: Redis, port: number, databases: number, token: string | null, filter: PurgeFilter, count: number): Promise<PurgeScanResult> {
-  const dbs = keyspace(String(await client.call('INFO', 'keyspace')));
-  const shardKeys = [...dbs.values()].reduce((a, b) => a + b, 0);
-  const nextDb = (after: number): number | null => {
-    const found = [...dbs.keys()].filter((d) => d > after && d < databases).sort((a, b) => a - b)[0];
-    return found === undefined ? null : found;
-  };
-  let at = decodeCursor(token);
-  if (!at || at.port !== port) {
-    const first = nextDb(-1);
-    if (first === null) return { cursor: null, candidates: [], examined: 0, shardKeys, reaped: 0 };
-    at = { port, db: first, scan: '0' };
-  }
+  const step = await nextScanStep(client, port, databases, token);
+  const at = step.at;
+  if (!at) return { cursor: null, candidates: [], examined: 0, shardKeys: step.shardKeys, reaped: 0 };
   const before = filter.mode === 'expired' ? await expiredKeys(client) : 0;
   const [next, keys] = (await client.callBuffer('EVAL', SCAN_SCRIPT, '0', String(at.db), at.scan, String(count))) as [Buffer, Buffer[]];
   const reaped = filter.mode === 'expired' ? Math.max(0, (await expiredKeys(client)) - before) : 0;
   const pattern = Buffer.from(filter.pattern, 'utf8');
   const candidates =
     filter.mode === 'expired' ? [] : keys.filter((k) => filter.mode === 'all' || globMatch(pattern, k)).map((k) => `${at.db}:${k.toString('base64')}`);
-  const scan = next.toString();
-  let cursor: string | null;
-  if (scan !== '0') cursor = encodeCursor({ ...at, scan });
-  else {
-    const db = nextDb(at.db);
-    cursor = db === null ? null : encodeCursor({ port, db, scan: '0' });
-  }
-  return { cursor, candidates, examined: keys.length, shardKeys, reaped };
+  return { cursor: step.after(next.toString()), candidates, examined: keys.length, shardKeys: step.shardKeys, reaped };
 }
 
 /** Deletes the candidates (`<db>:<base64 name>`, from scanNode) that exist and meet the filter's conditions. */

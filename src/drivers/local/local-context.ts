@@ -1,4 +1,5 @@
 import { type LocalSpec } from './local-spec.ts';
+import type { ChangeProgress } from '../driver.ts';
 import type { DriverLogger } from '../driver-logger.ts';
 import type { AclCanon } from './acl-canon.ts';
 import type { AdminPool } from './admin-pool.ts';
@@ -27,6 +28,8 @@ export interface LocalContext {
   aclCanon: AclCanon;
   /** Memory cgroups for nodes, when the host has a usable memory controller and they are not turned off. */
   cgroups: MemoryCgroups | null;
+  /** Reshards and type changes under way, by instance id: what Driver.changeProgress answers. */
+  progress: Map<string, ChangeProgress>;
 }
 
 /** The memory cgroup of the node on `port`, sized for its class; undefined without cgroups. */

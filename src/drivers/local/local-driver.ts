@@ -175,6 +175,9 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     snapshotShard: async (spec, shard, dest, signal) => nodes.snapshotShard(await mustHaveNodes(spec), shard, dest, signal),
     replaceData: async (spec, files, signal) => nodes.replaceData(await mustHaveNodes(spec), files, signal),
     purgeDelete: async (spec, shard, keys, filter, signal) => nodes.purgeDelete(await mustHaveNodes(spec), shard, keys, filter, signal),
+    analysisScan: async (spec, shard, cursor, count, opts, signal) => nodes.analysisScan(await mustHaveNodes(spec), shard, cursor, count, opts, signal),
+    commandStats: async (spec, signal) => nodes.commandStats(await mustHaveNodes(spec), signal),
+    changeProgress: (instanceId) => nodes.changeProgress(instanceId),
     async inspectNodes(spec, signal): Promise<NodeDiagnostics[]> {
       const local = await mustHaveNodes(spec);
       const reports = await nodes.inspect(local, signal);

@@ -1,6 +1,14 @@
 import { mkdir, readdir, rm, stat, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PermanentDriverError, type DriverCapabilities, type InstanceTopology, type PurgeFilter, type PurgeScanResult } from '../driver.ts';
+import {
+  PermanentDriverError,
+  type AnalysisScanResult,
+  type ChangeProgress,
+  type DriverCapabilities,
+  type InstanceTopology,
+  type PurgeFilter,
+  type PurgeScanResult,
+} from '../driver.ts';
 import { type LocalObservation, type LocalSpec } from './local-spec.ts';
 import type { ShardSnapshot } from '../driver.ts';
 import { snapshotShard } from './rdb-snapshot.ts';
@@ -9,6 +17,7 @@ import type { DriverLogger } from '../driver-logger.ts';
 import { learnAclCanon } from './acl-canon.ts';
 import { AdminPool } from './admin-pool.ts';
 import { deleteOnNode, scanNode } from './key-purge.ts';
+import { analyzeBatch, commandStatsOf } from './key-analysis.ts';
 import { DEFAULT_HUNG_NODE_MS, HungNodes } from './hung-nodes.ts';
 import { instanceDir, instancesRoot, MAX_SOCKET_PATH, nodePaths } from './instance-paths.ts';
 import { loadOrCreateInternalSecrets, readInternalSecrets, type InstanceCredentials, type InternalSecrets } from './internal-secrets.ts';
@@ -81,6 +90,12 @@ export interface LocalNodes {
   purgeScan(spec: LocalSpec, shard: number, cursor: string | null, filter: PurgeFilter, count: number, signal: AbortSignal): Promise<PurgeScanResult>;
   /** See Driver.purgeDelete. */
   purgeDelete(spec: LocalSpec, shard: number, keys: readonly string[], filter: PurgeFilter, signal: AbortSignal): Promise<{ deleted: number; absent: number }>;
+  /** See Driver.analysisScan. */
+  analysisScan(spec: LocalSpec, shard: number, cursor: string | null, count: number, opts: { frequency: boolean }, signal: AbortSignal): Promise<AnalysisScanResult>;
+  /** See Driver.commandStats. */
+  commandStats(spec: LocalSpec, signal: AbortSignal): Promise<Array<{ name: string; calls: number; usec: number }>>;
+  /** See Driver.changeProgress. */
+  changeProgress(instanceId: string): ChangeProgress | null;
   /** See Driver.inspectNodes: each answering node's report, by client port. */
   inspect(spec: LocalSpec, signal: AbortSignal): Promise<Map<number, NodeReport>>;
   /** See Driver.snapshotShard; `shard` indexes `spec.shards`. */
@@ -108,6 +123,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
       throw new Error('the local driver is not initialised');
     },
     cgroups: null,
+    progress: new Map(),
   };
   // IP white lists. No source is trusted: the control plane reaches nodes through their unix sockets and
   // nodes reach each other on their TLS ports, so a local process is filtered like anyone else.
@@ -184,6 +200,19 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     throw new Error(`shard ${shard} of ${spec.id} has no reachable master`);
   }
 
+  /** The shard's replica when it is linked to its master, else null. */
+  async function linkedReplica(spec: LocalSpec, shard: number): Promise<{ port: number; client: Awaited<ReturnType<AdminPool['get']>> } | null> {
+    const ports = spec.shards[shard];
+    if (!ports) return null;
+    const secrets = await secretsFor(spec);
+    for (const port of [ports.replica, ports.master]) {
+      const client = await ctx.pool.get(port, secrets).catch(() => null);
+      const role = client ? ((await client.call('ROLE').catch(() => null)) as unknown[] | null) : null;
+      if (client && role?.[0] === 'slave' && role[3] === 'connected') return { port, client };
+    }
+    return null;
+  }
+
   return {
     name: 'local',
     topologies: Object.keys(HANDLERS) as InstanceTopology[],
@@ -230,6 +259,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     async ensurePresent(spec, signal) {
       const h = handler(spec);
       h.plan(spec); // validates the spec before anything is written
+      ctx.progress.delete(spec.id); // a move this call makes reports afresh
       const dir = instanceDir(ctx.dataDir, spec.id);
       const secrets = await loadOrCreateInternalSecrets(dir);
       const tls = await ensureInstanceCert(ctx.dataDir, dir, spec.id);
@@ -241,6 +271,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
 
     async ensureAbsent(instanceId, signal) {
       knownSecrets.delete(instanceId);
+      ctx.progress.delete(instanceId);
       const dir = instanceDir(ctx.dataDir, instanceId);
       if (!(await stat(dir).catch(() => null))) return firewall.remove(instanceId, signal);
       const secrets = await readInternalSecrets(dir).catch(() => null);
@@ -317,6 +348,27 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     async purgeDelete(spec, shard, keys, filter) {
       return deleteOnNode((await shardMaster(spec, shard)).client, keys, filter);
     },
+
+    async analysisScan(spec, shard, cursor, count, opts) {
+      const master = await shardMaster(spec, shard);
+      const replica = await linkedReplica(spec, shard);
+      const scan = replica ?? master;
+      const cluster = spec.topology === 'native-cluster';
+      const batch = await analyzeBatch({ scan: { ...scan, cluster }, master: opts.frequency ? master.client : null }, cluster ? 1 : spec.databases, cursor, count);
+      return { ...batch, slot: scan.port === spec.shards[shard]!.master ? 'master' : 'replica' };
+    },
+
+    async commandStats(spec) {
+      const all = await Promise.all(spec.shards.map(async (_, shard) => commandStatsOf((await shardMaster(spec, shard)).client)));
+      const sum = new Map<string, { name: string; calls: number; usec: number }>();
+      for (const s of all.flat()) {
+        const e = sum.get(s.name) ?? { name: s.name, calls: 0, usec: 0 };
+        sum.set(s.name, { name: s.name, calls: e.calls + s.calls, usec: e.usec + s.usec });
+      }
+      return [...sum.values()];
+    },
+
+    changeProgress: (instanceId) => ctx.progress.get(instanceId) ?? null,
 
     async inspect(spec, signal) {
       const secrets = await secretsFor(spec);

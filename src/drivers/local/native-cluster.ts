@@ -428,11 +428,16 @@ async function balanceSlots(c: Cluster): Promise<number> {
     pairs.set(key, entry);
   }
   const started = Date.now();
+  // What Driver.changeProgress reports while the slots move: slots handed over, of the slots to move.
+  const progress = { done: 0, total: moves.length, unit: 'slots' as const };
+  c.ctx.progress.set(c.spec.id, progress);
   const counts = await Promise.all(
     [...pairs.values()].map(async ({ src, dst, slots }) => {
       let keys = 0;
       for (let i = 0; i < slots.length; i += SLOTS_PER_ROUND) {
-        keys += await migrateSlots(src, dst, slots.slice(i, i + SLOTS_PER_ROUND), opts);
+        const round = slots.slice(i, i + SLOTS_PER_ROUND);
+        keys += await migrateSlots(src, dst, round, opts);
+        progress.done += round.length;
       }
       return keys;
     }),

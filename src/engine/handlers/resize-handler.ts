@@ -1,11 +1,34 @@
 import type { ResizePayload } from '../../domain/instances/instance-service.ts';
 import { transitionStatus } from '../../domain/instances/instance-status.ts';
 import { getInstanceById, updateInstance, type InstanceRecord } from '../../store/instances-repo.ts';
-import { DONE, GiveUp, stillProgressing, type TaskContext, type TaskHandler } from '../task-handler.ts';
+import { DONE, GiveUp, stillProgressing, type TaskContext, type TaskHandler, type TaskOutcome } from '../task-handler.ts';
+import type { TaskRow } from '../../store/tasks-repo.ts';
+import { withResizeProgress } from './resize-progress.ts';
 
 function previousOf(row: InstanceRecord, payload: string): InstanceRecord {
   const { previous } = JSON.parse(payload) as ResizePayload;
   return { ...row, ...previous, instance_type: previous.instance_type ?? row.instance_type };
+}
+
+/** One run of a resize (see resizeHandler). */
+async function resize(ctx: TaskContext, row: InstanceRecord, task: TaskRow): Promise<TaskOutcome> {
+  const spec = ctx.spec(row);
+  const before = previousOf(row, task.payload);
+  const sameNodes = before.shard_number === row.shard_number && before.instance_type === row.instance_type;
+  if (sameNodes) {
+    const waiting = stillProgressing(await ctx.restartDeadNodes(ctx.spec(before)));
+    if (waiting) return waiting;
+    const obs = await ctx.driver.observe(spec, ctx.signal(5_000));
+    const limit = spec.memoryMbPerShard * spec.shardCount * 1024 * 1024;
+    if (obs.usedMemoryBytes > limit) {
+      throw new GiveUp(`the instance uses ${Math.ceil(obs.usedMemoryBytes / 1048576)} MB, more than the new class's ${limit / 1048576} MB`);
+    }
+    await ctx.driver.applySettings(spec, ctx.signal());
+  }
+  const converged = stillProgressing(await ctx.converge(row));
+  if (converged) return converged;
+  await transitionStatus(ctx.db, ctx.logger, row.id, 'changing', 'running', `class ${row.instance_class} applied`);
+  return DONE;
 }
 
 /**
@@ -15,25 +38,7 @@ function previousOf(row: InstanceRecord, payload: string): InstanceRecord {
  */
 export const resizeHandler: TaskHandler = {
   kind: 'resize',
-  async run(ctx, row, task) {
-    const spec = ctx.spec(row);
-    const before = previousOf(row, task.payload);
-    const sameNodes = before.shard_number === row.shard_number && before.instance_type === row.instance_type;
-    if (sameNodes) {
-      const waiting = stillProgressing(await ctx.restartDeadNodes(ctx.spec(before)));
-      if (waiting) return waiting;
-      const obs = await ctx.driver.observe(spec, ctx.signal(5_000));
-      const limit = spec.memoryMbPerShard * spec.shardCount * 1024 * 1024;
-      if (obs.usedMemoryBytes > limit) {
-        throw new GiveUp(`the instance uses ${Math.ceil(obs.usedMemoryBytes / 1048576)} MB, more than the new class's ${limit / 1048576} MB`);
-      }
-      await ctx.driver.applySettings(spec, ctx.signal());
-    }
-    const converged = stillProgressing(await ctx.converge(row));
-    if (converged) return converged;
-    await transitionStatus(ctx.db, ctx.logger, row.id, 'changing', 'running', `class ${row.instance_class} applied`);
-    return DONE;
-  },
+  run: (ctx, row, task) => withResizeProgress(ctx, row, task, () => resize(ctx, row, task)),
 
   async giveUp(ctx: TaskContext, row, task, message) {
     const { previous } = JSON.parse(task.payload) as ResizePayload;
