@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { tenantSettingsMigration } from './migrations/0006-tenant-settings.ts';
 import { clearDataMigration } from './migrations/0007-clear-data.ts';
+import { proxyPasswordMigration } from './migrations/0009-proxy-password.ts';
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
@@ -144,6 +145,7 @@ const migrations: Record<string, Migration> = {
   },
   '0006_tenant_settings': tenantSettingsMigration,
   '0007_clear_data': clearDataMigration,
+  '0009_proxy_password': proxyPasswordMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

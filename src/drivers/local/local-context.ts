@@ -13,6 +13,8 @@ import type { NodeSettings } from './node-state.ts';
 export interface LocalContext {
   dataDir: string;
   redisServer: string;
+  /** twemproxy binary for proxy clusters (Debian's `nutcracker`). */
+  nutcracker: string;
   /** Address nodes bind to. */
   bindHost: string;
   /** Address the control plane connects to (loopback when `bindHost` is a wildcard). */

@@ -15,6 +15,7 @@ import { listNodeCgroups, openMemoryCgroups, readNodeCgroup, removeNodeCgroup, s
 import { masterSlave } from './master-slave.ts';
 import { nativeCluster } from './native-cluster.ts';
 import { withTypeChange } from './cluster-retype.ts';
+import { proxyCluster, stopAllProxies } from './proxy-cluster.ts';
 import { connectHost, writeNodeConf } from './node-conf.ts';
 import { applyNodePassword, applyNodeSettings } from './node-state.ts';
 import { readNodeReport, type NodeReport } from './node-diagnostics.ts';
@@ -31,6 +32,8 @@ export interface LocalNodesOptions {
   dataDir: string;
   /** Path or name (looked up on PATH) of redis-server >= 7.0. Default `redis-server`. */
   redisServer?: string;
+  /** Path or name (looked up on PATH) of twemproxy for proxy clusters. Default `nutcracker`. */
+  nutcracker?: string;
   /** Address every node binds to. Default `127.0.0.1`. */
   bindHost?: string;
   /** nft binary that enforces IP white lists (firewall/nft-firewall.ts). Default `nft` on PATH. */
@@ -49,10 +52,11 @@ export interface LocalNodesOptions {
 /** How long one node may take to answer a diagnostics read before it is left out of the report. */
 const INSPECT_NODE_MS = 2_000;
 
-/** Topology handlers by topology; native-cluster joins here when it lands. */
+/** Topology handlers by topology. */
 const HANDLERS: Partial<Record<InstanceTopology, TopologyHandler>> = {
   'master-slave': withTypeChange(masterSlave),
   'native-cluster': withTypeChange(nativeCluster),
+  cluster: proxyCluster,
 };
 
 /**
@@ -89,6 +93,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
   const ctx: LocalContext = {
     dataDir: opts.dataDir,
     redisServer: opts.redisServer ?? 'redis-server',
+    nutcracker: opts.nutcracker ?? 'nutcracker',
     bindHost,
     host,
     logger: opts.logger,
@@ -234,6 +239,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
       const dir = instanceDir(ctx.dataDir, instanceId);
       if (!(await stat(dir).catch(() => null))) return firewall.remove(instanceId, signal);
       const secrets = await readInternalSecrets(dir).catch(() => null);
+      await stopAllProxies(ctx, instanceId, signal); // clients first, then the shards behind them
       const ports = (await readdir(dir)).filter((name) => /^\d+$/.test(name)).map(Number);
       await Promise.all(
         ports.map(async (port) => {
