@@ -200,9 +200,9 @@ describe('proxy cluster (twemproxy) through the SDK', () => {
   });
 
   it('refuses what a proxy cluster does not do yet, naming the field', async () => {
-    const shards = await sdkError(file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.small.basic', shardNumber: 4 }));
+    const shards = await sdkError(file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.small.basic', shardNumber: 3 }));
     expect(shards).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
-    expect(shards.message).toMatch(/^shardNumber: /);
+    expect(shards.message).toMatch(/^shardNumber: 3 shards is not offered/);
     const retype = await sdkError(file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.m.small.basic' }));
     expect(retype).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
     expect(retype.message).toMatch(/^cacheInstanceClass: /);

@@ -100,16 +100,13 @@ function assertPrepaidTypeChange(row: InstanceRow, newType: string, newMemoryMb:
 }
 
 /**
- * What a proxy cluster cannot do yet: change its shard count or its type (to or from another type). Said
- * at once, naming the field, instead of a task that fails later.
+ * What a proxy cluster cannot do yet: change its type (to or from another type). Said at once, naming the
+ * field, instead of a task that fails later. A change of shard count is an online reshard.
  */
-function refuseProxyClusterChange(row: InstanceRow, cls: InstanceClass, shards: number): void {
+function refuseProxyClusterChange(row: InstanceRow, cls: InstanceClass): void {
   if (row.instance_type !== 'cluster' && cls.instanceType !== 'cluster') return;
   if (row.instance_type !== cls.instanceType) {
     throw new DomainError('INVALID_ARGUMENT', `cacheInstanceClass: changing between ${row.instance_type} and ${cls.instanceType} is not supported for proxy clusters yet`);
-  }
-  if (shards !== row.shard_number) {
-    throw new DomainError('INVALID_ARGUMENT', `shardNumber: a proxy cluster keeps its ${row.shard_number} shards for now (changing the shard count is not supported yet)`);
   }
 }
 
@@ -397,7 +394,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       const retype = cls.instanceType !== row.instance_type;
       const defaultShards = cls.instanceType === 'master-slave' ? 1 : retype ? undefined : row.shard_number;
       const shards = resolveShards(cls, input.shardNumber ?? defaultShards, 'shardNumber');
-      refuseProxyClusterChange(row, cls, shards);
+      refuseProxyClusterChange(row, cls);
       if (cls.instanceClass === row.instance_class && shards === row.shard_number) {
         throw new DomainError('INVALID_ARGUMENT', `cacheInstanceClass: cacheInstance ${id} already has class ${cls.instanceClass}`);
       }

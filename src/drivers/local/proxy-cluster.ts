@@ -17,6 +17,7 @@ import { nodePaths } from './instance-paths.ts';
 import { KetamaRing } from './ketama-ring.ts';
 import { effectiveMaxClients, type LocalContext } from './local-context.ts';
 import { masterSlave } from './master-slave.ts';
+import { readMarker, reshard, servedRing, writeMarker, type ReshardMarker } from './proxy-reshard.ts';
 import { PortInUseError } from './local-spec.ts';
 import {
   probeProxy,
@@ -68,14 +69,17 @@ function proxyConf(ctx: LocalContext, spec: LocalSpec, port: number): ProxyConf 
   };
 }
 
-/** Starts, restarts (an older conf) or adopts every proxy of the spec, one at a time; stops the others. */
-export async function ensureProxies(ctx: LocalContext, spec: LocalSpec, signal: AbortSignal): Promise<void> {
+/**
+ * Starts, restarts (an older conf) or adopts every proxy of the spec, one at a time (`together`: all at
+ * once, for a switch of ring while writes wait); stops the others.
+ */
+export async function ensureProxies(ctx: LocalContext, spec: LocalSpec, signal: AbortSignal, together = false): Promise<void> {
   const proxies = spec.proxies ?? [];
-  for (const { port, statsPort } of proxies) {
+  const ensureOne = async ({ port, statsPort }: { port: number; statsPort: number }): Promise<void> => {
     const conf = proxyConf(ctx, spec, port);
     const text = await writeProxyConf(conf);
     const pid = await runningProxy(conf.paths);
-    if (pid !== null && (await runsConf(conf.paths, text))) continue;
+    if (pid !== null && (await runsConf(conf.paths, text))) return;
     if (pid !== null) {
       await stopProxy(conf.paths, ctx.bindHost, port, signal);
       ctx.logger.info({ instanceId: spec.id, port }, 'twemproxy restarted with a new conf');
@@ -86,7 +90,9 @@ export async function ensureProxies(ctx: LocalContext, spec: LocalSpec, signal: 
       if (err instanceof ProxyPortTaken) throw new PortInUseError(err.port);
       throw err;
     }
-  }
+  };
+  if (together) await Promise.all(proxies.map(ensureOne));
+  else for (const p of proxies) await ensureOne(p);
   const keep = new Set(proxies.map((p) => p.port));
   for (const port of await proxyDirPorts(ctx.dataDir, spec.id)) {
     if (keep.has(port)) continue;
@@ -102,9 +108,50 @@ export async function stopAllProxies(ctx: LocalContext, instanceId: string, sign
   await Promise.all((await proxyDirPorts(ctx.dataDir, instanceId)).map((port) => stopProxy(proxyPaths(ctx.dataDir, instanceId, port), ctx.bindHost, port, signal)));
 }
 
+const sameList = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The reshard to run (or resume) for `spec`, or null when the proxies serve its ring already. */
+async function pendingReshard(ctx: LocalContext, spec: LocalSpec): Promise<ReshardMarker | null> {
+  const target = spec.shards.map((s) => s.master);
+  let marker = await readMarker(ctx, spec.id);
+  if (marker && !sameList(marker.to, target)) {
+    // A refused resize going back to the old class: possible only while no proxy serves the new ring.
+    if (marker.phase !== 'copy') throw new Error(`instance ${spec.id}: the change to ${marker.to.length} shards is past its copy and is finished first`);
+    marker = { ...marker, to: target };
+    await writeMarker(ctx, spec.id, marker);
+  }
+  if (!marker) {
+    const served = await servedRing(ctx, spec.id);
+    if (served === null || sameList(served, target)) return null;
+    marker = { from: served, to: target, phase: 'copy' };
+    await writeMarker(ctx, spec.id, marker);
+  }
+  const kept = Math.min(marker.from.length, marker.to.length);
+  if (!sameList(marker.from.slice(0, kept), marker.to.slice(0, kept))) {
+    throw new PermanentDriverError(`instance ${spec.id}: shards that stay must keep their masters' ports (${marker.from.join(',')} → ${marker.to.join(',')})`);
+  }
+  return marker;
+}
+
 async function ensurePresent(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void> {
   check(spec);
   await Promise.all(spec.shards.map((_, i) => masterSlave.ensurePresent(ctx, shardSpec(spec, i), secrets, signal)));
+  const marker = await pendingReshard(ctx, spec);
+  if (marker) {
+    const ports = new Set((spec.proxies ?? []).map((p) => p.port));
+    await reshard(ctx, spec, secrets, marker, {
+      async stopOldProxies() {
+        let begun = false;
+        for (const port of await proxyDirPorts(ctx.dataDir, spec.id)) {
+          const paths = proxyPaths(ctx.dataDir, spec.id, port);
+          if (ports.has(port) && (await runningProxy(paths)) !== null && (await runsConf(paths, renderProxyConf(proxyConf(ctx, spec, port))))) begun = true;
+          else await stopProxy(paths, ctx.bindHost, port, signal);
+        }
+        return begun;
+      },
+      startProxies: () => ensureProxies(ctx, spec, signal, true),
+    }, signal);
+  }
   await ensureProxies(ctx, spec, signal);
 }
 
