@@ -8,6 +8,7 @@ import type { MemoryCgroups } from './memory-cgroup.ts';
 import { promisedNodeMemoryBytes } from './memory-guard.ts';
 import type { NodeCgroup } from './redis-node.ts';
 import type { NodeSettings } from './node-state.ts';
+import type { ReshardSession } from './proxy-reshard.ts';
 
 /** What topology code (master-slave.ts, native-cluster.ts) gets from the local driver. */
 export interface LocalContext {
@@ -29,6 +30,8 @@ export interface LocalContext {
   aclCanon: AclCanon;
   /** Memory cgroups for nodes, when the host has a usable memory controller and they are not turned off. */
   cgroups: MemoryCgroups | null;
+  /** Proxy-cluster reshards under way in this process, by instance id (proxy-reshard.ts). */
+  proxyReshards: Map<string, ReshardSession>;
 }
 
 /** The memory cgroup of the node on `port`, sized for its class; undefined without cgroups. */

@@ -109,7 +109,9 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       for (let moves = 0; ; moves++) {
         const local = localSpec(spec, book)!;
         try {
-          await nodes.ensurePresent(local, signal);
+          const progress = await nodes.ensurePresent(local, signal);
+          // Nodes leaving (a reshard under way) still hold their ports: nothing is released yet.
+          if (progress) return { state: 'progressing', retryAfterMs: 0, reason: progress.progressing, endpoint: endpointOf(spec, book) };
           break;
         } catch (err) {
           if (!(err instanceof PortInUseError)) throw err;

@@ -24,7 +24,7 @@ import { downNode } from './node-observation.ts';
 import { isSocketOpen, stopNode } from './redis-node.ts';
 import { currentTlsFiles, ensureCa, ensureInstanceCert, removeOldInstanceCerts } from './tls-material.ts';
 import { checkRedisBinary } from './redis-binary.ts';
-import { plannedNodeConf, type TopologyHandler } from './topology-handler.ts';
+import { plannedNodeConf, type HandlerProgress, type TopologyHandler } from './topology-handler.ts';
 import { createNftFirewall } from './firewall/nft-firewall.ts';
 
 export interface LocalNodesOptions {
@@ -70,7 +70,8 @@ export interface LocalNodes {
   /** What this host can enforce; filled by `init`. */
   readonly capabilities: DriverCapabilities;
   init(signal: AbortSignal): Promise<void>;
-  ensurePresent(spec: LocalSpec, signal: AbortSignal): Promise<void>;
+  /** Done, or a step that is under way (a long data move): call again. */
+  ensurePresent(spec: LocalSpec, signal: AbortSignal): Promise<void | HandlerProgress>;
   ensureAbsent(instanceId: string, signal: AbortSignal): Promise<void>;
   observe(spec: LocalSpec, signal: AbortSignal): Promise<LocalObservation>;
   applySettings(spec: LocalSpec, signal: AbortSignal): Promise<void>;
@@ -104,6 +105,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
       throw new Error('the local driver is not initialised');
     },
     cgroups: null,
+    proxyReshards: new Map(),
   };
   // IP white lists. No source is trusted: the control plane reaches nodes through their unix sockets and
   // nodes reach each other on their TLS ports, so a local process is filtered like anyone else.
@@ -229,13 +231,15 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
       const secrets = await loadOrCreateInternalSecrets(dir);
       const tls = await ensureInstanceCert(ctx.dataDir, dir, spec.id);
       await firewall.apply(spec, signal); // rules before nodes, so no node is ever open unfiltered
-      await h.ensurePresent(ctx, spec, { ...secrets, instanceId: spec.id, tls }, signal);
+      const progress = await h.ensurePresent(ctx, spec, { ...secrets, instanceId: spec.id, tls }, signal);
+      if (progress) return progress;
       // Every node now runs with this generation's certificate (ensurePresent converged them).
       await removeOldInstanceCerts(dir, tls.generation);
     },
 
     async ensureAbsent(instanceId, signal) {
       knownSecrets.delete(instanceId);
+      ctx.proxyReshards.delete(instanceId);
       const dir = instanceDir(ctx.dataDir, instanceId);
       if (!(await stat(dir).catch(() => null))) return firewall.remove(instanceId, signal);
       const secrets = await readInternalSecrets(dir).catch(() => null);

@@ -32,7 +32,7 @@ import {
   writeProxyConf,
   type ProxyConf,
 } from './nutcracker.ts';
-import type { NodePlan, TopologyHandler } from './topology-handler.ts';
+import type { HandlerProgress, NodePlan, TopologyHandler } from './topology-handler.ts';
 
 /** The spec of shard `i` alone, as master-slave.ts builds it. */
 export function shardSpec(spec: LocalSpec, i: number): LocalSpec {
@@ -133,24 +133,27 @@ async function pendingReshard(ctx: LocalContext, spec: LocalSpec): Promise<Resha
   return marker;
 }
 
-async function ensurePresent(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void> {
+async function ensurePresent(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void | HandlerProgress> {
   check(spec);
   await Promise.all(spec.shards.map((_, i) => masterSlave.ensurePresent(ctx, shardSpec(spec, i), secrets, signal)));
   const marker = await pendingReshard(ctx, spec);
   if (marker) {
     const ports = new Set((spec.proxies ?? []).map((p) => p.port));
-    await reshard(ctx, spec, secrets, marker, {
+    const result = await reshard(ctx, spec, secrets, marker, {
       async stopOldProxies() {
         let begun = false;
-        for (const port of await proxyDirPorts(ctx.dataDir, spec.id)) {
-          const paths = proxyPaths(ctx.dataDir, spec.id, port);
-          if (ports.has(port) && (await runningProxy(paths)) !== null && (await runsConf(paths, renderProxyConf(proxyConf(ctx, spec, port))))) begun = true;
-          else await stopProxy(paths, ctx.bindHost, port, signal);
-        }
+        await Promise.all(
+          (await proxyDirPorts(ctx.dataDir, spec.id)).map(async (port) => {
+            const paths = proxyPaths(ctx.dataDir, spec.id, port);
+            if (ports.has(port) && (await runningProxy(paths)) !== null && (await runsConf(paths, renderProxyConf(proxyConf(ctx, spec, port))))) begun = true;
+            else await stopProxy(paths, ctx.bindHost, port, signal);
+          }),
+        );
         return begun;
       },
       startProxies: () => ensureProxies(ctx, spec, signal, true),
     }, signal);
+    if (!result.done) return { progressing: result.progressing };
   }
   await ensureProxies(ctx, spec, signal);
 }

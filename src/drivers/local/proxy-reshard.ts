@@ -28,6 +28,7 @@ import { nodeCgroupRef, type LocalContext } from './local-context.ts';
 import type { LocalSpec } from './local-spec.ts';
 import { proxyDirPorts, proxyPaths } from './nutcracker.ts';
 import { stopNode } from './redis-node.ts';
+import { tlsPortOf } from './topology-handler.ts';
 
 /** Writes on the sources wait at most this long if the control plane dies mid-switch (then the redo above applies). */
 const PAUSE_MS = 30_000;
@@ -72,10 +73,27 @@ export function ringOf(confText: string): number[] {
 
 interface Source {
   index: number;
+  port: number;
   client: Redis;
   /** Keys written since notifications started that move (latin1: byte-exact). */
   dirty: Set<string>;
   subscriber: Redis | null;
+  /** Where the copy (then the cleanup) goes on; null once it went through. */
+  cursor: string | null;
+}
+
+/**
+ * A reshard in progress in this process: the sources' subscriptions and how far the copy got. A large
+ * copy spans several calls (each ends within a budget and answers "progressing"); a new process starts
+ * the copy over, which is safe (see above).
+ */
+export interface ReshardSession {
+  key: string;
+  sources: Source[];
+  watching: boolean;
+  keysMoved: number;
+  startedMs: number;
+  steps: Record<string, number>;
 }
 
 /** What reshard needs from the topology handler: proxies of the new ring, started; old ones, stopped. */
@@ -86,52 +104,85 @@ export interface ProxySwitch {
   startProxies(): Promise<void>;
 }
 
-export interface ReshardResult {
-  keysMoved: number;
-  /** How long writes on the sources waited in the switch, ms. */
-  pauseMs: number;
+export type ReshardResult = { done: true; keysMoved: number; pauseMs: number } | { done: false; progressing: string };
+
+/** How long one call copies before it answers "progressing" (the driver's step timeout is 30 s). */
+const BUDGET_MS = 12_000;
+
+function endSession(ctx: LocalContext, id: string): void {
+  const session = ctx.proxyReshards.get(id);
+  for (const s of session?.sources ?? []) s.subscriber?.disconnect();
+  ctx.proxyReshards.delete(id);
 }
 
 export async function reshard(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, marker: ReshardMarker, proxies: ProxySwitch, signal: AbortSignal): Promise<ReshardResult> {
+  const migrate: MigrateTarget = { host: ctx.host, tlsPorts: marker.to.map((p) => tlsPortOf(spec, p)), adminPassword: secrets.adminPassword };
   const newRing = new KetamaRing(marker.to.length);
   const moves = (index: number, key: Buffer): boolean => newRing.shardOf(key) !== index;
-  const started = Date.now();
-  // Growing, every old shard gives keys to the new ones; shrinking, only the removed shards give. The
-  // givers alone are paused: a shard that receives keys must take our RESTOREs.
-  const givers = marker.from.map((port, index) => ({ port, index })).filter(({ index }) => marker.to.length > marker.from.length || index >= marker.to.length);
-  const sources = await Promise.all(
-    givers.map(async ({ port, index }) => ({ index, client: await ctx.pool.get(port, secrets), dirty: new Set<string>(), subscriber: null }) as Source),
-  );
-  const destinations = await Promise.all(marker.to.map((port) => ctx.pool.get(port, secrets)));
-  const result: ReshardResult = { keysMoved: 0, pauseMs: 0 };
+  const key = JSON.stringify([marker.from, marker.to]);
+  let session = ctx.proxyReshards.get(spec.id);
+  if (session && session.key !== key) endSession(ctx, spec.id);
+  session = ctx.proxyReshards.get(spec.id);
+  if (!session) {
+    // Growing, every old shard gives keys to the new ones; shrinking, only the removed shards give. The
+    // givers alone are paused: a shard that receives keys must take our RESTOREs.
+    const givers = marker.from.map((port, index) => ({ port, index })).filter(({ index }) => marker.to.length > marker.from.length || index >= marker.to.length);
+    session = { key, sources: givers.map(({ port, index }) => ({ index, port, client: null as unknown as Redis, dirty: new Set<string>(), subscriber: null, cursor: '0' })), watching: false, keysMoved: 0, startedMs: Date.now(), steps: {} };
+    ctx.proxyReshards.set(spec.id, session);
+  }
+  const { sources, steps } = session;
+  const started = session.startedMs;
+  const step = (name: string): void => void (steps[name] = Date.now() - started);
+  const deadline = Date.now() + BUDGET_MS;
   try {
+    for (const s of sources) s.client = await ctx.pool.get(s.port, secrets);
+    const destinations = await Promise.all(marker.to.map((port) => ctx.pool.get(port, secrets)));
+    let pauseMs = 0;
     if (marker.phase === 'copy') {
-      await Promise.all(sources.map((s) => watchWrites(ctx, s, marker.from[s.index]!, secrets, moves)));
-      const counts = await Promise.all(sources.map((s) => copyAll(s, destinations, newRing, moves, signal)));
-      result.keysMoved = counts.reduce((a, b) => a + b, 0);
+      if (!session.watching) {
+        await Promise.all(sources.map((s) => watchWrites(ctx, s, secrets, moves)));
+        session.watching = true;
+        step('watching');
+      }
+      const counts = await Promise.all(sources.map((s) => copyAll(s, destinations, newRing, moves, signal, migrate, deadline)));
+      session.keysMoved += counts.reduce((a, b) => a + b, 0);
+      if (sources.some((s) => s.cursor !== null)) return { done: false, progressing: `copying keys to their new shards: ${session.keysMoved} so far` };
+      step('copied');
       const pausedAt = Date.now();
       await pauseAll(sources);
       // A PING on each subscriber is answered after every notification queued before the pause.
       await Promise.all(sources.map((s) => s.subscriber!.ping()));
-      await Promise.all(sources.map((s) => copyKeys(s.client, [...s.dirty].map((k) => Buffer.from(k, 'latin1')), destinations, newRing)));
+      const dirty = await Promise.all(sources.map((s) => copyKeys(s.client, [...s.dirty].map((k) => Buffer.from(k, 'latin1')), destinations, newRing)));
+      step('recopied');
       marker = { ...marker, phase: 'switching' };
       await writeMarker(ctx, spec.id, marker);
       await switchRing(sources, proxies, destinations, newRing, moves, signal, false);
-      result.pauseMs = Date.now() - pausedAt;
+      step('switched');
+      pauseMs = Date.now() - pausedAt;
+      steps.rewritten = dirty.reduce((a, b) => a + b, 0);
     } else if (marker.phase === 'switching') {
       const pausedAt = Date.now();
       await switchRing(sources, proxies, destinations, newRing, moves, signal, true);
-      result.pauseMs = Date.now() - pausedAt;
+      pauseMs = Date.now() - pausedAt;
     }
-    marker = { ...marker, phase: 'cleanup' };
-    await writeMarker(ctx, spec.id, marker);
-    await cleanup(ctx, spec, secrets, marker, sources, moves, signal);
-  } finally {
-    for (const s of sources) s.subscriber?.disconnect();
+    if (marker.phase !== 'cleanup') {
+      marker = { ...marker, phase: 'cleanup' };
+      await writeMarker(ctx, spec.id, marker);
+      for (const s of sources) s.cursor = '0';
+    }
+    if (!(await cleanup(ctx, spec, secrets, marker, sources, moves, signal, deadline))) {
+      return { done: false, progressing: 'dropping moved keys from the shards that gave them' };
+    }
+    step('cleaned');
+    await rm(markerPath(ctx, spec.id), { force: true });
+    ctx.logger.info({ instanceId: spec.id, from: marker.from.length, to: marker.to.length, keys: session.keysMoved, pauseMs, ms: Date.now() - started, steps }, 'proxy cluster resharded');
+    endSession(ctx, spec.id);
+    return { done: true, keysMoved: session.keysMoved, pauseMs };
+  } catch (err) {
+    // Started over by the next call: safe in every phase (see above).
+    endSession(ctx, spec.id);
+    throw err;
   }
-  await rm(markerPath(ctx, spec.id), { force: true });
-  ctx.logger.info({ instanceId: spec.id, from: marker.from.length, to: marker.to.length, keys: result.keysMoved, pauseMs: result.pauseMs, ms: Date.now() - started }, 'proxy cluster resharded');
-  return result;
 }
 
 async function switchRing(sources: Source[], proxies: ProxySwitch, destinations: Redis[], ring: KetamaRing, moves: (i: number, k: Buffer) => boolean, signal: AbortSignal, resumed: boolean): Promise<void> {
@@ -139,7 +190,7 @@ async function switchRing(sources: Source[], proxies: ProxySwitch, destinations:
   if (resumed && !begun) {
     // No proxy serves the new ring yet: the sources may have taken writes after the old pause expired.
     await pauseAll(sources);
-    await Promise.all(sources.map((s) => copyAll(s, destinations, ring, moves, signal)));
+    await Promise.all(sources.map((s) => copyAll(s, destinations, ring, moves, signal, null)));
   } else if (resumed) {
     await pauseAll(sources); // harmless: nothing reaches the sources through a proxy any more
   }
@@ -152,7 +203,8 @@ async function pauseAll(sources: Source[]): Promise<void> {
 }
 
 /** Subscribes to the source's keyspace events (as the admin user, over its socket) and records moving keys. */
-async function watchWrites(ctx: LocalContext, s: Source, port: number, secrets: InstanceCredentials, moves: (i: number, k: Buffer) => boolean): Promise<void> {
+async function watchWrites(ctx: LocalContext, s: Source, secrets: InstanceCredentials, moves: (i: number, k: Buffer) => boolean): Promise<void> {
+  const port = s.port;
   await s.client.call('CONFIG', 'SET', 'notify-keyspace-events', 'KA');
   const sub = new Redis({ path: nodePaths(ctx.dataDir, secrets.instanceId, port).socket, username: ADMIN_USER, password: secrets.adminPassword, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   sub.on('error', () => undefined);
@@ -165,17 +217,47 @@ async function watchWrites(ctx: LocalContext, s: Source, port: number, secrets: 
   await sub.psubscribe('__keyspace@0__:*');
 }
 
-/** Copies every key of the source that moves; returns how many. */
-async function copyAll(s: Source, destinations: Redis[], ring: KetamaRing, moves: (i: number, k: Buffer) => boolean, signal: AbortSignal): Promise<number> {
-  let cursor = '0';
+/** Where the sources reach each new owner, for MIGRATE: its TLS port, with the admin's credentials. */
+export interface MigrateTarget {
+  host: string;
+  tlsPorts: number[];
+  adminPassword: string;
+}
+
+/** MIGRATE's own I/O timeout, ms (below the admin connection's command timeout). */
+const MIGRATE_TIMEOUT_MS = 2_000;
+const KEYS_PER_MIGRATE = 200;
+
+/**
+ * Copies every key of the source that moves; returns how many. Unpaused, the source itself sends them
+ * (`MIGRATE … COPY REPLACE` over the nodes' TLS link: the payload never passes through the control plane);
+ * paused, MIGRATE would wait (it is a write command), so the control plane copies with DUMP and RESTORE.
+ */
+async function copyAll(s: Source, destinations: Redis[], ring: KetamaRing, moves: (i: number, k: Buffer) => boolean, signal: AbortSignal, migrate: MigrateTarget | null, deadline = Infinity): Promise<number> {
   let copied = 0;
+  if (s.cursor === null) s.cursor = '0';
   do {
     signal.throwIfAborted();
-    const [next, keys] = (await s.client.scanBuffer(cursor, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
-    cursor = next.toString();
+    if (Date.now() > deadline) return copied;
+    const [next, keys] = (await s.client.scanBuffer(s.cursor, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
+    s.cursor = next.toString() === '0' ? null : next.toString();
     const moving = keys.filter((k) => moves(s.index, k));
-    if (moving.length > 0) copied += await copyKeys(s.client, moving, destinations, ring);
-  } while (cursor !== '0');
+    if (moving.length === 0) continue;
+    if (migrate === null) {
+      copied += await copyKeys(s.client, moving, destinations, ring);
+      continue;
+    }
+    const byOwner = new Map<number, Buffer[]>();
+    for (const k of moving) byOwner.set(ring.shardOf(k), [...(byOwner.get(ring.shardOf(k)) ?? []), k]);
+    const p = s.client.pipeline();
+    for (const [owner, ks] of byOwner) {
+      for (let i = 0; i < ks.length; i += KEYS_PER_MIGRATE) {
+        p.call('MIGRATE', migrate.host, String(migrate.tlsPorts[owner]), '', '0', String(MIGRATE_TIMEOUT_MS), 'COPY', 'REPLACE', 'AUTH2', ADMIN_USER, migrate.adminPassword, 'KEYS', ...ks.slice(i, i + KEYS_PER_MIGRATE));
+      }
+    }
+    for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+    copied += moving.length;
+  } while (s.cursor !== null);
   return copied;
 }
 
@@ -204,24 +286,26 @@ async function copyKeys(source: Redis, keys: Buffer[], destinations: Redis[], ri
   return keys.length;
 }
 
-/** Shards that stay drop what they gave away; removed shards' nodes stop and their files go. */
-async function cleanup(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, marker: ReshardMarker, sources: Source[], moves: (i: number, k: Buffer) => boolean, signal: AbortSignal): Promise<void> {
+/**
+ * Shards that stay drop what they gave away (within the budget: false when not through yet); then the
+ * removed shards' nodes stop and their files go.
+ */
+async function cleanup(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, marker: ReshardMarker, sources: Source[], moves: (i: number, k: Buffer) => boolean, signal: AbortSignal, deadline: number): Promise<boolean> {
   const tenantNotify = spec.redisConfig?.['notify-keyspace-events'] ?? '';
+  const kept = sources.filter((s) => s.index < marker.to.length);
   await Promise.all(
-    sources
-      .filter((s) => s.index < marker.to.length)
-      .map(async (s) => {
-        let cursor = '0';
-        do {
-          signal.throwIfAborted();
-          const [next, keys] = (await s.client.scanBuffer(cursor, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
-          cursor = next.toString();
-          const gone = keys.filter((k) => moves(s.index, k));
-          if (gone.length > 0) await s.client.unlink(...gone);
-        } while (cursor !== '0');
-        await s.client.call('CONFIG', 'SET', 'notify-keyspace-events', tenantNotify);
-      }),
+    kept.map(async (s) => {
+      while (s.cursor !== null && Date.now() < deadline) {
+        signal.throwIfAborted();
+        const [next, keys] = (await s.client.scanBuffer(s.cursor, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
+        s.cursor = next.toString() === '0' ? null : next.toString();
+        const gone = keys.filter((k) => moves(s.index, k));
+        if (gone.length > 0) await s.client.unlink(...gone);
+      }
+    }),
   );
+  if (kept.some((s) => s.cursor !== null)) return false;
+  await Promise.all(kept.map((s) => s.client.call('CONFIG', 'SET', 'notify-keyspace-events', tenantNotify)));
   const keep = new Set(spec.shards.flatMap((s) => [s.master, s.replica]));
   const names = await readdir(instanceDir(ctx.dataDir, spec.id)).catch(() => [] as string[]);
   const removed = names.filter((n) => /^\d+$/.test(n)).map(Number).filter((p) => !keep.has(p));
@@ -236,4 +320,5 @@ async function cleanup(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCred
     }),
   );
   if (removed.length > 0) ctx.logger.info({ instanceId: spec.id, ports: removed }, 'nodes of removed shards stopped');
+  return true;
 }
