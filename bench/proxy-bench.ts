@@ -245,7 +245,7 @@ async function createRounds(sdk: SdkRedis, root: string): Promise<void> {
     for (const p of masters) startRedis(join(dir, String(p)), p);
     for (const [i, p] of replicas.entries()) startRedis(join(dir, String(p)), p, [`replicaof 127.0.0.1 ${masters[i]}`]);
     const proxies = masters.map((_, i) => HAND_BASE + 40 + i);
-    for (const [i, p] of proxies.entries()) startTwemproxy(join(dir, `px${p}`), p, p + 10, masters.map((m) => join(dir, String(m), 'redis.sock')));
+    for (const p of proxies) startTwemproxy(join(dir, `px${p}`), p, p + 10, masters.map((m) => join(dir, String(m), 'redis.sock')));
     for (const p of replicas) await answers(p, async (c) => /master_link_status:up/.test(await c.info('replication')));
     const keys = new KetamaRing(8).probeKeys();
     for (const p of proxies) await answers(p, async (c) => (await c.exists(...keys)) >= 0, true);

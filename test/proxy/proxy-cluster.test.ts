@@ -108,6 +108,27 @@ describe('proxy cluster (twemproxy) through the SDK', () => {
     expect(counts.every((n) => n.expected > 150)).toBe(true); // md5 over ketama: 11–15% each
   });
 
+  it('supports what docs/cluster.md says twemproxy supports, and refuses the rest', async () => {
+    const c = client(port, PASSWORD);
+    await c.connect();
+    // Multi-key commands over keys of different shards: twemproxy splits and merges them.
+    await c.mset({ 'cmd:a': '1', 'cmd:b': '2', 'cmd:c': '3', 'cmd:d': '4' });
+    expect(new Set([0, 1, 2, 3].map((i) => new KetamaRing(8).shardOf(`cmd:${'abcd'[i]}`))).size).toBeGreaterThan(1);
+    expect(await c.mget('cmd:a', 'cmd:b', 'cmd:c', 'cmd:d')).toEqual(['1', '2', '3', '4']);
+    expect(await c.del('cmd:a', 'cmd:b')).toBe(2);
+    // Hash tags keep keys together; a script runs on the shard of its first key.
+    expect(await c.eval("return redis.call('SET', KEYS[1], ARGV[1])", 1, '{user1}:x', 'v')).toBe('OK');
+    expect(new KetamaRing(8).shardOf('{user1}:x')).toBe(new KetamaRing(8).shardOf('{user1}:y'));
+    expect(await c.hset('cmd:h', 'f', 'v')).toBe(1);
+    expect(await c.ping()).toBe('PONG');
+    // Everything else ends the connection: transactions, pub/sub, blocking pops, keyspace-wide and server commands.
+    for (const cmd of [['MULTI'], ['SUBSCRIBE', 'ch'], ['BLPOP', 'cmd:l', '1'], ['KEYS', '*'], ['SCAN', '0'], ['DBSIZE'], ['FLUSHALL'], ['INFO'], ['SELECT', '1']]) {
+      const other = client(port, PASSWORD);
+      await other.connect();
+      await expect(other.call(cmd[0]!, ...cmd.slice(1)), cmd[0]).rejects.toThrow();
+    }
+  });
+
   it('keeps the shards and the proxy conf away from tenants and other local users', async () => {
     const c = client(port, PASSWORD);
     await c.connect();
