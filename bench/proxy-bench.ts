@@ -22,6 +22,7 @@ import { createLogger } from '../src/logger.ts';
 import { startService } from '../src/main.ts';
 import { KetamaRing } from '../src/drivers/local/ketama-ring.ts';
 import { sdkClient, type SdkRedis } from '../test/helpers/sdk-client.ts';
+import { median, sleep, waitGone, waitStatus } from './bench-kit.ts';
 import { killInstanceProcesses } from '../test/helpers/test-service.ts';
 import { proxyClient } from '../test/proxy/proxy-writer.ts';
 
@@ -33,21 +34,6 @@ const AK = 'BENCHAK';
 const SK = 'BENCHSK';
 const HAND_BASE = 32400;
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitStatus(sdk: SdkRedis, id: string, want: string, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.cacheInstanceStatus as string;
-    if (status === want) return;
-    if (status === 'error' || Date.now() > deadline) throw new Error(`instance ${id} is ${status}, wanted ${want}`);
-    await sleep(5);
-  }
-}
 
 async function createProxyCluster(sdk: SdkRedis, name: string, shards: number): Promise<{ id: string; port: number }> {
   const id = (
@@ -55,20 +41,13 @@ async function createProxyCluster(sdk: SdkRedis, name: string, shards: number): 
       cacheInstance: { vpcId: 'vpc-bench', subnetId: 'subnet-bench', cacheInstanceName: name, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: shards, azId: { master: 'cn-north-1a', slave: 'cn-north-1b' }, redisVersion: '4.0', password: PASSWORD },
     })
   ).result.cacheInstanceId as string;
-  await waitStatus(sdk, id, 'running');
+  await waitStatus(sdk, id, 'running', 300_000);
   return { id, port: (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number };
 }
 
 async function deleteInstance(sdk: SdkRedis, id: string): Promise<void> {
   await sdk.deleteCacheInstance({ cacheInstanceId: id });
-  for (;;) {
-    try {
-      await sdk.describeCacheInstance({ cacheInstanceId: id });
-    } catch {
-      return;
-    }
-    await sleep(10);
-  }
+  await waitGone(sdk, id);
 }
 
 /** Processes started by hand, killed at the end. */
@@ -201,7 +180,7 @@ async function resize(sdk: SdkRedis, logFile: string): Promise<void> {
   const before = latencies.length;
   const started = performance.now();
   await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 8 });
-  await waitStatus(sdk, id, 'running');
+  await waitStatus(sdk, id, 'running', 300_000);
   const ms = performance.now() - started;
   const during = latencies.slice(before).sort((a, b) => a - b);
   await sleep(200);
