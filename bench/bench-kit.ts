@@ -12,7 +12,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export async function waitStatus(sdk: SdkRedis, id: string, want: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.cacheInstanceStatus as string;
+    const status = (await onceMoreOnReset(() => sdk.describeCacheInstance({ cacheInstanceId: id }))).result.cacheInstance.cacheInstanceStatus as string;
     if (status === want) return;
     if (status === 'error' || Date.now() > deadline) throw new Error(`instance ${id} is ${status}, wanted ${want}`);
     await sleep(5);
@@ -28,5 +28,18 @@ export async function waitGone(sdk: SdkRedis, id: string): Promise<void> {
       return;
     }
     await sleep(10);
+  }
+}
+
+/**
+ * Runs an SDK call again once when the API closed an idle keep-alive connection just as the call reused it
+ * (ECONNRESET after a long quiet phase of a benchmark): the request never reached a handler.
+ */
+export async function onceMoreOnReset<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ECONNRESET') throw err;
+    return call();
   }
 }

@@ -22,7 +22,7 @@ import { createLogger } from '../src/logger.ts';
 import { startService } from '../src/main.ts';
 import { KetamaRing } from '../src/drivers/local/ketama-ring.ts';
 import { sdkClient, type SdkRedis } from '../test/helpers/sdk-client.ts';
-import { median, sleep, waitGone, waitStatus } from './bench-kit.ts';
+import { median, onceMoreOnReset, sleep, waitGone, waitStatus } from './bench-kit.ts';
 import { killInstanceProcesses } from '../test/helpers/test-service.ts';
 import { proxyClient } from '../test/proxy/proxy-writer.ts';
 
@@ -37,16 +37,16 @@ const HAND_BASE = 32400;
 
 async function createProxyCluster(sdk: SdkRedis, name: string, shards: number): Promise<{ id: string; port: number }> {
   const id = (
-    await sdk.createCacheInstance({
+    await onceMoreOnReset(() => sdk.createCacheInstance({
       cacheInstance: { vpcId: 'vpc-bench', subnetId: 'subnet-bench', cacheInstanceName: name, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: shards, azId: { master: 'cn-north-1a', slave: 'cn-north-1b' }, redisVersion: '4.0', password: PASSWORD },
-    })
+    }))
   ).result.cacheInstanceId as string;
   await waitStatus(sdk, id, 'running', 300_000);
   return { id, port: (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number };
 }
 
 async function deleteInstance(sdk: SdkRedis, id: string): Promise<void> {
-  await sdk.deleteCacheInstance({ cacheInstanceId: id });
+  await onceMoreOnReset(() => sdk.deleteCacheInstance({ cacheInstanceId: id }));
   await waitGone(sdk, id);
 }
 
@@ -179,7 +179,7 @@ async function resize(sdk: SdkRedis, logFile: string): Promise<void> {
   await sleep(500);
   const before = latencies.length;
   const started = performance.now();
-  await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 8 });
+  await onceMoreOnReset(() => sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 8 }));
   await waitStatus(sdk, id, 'running', 300_000);
   const ms = performance.now() - started;
   const during = latencies.slice(before).sort((a, b) => a - b);

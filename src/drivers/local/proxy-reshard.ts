@@ -92,6 +92,8 @@ export interface ReshardSession {
   sources: Source[];
   watching: boolean;
   keysMoved: number;
+  /** How long writes on the givers waited in the switch, ms (once it happened). */
+  pauseMs: number;
   startedMs: number;
   steps: Record<string, number>;
 }
@@ -127,7 +129,7 @@ export async function reshard(ctx: LocalContext, spec: LocalSpec, secrets: Insta
     // Growing, every old shard gives keys to the new ones; shrinking, only the removed shards give. The
     // givers alone are paused: a shard that receives keys must take our RESTOREs.
     const givers = marker.from.map((port, index) => ({ port, index })).filter(({ index }) => marker.to.length > marker.from.length || index >= marker.to.length);
-    session = { key, sources: givers.map(({ port, index }) => ({ index, port, client: null as unknown as Redis, dirty: new Set<string>(), subscriber: null, cursor: '0' })), watching: false, keysMoved: 0, startedMs: Date.now(), steps: {} };
+    session = { key, sources: givers.map(({ port, index }) => ({ index, port, client: null as unknown as Redis, dirty: new Set<string>(), subscriber: null, cursor: '0' })), watching: false, keysMoved: 0, pauseMs: 0, startedMs: Date.now(), steps: {} };
     ctx.proxyReshards.set(spec.id, session);
   }
   const { sources, steps } = session;
@@ -137,7 +139,6 @@ export async function reshard(ctx: LocalContext, spec: LocalSpec, secrets: Insta
   try {
     for (const s of sources) s.client = await ctx.pool.get(s.port, secrets);
     const destinations = await Promise.all(marker.to.map((port) => ctx.pool.get(port, secrets)));
-    let pauseMs = 0;
     if (marker.phase === 'copy') {
       if (!session.watching) {
         await Promise.all(sources.map((s) => watchWrites(ctx, s, secrets, moves)));
@@ -158,12 +159,12 @@ export async function reshard(ctx: LocalContext, spec: LocalSpec, secrets: Insta
       await writeMarker(ctx, spec.id, marker);
       await switchRing(sources, proxies, destinations, newRing, moves, signal, false);
       step('switched');
-      pauseMs = Date.now() - pausedAt;
+      session.pauseMs = Date.now() - pausedAt;
       steps.rewritten = dirty.reduce((a, b) => a + b, 0);
     } else if (marker.phase === 'switching') {
       const pausedAt = Date.now();
       await switchRing(sources, proxies, destinations, newRing, moves, signal, true);
-      pauseMs = Date.now() - pausedAt;
+      session.pauseMs = Date.now() - pausedAt;
     }
     if (marker.phase !== 'cleanup') {
       marker = { ...marker, phase: 'cleanup' };
@@ -175,9 +176,9 @@ export async function reshard(ctx: LocalContext, spec: LocalSpec, secrets: Insta
     }
     step('cleaned');
     await rm(markerPath(ctx, spec.id), { force: true });
-    ctx.logger.info({ instanceId: spec.id, from: marker.from.length, to: marker.to.length, keys: session.keysMoved, pauseMs, ms: Date.now() - started, steps }, 'proxy cluster resharded');
+    ctx.logger.info({ instanceId: spec.id, from: marker.from.length, to: marker.to.length, keys: session.keysMoved, pauseMs: session.pauseMs, ms: Date.now() - started, steps }, 'proxy cluster resharded');
     endSession(ctx, spec.id);
-    return { done: true, keysMoved: session.keysMoved, pauseMs };
+    return { done: true, keysMoved: session.keysMoved, pauseMs: session.pauseMs };
   } catch (err) {
     // Started over by the next call: safe in every phase (see above).
     endSession(ctx, spec.id);
