@@ -18,6 +18,7 @@ import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { startService } from '../src/main.ts';
 import { sdkClient, type SdkRedis } from '../test/helpers/sdk-client.ts';
+import { median, sleep, waitGone, waitStatus } from './bench-kit.ts';
 import { killInstanceProcesses } from '../test/helpers/test-service.ts';
 import { clusterClient, Writer } from '../test/cluster/cluster-writer.ts';
 
@@ -27,33 +28,6 @@ const RESHARD_KEYS = 100_000;
 const CLI_PORTS = [20990, 20991, 20992, 20993, 20994, 20995];
 const AK = 'BENCHAK';
 const SK = 'BENCHSK';
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitStatus(sdk: SdkRedis, id: string, want: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.cacheInstanceStatus as string;
-    if (status === want) return;
-    if (status === 'error' || Date.now() > deadline) throw new Error(`instance ${id} is ${status}, wanted ${want}`);
-    await sleep(5);
-  }
-}
-
-async function waitGone(sdk: SdkRedis, id: string): Promise<void> {
-  for (;;) {
-    try {
-      await sdk.describeCacheInstance({ cacheInstanceId: id });
-    } catch {
-      return;
-    }
-    await sleep(10);
-  }
-}
 
 const createBody = (name: string): Record<string, unknown> => ({
   cacheInstance: {

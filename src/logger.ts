@@ -12,7 +12,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       redact: {
-        paths: ['*.password', '*.secretKey', '*.secret_key', 'req.headers.authorization', 'password', 'secretKey'],
+        paths: ['*.password', '*.secretKey', '*.secret_key', '*.proxy_password', 'req.headers.authorization', 'password', 'secretKey', 'proxy_password'],
         censor: '[redacted]',
       },
     },

@@ -169,7 +169,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
   const diagnostics = createDiagnosticsService({
     db,
     inspect: async (row) => (driver.inspectNodes ? driver.inspectNodes(toInstanceSpec(row), AbortSignal.timeout(5_000)) : []),
-    topology: async (row) => (await driver.observe(toInstanceSpec(row), AbortSignal.timeout(5_000))).nodes,
+    topology: (row) => driver.observe(toInstanceSpec(row), AbortSignal.timeout(5_000)),
   });
   const metrics = createServiceMetrics({ db, engine });
   const metricsAccess = { token: config.metricsToken, anyClient: config.metricsPort !== undefined };

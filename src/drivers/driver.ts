@@ -4,8 +4,11 @@
  * Timeouts, logging and init-once live in `wrapDriver` (drivers/wrap-driver.ts), not in each driver.
  */
 
-/** Topology of an instance, as the driver must build it. */
-export type InstanceTopology = 'master-slave' | 'native-cluster';
+/**
+ * Topology of an instance, as the driver must build it. `cluster` is JD's proxy cluster: shards (each a
+ * master and a replica) behind proxies that spread keys over them (twemproxy in the local driver).
+ */
+export type InstanceTopology = 'master-slave' | 'native-cluster' | 'cluster';
 
 /**
  * Everything a driver needs to build or repair one instance, in logical terms: how many shards, what
@@ -24,6 +27,11 @@ export interface InstanceSpec {
   maxClients: number;
   /** SHA-256 hex of the customer's password, or null for password-free (`nopass`). */
   passwordSha256: string | null;
+  /**
+   * The customer's password in clear, for topology `cluster` only: a proxy that compares passwords in
+   * clear (twemproxy's `redis_auth`) needs it. Absent for other topologies and password-free instances.
+   */
+  password?: string;
   /** `databases` setting (default 16). */
   databases: number;
   /** `maxmemory-policy` (default `volatile-lru`). */
@@ -149,6 +157,16 @@ export interface NodeDiagnostics {
   clients: { addr: string; name: string; ageS: number; idleS: number; db: number; lastCmd: string }[];
 }
 
+/** One proxy of a `cluster` instance (Observation.proxies). */
+export interface ProxyObservation {
+  /** 0 for the proxy on the published endpoint. */
+  index: number;
+  /** Where tenants reach it, `host:port`. */
+  address: string;
+  /** It runs with the current configuration and answered through it. */
+  up: boolean;
+}
+
 /** The result of `observe`: healthy means "running, verified" for the instance's topology. */
 export interface Observation {
   healthy: boolean;
@@ -161,6 +179,8 @@ export interface Observation {
   drift?: string[];
   /** Every node of the spec: each shard's master, then its replica. */
   nodes: NodeObservation[];
+  /** The proxies of a `cluster` instance (absent for other topologies). */
+  proxies?: ProxyObservation[];
   /** The endpoint the instance is published on, or null when it has none yet. */
   endpoint: Endpoint | null;
   /** The maxclients actually applied after capping by the host's file-descriptor limit. */

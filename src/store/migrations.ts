@@ -13,6 +13,7 @@ const serialId = (dialect: StoreDialect): [ColumnDataType, (c: ColumnDefinitionB
   dialect === 'postgres' ? ['bigserial', (c) => c.primaryKey()] : ['integer', (c) => c.primaryKey().autoIncrement()];
 import { backupsMigration } from './migrations/0008-backups.ts';
 import { cacheAnalysisMigration } from './migrations/0010-cache-analysis.ts';
+import { proxyPasswordMigration } from './migrations/0009-proxy-password.ts';
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
@@ -158,6 +159,7 @@ const migrations = (dialect: StoreDialect): Record<string, Migration> => ({
   '0006_tenant_settings': tenantSettingsMigration,
   '0007_clear_data': clearDataMigration,
   '0008_backups': backupsMigration,
+  '0009_proxy_password': proxyPasswordMigration,
   '0010_cache_analysis': cacheAnalysisMigration,
   '0011_leases': leasesMigration,
 });

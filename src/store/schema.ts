@@ -24,6 +24,8 @@ export interface InstancesTable {
   status_reason: string;
   /** SHA-256 hex of the password; null means password-free. Never the clear password. */
   password_sha256: string | null;
+  /** The password in clear for a proxy cluster (twemproxy needs it), else null (migration 0009). */
+  proxy_password?: string | null;
   az_master: string;
   az_slave: string;
   vpc_id: string;

@@ -177,7 +177,7 @@ describe('describeSpecConfig', () => {
       shard: null,
       azs: zones('cn-east-2'),
     });
-    expect(versions.find((v) => v.redisVersion === '2.8')!.instanceTypes.map((t) => t.instanceType)).toEqual(['master-slave']);
+    expect(versions.find((v) => v.redisVersion === '2.8')!.instanceTypes.map((t) => t.instanceType)).toEqual(['master-slave', 'cluster']);
 
     const cluster = versions.find((v) => v.redisVersion === '4.0')!.instanceTypes.find((t) => t.instanceType === 'native-cluster');
     if (!cluster) return;

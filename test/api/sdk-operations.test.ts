@@ -190,8 +190,10 @@ describe('master-slave instance through the official SDK', () => {
       maxConnection: 10000,
       bandwidthMbps: 48,
     });
-    const v28 = (await sdk.describeInstanceClass({})).result.instanceClasses as { instanceClass: string }[];
-    expect(v28.every((c) => c.instanceClass.startsWith('redis.m1.'))).toBe(true);
+    const v28 = (await sdk.describeInstanceClass({})).result.instanceClasses as { instanceClass: string; instanceType: string }[];
+    // 2.8: the redis.m1.* master-slave classes and the redis.c1.* proxy clusters.
+    expect(v28.every((c) => c.instanceClass.startsWith(c.instanceType === 'cluster' ? 'redis.c1.' : 'redis.m1.'))).toBe(true);
+    expect(v28.some((c) => c.instanceType === 'cluster')).toBe(true);
   });
 
   it('deletes: processes stopped, port closed, directory gone, then NOT_FOUND', async () => {

@@ -38,7 +38,7 @@ describe('createCacheInstance validation', () => {
     ['zone of another region', { azId: { master: 'cn-north-1a', slave: 'cn-east-2a' } }, undefined, /azId\.slave: unknown zone/],
     ['unknown class', { cacheInstanceClass: 'redis.x.huge' }, undefined, /cacheInstanceClass: unknown instance class "redis.x.huge"/],
     ['class of another version', { cacheInstanceClass: 'redis.m1.micro.basic', redisVersion: '4.0' }, undefined, /not available for redisVersion 4\.0/],
-    ['class not offered (proxy cluster)', { cacheInstanceClass: 'redis.s.small.basic', shardNumber: 2 }, undefined, /"redis.s.small.basic" \(cluster\) is not offered/],
+    ['shard count a proxy-cluster class does not offer', { cacheInstanceClass: 'redis.s.small.basic', shardNumber: 3 }, undefined, /cacheInstance\.shardNumber: 3 shards is not offered for redis\.s\.small\.basic; allowed: 2, 4, 8/],
     ['unknown version', { redisVersion: '9.9' }, undefined, /redisVersion: unsupported version "9.9"/],
     ['shardNumber on master-slave', { shardNumber: 2 }, undefined, /shardNumber: must be 1/],
     ['dbNum out of range', { dbNum: 8 }, undefined, /dbNum: must be an integer from 16 to 256/],

@@ -79,7 +79,7 @@ export async function startTestService(opts: { instancePorts: string; env?: Reco
  * Every password and secret key the test suite uses. Each test service's log is searched for them
  * when it is destroyed, so a secret that reaches a log line fails the test file that leaked it.
  */
-export const SUITE_SECRETS = [TEST_SK, 'Abcd1234', 'NewPass99', 'Abcd12345', 'Stolen123', 'Secret12345678', 'WRONGSECRET', 'Chaos1234', 'Passw0rd1', 'Passw0rd2', 'N3wPassw0rd', 'Clust3rPass', 'Crash3dPass', 'NewClust3rPass', 'Typ3Change', 'WLOTHERSK', 'OTHERSK'];
+export const SUITE_SECRETS = [TEST_SK, 'Abcd1234', 'NewPass99', 'Abcd12345', 'Stolen123', 'Secret12345678', 'WRONGSECRET', 'Chaos1234', 'Passw0rd1', 'Passw0rd2', 'N3wPassw0rd', 'Clust3rPass', 'Crash3dPass', 'NewClust3rPass', 'Typ3Change', 'Pr0xyPass1', 'Pr0xyPass2', 'WLOTHERSK', 'OTHERSK'];
 
 export function secretsIn(text: string): string[] {
   return SUITE_SECRETS.filter((s) => text.includes(s));
@@ -152,7 +152,8 @@ export function instancePids(dataDir: string): number[] {
     }
     for (const node of nodes) {
       try {
-        const pid = Number(readFileSync(join(root, id, node, 'redis.pid'), 'utf8').trim());
+        // A proxy cluster's twemproxy keeps its pid beside its conf (px<port>/nutcracker.pid).
+        const pid = Number(readFileSync(join(root, id, node, node.startsWith('px') ? 'nutcracker.pid' : 'redis.pid'), 'utf8').trim());
         if (pid > 0) pids.push(pid);
       } catch {
         // not a node directory, or no pidfile

@@ -36,7 +36,7 @@ const Responses = {
   clusterInfo: envelope(
     Type.Object({
       info: Type.Object({
-        proxies: Type.Array(Type.Object({ id: Type.String() })),
+        proxies: Type.Array(Type.Object({ id: Type.String(), address: Type.String(), status: Type.String() })),
         shards: Type.Array(Type.Object({ id: Type.String() })),
         redis: Type.Array(Type.Object({ id: Type.String(), shardId: Type.String(), role: Type.String(), address: Type.String() })),
       }),

@@ -4,7 +4,7 @@
  * caller's account and region like every operation (another account's instance is NOT_FOUND).
  */
 import { isIP } from 'node:net';
-import type { NodeDiagnostics, NodeObservation } from '../../drivers/driver.ts';
+import type { NodeDiagnostics, NodeObservation, ProxyObservation } from '../../drivers/driver.ts';
 import type { Db } from '../../store/open-store.ts';
 import { findInstance, type InstanceRecord } from '../../store/instances-repo.ts';
 import { DomainError } from '../domain-error.ts';
@@ -15,8 +15,11 @@ export interface DiagnosticsDeps {
   db: Db;
   /** Every answering node's report for the instance of `row` (the driver's inspectNodes; main.ts wires it). */
   inspect: (row: InstanceRecord) => Promise<NodeDiagnostics[]>;
-  /** Every node of the instance of `row`, observed now (down ones included). */
-  topology: (row: InstanceRecord) => Promise<Pick<NodeObservation, 'shard' | 'slot' | 'role' | 'address'>[]>;
+  /** Every node of the instance of `row`, observed now (down ones included), and its proxies (a proxy cluster's). */
+  topology: (row: InstanceRecord) => Promise<{
+    nodes: Pick<NodeObservation, 'shard' | 'slot' | 'role' | 'address'>[];
+    proxies?: Pick<ProxyObservation, 'index' | 'address' | 'up'>[];
+  }>;
 }
 
 export interface SlowLogQuery {
@@ -118,14 +121,14 @@ export function createDiagnosticsService(deps: DiagnosticsDeps) {
       return { details };
     },
 
-    /** Shards and their nodes with roles and addresses (no proxies: none of this service's types has one). */
+    /** Shards and their nodes with roles and addresses, and a proxy cluster's proxies. */
     async clusterInfo(scope: RequestScope, id: string) {
       const row = await mustFindLive(scope, id);
-      const nodes = await read('topology', row, deps.topology);
+      const { nodes, proxies = [] } = await read('topology', row, deps.topology);
       const shards = [...new Set(nodes.map((n) => n.shard))].sort((a, b) => a - b);
       return {
         info: {
-          proxies: [],
+          proxies: proxies.map((p) => ({ id: `${row.id}-proxy-${p.index}`, address: p.address, status: p.up ? 'running' : 'error' })),
           shards: shards.map((s) => ({ id: shardId(row, s) })),
           redis: nodes.map((n) => ({ id: `${shardId(row, n.shard)}-${n.slot}`, shardId: shardId(row, n.shard), role: n.role, address: n.address ?? '' })),
         },

@@ -94,7 +94,8 @@ export function toCacheInstanceView(row: InstanceRow, ctx: ViewContext): CacheIn
     port: ctx.port,
     charge,
     instanceVersion: `${row.redis_version}-${ctx.engineVersion}`,
-    instanceProxyVersion: '',
+    // JD's proxy version format is `x.x-x.x`; ours is twemproxy's.
+    instanceProxyVersion: row.instance_type === 'cluster' ? 'twemproxy-0.5.0' : '',
     auth: row.password_sha256 !== null,
     redisVersion: row.redis_version,
     cacheInstanceType: row.instance_type,

@@ -116,6 +116,17 @@ function assertPrepaidTypeChange(row: InstanceRow, newType: string, newMemoryMb:
   );
 }
 
+/**
+ * What a proxy cluster cannot do yet: change its type (to or from another type). Said at once, naming the
+ * field, instead of a task that fails later. A change of shard count is an online reshard.
+ */
+function refuseProxyClusterChange(row: InstanceRow, cls: InstanceClass): void {
+  if (row.instance_type !== 'cluster' && cls.instanceType !== 'cluster') return;
+  if (row.instance_type !== cls.instanceType) {
+    throw new DomainError('INVALID_ARGUMENT', `cacheInstanceClass: changing between ${row.instance_type} and ${cls.instanceType} is not supported for proxy clusters yet`);
+  }
+}
+
 export type InstanceService = ReturnType<typeof createInstanceService>;
 
 export function createInstanceService(deps: InstanceServiceDeps) {
@@ -321,6 +332,8 @@ export function createInstanceService(deps: InstanceServiceDeps) {
             status: 'creating',
             status_reason: 'created',
             password_sha256: input.password ? sha256(input.password) : null,
+            // twemproxy compares the password in clear: kept for proxy clusters only (docs/security.md).
+            proxy_password: cls.instanceType === 'cluster' && input.password ? input.password : null,
             az_master: input.azId.master,
             az_slave: input.azId.slave,
             vpc_id: input.vpcId,
@@ -408,6 +421,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       const retype = cls.instanceType !== row.instance_type;
       const defaultShards = cls.instanceType === 'master-slave' ? 1 : retype ? undefined : row.shard_number;
       const shards = resolveShards(cls, input.shardNumber ?? defaultShards, 'shardNumber');
+      refuseProxyClusterChange(row, cls);
       if (cls.instanceClass === row.instance_class && shards === row.shard_number) {
         throw new DomainError('INVALID_ARGUMENT', `cacheInstanceClass: cacheInstance ${id} already has class ${cls.instanceClass}`);
       }
@@ -471,7 +485,10 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         if (!(await transitionStatus(trx, logger, id, 'running', 'configuring', 'password reset'))) {
           throw new DomainError('FAILED_PRECONDITION', `cannot reset the password of cacheInstance ${id}: its status just changed`);
         }
-        await updateInstance(trx, id, { password_sha256: password ? sha256(password) : null });
+        await updateInstance(trx, id, {
+          password_sha256: password ? sha256(password) : null,
+          proxy_password: row.instance_type === 'cluster' && password ? password : null,
+        });
         await enqueue(trx, id, 'password', {});
       });
       deps.notifyEngine();

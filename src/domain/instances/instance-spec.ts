@@ -12,6 +12,7 @@ export function toInstanceSpec(row: InstanceRow): InstanceSpec {
     memoryMbPerShard: row.memory_mb_per_shard,
     maxClients: row.max_connections,
     passwordSha256: row.password_sha256,
+    ...(row.instance_type === 'cluster' && row.proxy_password ? { password: row.proxy_password } : {}),
     databases: row.db_num,
     maxmemoryPolicy: row.maxmemory_policy,
     ipWhiteList: storedIpWhiteList(row.ip_white_list),

@@ -9,11 +9,14 @@ import type { MemoryCgroups } from './memory-cgroup.ts';
 import { promisedNodeMemoryBytes } from './memory-guard.ts';
 import type { NodeCgroup } from './redis-node.ts';
 import type { NodeSettings } from './node-state.ts';
+import type { ReshardSession } from './proxy-reshard.ts';
 
 /** What topology code (master-slave.ts, native-cluster.ts) gets from the local driver. */
 export interface LocalContext {
   dataDir: string;
   redisServer: string;
+  /** twemproxy binary for proxy clusters (Debian's `nutcracker`). */
+  nutcracker: string;
   /** Address nodes bind to. */
   bindHost: string;
   /** Address the control plane connects to (loopback when `bindHost` is a wildcard). */
@@ -30,6 +33,8 @@ export interface LocalContext {
   cgroups: MemoryCgroups | null;
   /** Reshards and type changes under way, by instance id: what Driver.changeProgress answers. */
   progress: Map<string, ChangeProgress>;
+  /** Proxy-cluster reshards under way in this process, by instance id (proxy-reshard.ts). */
+  proxyReshards: Map<string, ReshardSession>;
 }
 
 /** The memory cgroup of the node on `port`, sized for its class; undefined without cgroups. */

@@ -12,7 +12,8 @@ import { createLocalNodes, type LocalNodesOptions } from './local-nodes.ts';
 import { PortInUseError, type LocalNodeObservation, type LocalSpec, type NodeInternalPorts } from './local-spec.ts';
 import { downNode } from './node-observation.ts';
 import { connectHost } from './node-conf.ts';
-import { isInternalRole, isNoFreePorts, nodeRole, publishedRole, rolesOf, type PortBook } from './port-book.ts';
+import { isInternalRole, isNoFreePorts, nodeRole, proxyCount, proxyRole, publishedRole, rolesOf, type PortBook } from './port-book.ts';
+import { proxyPaths } from './nutcracker.ts';
 
 export interface LocalDriverOptions extends LocalNodesOptions {
   /** Port reservations, shared by every service process (the store's, in main.ts). */
@@ -52,8 +53,15 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       if (master === null || replica === null) return null;
       shards.push({ master, replica });
     }
+    const proxies: NonNullable<LocalSpec['proxies']> = [];
+    for (let k = 0; k < proxyCount(spec); k++) {
+      const port = book.get(proxyRole(k));
+      const statsPort = book.get(`${proxyRole(k)}-stats`);
+      if (port === undefined || statsPort === undefined) return null;
+      proxies.push({ port, statsPort });
+    }
     const { shardCount: _n, requestedPort: _p, ...rest } = spec;
-    return { ...rest, shards, internalPorts };
+    return { ...rest, shards, internalPorts, ...(spec.topology === 'cluster' ? { proxies } : {}) };
   }
 
   function endpointOf(spec: InstanceSpec, book: ReadonlyMap<string, number>): Endpoint | null {
@@ -83,7 +91,8 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
   async function movable(spec: InstanceSpec, role: string, port: number): Promise<boolean> {
     if (isInternalRole(role)) return true;
     if (spec.topology === 'master-slave' && role !== publishedRole(spec.topology)) return true;
-    return !(await stat(nodePaths(opts.dataDir, spec.id, port).dir).catch(() => null));
+    const dir = /^px-proxy\d+$/.test(role) ? proxyPaths(opts.dataDir, spec.id, port).dir : nodePaths(opts.dataDir, spec.id, port).dir;
+    return !(await stat(dir).catch(() => null));
   }
 
   return {
@@ -100,7 +109,9 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       for (let moves = 0; ; moves++) {
         const local = localSpec(spec, book)!;
         try {
-          await nodes.ensurePresent(local, signal);
+          const progress = await nodes.ensurePresent(local, signal);
+          // Nodes leaving (a reshard under way) still hold their ports: nothing is released yet.
+          if (progress) return { state: 'progressing', retryAfterMs: 0, reason: progress.progressing, endpoint: endpointOf(spec, book) };
           break;
         } catch (err) {
           if (!(err instanceof PortInUseError)) throw err;
@@ -157,11 +168,13 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
       const mapped = local.shards.flatMap((s, shard) =>
         (['master', 'replica'] as const).map((slot) => seamNode(shard, slot, `${host}:${s[slot]}`, byPort.get(s[slot]) ?? downNode(s[slot]))),
       );
+      const proxies = seen.proxies?.map((p) => ({ index: local.proxies!.findIndex((q) => q.port === p.port), address: `${host}:${p.port}`, up: p.up }));
       return {
         healthy: seen.healthy,
         problems: seen.problems,
         ...(seen.drift ? { drift: seen.drift } : {}),
         nodes: mapped,
+        ...(proxies ? { proxies } : {}),
         endpoint: endpointOf(spec, book),
         effectiveMaxClients: seen.effectiveMaxClients,
         usedMemoryBytes: seen.usedMemoryBytes,

@@ -27,6 +27,7 @@ import { listNodeCgroups, openMemoryCgroups, readNodeCgroup, removeNodeCgroup, s
 import { masterSlave } from './master-slave.ts';
 import { nativeCluster } from './native-cluster.ts';
 import { withTypeChange } from './cluster-retype.ts';
+import { proxyCluster, stopAllProxies } from './proxy-cluster.ts';
 import { connectHost, writeNodeConf } from './node-conf.ts';
 import { applyNodePassword, applyNodeSettings } from './node-state.ts';
 import { readNodeReport, type NodeReport } from './node-diagnostics.ts';
@@ -35,7 +36,7 @@ import { downNode } from './node-observation.ts';
 import { isSocketOpen, stopNode } from './redis-node.ts';
 import { currentTlsFiles, ensureCa, ensureInstanceCert, removeOldInstanceCerts } from './tls-material.ts';
 import { checkRedisBinary } from './redis-binary.ts';
-import { plannedNodeConf, type TopologyHandler } from './topology-handler.ts';
+import { plannedNodeConf, type HandlerProgress, type TopologyHandler } from './topology-handler.ts';
 import { createNftFirewall } from './firewall/nft-firewall.ts';
 
 export interface LocalNodesOptions {
@@ -43,6 +44,8 @@ export interface LocalNodesOptions {
   dataDir: string;
   /** Path or name (looked up on PATH) of redis-server >= 7.0. Default `redis-server`. */
   redisServer?: string;
+  /** Path or name (looked up on PATH) of twemproxy for proxy clusters. Default `nutcracker`. */
+  nutcracker?: string;
   /** Address every node binds to. Default `127.0.0.1`. */
   bindHost?: string;
   /** nft binary that enforces IP white lists (firewall/nft-firewall.ts). Default `nft` on PATH. */
@@ -63,10 +66,11 @@ export interface LocalNodesOptions {
 /** How long one node may take to answer a diagnostics read before it is left out of the report. */
 const INSPECT_NODE_MS = 2_000;
 
-/** Topology handlers by topology; native-cluster joins here when it lands. */
+/** Topology handlers by topology. */
 const HANDLERS: Partial<Record<InstanceTopology, TopologyHandler>> = {
   'master-slave': withTypeChange(masterSlave),
   'native-cluster': withTypeChange(nativeCluster),
+  cluster: proxyCluster,
 };
 
 /**
@@ -80,7 +84,8 @@ export interface LocalNodes {
   /** What this host can enforce; filled by `init`. */
   readonly capabilities: DriverCapabilities;
   init(signal: AbortSignal): Promise<void>;
-  ensurePresent(spec: LocalSpec, signal: AbortSignal): Promise<void>;
+  /** Done, or a step that is under way (a long data move): call again. */
+  ensurePresent(spec: LocalSpec, signal: AbortSignal): Promise<void | HandlerProgress>;
   ensureAbsent(instanceId: string, signal: AbortSignal): Promise<void>;
   observe(spec: LocalSpec, signal: AbortSignal): Promise<LocalObservation>;
   applySettings(spec: LocalSpec, signal: AbortSignal): Promise<void>;
@@ -113,6 +118,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
   const ctx: LocalContext = {
     dataDir: opts.dataDir,
     redisServer: opts.redisServer ?? 'redis-server',
+    nutcracker: opts.nutcracker ?? 'nutcracker',
     bindHost,
     host,
     logger: opts.logger,
@@ -124,6 +130,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     },
     cgroups: null,
     progress: new Map(),
+    proxyReshards: new Map(),
   };
   // IP white lists. No source is trusted: the control plane reaches nodes through their unix sockets and
   // nodes reach each other on their TLS ports, so a local process is filtered like anyone else.
@@ -264,7 +271,8 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
       const secrets = await loadOrCreateInternalSecrets(dir);
       const tls = await ensureInstanceCert(ctx.dataDir, dir, spec.id);
       await firewall.apply(spec, signal); // rules before nodes, so no node is ever open unfiltered
-      await h.ensurePresent(ctx, spec, { ...secrets, instanceId: spec.id, tls }, signal);
+      const progress = await h.ensurePresent(ctx, spec, { ...secrets, instanceId: spec.id, tls }, signal);
+      if (progress) return progress;
       // Every node now runs with this generation's certificate (ensurePresent converged them).
       await removeOldInstanceCerts(dir, tls.generation);
     },
@@ -272,9 +280,11 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     async ensureAbsent(instanceId, signal) {
       knownSecrets.delete(instanceId);
       ctx.progress.delete(instanceId);
+      ctx.proxyReshards.delete(instanceId);
       const dir = instanceDir(ctx.dataDir, instanceId);
       if (!(await stat(dir).catch(() => null))) return firewall.remove(instanceId, signal);
       const secrets = await readInternalSecrets(dir).catch(() => null);
+      await stopAllProxies(ctx, instanceId, signal); // clients first, then the shards behind them
       const ports = (await readdir(dir)).filter((name) => /^\d+$/.test(name)).map(Number);
       await Promise.all(
         ports.map(async (port) => {

@@ -24,10 +24,18 @@ export interface NodeInternalPorts {
   bus: number | null;
 }
 
+/** One proxy of a proxy cluster: where tenants reach it, and its statistics port (loopback only). */
+export interface ProxyPorts {
+  port: number;
+  statsPort: number;
+}
+
 /** A logical spec with its ports. */
 export interface LocalSpec extends Omit<InstanceSpec, 'shardCount' | 'requestedPort'> {
   /** One entry per shard (exactly one for master-slave). */
   shards: ShardPorts[];
+  /** The proxies of a proxy cluster (`cluster`); absent for other topologies. */
+  proxies?: ProxyPorts[];
   /** Internal ports of every node, keyed by the node's client port. */
   internalPorts: Record<number, NodeInternalPorts>;
 }
@@ -44,6 +52,8 @@ export interface LocalObservation {
   drift?: string[];
   /** In plan order: each shard's master, then its replica. */
   nodes: LocalNodeObservation[];
+  /** A proxy cluster's proxies, by port. */
+  proxies?: { port: number; up: boolean }[];
   effectiveMaxClients: number;
   usedMemoryBytes: number;
 }

@@ -25,15 +25,25 @@ export interface PortBook {
 /** The book's "range exhausted" error (the store defines the class; the driver knows it by name). */
 export const isNoFreePorts = (err: unknown): boolean => err instanceof Error && err.name === 'NoFreePortsError';
 
-const PREFIX: Record<InstanceTopology, string> = { 'master-slave': 'ms', 'native-cluster': 'nc' };
+const PREFIX: Record<InstanceTopology, string> = { 'master-slave': 'ms', 'native-cluster': 'nc', cluster: 'px' };
 
 /** The client-port role of shard `s`'s master or replica in `topology`. */
 export function nodeRole(topology: InstanceTopology, s: number, node: 'master' | 'replica'): string {
   return `${PREFIX[topology]}-s${s}-${node}`;
 }
 
-/** The role of the published endpoint: shard 0's master. */
-export const publishedRole = (topology: InstanceTopology): string => nodeRole(topology, 0, 'master');
+/**
+ * Proxies of a proxy cluster: one per shard, as JD runs them (reference §6.2: `redis.c1.*` list as many
+ * proxies as shards; describeSpecConfig's `ipNumberList` [8, 14, 26] for [2, 4, 8] shards is 3 per shard
+ * plus 2: master, replica and proxy per shard, and the load balancer's).
+ */
+export const proxyCount = (spec: Pick<InstanceSpec, 'topology' | 'shardCount'>): number => (spec.topology === 'cluster' ? spec.shardCount : 0);
+
+/** The client-port role of proxy `k` of a proxy cluster; `-stats` is its statistics port (loopback). */
+export const proxyRole = (k: number): string => `px-proxy${k}`;
+
+/** The role of the published endpoint: shard 0's master, or a proxy cluster's first proxy. */
+export const publishedRole = (topology: InstanceTopology): string => (topology === 'cluster' ? proxyRole(0) : nodeRole(topology, 0, 'master'));
 
 /** Every role an instance of `spec` needs, in reservation order. */
 export function rolesOf(spec: Pick<InstanceSpec, 'topology' | 'shardCount'>): string[] {
@@ -45,8 +55,9 @@ export function rolesOf(spec: Pick<InstanceSpec, 'topology' | 'shardCount'>): st
       roles.push(base, `${base}-tls`, ...(cluster ? [`${base}-bus`] : []));
     }
   }
+  for (let k = 0; k < proxyCount(spec); k++) roles.push(proxyRole(k), `${proxyRole(k)}-stats`);
   return roles;
 }
 
-/** True for a role whose port only the instance's own nodes use. */
-export const isInternalRole = (role: string): boolean => role.endsWith('-tls') || role.endsWith('-bus');
+/** True for a role whose port only the instance's own nodes (or the host's loopback) use. */
+export const isInternalRole = (role: string): boolean => role.endsWith('-tls') || role.endsWith('-bus') || role.endsWith('-stats');

@@ -11,6 +11,11 @@ export function tenantAclOf(spec: LocalSpec): TenantAcl {
   return { disabledCommands: spec.disabledCommands ?? [], accounts: spec.accounts ?? [] };
 }
 
+/** A step under way: nothing is wrong, call ensurePresent again (StepResult `progressing`). */
+export interface HandlerProgress {
+  progressing: string;
+}
+
 /** One node of an instance as it is when healthy; drives its conf file. */
 export interface NodePlan {
   /** Client port; it names the node. */
@@ -28,8 +33,11 @@ export interface NodePlan {
 export interface TopologyHandler {
   /** Every node of the instance in its healthy role. Throws PermanentDriverError on an unusable spec. */
   plan(spec: LocalSpec): NodePlan[];
-  /** Creates, adopts or repairs the nodes (see DriverInterface.ensurePresent). */
-  ensurePresent(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void>;
+  /**
+   * Creates, adopts or repairs the nodes (see DriverInterface.ensurePresent). Answers a HandlerProgress
+   * when a long step (a data move) is under way and must be called again.
+   */
+  ensurePresent(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void | HandlerProgress>;
   /** Reads the nodes as the admin user and judges health for this topology. Changes nothing. */
   observe(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<LocalObservation>;
 }

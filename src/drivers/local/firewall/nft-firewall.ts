@@ -54,7 +54,7 @@ class NftError extends Error {
   }
 }
 
-const clientPorts = (spec: LocalSpec): number[] => spec.shards.flatMap((s) => [s.master, s.replica]);
+const clientPorts = (spec: LocalSpec): number[] => [...spec.shards.flatMap((s) => [s.master, s.replica]), ...(spec.proxies ?? []).map((p) => p.port)];
 const isOpen = (spec: LocalSpec): boolean => spec.ipWhiteList.includes('0.0.0.0/0');
 
 export function createNftFirewall(opts: NftFirewallOptions): NftFirewall {

@@ -1,0 +1,143 @@
+// Online change of a proxy cluster's shard count under a writer, with a kill -9 of the service during the
+// copy: 0 acknowledged writes lost, every key on the shard the new ring names and nowhere else. The
+// service runs as a separate process; ports 31700-31899 belong to this file.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KetamaRing } from '../../src/drivers/local/ketama-ring.ts';
+import { adminConnection, leftovers, processesUnder } from '../drivers/local-harness.ts';
+import type { SettingsSdk } from '../helpers/settings-sdk.ts';
+import { sdkClient } from '../helpers/sdk-client.ts';
+import { freePort, ServiceProcess } from '../helpers/service-process.ts';
+import { killInstanceProcesses, removeInstanceCgroups, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
+import { proxyClient, ProxyWriter } from './proxy-writer.ts';
+
+const PASSWORD = 'Pr0xyPass1';
+const KEYS = 30_000;
+let dataDir = '';
+let svc: ServiceProcess;
+let sdk: SettingsSdk;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'jcs-proxy-resize-'));
+  svc = new ServiceProcess(dataDir, await freePort(), '31700-31899');
+  await svc.start();
+  sdk = sdkClient(svc.url, TEST_AK, TEST_SK) as SettingsSdk;
+});
+
+afterAll(async () => {
+  await svc?.stop('SIGKILL');
+  killInstanceProcesses(dataDir);
+  await removeInstanceCgroups(dataDir);
+  expect(await processesUnder(dataDir)).toEqual([]);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Each shard's master port, in shard order, from describeClusterInfo. */
+async function masters(id: string): Promise<number[]> {
+  const { result } = await sdk.describeClusterInfo({ cacheInstanceId: id });
+  const redis = result.info.redis as { id: string; address: string }[];
+  return redis.filter((r) => r.id.endsWith('-master')).map((r) => Number(r.address.split(':')[1]));
+}
+
+/** Every key is on the shard the ring names: the masters together hold exactly `expected` keys, each at its owner. */
+async function checkPlacement(id: string, sample: string[], expected: number): Promise<void> {
+  const ports = await masters(id);
+  const ring = new KetamaRing(ports.length);
+  let total = 0;
+  for (const [shard, port] of ports.entries()) {
+    const admin = await adminConnection(dataDir, id, port);
+    total += await admin.dbsize();
+    const mine = sample.filter((k) => ring.shardOf(k) === shard);
+    if (mine.length > 0) expect(await admin.exists(...mine)).toBe(mine.length);
+    admin.disconnect();
+  }
+  expect(total).toBe(expected);
+}
+
+async function checkAcked(port: number, writer: ProxyWriter): Promise<void> {
+  const c = proxyClient(port, PASSWORD);
+  await c.connect();
+  for (let i = 0; i < writer.acked.length; i += 1_000) {
+    const keys = writer.acked.slice(i, i + 1_000);
+    const values = await c.mget(...keys);
+    expect(values.filter((v, j) => v !== keys[j]!.slice(keys[j]!.lastIndexOf(':') + 1))).toEqual([]);
+  }
+  c.disconnect();
+}
+
+describe('proxy cluster: online change of the shard count', () => {
+  let id = '';
+  let port = 0;
+  const loaded = Array.from({ length: KEYS }, (_, i) => `load:${i}`);
+  /** Keys the instance holds: the loaded ones and every writer's. */
+  let held = KEYS;
+
+  it('creates a 2-shard instance and loads it through the proxy', async () => {
+    const res = await sdk.createCacheInstance({
+      cacheInstance: { vpcId: 'vpc-1', subnetId: 'subnet-1', cacheInstanceName: 'resize', cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2, azId: { master: 'cn-north-1a', slave: 'cn-north-1b' }, redisVersion: '4.0', password: PASSWORD },
+    });
+    id = res.result.cacheInstanceId as string;
+    expect(await waitForStatus(sdk, id, ['running', 'error'], 30_000)).toBe('running');
+    port = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number;
+    const c = proxyClient(port, PASSWORD);
+    await c.connect();
+    for (let i = 0; i < KEYS; i += 1_000) await c.mset(Object.fromEntries(loaded.slice(i, i + 1_000).map((k) => [k, k.slice(5)])));
+    c.disconnect();
+    await checkPlacement(id, loaded.slice(0, 2_000), KEYS);
+  });
+
+  it('grows 2 → 4 shards under a writer, across a kill -9 of the service during the copy', async () => {
+    const writer = new ProxyWriter(port, () => PASSWORD, 'grow:');
+    writer.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 4 });
+    // The copy has begun once the reshard's record says so; the service dies right there.
+    const marker = join(dataDir, 'instances', id, 'reshard.json');
+    for (let i = 0; ; i++) {
+      const m = await readFile(marker, 'utf8').catch(() => null);
+      if (m !== null && m.includes('"copy"')) break;
+      if (i > 4_000) throw new Error('the reshard never started its copy');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await svc.stop('SIGKILL');
+    await svc.start();
+    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    await new Promise((r) => setTimeout(r, 100));
+    await writer.stop();
+    expect(writer.acked.length).toBeGreaterThan(100);
+    expect(await masters(id)).toHaveLength(4);
+    await checkAcked(port, writer);
+    held += writer.acked.length;
+    await checkPlacement(id, [...loaded.slice(0, 2_000), ...writer.acked.slice(0, 2_000)], held);
+    console.log(`grow 2→4: ${writer.acked.length} acknowledged writes, longest gap ${writer.longestGapMs} ms (includes the service restart)`);
+  });
+
+  it('shrinks 4 → 2 shards under a writer; the removed shards and proxies are gone', async () => {
+    const before = await masters(id);
+    const writer = new ProxyWriter(port, () => PASSWORD, 'shrink:');
+    writer.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 });
+    expect(await waitForStatus(sdk, id, ['changing'], 5_000)).toBe('changing');
+    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    await new Promise((r) => setTimeout(r, 100));
+    await writer.stop();
+    expect(await masters(id)).toEqual(before.slice(0, 2));
+    await checkAcked(port, writer);
+    held += writer.acked.length;
+    await checkPlacement(id, [...loaded.slice(0, 2_000), ...writer.acked.slice(0, 2_000)], held);
+    const { result } = await sdk.describeClusterInfo({ cacheInstanceId: id });
+    expect(result.info.proxies).toHaveLength(2);
+    console.log(`shrink 4→2: ${writer.acked.length} acknowledged writes, longest gap ${writer.longestGapMs} ms`);
+    expect(await leftovers(dataDir, id, before.slice(2)).then((l) => l.filter((x) => x.startsWith('port')))).toEqual([]);
+  });
+
+  it('deletes it', async () => {
+    await sdk.deleteCacheInstance({ cacheInstanceId: id });
+    expect(await waitForStatus(sdk, id, ['gone'], 30_000)).toBe('gone');
+    expect(await leftovers(dataDir, id, [port])).toEqual([]);
+  });
+});
