@@ -46,6 +46,18 @@ const layers = [
   { files: ['src/drivers/*.ts'], rules: layerRule([{ regex: '^\\./[^/]+/', message: 'the driver seam does not import a concrete driver' }, NOT_API, into('domain', 'a driver knows the seam only'), into('store', 'a driver knows the seam only'), into('engine', 'a driver knows the seam only')]) },
   { files: ['src/drivers/*/**/*.ts'], rules: layerRule([NOT_API, into('domain', 'a driver knows the seam only'), into('store', 'a driver knows the seam only'), into('engine', 'a driver knows the seam only')]) },
   {
+    // The console runs in a browser and reaches the service only through the signed API: from src/ it
+    // takes the browser-safe client modules, the password rule and, as types only, the sample shape.
+    files: ['console/src/**/*.ts', 'console/src/**/*.tsx'],
+    rules: layerRule([
+      { regex: '(^|/)src/engine/instance-samples\\.ts$', allowTypeImports: true, message: 'the console takes types only from the engine (the sample shape)' },
+      {
+        regex: '(^|/)src/(?!client/|domain/instances/password-rule\\.ts$|engine/instance-samples\\.ts$)',
+        message: 'the console runs in a browser: from src/ it takes only client/, the password rule and the sample types',
+      },
+    ]),
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/main.ts', 'src/serve-commands.ts', 'src/api/**', 'src/domain/**', 'src/store/**', 'src/engine/**', 'src/drivers/**'],
     rules: layerRule([CONCRETE_DRIVER]),
