@@ -1,16 +1,9 @@
-import { sql, type ColumnDefinitionBuilder, type ColumnDataType, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { tenantSettingsMigration } from './migrations/0006-tenant-settings.ts';
 import { clearDataMigration } from './migrations/0007-clear-data.ts';
 import { leasesMigration } from './migrations/0011-leases.ts';
+import { serialId } from './migrations/serial-id.ts';
 import type { StoreDialect } from './store-dialect.ts';
-
-/**
- * A generated integer id, the one column type the dialects spell differently: SQLite's
- * `integer primary key autoincrement` (what stores created before PostgreSQL support have), PostgreSQL's
- * `bigserial primary key` (read back as a number, postgres/open-postgres-store.ts).
- */
-const serialId = (dialect: StoreDialect): [ColumnDataType, (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder] =>
-  dialect === 'postgres' ? ['bigserial', (c) => c.primaryKey()] : ['integer', (c) => c.primaryKey().autoIncrement()];
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
