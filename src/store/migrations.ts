@@ -1,19 +1,12 @@
-import { sql, type ColumnDefinitionBuilder, type ColumnDataType, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { tenantSettingsMigration } from './migrations/0006-tenant-settings.ts';
 import { clearDataMigration } from './migrations/0007-clear-data.ts';
 import { leasesMigration } from './migrations/0011-leases.ts';
+import { serialId } from './migrations/serial-id.ts';
 import type { StoreDialect } from './store-dialect.ts';
-
-/**
- * A generated integer id, the one column type the dialects spell differently: SQLite's
- * `integer primary key autoincrement` (what stores created before PostgreSQL support have), PostgreSQL's
- * `bigserial primary key` (read back as a number, postgres/open-postgres-store.ts).
- */
-const serialId = (dialect: StoreDialect): [ColumnDataType, (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder] =>
-  dialect === 'postgres' ? ['bigserial', (c) => c.primaryKey()] : ['integer', (c) => c.primaryKey().autoIncrement()];
 import { backupsMigration } from './migrations/0008-backups.ts';
-import { cacheAnalysisMigration } from './migrations/0010-cache-analysis.ts';
 import { proxyPasswordMigration } from './migrations/0009-proxy-password.ts';
+import { cacheAnalysisMigration } from './migrations/0010-cache-analysis.ts';
 
 /**
  * Versioned migrations, kept in code so `npm start` needs no migration files on disk. Append only:
