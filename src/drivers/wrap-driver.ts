@@ -5,6 +5,11 @@ export interface WrapDriverOptions {
   logger: DriverLogger;
   /** Upper bound of every call, init included, in ms. The engine passes its own signal on top. */
   timeoutMs: number;
+  /**
+   * Upper bound of snapshotShard and replaceData, which move a whole dataset and cannot resume a
+   * half-done call (a snapshot cut off at the bound would start over, and never finish). Default 10 min.
+   */
+  dataTimeoutMs?: number;
 }
 
 /** A call that ran past `timeoutMs` (or whose caller aborted). Retryable: the engine tries again. */
@@ -24,13 +29,14 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
   let initDone: Promise<void> | null = null;
   let closeDone: Promise<void> | null = null;
 
-  async function call<T>(op: string, instanceId: string | undefined, outer: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const dataTimeoutMs = opts.dataTimeoutMs ?? 600_000;
+  async function call<T>(op: string, instanceId: string | undefined, outer: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>, limitMs = timeoutMs): Promise<T> {
     const started = performance.now();
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(limitMs);
     const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
     const fields = { driver: driver.name, op, ...(instanceId === undefined ? {} : { instanceId }) };
     try {
-      const result = await untilAborted(fn(signal), signal, `${driver.name}.${op}${instanceId ? `(${instanceId})` : ''}`, timeoutMs);
+      const result = await untilAborted(fn(signal), signal, `${driver.name}.${op}${instanceId ? `(${instanceId})` : ''}`, limitMs);
       // The engine observes every instance a few times a second: a healthy observe is debug, not news.
       // A purge or an analysis calls the driver several times a second for as long as it runs: debug as well.
       const level = op === 'observe' || op.startsWith('purge') || op === 'analysisScan' ? 'debug' : 'info';
@@ -69,10 +75,10 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
     }
   }
 
-  async function withSpec<T>(op: string, spec: InstanceSpec, signal: AbortSignal, fn: (s: AbortSignal) => Promise<T>): Promise<T> {
+  async function withSpec<T>(op: string, spec: InstanceSpec, signal: AbortSignal, fn: (s: AbortSignal) => Promise<T>, limitMs = timeoutMs): Promise<T> {
     await ensureInit(signal);
     checkTopology(spec);
-    return call(op, spec.id, signal, fn);
+    return call(op, spec.id, signal, fn, limitMs);
   }
 
   return {
@@ -102,10 +108,10 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
       : {}),
     ...(driver.inspectNodes ? { inspectNodes: (spec: InstanceSpec, signal: AbortSignal) => withSpec('inspectNodes', spec, signal, (s) => driver.inspectNodes!(spec, s)) } : {}),
     ...(driver.snapshotShard
-      ? { snapshotShard: (spec: InstanceSpec, shard: number, dest: string, signal: AbortSignal) => withSpec('snapshotShard', spec, signal, (s) => driver.snapshotShard!(spec, shard, dest, s)) }
+      ? { snapshotShard: (spec: InstanceSpec, shard: number, dest: string, signal: AbortSignal) => withSpec('snapshotShard', spec, signal, (s) => driver.snapshotShard!(spec, shard, dest, s), dataTimeoutMs) }
       : {}),
     ...(driver.replaceData
-      ? { replaceData: (spec: InstanceSpec, files: readonly string[], signal: AbortSignal) => withSpec('replaceData', spec, signal, (s) => driver.replaceData!(spec, files, s)) }
+      ? { replaceData: (spec: InstanceSpec, files: readonly string[], signal: AbortSignal) => withSpec('replaceData', spec, signal, (s) => driver.replaceData!(spec, files, s), dataTimeoutMs) }
       : {}),
     ...(driver.watch ? { watch: (listener: (instanceId: string) => void) => driver.watch!(listener) } : {}),
     ...(driver.changeProgress ? { changeProgress: (instanceId: string) => driver.changeProgress!(instanceId) } : {}),

@@ -60,6 +60,20 @@ function scriptedDriver(script: { init?: () => Promise<void>; ensurePresent?: (s
 const signal = (): AbortSignal => AbortSignal.timeout(5_000);
 
 describe('wrapDriver', () => {
+  it('bounds snapshotShard and replaceData by the data bound, every other call by the call bound', async () => {
+    const slow = (): Promise<void> => new Promise((r) => setTimeout(r, 200));
+    const { driver } = scriptedDriver({ ensurePresent: slow });
+    driver.snapshotShard = async () => {
+      await slow();
+      return { source: 'replica', reason: '', bytes: 1, keys: 0, usedMemoryBytes: 0 };
+    };
+    driver.replaceData = slow;
+    const wrapped = wrapDriver(driver, { logger: recordingLogger(), timeoutMs: 50, dataTimeoutMs: 5_000 });
+    await expect(wrapped.snapshotShard!(spec, 0, '/nonexistent', signal())).resolves.toMatchObject({ source: 'replica' });
+    await expect(wrapped.replaceData!(spec, [], signal())).resolves.toBeUndefined();
+    await expect(wrapped.ensurePresent(spec, signal())).rejects.toBeInstanceOf(DriverTimeoutError);
+  });
+
   it('runs init once, before the first call, even for concurrent calls', async () => {
     const { driver, calls } = scriptedDriver({});
     const wrapped = wrapDriver(driver, { logger: recordingLogger(), timeoutMs: 1_000 });

@@ -6,6 +6,9 @@ import { DONE, GiveUp, stillProgressing, type TaskHandler } from '../task-handle
 
 const baseIdOf = (payload: string): string => (JSON.parse(payload) as { baseId: string }).baseId;
 
+/** A snapshot moves a whole dataset and starts over when cut off: its bound is the driver wrapper's data bound. */
+export const DATA_STEP_MS = 600_000;
+
 /**
  * backup (createBackup and the schedule): each shard's snapshot through the driver (from its replica),
  * taken into the backup store with its checksum, recorded shard by shard, so a crash resumes with the
@@ -35,7 +38,7 @@ export function backupHandler(files: BackupStore): TaskHandler {
         const key = `${row.id}/${baseId}/shard-${shard}.rdb`;
         const staged = await files.stagingPath(key);
         try {
-          const snap = await snapshot.call(ctx.driver, spec, shard, staged, ctx.signal());
+          const snap = await snapshot.call(ctx.driver, spec, shard, staged, ctx.signal(DATA_STEP_MS));
           const stored = await files.putStaged(key, staged);
           const file: BackupFile = { shard, key, bytes: stored.bytes, sha256: stored.sha256, keys: snap.keys };
           done.push(file);

@@ -3,6 +3,7 @@ import { transitionStatus, type InstanceStatus } from '../../domain/instances/in
 import type { BackupStore } from '../../store/backup-store.ts';
 import { deleteRestore, getBackup, getRestore, setRestorePhase } from '../../store/backups-repo.ts';
 import { DONE, GiveUp, stillProgressing, type TaskHandler } from '../task-handler.ts';
+import { DATA_STEP_MS } from './backup-handler.ts';
 
 /**
  * restore (restoreInstance, or createCacheInstance with backupId): every file's checksum is checked,
@@ -31,7 +32,7 @@ export function restoreHandler(files: BackupStore): TaskHandler {
           }
           local.push(await files.localFile(f.key));
         }
-        await replace.call(ctx.driver, ctx.spec(row), local, ctx.signal());
+        await replace.call(ctx.driver, ctx.spec(row), local, ctx.signal(DATA_STEP_MS));
         await setRestorePhase(ctx.db, row.id, task.id, 'placed');
       }
       const waiting = stillProgressing(await ctx.converge(row));
