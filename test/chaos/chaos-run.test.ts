@@ -19,6 +19,9 @@ describe('chaos (short form)', () => {
       maxInstances: 4,
       actors: 2,
       faultEveryMs: 1_200,
+      // Faults go on past the 45 s until 20 (each kind once) were injected, up to 90 s: on a loaded
+      // machine a time-only run once injected 16.
+      minFaults: 20,
       opPauseMs: [100, 400],
       // One create in four is a 3-shard native cluster (CHAOS_CLUSTER=0: master-slave only).
       clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,

@@ -36,6 +36,14 @@ export interface ChaosOptions {
   actors: number;
   /** Mean time between two faults. */
   faultEveryMs: number;
+  /**
+   * Faults to inject at least: the fault loop runs past `durationMs` until this many were injected (and
+   * every kind at least once), but never past `maxDurationMs`. Default 0: `durationMs` alone decides.
+   * A time-only run on a loaded machine injected too few (16 of an expected 20 at load 13).
+   */
+  minFaults?: number;
+  /** The hard end of the fault loop, with `minFaults`; default twice `durationMs`. */
+  maxDurationMs?: number;
   /** Pause between two operations of one actor, ms, drawn uniformly from [min, max]. */
   opPauseMs: [number, number];
   /** Progress lines (default: none). */
@@ -374,17 +382,37 @@ class ChaosRun {
     await inst.writer?.stop();
   }
 
+  /** Until the deadline, and then until `minFaults` (every kind once) were injected or the hard end came. */
+  private faultsWanted(deadline: number, hardEnd: number): boolean {
+    const now = Date.now();
+    if (now >= hardEnd) return false;
+    return now < deadline || this.report.faultsTotal < (this.o.minFaults ?? 0) || (this.o.minFaults !== undefined && this.missingFaultKind() !== null);
+  }
+
+  /** A kind of fault not injected yet (tried before chance picks one), or null when each was. */
+  private missingFaultKind(): 'service' | 'master' | 'freeze' | 'replica' | null {
+    const f = this.report.faults;
+    if (f.serviceKills === 0) return 'service';
+    if (f.masterKills + f.clusterMasterKills === 0) return 'master';
+    if (f.masterFreezes + f.clusterMasterFreezes === 0) return 'freeze';
+    if (f.replicaKills + f.clusterReplicaKills === 0) return 'replica';
+    return null;
+  }
+
   private async faults(deadline: number): Promise<void> {
     const restarts: Promise<void>[] = [];
-    while (Date.now() < deadline) {
+    const hardEnd = this.started + (this.o.maxDurationMs ?? 2 * this.o.durationMs);
+    while (this.faultsWanted(deadline, hardEnd)) {
       await sleep(between(0.5, 1.5) * this.o.faultEveryMs);
-      if (Date.now() >= deadline) break;
+      if (!this.faultsWanted(deadline, hardEnd)) break;
       const r = Math.random();
-      // A service kill runs on while redis kills go on: a dead master while the control plane is down
-      // is the harder case (nothing repairs it until the restart).
-      if (r < 0.3) restarts.push(this.killService());
-      else if (r < 0.5) await this.killRedis('master');
-      else if (r < 0.75) await this.freezeMaster();
+      // Each kind once first (a kind whose try found no target is tried again), then chance: a short run
+      // must see every kind. A service kill runs on while redis kills go on: a dead master while the
+      // control plane is down is the harder case (nothing repairs it until the restart).
+      const kind = this.missingFaultKind() ?? (r < 0.3 ? 'service' : r < 0.5 ? 'master' : r < 0.75 ? 'freeze' : 'replica');
+      if (kind === 'service') restarts.push(this.killService());
+      else if (kind === 'master') await this.killRedis('master');
+      else if (kind === 'freeze') await this.freezeMaster();
       else await this.killRedis('replica');
     }
     await Promise.all(restarts);
