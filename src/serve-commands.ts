@@ -56,6 +56,8 @@ const untilShutdown = (): Promise<never> => new Promise<never>(() => undefined);
  * the parent process going away, every instance and file is removed before exiting.
  */
 async function serveEphemeral(env: NodeJS.ProcessEnv): Promise<void> {
+  // Read before anything else: a parent that dies while the service starts must still be noticed.
+  const parent = process.ppid;
   const { startEphemeralService } = await load('serve --ephemeral', () => import('./ephemeral-service.ts'));
   let svc;
   try {
@@ -69,7 +71,7 @@ async function serveEphemeral(env: NodeJS.ProcessEnv): Promise<void> {
   process.stdout.write(`${JSON.stringify({ endpoint, accessKey, secretKey, region, dataDir, pid: process.pid })}\n`);
   const stop = onShutdown(() => svc.stop(), (err) => process.stderr.write(`error while cleaning up: ${String(err)}\n`));
   // Parent death: the process is re-parented (to init or a subreaper), so its ppid changes.
-  const parent = process.ppid;
+  if (process.ppid !== parent) stop('parent exited');
   setInterval(() => {
     if (process.ppid !== parent) stop('parent exited');
   }, 500).unref();
