@@ -5,6 +5,8 @@ import type { Logger } from '../logger.ts';
 import type { BackupStore } from '../store/backup-store.ts';
 import { activeBackupPolicies, backupUsage, deleteBackupRow, expiredBackups, hasAutoBackup, insertBackup, orphanedRunningBackups, updateBackup } from '../store/backups-repo.ts';
 import type { Db } from '../store/open-store.ts';
+import { dialectOf } from '../store/store-dialect.ts';
+import { lockCapacity } from '../store/store-locks.ts';
 import { insertTask } from '../store/tasks-repo.ts';
 
 export interface BackupSchedulerOptions {
@@ -77,8 +79,13 @@ export class BackupScheduler {
 
   private async startAuto(p: Awaited<ReturnType<typeof activeBackupPolicies>>[number], day: string, now: number): Promise<string | null> {
     const baseId = `bk-${randomAlnum(16)}`;
+    const postgres = dialectOf(this.o.db) === 'postgres';
     try {
       await this.o.db.transaction().execute(async (trx) => {
+        // On PostgreSQL the quotas are counted after taking the capacity lock, as createBackup does: a
+        // manual backup started meanwhile in another service process is counted. A SQLite store has one
+        // process, whose transactions already take turns on its one connection.
+        if (postgres) await lockCapacity(trx);
         const usage = await backupUsage(trx, p.account, p.instance_id);
         const over =
           usage.instanceBackups >= this.o.limits.perInstance

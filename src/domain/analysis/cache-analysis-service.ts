@@ -12,6 +12,7 @@ import {
 } from '../../store/cache-analysis-repo.ts';
 import { findInstance, type InstanceRecord } from '../../store/instances-repo.ts';
 import type { Db } from '../../store/open-store.ts';
+import { lockCapacity } from '../../store/store-locks.ts';
 import { insertTask } from '../../store/tasks-repo.ts';
 import { DomainError } from '../domain-error.ts';
 import { randomAlnum } from '../ids.ts';
@@ -79,7 +80,9 @@ export function createCacheAnalysisService(deps: CacheAnalysisDeps) {
     const day = dayOf(nowMs, LIST_ZONE_MIN);
     const id = `${instance.id}-ca-${randomAlnum(8)}`;
     await db.transaction().execute(async (trx) => {
-      // Checked inside the transaction: two starts at once cannot both begin an analysis.
+      // Checked inside the transaction, after taking the capacity lock: two starts at once (also in two
+      // service processes on PostgreSQL) cannot both begin an analysis or both pass the daily limit.
+      await lockCapacity(trx);
       if (await runningAnalysis(trx, instance.id)) {
         throw new DomainError('FAILED_PRECONDITION', `a cache analysis of cacheInstance ${instance.id} is already running; stop it with stopCacheAnalysis or wait for it to finish`);
       }

@@ -16,6 +16,7 @@ import {
 import { findInstance } from '../../store/instances-repo.ts';
 import type { Db } from '../../store/open-store.ts';
 import type { Database } from '../../store/schema.ts';
+import { lockCapacity } from '../../store/store-locks.ts';
 import { insertTask } from '../../store/tasks-repo.ts';
 import { DomainError } from '../domain-error.ts';
 import { randomAlnum } from '../ids.ts';
@@ -199,7 +200,10 @@ export function createBackupService(deps: BackupServiceDeps) {
       const baseId = `bk-${randomAlnum(16)}`;
       const nowMs = deps.now().getTime();
       await db.transaction().execute(async (trx) => {
-        // Checked inside the transaction: two requests at once cannot both pass a quota or both run.
+        // Checked inside the transaction, after taking the capacity lock: two requests at once (also in two
+        // service processes on PostgreSQL, where READ COMMITTED alone lets both read "none running") cannot
+        // both pass a quota or both run.
+        await lockCapacity(trx);
         if (await runningBackupOf(trx, id)) throw new DomainError('FAILED_PRECONDITION', `a backup of cacheInstance ${id} is already running; wait for it to finish`);
         const usage = await backupUsage(trx, scope.account, id);
         if (usage.instanceBackups >= limits.perInstance) {

@@ -2,6 +2,7 @@ import type { Logger } from '../../logger.ts';
 import { getClearData, replaceClearData, requestClearDataStop, type ClearDataRow } from '../../store/clear-data-repo.ts';
 import { findInstance } from '../../store/instances-repo.ts';
 import type { Db } from '../../store/open-store.ts';
+import { lockCapacity } from '../../store/store-locks.ts';
 import { insertTask } from '../../store/tasks-repo.ts';
 import { DomainError } from '../domain-error.ts';
 import type { RequestScope } from '../instances/instance-inputs.ts';
@@ -71,7 +72,9 @@ export function createClearDataService(deps: ClearDataServiceDeps) {
       }
       const nowMs = deps.now().getTime();
       await db.transaction().execute(async (trx) => {
-        // Checked inside the transaction: two starts at once cannot both begin a purge.
+        // Checked inside the transaction, after taking the capacity lock: two starts at once (also in two
+        // service processes on PostgreSQL) cannot both begin a purge.
+        await lockCapacity(trx);
         const current = await getClearData(trx, id);
         if (current?.status === 'running') {
           throw new DomainError('FAILED_PRECONDITION', `a data purge of cacheInstance ${id} is already running; stop it with stopClearData or wait for it to finish`);
