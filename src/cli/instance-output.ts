@@ -1,4 +1,5 @@
 import type { CacheInstance, DescribeCacheInstancesResult, InstanceClass, InstanceEvent, Quota } from '../client/api-types.ts';
+import { eventDetail } from '../client/event-detail.ts';
 import { formatDetails, formatTable } from './format-table.ts';
 
 function memory(mb: number | undefined): string {
@@ -56,30 +57,6 @@ export function formatEvents(events: InstanceEvent[]): string {
     ['TIME', 'EVENT', 'DETAIL'],
     events.map((e) => [e.time, e.type, eventDetail(e)]),
   );
-}
-
-function eventDetail(e: InstanceEvent): string {
-  const d = e.data;
-  const str = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
-  switch (e.type) {
-    case 'status':
-      return `${str(d.from)} → ${str(d.to)}: ${str(d.reason)}`;
-    case 'task-started':
-      return `${str(d.kind)} (attempt ${str(d.attempt)})`;
-    case 'task-finished':
-      return `${str(d.kind)} in ${str(d.ms)} ms`;
-    case 'task-failed':
-      return `${str(d.kind)} attempt ${str(d.attempts)}${d.final ? ', gave up' : ''}: ${str(d.error)}`;
-    case 'task-progressing':
-      return `${str(d.kind)}: ${str(d.reason)}`;
-    case 'unhealthy':
-    case 'repaired':
-      return Array.isArray(d.problems) ? d.problems.map(str).join('; ') : '';
-    case 'repair-failed':
-      return `${str(d.failures)}x: ${str(d.error)}`;
-    default:
-      return JSON.stringify(d);
-  }
 }
 
 export function formatInstanceList(result: DescribeCacheInstancesResult): string {

@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { InstanceEvent } from '../../src/client/api-types.ts';
+import { RedisApiClient } from '../../src/client/redis-api-client.ts';
 import { createAccount } from '../../src/domain/accounts/account-service.ts';
 import { startTestService, type TestService } from '../helpers/test-service.ts';
 import { buildConsole, horizontalOverflow, launchConsoleBrowser, seriousA11yViolations, type ConsoleBrowser } from './console-browser.ts';
@@ -195,6 +197,22 @@ describe('the console in a real browser', () => {
     const writer = clients[0]!;
     await expect.poll(async () => /maxmemory:(\d+)/.exec(await writer.info('memory'))?.[1], { timeout: 45_000, interval: 200 }).toBe(String(2048 * 1024 * 1024));
     await waitForStatus('running');
+
+    // Recent events: the resize task's end, read from the API as the CLI reads it, is on the page
+    // (by its time and its text) within the page's 2 s refresh; newest first, bounded.
+    const api = new RedisApiClient({ endpoint: svc.url, accessKey: AK, secretKey: SK, region: 'cn-north-1' });
+    let finished: InstanceEvent | undefined;
+    await expect
+      .poll(async () => (finished = (await api.describeInstanceEvents(id, 50)).events.filter((e) => e.type === 'task-finished' && e.data.kind === 'resize').pop()), { timeout: 10_000, interval: 200 })
+      .toBeDefined();
+    const events = page.getByRole('table', { name: 'Recent events' });
+    const row = events.getByRole('row').filter({ has: page.locator(`time[datetime="${finished!.time}"]`) }).filter({ hasText: `resize in ${String(finished!.data.ms)} ms` });
+    await row.waitFor({ timeout: 5_000 });
+    expect(await row.textContent()).toContain('task-finished');
+    const times = await events.locator('tbody time').evaluateAll((els) => els.map((el) => el.getAttribute('datetime') ?? ''));
+    expect(times.length).toBeGreaterThan(1);
+    expect(times.length).toBeLessThanOrEqual(15);
+    expect(times).toEqual([...times].sort().reverse());
   });
 
   it('resets the password: the new one connects, the old one no longer does', async () => {

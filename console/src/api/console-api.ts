@@ -6,6 +6,7 @@ import type {
   DescribeCacheInstancesQuery,
   DescribeCacheInstancesResult,
   InstanceClass,
+  InstanceEvent,
   Quota,
 } from '../../../src/client/api-types.ts';
 import { flattenDescribeQuery } from '../../../src/client/flatten-query.ts';
@@ -14,6 +15,7 @@ import { deriveSigningKey, signWebRequest } from './web-signer.ts';
 
 export { ApiError };
 export type { InstanceSample, NodeSample } from '../../../src/engine/instance-samples.ts';
+export type { InstanceEvent };
 
 export interface AvailableRegion {
   regionId: string;
@@ -95,6 +97,11 @@ export class ConsoleApi {
 
   remove(region: string, id: string): Promise<object> {
     return this.call('DELETE', region, ['cacheInstance', id]);
+  }
+
+  /** The instance's latest `limit` events, oldest first (GET …/events, a jcs extension signed like the JD operations). */
+  events(region: string, id: string, limit: number): Promise<{ events: InstanceEvent[] }> {
+    return this.call('GET', region, ['cacheInstance', id, 'events'], { query: [['limit', String(limit)]] });
   }
 
   /** Chart samples the health loop took (jcs extension, same signature as the JD operations). */

@@ -1,26 +1,40 @@
 import { useState } from 'react';
 import type { CacheInstance } from '../../../src/client/api-types.ts';
-import type { ConsoleApi } from '../api/console-api.ts';
+import type { ConsoleApi, InstanceEvent } from '../api/console-api.ts';
 import { ApiErrorView } from '../components/api-error-view.tsx';
 import { InstanceActions } from '../components/instance-actions.tsx';
 import { InstanceCharts } from '../components/instance-charts.tsx';
+import { EVENTS_SHOWN, InstanceEvents } from '../components/instance-events.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { connectionSnippets } from '../snippets.ts';
 import { go } from '../use-hash-route.ts';
 import { usePoll } from '../use-poll.ts';
 
-/** One instance: status (with the reason in `error`), endpoint, snippets, class, live charts and actions; refreshed every 2 s. */
+/**
+ * One instance: status (with the reason in `error`), endpoint, snippets, class, recent events, live
+ * charts and actions. The instance and its events are fetched together every 2 s (one polling loop);
+ * either failing shows its own API error and keeps the other.
+ */
 export function InstanceDetail({ api, region, id }: { api: ConsoleApi; region: string; id: string }) {
   const [instance, setInstance] = useState<CacheInstance | null>(null);
   const [error, setError] = useState<unknown>();
+  const [events, setEvents] = useState<InstanceEvent[] | null>(null);
+  const [eventsError, setEventsError] = useState<unknown>();
   const [copied, setCopied] = useState(false);
 
   const refresh = async (): Promise<void> => {
-    try {
-      setInstance((await api.describe(region, id)).cacheInstance);
+    const [described, listed] = await Promise.allSettled([api.describe(region, id), api.events(region, id, EVENTS_SHOWN)]);
+    if (described.status === 'fulfilled') {
+      setInstance(described.value.cacheInstance);
       setError(undefined);
-    } catch (err) {
-      setError(err);
+    } else {
+      setError(described.reason);
+    }
+    if (listed.status === 'fulfilled') {
+      setEvents(listed.value.events);
+      setEventsError(undefined);
+    } else {
+      setEventsError(listed.reason);
     }
   };
   usePoll(refresh, 2_000, [api, region, id]);
@@ -90,6 +104,7 @@ export function InstanceDetail({ api, region, id }: { api: ConsoleApi; region: s
           </div>
         ))}
       </details>
+      <InstanceEvents events={events} error={eventsError} />
       <InstanceCharts api={api} region={region} id={id} />
       <InstanceActions api={api} region={region} instance={instance} onChanged={refresh} onDeleted={() => go()} />
     </section>
