@@ -13,7 +13,7 @@ import { claimDueTasks, finishTask, pendingTasks, pruneTasks, releaseTaskLease, 
 import { HealthShares } from './health-shares.ts';
 import type { EngineEvent, EngineEventListener } from './engine-events.ts';
 import { InstanceSamples, sampleOf, unreachableSample } from './instance-samples.ts';
-import { GiveUp, type TaskContext, type TaskHandler } from './task-handler.ts';
+import { GiveUp, TaskLeaseLost, type TaskContext, type TaskHandler } from './task-handler.ts';
 import { WorkQueue, type WorkItem } from './work-queue.ts';
 
 /** Engine settings; every field but the first four has a default. */
@@ -134,8 +134,11 @@ export class Engine {
   private turnError: { message: string; since: number } | null = null;
   private lastHousekeepingMs = 0;
   private unwatch: (() => void) | null = null;
-  /** Tasks this process holds a lease on (queued or running), by id. */
-  private readonly claimed = new Set<number>();
+  /**
+   * Tasks this process holds a lease on (queued or running), by id, each with the controller that aborts
+   * its step when the lease is found lost.
+   */
+  private readonly claimed = new Map<number, AbortController>();
   private nextLeaseRenewalMs = 0;
   private readonly shares: HealthShares;
 
@@ -239,7 +242,7 @@ export class Engine {
       clearTimeout(force);
     }
     // What this process held goes back at once, not after the lease: another process takes it now.
-    const leases = [...this.claimed].map((id) => releaseTaskLease(this.o.db, this.o.processId, id));
+    const leases = [...this.claimed.keys()].map((id) => releaseTaskLease(this.o.db, this.o.processId, id));
     await Promise.all([...leases, this.shares.leave()]).catch((err: unknown) =>
       this.o.logger.warn({ err: (err as Error).message }, 'leases not given back on stop; they expire by themselves'),
     );
@@ -322,30 +325,44 @@ export class Engine {
     return getInstanceById(this.o.db, instanceId);
   }
 
-  /** Keeps this process's task leases while it lives; forgets the ones it lost (it stalled past the lease). */
+  /**
+   * Keeps this process's task leases while it lives. A lease it lost (it stalled past it and another
+   * process took the task, or the task was ended by someone else) is forgotten and the task's step is
+   * aborted: runTask then writes nothing more for it, so two processes never both go on with one task.
+   */
   private async renewTaskLeases(now: number): Promise<void> {
     if (now < this.nextLeaseRenewalMs || this.claimed.size === 0) return;
     this.nextLeaseRenewalMs = now + Math.floor(this.o.leaseMs / 3);
-    const held = await renewTaskLeases(this.o.db, this.o.processId, [...this.claimed], now + this.o.leaseMs);
-    for (const id of this.claimed) {
-      if (held.has(id)) continue;
+    const ids = [...this.claimed.keys()];
+    const held = await renewTaskLeases(this.o.db, this.o.processId, ids, now + this.o.leaseMs);
+    for (const id of ids) {
+      const lease = this.claimed.get(id);
+      if (held.has(id) || !lease) continue;
       this.claimed.delete(id);
-      this.o.logger.warn({ task: id }, 'task lease lost (this process stalled past it); another process runs the task');
+      lease.abort(new TaskLeaseLost(id));
+      this.o.logger.warn({ task: id }, 'task lease lost (this process stalled past it); its step is aborted and another process runs the task');
     }
   }
 
   private offerTask(task: TaskRow & { account: string }): void {
+    // Claimed again while still held here (a renewal came late and the lease ran out meanwhile): the
+    // claim renewed it, and the item already queued or running goes on.
+    if (this.claimed.has(task.id)) return;
     // The account is the fairness group; the task is read again when the item runs.
-    this.claimed.add(task.id);
+    const lease = new AbortController();
+    this.claimed.set(task.id, lease);
     if (this.claimed.size === 1) this.nextLeaseRenewalMs = this.o.now() + Math.floor(this.o.leaseMs / 3);
+    const forget = (): void => {
+      if (this.claimed.get(task.id) === lease) this.claimed.delete(task.id);
+    };
     const item: WorkItem = {
       key: task.instance_id,
       lane: 'task',
       group: task.account,
-      run: () => this.runTask(task.id).finally(() => this.claimed.delete(task.id)),
+      run: () => this.runTask(task.id, lease.signal).finally(forget),
     };
     if (this.queue.offer(item)) return;
-    this.claimed.delete(task.id);
+    forget();
     releaseTaskLease(this.o.db, this.o.processId, task.id).catch((err: unknown) =>
       this.o.logger.warn({ task: task.id, err: (err as Error).message }, 'task lease not given back; it expires by itself'),
     );
@@ -385,31 +402,33 @@ export class Engine {
     );
   }
 
-  private signal(ms = this.o.stepTimeoutMs): AbortSignal {
-    return AbortSignal.any([this.abort.signal, AbortSignal.timeout(ms)]);
+  /** A step's signal: aborts with `outer` (the engine's, or a task's that also aborts when its lease is lost) or after `ms`. */
+  private signal(ms = this.o.stepTimeoutMs, outer: AbortSignal = this.abort.signal): AbortSignal {
+    return AbortSignal.any([outer, AbortSignal.timeout(ms)]);
   }
 
-  private context(): TaskContext {
+  private context(taskSignal: AbortSignal): TaskContext {
     const { db, driver, logger } = this.o;
     return {
       db,
       driver,
       logger,
       now: this.o.now,
-      signal: (ms) => this.signal(ms),
+      owner: this.o.processId,
+      signal: (ms) => this.signal(ms, taskSignal),
       spec: (row) => toInstanceSpec(row),
-      converge: (row) => this.converge(row),
-      restartDeadNodes: (spec) => this.restartDeadNodes(spec),
+      converge: (row) => this.converge(row, taskSignal),
+      restartDeadNodes: (spec) => this.restartDeadNodes(spec, taskSignal),
     };
   }
 
   /** Brings every node up, then checks it the way a client would; throws with the problems otherwise. */
-  private async converge(row: InstanceRecord): Promise<StepResult> {
+  private async converge(row: InstanceRecord, outer: AbortSignal = this.abort.signal): Promise<StepResult> {
     const spec = toInstanceSpec(row);
-    const result = await this.o.driver.ensurePresent(spec, this.signal());
+    const result = await this.o.driver.ensurePresent(spec, this.signal(this.o.stepTimeoutMs, outer));
     await this.recordEndpoint(row, result.endpoint?.port ?? null);
     if (result.state === 'progressing') return result;
-    await this.verify(spec);
+    await this.verify(spec, outer);
     return result;
   }
 
@@ -422,10 +441,10 @@ export class Engine {
    * a pending task alone: a node killed just before the change would fail every attempt until the task
    * gives up. So dead nodes are started first, with `spec`'s settings (the class still in force).
    */
-  private async restartDeadNodes(spec: InstanceSpec): Promise<StepResult> {
-    const obs = await this.o.driver.observe(spec, this.signal(this.o.observeTimeoutMs));
+  private async restartDeadNodes(spec: InstanceSpec, outer: AbortSignal): Promise<StepResult> {
+    const obs = await this.o.driver.observe(spec, this.signal(this.o.observeTimeoutMs, outer));
     if (!obs.nodes.some((n) => n.role === 'down') && obs.nodes.length > 0) return { state: 'done', endpoint: obs.endpoint };
-    return this.o.driver.ensurePresent(spec, this.signal());
+    return this.o.driver.ensurePresent(spec, this.signal(this.o.stepTimeoutMs, outer));
   }
 
   /** Keeps what an observation read: the memory the admission check uses, and a sample. */
@@ -434,64 +453,83 @@ export class Engine {
     this.o.samples.record(instanceId, sampleOf(obs, this.o.now()));
   }
 
-  private async verify(spec: InstanceSpec): Promise<void> {
-    const obs = await this.o.driver.observe(spec, this.signal(this.o.observeTimeoutMs));
+  private async verify(spec: InstanceSpec, outer: AbortSignal): Promise<void> {
+    const obs = await this.o.driver.observe(spec, this.signal(this.o.observeTimeoutMs, outer));
     this.observed(spec.id, obs);
     if (!obs.healthy) throw new Error(`not verified: ${obs.problems.join('; ')}`);
   }
 
-  private async runTask(taskId: number): Promise<void> {
-    const { db, logger } = this.o;
+  /** This process lost the task's lease: it writes nothing more for the task, whose new holder goes on. */
+  private leaseLost(task: TaskRow, instanceId: string): void {
+    this.o.logger.warn({ instanceId, task: task.id, kind: task.kind }, 'task lease lost; this process leaves the task to its new holder');
+  }
+
+  /**
+   * Runs one step of the task. `leaseSignal` aborts when renewTaskLeases finds the lease lost; every
+   * write that ends the step (finish, retry) is guarded with this process as the lease owner, and the
+   * events and status changes after it are written only when it landed.
+   */
+  private async runTask(taskId: number, leaseSignal: AbortSignal): Promise<void> {
+    const { db, logger, processId: owner } = this.o;
     const task = await taskById(db, taskId);
     // Finished meanwhile, or taken by another process after this one's lease ran out.
-    if (!task || task.state !== 'pending' || task.lease_owner !== this.o.processId) return;
+    if (!task || task.state !== 'pending' || task.lease_owner !== owner || leaseSignal.aborted) return;
     const row = await getInstanceById(db, task.instance_id);
     if (!row) {
-      await finishTask(db, task.id, 'done', 'instance no longer exists', this.o.now());
+      await finishTask(db, task.id, 'done', 'instance no longer exists', this.o.now(), owner);
       return;
     }
     const handler = this.handlers.get(task.kind);
     if (!handler) {
-      await finishTask(db, task.id, 'failed', `no handler for task kind ${task.kind}`, this.o.now());
-      logger.error({ instanceId: row.id, task: task.id, kind: task.kind }, 'task of an unknown kind: finished as failed');
+      if (await finishTask(db, task.id, 'failed', `no handler for task kind ${task.kind}`, this.o.now(), owner)) {
+        logger.error({ instanceId: row.id, task: task.id, kind: task.kind }, 'task of an unknown kind: finished as failed');
+      }
       return;
     }
     const started = this.o.now();
-    const ctx = this.context();
+    // The step's own signal: the engine stopping, or this task's lease lost.
+    const taskSignal = AbortSignal.any([this.abort.signal, leaseSignal]);
+    setMaxListeners(0, taskSignal);
+    const ctx = this.context(taskSignal);
     this.emit({ type: 'task-started', instanceId: row.id, taskId: task.id, kind: task.kind, attempt: task.attempts + 1 });
     try {
       const outcome = await handler.run(ctx, row, task);
+      if (leaseSignal.aborted) return this.leaseLost(task, row.id);
       if (outcome.state === 'progressing') {
         // Not a failure: no attempt is counted.
-        await retryTaskLater(db, task.id, task.attempts, outcome.reason, this.o.now() + outcome.retryAfterMs, this.o.now());
+        if (!(await retryTaskLater(db, task.id, task.attempts, outcome.reason, this.o.now() + outcome.retryAfterMs, this.o.now(), owner))) {
+          return this.leaseLost(task, row.id);
+        }
         this.emit({ type: 'task-progressing', instanceId: row.id, taskId: task.id, kind: task.kind, reason: outcome.reason, retryAfterMs: outcome.retryAfterMs });
         this.schedule(outcome.retryAfterMs);
         return;
       }
-      await finishTask(db, task.id, 'done', '', this.o.now());
+      if (!(await finishTask(db, task.id, 'done', '', this.o.now(), owner))) return this.leaseLost(task, row.id);
       this.repairs.delete(row.id);
       const ms = this.o.now() - started;
       logger.info({ instanceId: row.id, task: task.id, kind: task.kind, attempt: task.attempts + 1, ms }, `task ${task.kind} done`);
       this.emit({ type: 'task-finished', instanceId: row.id, taskId: task.id, kind: task.kind, ms });
     } catch (err) {
+      if (leaseSignal.aborted || err instanceof TaskLeaseLost) return this.leaseLost(task, row.id);
       const message = err instanceof Error ? err.message : String(err);
       if (this.abort.signal.aborted) {
         logger.warn({ instanceId: row.id, task: task.id, kind: task.kind }, 'task interrupted by shutdown; another process or the next start resumes it');
-        await releaseTaskLease(db, this.o.processId, task.id);
+        await releaseTaskLease(db, owner, task.id);
         return;
       }
       const attempts = task.attempts + 1;
       const final = err instanceof GiveUp || err instanceof PermanentDriverError || attempts >= this.o.maxAttempts;
-      this.emit({ type: 'task-failed', instanceId: row.id, taskId: task.id, kind: task.kind, attempts, error: message, final });
       if (!final) {
         const wait = taskBackoffMs(attempts);
-        await retryTaskLater(db, task.id, attempts, message, this.o.now() + wait, this.o.now());
+        if (!(await retryTaskLater(db, task.id, attempts, message, this.o.now() + wait, this.o.now(), owner))) return this.leaseLost(task, row.id);
+        this.emit({ type: 'task-failed', instanceId: row.id, taskId: task.id, kind: task.kind, attempts, error: message, final });
         logger.warn({ instanceId: row.id, task: task.id, kind: task.kind, attempts, err: message }, `task ${task.kind} failed; retrying`);
         this.schedule(wait);
         return;
       }
+      if (!(await finishTask(db, task.id, 'failed', message, this.o.now(), owner))) return this.leaseLost(task, row.id);
+      this.emit({ type: 'task-failed', instanceId: row.id, taskId: task.id, kind: task.kind, attempts, error: message, final });
       logger.error({ instanceId: row.id, task: task.id, kind: task.kind, attempts, err: message }, `task ${task.kind} failed for good`);
-      await finishTask(db, task.id, 'failed', message, this.o.now());
       if (handler.giveUp) await handler.giveUp(ctx, row, task, message);
       else await transitionStatus(db, logger, row.id, row.status as InstanceStatus, 'error', `${task.kind} failed: ${message}`);
     }

@@ -10,7 +10,12 @@ export interface TaskContext {
   driver: Driver;
   logger: Logger;
   now(): number;
-  /** A signal that aborts when the engine stops, or after `ms` (default: the step timeout). */
+  /** This process's name in task leases: writes that end the task are guarded with it (finishTask's `owner`). */
+  owner: string;
+  /**
+   * A signal that aborts when the engine stops, when this process loses the task's lease (another
+   * process runs the task now), or after `ms` (default: the step timeout).
+   */
   signal(ms?: number): AbortSignal;
   /** The driver's spec for the row as stored now. */
   spec(row: InstanceRecord): InstanceSpec;
@@ -42,6 +47,17 @@ export interface TaskHandler {
   kind: string;
   run(ctx: TaskContext, row: InstanceRecord, task: TaskRow): Promise<TaskOutcome>;
   giveUp?(ctx: TaskContext, row: InstanceRecord, task: TaskRow, message: string): Promise<void>;
+}
+
+/**
+ * Thrown when this process no longer holds the task's lease (a guarded write did not land): the engine
+ * then writes nothing more for the task, whose new holder goes on with it.
+ */
+export class TaskLeaseLost extends Error {
+  override readonly name = 'TaskLeaseLost';
+  constructor(readonly taskId: number) {
+    super(`the lease of task ${taskId} was lost: another process runs it`);
+  }
 }
 
 /** Thrown by a handler when retrying cannot help: the task gives up at once. */

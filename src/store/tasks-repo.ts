@@ -37,18 +37,30 @@ export async function pendingTasks(db: Q, instanceId?: string): Promise<TaskRow[
   return q.orderBy('id').execute();
 }
 
-/** Finishes the task (and ends whatever lease it had). */
-export async function finishTask(db: Q, id: number, state: 'done' | 'failed', lastError: string, nowMs: number): Promise<void> {
-  await db.updateTable('tasks').set({ state, last_error: lastError, updated_ms: nowMs, lease_owner: '', lease_until_ms: 0 }).where('id', '=', id).execute();
+/**
+ * Finishes the task (and ends whatever lease it had). With `owner`, only while `owner` holds the task's
+ * lease: a process that lost it (it stalled, another process took the task) cannot overwrite the new
+ * holder's progress. Returns whether the write landed.
+ */
+export async function finishTask(db: Q, id: number, state: 'done' | 'failed', lastError: string, nowMs: number, owner?: string): Promise<boolean> {
+  let q = db.updateTable('tasks').set({ state, last_error: lastError, updated_ms: nowMs, lease_owner: '', lease_until_ms: 0 }).where('id', '=', id);
+  if (owner !== undefined) q = q.where('lease_owner', '=', owner);
+  const res = await q.executeTakeFirst();
+  return res.numUpdatedRows > 0n;
 }
 
-/** Puts the task back for `nextRunMs`, its lease ended: whichever process is free then takes it. */
-export async function retryTaskLater(db: Q, id: number, attempts: number, lastError: string, nextRunMs: number, nowMs: number): Promise<void> {
-  await db
+/**
+ * Puts the task back for `nextRunMs`, its lease ended: whichever process is free then takes it. With
+ * `owner`, only while `owner` holds the lease (as finishTask). Returns whether the write landed.
+ */
+export async function retryTaskLater(db: Q, id: number, attempts: number, lastError: string, nextRunMs: number, nowMs: number, owner?: string): Promise<boolean> {
+  let q = db
     .updateTable('tasks')
     .set({ attempts, last_error: lastError, next_run_ms: nextRunMs, updated_ms: nowMs, lease_owner: '', lease_until_ms: 0 })
-    .where('id', '=', id)
-    .execute();
+    .where('id', '=', id);
+  if (owner !== undefined) q = q.where('lease_owner', '=', owner);
+  const res = await q.executeTakeFirst();
+  return res.numUpdatedRows > 0n;
 }
 
 /** Forgets finished tasks older than `beforeMs` (housekeeping: the table otherwise only grows). */

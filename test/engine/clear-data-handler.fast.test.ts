@@ -57,6 +57,7 @@ function context(driver: Partial<Driver>): TaskContext {
     driver: { name: 'memory', ...driver } as Driver,
     logger: createLogger('silent'),
     now: Date.now,
+    owner: 'test',
     signal: () => new AbortController().signal,
     spec: (row) => toInstanceSpec(row),
     converge: () => Promise.reject(new Error('not used')),

@@ -15,6 +15,8 @@ export interface Fault {
   delayMs?: number;
   /** Every call of these ops never answers (until its signal aborts). */
   hang?: boolean;
+  /** Every call of these ops made while this fault is set waits for this promise first (or its signal). */
+  gate?: Promise<unknown>;
   /** The next `failTimes` calls (default: all) throw `fail`. */
   fail?: string;
   failTimes?: number;
@@ -166,6 +168,7 @@ export class FakeDriver implements Driver {
       const f = this.faults.get(instanceId);
       const applies = f && (!f.ops || f.ops.includes(op));
       // A fake call honours its signal, as every driver call should.
+      if (applies && f.gate) await untilAborted(f.gate, signal, op, 0);
       if (applies && f.delayMs) await untilAborted(new Promise((r) => setTimeout(r, f.delayMs)), signal, op, 0);
       if (applies && f.hang) await untilAborted(new Promise(() => undefined), signal, op, 0);
       if (applies && f.fail !== undefined && (f.failTimes === undefined || f.failTimes > 0)) {

@@ -186,6 +186,25 @@ describeStore('store repositories', (s) => {
     expect(await renewTaskLeases(s.db, 'p3', [], 1)).toEqual(new Set());
   });
 
+  it("task leases: a finish or retry guarded with the owner lands only while it holds the lease (a loser's late write never does)", async () => {
+    const t = await insertTask(s.db, { instanceId: 'redis-a', kind: 'create', payload: {}, nowMs: 1000 });
+    await claimDueTasks(s.db, { owner: 'p1', nowMs: 1000, leaseMs: 500, limit: 10 });
+    // p1 stalls past its lease; p2 takes the task and records a retry of its own.
+    await claimDueTasks(s.db, { owner: 'p2', nowMs: 1600, leaseMs: 500, limit: 10 });
+    // p1's late writes are refused, and change nothing.
+    expect(await retryTaskLater(s.db, t, 1, 'p1 late', 1700, 1650, 'p1')).toBe(false);
+    expect(await finishTask(s.db, t, 'failed', 'p1 late', 1650, 'p1')).toBe(false);
+    expect(await taskById(s.db, t)).toMatchObject({ state: 'pending', attempts: 0, last_error: '', lease_owner: 'p2', lease_until_ms: 2100 });
+    expect(await retryTaskLater(s.db, t, 1, 'p2 boom', 1700, 1650, 'p2')).toBe(true);
+    expect(await taskById(s.db, t)).toMatchObject({ state: 'pending', attempts: 1, last_error: 'p2 boom', lease_owner: '', next_run_ms: 1700 });
+    await claimDueTasks(s.db, { owner: 'p2', nowMs: 1800, leaseMs: 500, limit: 10 });
+    expect(await finishTask(s.db, t, 'done', '', 1900, 'p2')).toBe(true);
+    // Once finished, nobody's guarded write lands any more (not even the last holder's, twice).
+    expect(await finishTask(s.db, t, 'failed', 'again', 2000, 'p2')).toBe(false);
+    expect(await finishTask(s.db, t, 'failed', 'late', 2000, 'p1')).toBe(false);
+    expect(await taskById(s.db, t)).toMatchObject({ state: 'done', last_error: '', attempts: 1, updated_ms: 1900 });
+  });
+
   it('health leases: shared out fairly between live processes, at most one observer each, taken over after death', async () => {
     const ids = ['i1', 'i2', 'i3', 'i4'];
     await heartbeat(s.db, 'p1', 1000);
