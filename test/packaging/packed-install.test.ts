@@ -26,6 +26,8 @@ const elsewhere = join(work, 'elsewhere');
 const bin = join(prefix, 'bin', 'jcs-redis');
 let npmCache = '';
 let installLog = '';
+/** Every ephemeral service started here: a test that fails before its own check must not leave one running. */
+const started: number[] = [];
 
 
 /** Starts `jcs-redis serve --ephemeral` (through `wrapper` when given) and resolves with its JSON line. */
@@ -44,7 +46,9 @@ function startEphemeral(wrapper?: string): Promise<{ child: ReturnType<typeof sp
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (line) {
         clearTimeout(timer);
-        resolve({ child, info: JSON.parse(line) as never });
+        const info = JSON.parse(line) as { pid: number };
+        started.push(info.pid);
+        resolve({ child, info: info as never });
       }
     });
     child.once('exit', (code) => reject(new Error(`exited ${code}: ${out} ${err}`)));
@@ -71,6 +75,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(() => {
+  // Normally each is gone already (the tests check it); after a failure this is the cleanup.
+  for (const pid of started) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
 
