@@ -3,9 +3,11 @@
  * (a wrong secret refused), create → running without a reload, the list's live badge, the detail's
  * ops/s chart moving while ioredis writes, resize, password reset (the new password connects, the old
  * one no longer does), delete, and sign-out leaving nothing behind (storage, cookies, the page's heap,
- * the browser profile on disk). Every main page is checked at 1280×800 and 390×844 for sideways
+ * the browser profile on disk); a native cluster's detail page showing each shard (a table row and an
+ * ops/s line per shard, from its samples). Every main page is checked at 1280×800 and 390×844 for sideways
  * scrolling and with axe-core for serious accessibility violations.
- * One service, one browser, one instance for the whole file (the steps run in order).
+ * One service, one browser, one instance for the whole file (the steps run in order); the cluster
+ * step makes and deletes its own.
  * With JCS_CONSOLE_SCREENSHOTS=<dir> it also saves one screenshot per page there (npm run screenshots:console).
  */
 import { randomBytes } from 'node:crypto';
@@ -18,6 +20,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceEvent } from '../../src/client/api-types.ts';
 import { RedisApiClient } from '../../src/client/redis-api-client.ts';
 import { createAccount } from '../../src/domain/accounts/account-service.ts';
+import { clusterClient } from '../cluster/cluster-writer.ts';
 import { startTestService, type TestService } from '../helpers/test-service.ts';
 import { buildConsole, horizontalOverflow, launchConsoleBrowser, seriousA11yViolations, type ConsoleBrowser } from './console-browser.ts';
 
@@ -240,6 +243,58 @@ describe('the console in a real browser', () => {
     await del.click();
     await page.getByRole('heading', { name: 'Instances' }).waitFor();
     await page.getByText('No instances match.').waitFor({ timeout: 45_000 });
+  });
+
+  it('shows each shard of a native cluster: one ops/s line and one table row per shard, from its samples', async () => {
+    const started = Date.now();
+    // Made through the signed API (not the page) to keep this short; the page only has to show it.
+    const api = new RedisApiClient({ endpoint: svc.url, accessKey: AK, secretKey: SK, region: 'cn-north-1' });
+    const { cacheInstanceId: cid } = await api.createCacheInstance({
+      vpcId: 'vpc-console',
+      subnetId: 'subnet-console',
+      cacheInstanceName: 'console_cluster',
+      cacheInstanceClass: 'redis.o.1g.basic',
+      shardNumber: 3,
+      azId: { master: 'cn-north-1a', slave: 'cn-north-1b' },
+      redisVersion: '7.0',
+      password: PASSWORD,
+    });
+    try {
+      await expect.poll(async () => (await api.describeCacheInstance(cid)).cacheInstance.cacheInstanceStatus, { timeout: 45_000, interval: 200 }).toBe('running');
+      const view = (await api.describeCacheInstance(cid)).cacheInstance;
+      expect(view.cacheInstanceType).toBe('native-cluster');
+      const cluster = clusterClient(view.connectionDomain, view.port, PASSWORD);
+      clients.push(cluster as unknown as Redis);
+      await Promise.all(Array.from({ length: 300 }, (_, i) => cluster.set(`k:${i}`, 'v')));
+      const masterPorts = cluster.nodes('master').map((n) => n.options.port!).sort((a, b) => a - b);
+      expect(masterPorts).toHaveLength(3);
+
+      await page.goto(`${svc.url}/console/#/instance/cn-north-1/${encodeURIComponent(cid)}`);
+      await waitForStatus('running');
+      await page.getByText(/ MB in 3 shards$/).waitFor();
+      // The table comes from the newest sample: one row per shard, its master the node that really
+      // serves it (the ports ioredis found from CLUSTER SLOTS), up, with its replica.
+      const table = page.getByRole('table', { name: 'Shards (3)' });
+      await table.waitFor({ timeout: 15_000 });
+      const rows = table.locator('tbody tr');
+      expect(await rows.count()).toBe(3);
+      const shown = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
+      expect(shown.map((r) => Number(r[1]!.split(' ')[0])).sort((a, b) => a - b)).toEqual(masterPorts);
+      for (const r of shown) {
+        expect(r[1]).toMatch(/^\d+ up$/);
+        expect(r[2]).toMatch(/^\d+ up$/);
+        expect(masterPorts).not.toContain(Number(r[2]!.split(' ')[0]));
+      }
+      // The ops/s chart has one line per shard, labelled as the table's rows are.
+      const legend = (await page.getByTestId('latest-ops/s').textContent()) ?? '';
+      expect(legend.match(/shard \d+/g)).toEqual(shown.map((r) => r[0]));
+      await checkPage('instance-cluster');
+      cluster.disconnect();
+    } finally {
+      await api.deleteCacheInstance(cid);
+    }
+    await expect.poll(async () => (await api.describeCacheInstances()).cacheInstances.length, { timeout: 30_000, interval: 200 }).toBe(0);
+    console.log(`cluster detail step: ${Date.now() - started} ms`);
   });
 
   it('signs out and keeps nothing: no storage, no cookie, not in the page heap, not in the profile on disk', async () => {

@@ -45,8 +45,53 @@ export function InstanceCharts({ api, region, id }: { api: ConsoleApi; region: s
         <LiveChart title="hit rate" unit=" %" times={charts.times} series={charts.hitRate} />
         <LiveChart title="replication lag" unit=" bytes" times={charts.times} series={charts.lag} />
       </div>
+      <ShardTable sample={samples[samples.length - 1]} />
     </section>
   );
+}
+
+/**
+ * A cluster's shards as the newest sample saw them: which node serves each shard (port, up or down),
+ * its replicas and the shard's ops/s and memory. Nothing for an instance with one shard.
+ */
+export function ShardTable({ sample }: { sample: InstanceSample | undefined }) {
+  const rows = sample ? shardRows(sample) : [];
+  if (rows.length < 2) return null;
+  return (
+    <div className="table-wrap shards" tabIndex={0} role="region" aria-label="Shards table">
+      <table aria-labelledby="shards-title">
+        <caption id="shards-title">Shards ({rows.length})</caption>
+        <thead>
+          <tr>
+            <th scope="col">Shard</th>
+            <th scope="col">Master</th>
+            <th scope="col">Replicas</th>
+            <th scope="col">ops/s</th>
+            <th scope="col">Used memory</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.shard} data-shard={r.shard}>
+              <th scope="row">shard {r.shard}</th>
+              <td data-testid="shard-master">{r.master ? `${r.master.port} ${r.master.up ? 'up' : 'down'}` : 'none'}</td>
+              <td>{r.replicas.length ? r.replicas.map((n) => `${n.port} ${n.up ? 'up' : 'down'}`).join(', ') : 'none'}</td>
+              <td>{r.master?.opsPerSec ?? '–'}</td>
+              <td>{r.master?.usedMemoryBytes == null ? '–' : `${(r.master.usedMemoryBytes / MB).toFixed(1)} MB`}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function shardRows(sample: InstanceSample): { shard: number; master: NodeSample | undefined; replicas: NodeSample[] }[] {
+  const shards = [...new Set(sample.nodes.map((n) => n.shard).filter((v): v is number => v !== null))].sort((a, b) => a - b);
+  return shards.map((shard) => {
+    const nodes = sample.nodes.filter((n) => n.shard === shard);
+    return { shard, master: nodes.find((n) => n.role === 'master'), replicas: nodes.filter((n) => n.role !== 'master') };
+  });
 }
 
 const masters = (s: InstanceSample): NodeSample[] => s.nodes.filter((n) => n.role === 'master');
