@@ -25,7 +25,8 @@ export function LiveChart({ title, times, series, unit }: { title: string; times
         width: Math.max(200, el.clientWidth),
         height: 160,
         legend: { show: false },
-        scales: { x: { time: true } },
+        // One sample has no width: uPlot then spreads the axis over years. Show a minute either side instead.
+        scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) } },
         axes: [{}, { size: 60 }],
         series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: colours[i % colours.length], width: 2 }))],
       },
