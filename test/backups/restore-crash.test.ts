@@ -71,7 +71,9 @@ describe('restore and SIGKILL of the service', () => {
       expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
       const backAt = Date.now();
       restoring = false;
-      await sleep(100);
+      // Until the writer has had writes acknowledged after `running` (its connection may still be in its
+      // reconnect back-off; a fixed 100 ms once saw none), at most 15 s: those writes must survive.
+      for (const until = Date.now() + 15_000; Date.now() < until && acked.filter((a) => a.atMs > backAt).length < 3; ) await sleep(20);
       writing = false;
       await writer;
 
