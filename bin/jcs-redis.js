@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `jcs-redis` binary: runs the compiled CLI in dist/ (`npm run build`; `npm start` and the e2e
-// tests build first). No TypeScript compiler at run time.
+// The `jcs-redis` binary: runs the CLI bundled into one file in dist/ (`npm run build`, bin/build-cli.js;
+// `npm start` and the e2e tests build first). No TypeScript compiler at run time.
 import { existsSync, readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
@@ -9,7 +9,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
   process.exit(0);
 }
-const entry = new URL('../dist/cli/run-cli.js', import.meta.url);
+const entry = new URL('../dist/cli/run-cli.bundle.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write(`jcs-redis: ${new URL('../dist/', import.meta.url).pathname} is missing: run \`npm run build\` in the clone first\n`);
   process.exit(1);

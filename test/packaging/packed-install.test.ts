@@ -84,7 +84,7 @@ describe('the packed tarball, installed with npm install -g', () => {
   it('installs without an engine warning and holds no TypeScript, tests or dev tooling', () => {
     expect(installLog).not.toMatch(/EBADENGINE/);
     const pkg = join(prefix, 'lib', 'node_modules', 'jcs-redis');
-    expect(existsSync(join(pkg, 'dist', 'cli', 'run-cli.js'))).toBe(true);
+    expect(existsSync(join(pkg, 'dist', 'cli', 'run-cli.bundle.js'))).toBe(true);
     expect(existsSync(join(pkg, 'dist', 'domain', 'catalogue', 'instance-classes.json'))).toBe(true);
     for (const absent of ['src', 'test', 'bench', 'node_modules/tsx', 'node_modules/typescript', 'node_modules/vitest']) expect(existsSync(join(pkg, absent)), absent).toBe(false);
   });
