@@ -3,7 +3,13 @@
  * service in a fresh temporary data directory, on a free port, with a generated key pair; stopping it
  * removes every instance it started (nodes, ports, firewall rules, memory groups, through the driver)
  * and the directory. For CI pipelines and test suites that need a real JD Cloud Redis stand-in.
+ *
+ * Its IP white lists (as root) live in an nftables table of its own, `inet jcs_redis_e_<random>`, never
+ * in the host's shared `jcs_redis`: stopping deletes that table whole, and so can touch no rule of
+ * another service, while deleting an emptied shared table could race another service adding to it.
  */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +44,7 @@ export interface EphemeralService extends EphemeralEndpoint {
 export async function startEphemeralService(options: EphemeralOptions = {}): Promise<EphemeralService> {
   const dataDir = mkdtempSync(join(tmpdir(), 'jcs-redis-ephemeral-'));
   const keys = generateKeyPair();
+  const firewallTable = { name: `jcs_redis_e_${randomBytes(6).toString('hex')}`, own: true };
   let service: Service;
   let config: Config;
   try {
@@ -46,14 +53,24 @@ export async function startEphemeralService(options: EphemeralOptions = {}): Pro
       { port: 0 },
     );
     const logger = createLogger(options.logLevel ?? 'warn', pino.destination(2));
-    service = await startService(config, logger, {});
+    service = await startService(config, logger, { firewallTable });
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
-  // Last resort when the process exits without stop() (a test runner killed): no async work is possible
-  // then, so nodes are killed by their pidfiles and the directory removed.
-  const onExit = (): void => killNodesAndRemove(dataDir);
+  // The driver's close deletes the table; this is for when close is not reached (stop failed half-way,
+  // or the process exits without stop()), where only synchronous work is possible.
+  const nft = config.nft;
+  const driver = service.driver;
+  const dropTable = (): void => {
+    if (driver.capabilities.ipWhiteList.enforced) spawnSync(nft, ['delete', 'table', 'inet', firewallTable.name], { stdio: 'ignore', timeout: 5_000 });
+  };
+  // Last resort when the process exits without stop() (a test runner killed): nodes are killed by their
+  // pidfiles, the directory and the table removed.
+  const onExit = (): void => {
+    killNodesAndRemove(dataDir);
+    dropTable();
+  };
   process.once('exit', onExit);
   let stopping: Promise<void> | null = null;
   return {
@@ -64,14 +81,17 @@ export async function startEphemeralService(options: EphemeralOptions = {}): Pro
     dataDir,
     stop() {
       stopping ??= (async () => {
+        let closed = false;
         try {
           await service.engine.stop();
           const ids = await service.db.selectFrom('instances').select('id').execute();
           for (const { id } of ids) await service.driver.ensureAbsent(id, AbortSignal.timeout(30_000));
           await service.close();
+          closed = true;
         } finally {
           process.removeListener('exit', onExit);
           killNodesAndRemove(dataDir);
+          if (!closed) dropTable();
         }
       })();
       return stopping;

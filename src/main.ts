@@ -58,6 +58,8 @@ export { storeFile };
 export interface StartOptions {
   /** Wraps the driver before the engine gets it (benchmarks record when calls happen). */
   instrumentDriver?: (driver: Driver) => Driver;
+  /** A firewall table of this service alone, removed on close (the ephemeral mode). Default: the host's shared `jcs_redis`, kept on close. */
+  firewallTable?: { name: string; own: boolean };
 }
 
 /**
@@ -84,6 +86,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
       redisServer: config.redisServer,
       bindHost: config.bindHost,
       nft: config.nft,
+      firewallTable: opts.firewallTable,
       memoryCgroups: config.memoryCgroups,
       hungNodeMs: config.hungNodeMs,
       redisCheckRdb: config.redisCheckRdb,

@@ -341,6 +341,33 @@ export function registerApiCommands(program: Command, io: CliIo): void {
     else out(formatQuota(result.quota));
   });
 
+  // describe-ip-white-list
+  example(
+    withCommonOptions(program.command('describe-ip-white-list').alias('ips').description('who may connect to an instance, as IPv4 CIDRs').argument('<id>', 'instance id')),
+    'jcs-redis ips redis-abc123xyz0',
+  ).action(async (id: string, flags: CommonFlags) => {
+    const result = await clientFor(flags).describeIpWhiteList(id);
+    if (flags.json) json(result);
+    else out(result.ipWhiteList.map((cidr) => `${cidr}\n`).join(''));
+  });
+
+  // modify-ip-white-list
+  example(
+    withCommonOptions(
+      program
+        .command('modify-ip-white-list')
+        .alias('allow')
+        .description('set who may connect to an instance (enforced by nftables when the service runs as root)')
+        .argument('<id>', 'instance id')
+        .requiredOption('--ip <cidrs>', 'comma-separated IPv4 CIDRs; 0.0.0.0/0 admits anyone (the default), 127.0.0.1 no one'),
+    ),
+    'jcs-redis allow redis-abc123xyz0 --ip 10.0.0.0/8,192.168.1.7',
+  ).action(async (id: string, flags: CommonFlags & { ip: string }) => {
+    const list = splitList(flags.ip);
+    const result = await clientFor(flags).modifyIpWhiteList(id, list);
+    printAfterChange(flags, id, result, undefined, `${id} admits ${list.join(', ')}`);
+  });
+
   // events (an extension of this service)
   example(
     withCommonOptions(

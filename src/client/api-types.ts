@@ -153,6 +153,10 @@ export interface DescribeInstanceEventsResult {
   events: InstanceEvent[];
 }
 
+export interface DescribeIpWhiteListResult {
+  ipWhiteList: string[];
+}
+
 export interface ModifyCacheInstanceClassResult {
   orderNum?: string;
   buyId?: string;

@@ -10,6 +10,7 @@ import type {
   DescribeCacheInstancesQuery,
   DescribeCacheInstancesResult,
   DescribeInstanceClassResult,
+  DescribeIpWhiteListResult,
   DescribeUserQuotaResult,
   EmptyResult,
   ModifyCacheInstanceClassResult,
@@ -40,9 +41,9 @@ function segment(text: string): string {
 }
 
 /**
- * Typed client for the nine core JCS for Redis operations. Requests are signed with
- * JDCLOUD2-HMAC-SHA256 exactly like jdcloud-sdk-js; errors come back as `ApiError` (the service said
- * no) or `ConnectionError` (the service could not be reached).
+ * Typed client for the JCS for Redis operations the CLI uses (instances, classes, quota, IP white
+ * list, events). Requests are signed with JDCLOUD2-HMAC-SHA256 exactly like jdcloud-sdk-js; errors come
+ * back as `ApiError` (the service said no) or `ConnectionError` (the service could not be reached).
  */
 export class RedisApiClient {
   private readonly base: URL;
@@ -102,6 +103,15 @@ export class RedisApiClient {
   resetCacheInstancePassword(cacheInstanceId: string, password?: string): Promise<EmptyResult> {
     const body = password === undefined ? {} : { password };
     return this.call('POST', ['cacheInstance', `${cacheInstanceId}:resetCacheInstancePassword`], undefined, body);
+  }
+
+  describeIpWhiteList(cacheInstanceId: string): Promise<DescribeIpWhiteListResult> {
+    return this.call('GET', ['cacheInstance', cacheInstanceId, 'ipWhiteList']);
+  }
+
+  /** `["0.0.0.0/0"]` admits anyone (the default); `["127.0.0.1"]` no one (reference: modifyIpWhiteList). */
+  modifyIpWhiteList(cacheInstanceId: string, ipWhiteList: string[]): Promise<EmptyResult> {
+    return this.call('PATCH', ['cacheInstance', cacheInstanceId, 'ipWhiteList'], undefined, { ipWhiteList });
   }
 
   /** The instance's recent events, oldest first (an extension of this service, not a JD operation). */

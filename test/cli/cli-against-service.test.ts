@@ -106,6 +106,14 @@ describe('jcs-redis against the service', () => {
     expect(fromStdin.code).toBe(0);
     expect(await ping(endpoint, 'Std1nPassw0rd')).toBe('PONG');
 
+    // The white list (enforcing one is test/packaging's and test/security's, inside network namespaces).
+    expect(await cli(['describe-ip-white-list', id])).toMatchObject({ code: 0, stdout: '0.0.0.0/0\n' });
+    expect(await cli(['allow', id, '--ip', '0.0.0.0/0'])).toMatchObject({ code: 0, stdout: `${id} admits 0.0.0.0/0\n` });
+    const badCidr = await cli(['modify-ip-white-list', id, '--ip', '10.0.0.0/8,300.1.1.1']);
+    expect(badCidr.code).toBe(3);
+    expect(badCidr.stderr).toMatch(/^error: INVALID_ARGUMENT \(HTTP 400\): ipWhiteList\[1\]: "300\.1\.1\.1" must be an IPv4 address or CIDR/);
+    expect(JSON.parse((await cli(['ips', id, '--json'])).stdout)).toEqual({ ipWhiteList: ['0.0.0.0/0'] });
+
     const shownTable = await cli(['show', id]);
     expect(field(shownTable.stdout, 'Name')).toBe('cli_renamed');
     expect(field(shownTable.stdout, 'Password')).toBe('required');
@@ -207,11 +215,11 @@ describe('jcs-redis failures that need no service', () => {
     const names = [
       'create-cache-instance', 'describe-cache-instances', 'describe-cache-instance', 'delete-cache-instance',
       'modify-cache-instance-attribute', 'modify-cache-instance-class', 'reset-cache-instance-password',
-      'describe-instance-class', 'describe-user-quota',
+      'describe-instance-class', 'describe-user-quota', 'describe-ip-white-list', 'modify-ip-white-list',
     ];
-    const aliases = ['create', 'list', 'show', 'rename', 'resize', 'reset-password', 'delete', 'classes', 'quota'];
+    const aliases = ['create', 'list', 'show', 'rename', 'resize', 'reset-password', 'delete', 'classes', 'quota', 'ips', 'allow'];
     for (const name of [...names, ...aliases]) expect(top.stdout).toContain(name);
-    for (const name of ['create', 'list', 'show', 'rename', 'resize', 'reset-password', 'delete', 'classes', 'quota']) {
+    for (const name of aliases) {
       const help = await cli([name, '--help']);
       expect({ name, code: help.code }).toEqual({ name, code: 0 });
       expect(help.stdout).toMatch(new RegExp(`Example[s]?:\\n  \\$ jcs-redis ${name}`));

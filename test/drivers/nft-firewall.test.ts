@@ -161,4 +161,27 @@ describe.skipIf(!netnsSupport.ok)(`nft firewall in a network namespace${netnsSup
     await fw.remove(big.id, signal());
     expect(listing()).not.toContain('redis-fwb');
   });
+
+  it('a table of its own (the ephemeral mode) is deleted whole on close; the shared one is kept', async () => {
+    const own = createNftFirewall({ nft: lab.nftIn(lab.srv), logger: recordingLogger(), trustedSources: [], listingTtlMs: 0, table: { name: 'jcs_redis_e_test01', own: true } });
+    expect((await own.probe(signal())).reason).toBe('enforced by nftables (table inet jcs_redis_e_test01)');
+    const shared = spec('redis-fwa', [PORT_A1, PORT_A2], [`${lab.c1Addr}/32`]);
+    await fw.apply(shared, signal());
+    await own.apply(spec('redis-fwc', [PORT_B], [`${lab.c1Addr}/32`]), signal());
+    expect(await reach(c2, PORT_B)).toBe('refused');
+    const tables = (): string => lab.exec(lab.srv, 'nft', ['list', 'tables']).stdout;
+    expect(tables()).toBe('table inet jcs_redis\ntable inet jcs_redis_e_test01\n');
+
+    await own.close(signal());
+    expect(tables()).toBe('table inet jcs_redis\n');
+    expect(await reach(c2, PORT_B)).toBe('connected');
+    // The other service's rules are untouched, and still enforced.
+    expect(await fw.problems(shared, signal())).toEqual([]);
+    expect(await reach(c2, PORT_A1)).toBe('refused');
+    await own.close(signal()); // gone already: nothing to do, no error
+
+    await fw.close(signal());
+    expect(tables()).toBe('table inet jcs_redis\n');
+    await fw.remove(shared.id, signal());
+  });
 });

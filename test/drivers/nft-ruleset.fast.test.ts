@@ -70,6 +70,16 @@ describe('nft ruleset', () => {
     expect(() => ruleNames('redis-x }; flush ruleset')).toThrow(/cannot name firewall objects/);
   });
 
+  it('writes into another table when given one (the ephemeral mode), and refuses a table name that could inject', () => {
+    const r = instanceRules({ instanceId: 'redis-abc123', ports: [24000], ipWhiteList: ['10.0.0.0/8'], trustedSources: [], table: 'jcs_redis_e_0a1b2c' });
+    if (r.open) throw new Error('expected rules');
+    const lines = r.script.split('\n').filter(Boolean);
+    expect(lines.filter((line) => !/ inet jcs_redis_e_0a1b2c( |$)/.test(line))).toEqual([]);
+    expect(lines.length).toBeGreaterThan(5);
+    expect(removalScript(ruleNames('redis-abc123', 'jcs_redis_e_0a1b2c'), { portSet: [24000] })).toBe('delete set inet jcs_redis_e_0a1b2c p_redis-abc123\n');
+    for (const bad of ['jcs_redis; flush ruleset', 'Upper', '', 'x'.repeat(33), '1abc']) expect(() => ruleNames('redis-abc123', bad), bad).toThrow(/cannot name an nftables table/);
+  });
+
   it('reads a listing back and names each difference', () => {
     const rules = instanceRules({ instanceId: 'redis-abc123', ports: [24000], ipWhiteList: ['10.0.0.0/8', '1.2.3.4/32'], trustedSources: [] });
     if (rules.open) throw new Error('expected rules');

@@ -1,8 +1,13 @@
 /**
  * The package as a user gets it: `npm pack`, `npm install -g` into a temporary prefix, then, from an
- * unrelated directory, `jcs-redis --version`, `serve --ephemeral`, `create --wait`, `list`, `delete`,
- * and after SIGTERM nothing left: no node process, no data directory, the instance port closed. A
- * second ephemeral service whose parent dies cleans up the same way.
+ * unrelated directory, `jcs-redis --version`, `serve --ephemeral`, `create --wait`, `list`, `allow`
+ * (an IP white list), `delete`, and after SIGTERM nothing left: no node process, no data directory, the
+ * instance port closed, no nftables table or rule. A second ephemeral service whose parent dies cleans up
+ * the same way.
+ *
+ * As root, the services and the CLI run inside a network namespace this test makes (test/helpers/netns.ts),
+ * so the white list's nftables rules are real but never touch the machine's own ruleset; the firewall
+ * checks need that and are skipped without root.
  *
  * One shortcut, said here: the install runs with --ignore-scripts and the better-sqlite3 binary this
  * clone already built is copied in, because compiling SQLite again takes minutes on the CI machine.
@@ -16,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portOpen, processesWorkingIn } from '../helpers/leftovers.ts';
+import { createNetnsLab, netnsSupport, type NetnsLab } from '../helpers/netns.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -28,14 +34,28 @@ let npmCache = '';
 let installLog = '';
 /** Every ephemeral service started here: a test that fails before its own check must not leave one running. */
 const started: number[] = [];
+let lab: NetnsLab | undefined;
 
+/** `cmd args` as run in the lab's namespace when there is one (as root), else as is. */
+const inLab = (cmd: string, args: string[]): [string, string[]] => (lab ? ['ip', ['netns', 'exec', lab.srv, cmd, ...args]] : [cmd, args]);
+/** Whether 127.0.0.1:`port` accepts connections where the services run. */
+const portOpenThere = async (port: number): Promise<boolean> =>
+  lab ? lab.exec(lab.srv, 'bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).code === 0 : portOpen(port);
+/** The nftables ruleset where the services run (the lab's namespace). */
+const ruleset = (): string => {
+  const res = lab!.exec(lab!.srv, 'nft', ['list', 'ruleset']);
+  if (res.code !== 0) throw new Error(`nft list ruleset: ${res.stderr}`);
+  return res.stdout;
+};
 
 /** Starts `jcs-redis serve --ephemeral` (through `wrapper` when given) and resolves with its JSON line. */
 function startEphemeral(wrapper?: string): Promise<{ child: ReturnType<typeof spawn>; info: { endpoint: string; accessKey: string; secretKey: string; region: string; dataDir: string; pid: number } }> {
   const env = { PATH: `${join(prefix, 'bin')}:${process.env.PATH ?? ''}`, HOME: elsewhere, JCS_INSTANCE_PORTS: '28450-28499' };
-  const child = wrapper
-    ? spawn('/bin/bash', ['-c', wrapper], { cwd: elsewhere, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(bin, ['serve', '--ephemeral'], { cwd: elsewhere, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...inLab(...(wrapper ? ['/bin/bash', ['-c', wrapper]] : [bin, ['serve', '--ephemeral']]) as [string, string[]]), {
+    cwd: elsewhere,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -72,12 +92,15 @@ beforeAll(async () => {
   await run('mkdir', ['-p', join(target, '..')]);
   copyFileSync(join(ROOT, native), target);
   await run('mkdir', ['-p', elsewhere]);
+  if (netnsSupport.ok) lab = await createNetnsLab();
 }, 180_000);
 
-afterAll(() => {
+afterAll(async () => {
   // Normally each is gone already (the tests check it); after a failure this is the cleanup.
   for (const pid of started) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
   rmSync(work, { recursive: true, force: true });
+  // Also fails the file if the machine's own ruleset or addresses changed.
+  await lab?.destroy();
 });
 
 describe('the packed tarball, installed with npm install -g', () => {
@@ -95,17 +118,25 @@ describe('the packed tarball, installed with npm install -g', () => {
     for (const command of ['create-cache-instance', 'serve', 'accounts', 'admin', 'events']) expect(help).toContain(command);
   });
 
-  it('serve --ephemeral, create --wait, list, delete; after SIGTERM nothing is left', async () => {
+  it('serve --ephemeral, create --wait, list, allow, delete; after SIGTERM nothing is left', async () => {
     const { child, info } = await startEphemeral();
     expect(info.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const env = { PATH: process.env.PATH ?? '', HOME: elsewhere, JCS_ENDPOINT: info.endpoint, JCS_ACCESS_KEY: info.accessKey, JCS_SECRET_KEY: info.secretKey };
-    const cli = async (...args: string[]) => (await run(bin, args, { cwd: elsewhere, env })).stdout;
+    const cli = async (...args: string[]) => (await run(...inLab(bin, args), { cwd: elsewhere, env })).stdout;
     const id = (await cli('create', '--name', 'packed', '--password', 'Passw0rd1', '--wait', '--quiet')).trim();
     expect(id).toMatch(/^redis-[a-z0-9]{12}$/);
     const port = Number(JSON.parse(await cli('show', id, '--json')).cacheInstance.port);
-    expect(await portOpen(port)).toBe(true);
+    expect(await portOpenThere(port)).toBe(true);
     expect(await cli('list')).toContain(id);
     expect(processesWorkingIn(info.dataDir).length).toBe(2);
+    if (lab) {
+      // A white list that leaves out loopback: the service writes nftables rules, in a table of its own.
+      expect(await cli('allow', id, '--ip', lab.c1Addr)).toBe(`${id} admits ${lab.c1Addr}\n`);
+      expect(await cli('ips', id)).toBe(`${lab.c1Addr}/32\n`);
+      expect(ruleset()).toMatch(new RegExp(`table inet jcs_redis_e_[0-9a-f]{12} \\{[^]*chain i_${id} `));
+      expect(ruleset()).not.toMatch(/table inet jcs_redis \{/);
+      expect(await portOpenThere(port)).toBe(false);
+    }
     // Left running on purpose: SIGTERM must remove it. The delete of a second one goes through the API.
     const second = (await cli('create', '--name', 'packed_two', '--wait', '--quiet')).trim();
     expect(await cli('delete', second, '--wait')).toContain(`${second} deleted`);
@@ -116,7 +147,9 @@ describe('the packed tarball, installed with npm install -g', () => {
     expect(await exited).toBe(0);
     expect(existsSync(info.dataDir)).toBe(false);
     expect(processesWorkingIn(info.dataDir)).toEqual([]);
-    expect(await portOpen(port)).toBe(false);
+    expect(await portOpenThere(port)).toBe(false);
+    // Not even an empty table is left (the rules made the port look closed; now nothing filters it).
+    if (lab) expect(ruleset()).toBe('');
   });
 
   it('cleans up when its parent process dies', async () => {

@@ -50,6 +50,8 @@ export interface LocalNodesOptions {
   bindHost?: string;
   /** nft binary that enforces IP white lists (firewall/nft-firewall.ts). Default `nft` on PATH. */
   nft?: string;
+  /** The nftables table of the white lists; `own: true` removes it on close (NftFirewallOptions.table). Default: the shared `jcs_redis`, kept. */
+  firewallTable?: { name: string; own: boolean };
   logger: DriverLogger;
   /** Start each node in its own memory cgroup when the host allows it. Default true (`JCS_MEMORY_CGROUPS`). */
   memoryCgroups?: boolean;
@@ -135,7 +137,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
   // IP white lists. No source is trusted: the control plane reaches nodes through their unix sockets and
   // nodes reach each other on their TLS ports, so a local process is filtered like anyone else.
   const checkRdbBinary = opts.redisCheckRdb ?? 'redis-check-rdb';
-  const firewall = createNftFirewall({ nft: opts.nft ?? 'nft', logger: opts.logger, trustedSources: [] });
+  const firewall = createNftFirewall({ nft: opts.nft ?? 'nft', logger: opts.logger, trustedSources: [], table: opts.firewallTable });
 
   function handler(spec: LocalSpec): TopologyHandler {
     const h = HANDLERS[spec.topology];
@@ -404,6 +406,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     async close() {
       ctx.pool.closeAll();
       ctx.hung.closeAll();
+      await firewall.close(AbortSignal.timeout(10_000));
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   removalScript,
   ruleNames,
   ruleProblems,
+  tableName,
   tableObjects,
   type InstanceObjects,
 } from './nft-ruleset.ts';
@@ -21,9 +22,15 @@ export interface NftFirewallOptions {
   trustedSources: readonly string[];
   /** How long one listing of the table serves `problems` calls. Default 1000 ms. */
   listingTtlMs?: number;
+  /**
+   * The table (family inet). Default `{ name: 'jcs_redis', own: false }`: shared by every service of the
+   * host and kept by `close`, since instances outlive the service and their rules must stay. `own: true`
+   * (the ephemeral mode, with a name no other service uses): `close` deletes the table and all in it.
+   */
+  table?: { name: string; own: boolean };
 }
 
-/** IP white lists of the local driver's instances, enforced by nftables in the service's own table. */
+/** IP white lists of the local driver's instances, enforced by nftables in the service's table. */
 export interface NftFirewall {
   /** Finds out, changing nothing, whether nft exists and this process may change rules. Never throws. */
   probe(signal: AbortSignal): Promise<DriverCapabilities['ipWhiteList']>;
@@ -35,6 +42,8 @@ export interface NftFirewall {
   remove(instanceId: string, signal: AbortSignal): Promise<void>;
   /** What differs between the table and what `spec` needs, in words; empty when they agree. */
   problems(spec: LocalSpec, signal: AbortSignal): Promise<string[]>;
+  /** Deletes the table with everything in it when it is this service's own (options.table); else nothing. */
+  close(signal: AbortSignal): Promise<void>;
 }
 
 interface NftResult {
@@ -59,6 +68,7 @@ const isOpen = (spec: LocalSpec): boolean => spec.ipWhiteList.includes('0.0.0.0/
 
 export function createNftFirewall(opts: NftFirewallOptions): NftFirewall {
   const ttl = opts.listingTtlMs ?? 1000;
+  const table = tableName(opts.table?.name ?? TABLE);
   let capability: DriverCapabilities['ipWhiteList'] = { enforced: false, reason: 'the firewall has not been checked yet' };
   let listing: { at: number; objects: Promise<Map<string, InstanceObjects>> } | null = null;
 
@@ -88,11 +98,11 @@ export function createNftFirewall(opts: NftFirewallOptions): NftFirewall {
     const now = Date.now();
     if (listing && now - listing.at < ttl) return listing.objects;
     const objects = (async () => {
-      const res = await run(['-j', 'list', 'table', FAMILY, TABLE], null, signal);
+      const res = await run(['-j', 'list', 'table', FAMILY, table], null, signal);
       // No table yet: no instance has rules. Anything else is a real failure.
       if (res.code !== 0) {
         if (/No such file or directory/.test(res.stderr)) return new Map<string, InstanceObjects>();
-        throw new NftError(`nft could not list table ${FAMILY} ${TABLE}: ${firstLine(res.stderr)}`);
+        throw new NftError(`nft could not list table ${FAMILY} ${table}: ${firstLine(res.stderr)}`);
       }
       return tableObjects(JSON.parse(res.stdout) as unknown);
     })();
@@ -113,7 +123,7 @@ export function createNftFirewall(opts: NftFirewallOptions): NftFirewall {
 
   async function remove(instanceId: string, signal: AbortSignal): Promise<void> {
     if (!capability.enforced) return; // without nft there can be no rules of ours to remove
-    const names = ruleNames(instanceId);
+    const names = ruleNames(instanceId, table);
     forget();
     const present = (await objects(signal)).get(instanceId) ?? {};
     const script = removalScript(names, present);
@@ -138,8 +148,8 @@ export function createNftFirewall(opts: NftFirewallOptions): NftFirewall {
           capability = { enforced: false, reason: `"${opts.nft} --version" failed: ${firstLine(version.stderr)}` };
         } else {
           // -c: the kernel checks the transaction (privilege included) and applies nothing.
-          await runScript(`add table ${FAMILY} ${TABLE}\n`, signal, true);
-          capability = { enforced: true, reason: `enforced by nftables (table ${FAMILY} ${TABLE})` };
+          await runScript(`add table ${FAMILY} ${table}\n`, signal, true);
+          capability = { enforced: true, reason: `enforced by nftables (table ${FAMILY} ${table})` };
         }
       } catch (err) {
         const e = err as NftError;
@@ -157,7 +167,7 @@ export function createNftFirewall(opts: NftFirewallOptions): NftFirewall {
     async apply(spec, signal) {
       if (isOpen(spec)) return remove(spec.id, signal);
       if (!capability.enforced) throw new Error(notEnforced(spec));
-      const rules = instanceRules({ instanceId: spec.id, ports: clientPorts(spec), ipWhiteList: spec.ipWhiteList, trustedSources: opts.trustedSources });
+      const rules = instanceRules({ instanceId: spec.id, ports: clientPorts(spec), ipWhiteList: spec.ipWhiteList, trustedSources: opts.trustedSources, table });
       if (rules.open) return;
       // Level-based: a fresh listing that already shows these rules needs no write.
       forget();
@@ -173,8 +183,17 @@ export function createNftFirewall(opts: NftFirewallOptions): NftFirewall {
 
     async problems(spec, signal) {
       if (!capability.enforced) return isOpen(spec) ? [] : [notEnforced(spec)];
-      const rules = instanceRules({ instanceId: spec.id, ports: clientPorts(spec), ipWhiteList: spec.ipWhiteList, trustedSources: opts.trustedSources });
+      const rules = instanceRules({ instanceId: spec.id, ports: clientPorts(spec), ipWhiteList: spec.ipWhiteList, trustedSources: opts.trustedSources, table });
       return ruleProblems(spec.id, rules, (await objects(signal)).get(spec.id) ?? {});
+    },
+
+    async close(signal) {
+      if (!opts.table?.own || !capability.enforced) return;
+      forget();
+      const res = await run(['delete', 'table', FAMILY, table], null, signal);
+      // Never created (no instance had a white list): nothing to remove.
+      if (res.code !== 0 && !/No such file or directory/.test(res.stderr)) throw new NftError(`nft could not delete table ${FAMILY} ${table}: ${firstLine(res.stderr)}`);
+      if (res.code === 0) opts.logger.info({ table: `${FAMILY} ${table}` }, 'firewall table removed');
     },
   };
 }

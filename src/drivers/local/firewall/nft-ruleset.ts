@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 /**
  * The nftables rules of one instance, as text for `nft -f -` and as what a listing must show. Pure: no
- * process is run here (nft-firewall.ts runs nft). Layout, in the service's own table `inet jcs_redis`:
+ * process is run here (nft-firewall.ts runs nft). Layout, in the service's table (`inet jcs_redis`, or one
+ * of its own):
  *
  *   set   a_<id>  ipv4_addr, interval   the white list (covering CIDRs, loopback left out)
  *   set   p_<id>  inet_service          the instance's client ports (every node's port)
@@ -13,6 +14,7 @@ import { createHash } from 'node:crypto';
  * admit what another table of the host drops.
  */
 
+/** The table every service of the host shares by default (an ephemeral service uses one of its own). */
 export const TABLE = 'jcs_redis';
 export const FAMILY = 'inet';
 const OPEN = '0.0.0.0/0';
@@ -30,6 +32,8 @@ export interface InstanceFirewallInput {
    * they still use client ports. Empty once they no longer do.
    */
   trustedSources: readonly string[];
+  /** The table (family inet) the rules go in. Default TABLE. */
+  table?: string;
 }
 
 /** What the table must hold for one instance; `open` means: nothing at all (anyone may connect). */
@@ -38,6 +42,7 @@ export type InstanceRules =
   | { open: false; names: RuleNames; allowed: string[]; ports: number[]; ruleCount: number; fingerprint: string; script: string };
 
 export interface RuleNames {
+  table: string;
   chain: string;
   allowSet: string;
   portSet: string;
@@ -49,11 +54,18 @@ interface Cidr {
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+const TABLE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 
-export function ruleNames(instanceId: string): RuleNames {
+/** Checks a table name before it is written into an nft script (anything else would be script injection). */
+export function tableName(name: string): string {
+  if (!TABLE_NAME.test(name)) throw new Error(`"${name}" cannot name an nftables table (lower-case letters, digits, "_")`);
+  return name;
+}
+
+export function ruleNames(instanceId: string, table: string = TABLE): RuleNames {
   // The id is written into an nft script: anything but the id alphabet would be script injection.
   if (!ID.test(instanceId)) throw new Error(`instance id "${instanceId}" cannot name firewall objects`);
-  return { chain: `i_${instanceId}`, allowSet: `a_${instanceId}`, portSet: `p_${instanceId}` };
+  return { table: tableName(table), chain: `i_${instanceId}`, allowSet: `a_${instanceId}`, portSet: `p_${instanceId}` };
 }
 
 const mask = (len: number): number => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
@@ -86,7 +98,7 @@ export function coveringCidrs(list: readonly string[]): string[] {
 }
 
 export function instanceRules(input: InstanceFirewallInput): InstanceRules {
-  const names = ruleNames(input.instanceId);
+  const names = ruleNames(input.instanceId, input.table);
   if (input.ipWhiteList.includes(OPEN)) return { open: true, names };
   const ports = [...new Set(input.ports)].sort((a, b) => a - b);
   for (const p of ports) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`port ${p} is not a TCP port`);
@@ -94,7 +106,7 @@ export function instanceRules(input: InstanceFirewallInput): InstanceRules {
   const allowed = coveringCidrs(input.ipWhiteList);
   const trusted = input.trustedSources.map((t) => formatCidr(parseCidr(t)));
   const { chain, allowSet, portSet } = names;
-  const at = `${FAMILY} ${TABLE}`;
+  const at = `${FAMILY} ${names.table}`;
   const rules = [
     `tcp dport != @${portSet} return`,
     ...(trusted.length > 0 ? [`ip saddr { ${trusted.join(', ')} } return`] : []),
@@ -132,7 +144,7 @@ export interface InstanceObjects {
 
 /** Script removing what `present` shows of an instance; empty when nothing is there. */
 export function removalScript(names: RuleNames, present: InstanceObjects): string {
-  const at = `${FAMILY} ${TABLE}`;
+  const at = `${FAMILY} ${names.table}`;
   const lines: string[] = [];
   // The chain first: its rules reference the sets.
   if (present.chain) lines.push(`flush chain ${at} ${names.chain}`, `delete chain ${at} ${names.chain}`);
