@@ -2,8 +2,8 @@
  * The package as a user gets it: `npm pack`, `npm install -g` into a temporary prefix, then, from an
  * unrelated directory, `jcs-redis --version`, `serve --ephemeral`, `create --wait`, `list`, `allow`
  * (an IP white list), `delete`, and after SIGTERM nothing left: no node process, no data directory, the
- * instance port closed, no nftables table or rule. A second ephemeral service whose parent dies cleans up
- * the same way.
+ * instance port closed, no nftables table or rule. Ephemeral services stopped by SIGINT, or whose parent
+ * dies, clean up the same way.
  *
  * As root, the services and the CLI run inside a network namespace this test makes (test/helpers/netns.ts),
  * so the white list's nftables rules are real but never touch the machine's own ruleset; the firewall
@@ -150,6 +150,18 @@ describe('the packed tarball, installed with npm install -g', () => {
     expect(await portOpenThere(port)).toBe(false);
     // Not even an empty table is left (the rules made the port look closed; now nothing filters it).
     if (lab) expect(ruleset()).toBe('');
+  });
+
+  it('cleans up on SIGINT (Ctrl-C) too', async () => {
+    const { child, info } = await startEphemeral();
+    const env = { PATH: process.env.PATH ?? '', HOME: elsewhere, JCS_ENDPOINT: info.endpoint, JCS_ACCESS_KEY: info.accessKey, JCS_SECRET_KEY: info.secretKey };
+    await run(...inLab(bin, ['create', '--name', 'packed_int', '--wait', '--quiet']), { cwd: elsewhere, env });
+    expect(processesWorkingIn(info.dataDir).length).toBe(2);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(existsSync(info.dataDir)).toBe(false);
+    expect(processesWorkingIn(info.dataDir)).toEqual([]);
   });
 
   it('cleans up when its parent process dies', async () => {
