@@ -4,7 +4,7 @@
  * the same service: Node's HTTP stack and the round trip, no CLI code), `jcs-redis --version`,
  * `jcs-redis --help` and `jcs-redis list` (a signed request to a real service with no instances, the
  * request included), as child processes of bin/jcs-redis.js and the bundle it runs (run `npm run build`
- * first). Rounds interleave the commands so load on the machine falls on all alike; medians, p95, the
+ * first), and `list` once more from tsc's unbundled modules in dist/ (what the bundle replaced). Rounds interleave the commands so load on the machine falls on all alike; medians, p95, the
  * ratio to the baseline's median and the load average are printed. Goals (issue 14): --version ≤ 2×,
  * list ≤ 3× `node -e 0`.
  */
@@ -22,6 +22,7 @@ import { startService } from '../src/main.ts';
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 const BIN = fileURLToPath(new URL('../bin/jcs-redis.js', import.meta.url));
+const UNBUNDLED = new URL('../dist/cli/run-cli.js', import.meta.url).href;
 if (!existsSync(fileURLToPath(new URL('../dist/cli/run-cli.bundle.js', import.meta.url)))) throw new Error('dist/ is missing: run `npm run build` first');
 
 const dataDir = mkdtempSync(join(tmpdir(), 'jcs-bench-cli-'));
@@ -35,6 +36,8 @@ const commands: [name: string, file: string, args: string[]][] = [
   ['jcs-redis --version', process.execPath, [BIN, '--version']],
   ['jcs-redis --help', process.execPath, [BIN, '--help']],
   ['jcs-redis list', process.execPath, [BIN, 'list']],
+  // The same command from tsc's per-module output in dist/ (what bin ran before the bundle): the gain.
+  ['list, unbundled', process.execPath, ['--input-type=module', '-e', `const { runCli } = await import(${JSON.stringify(UNBUNDLED)}); process.exit(await runCli(['node', 'jcs-redis', 'list']));`]],
 ];
 const times = new Map<string, number[]>(commands.map(([name]) => [name, []]));
 
