@@ -26,7 +26,7 @@ export default function setup(): void {
   } catch {
     // never built
   }
-  const sources = Math.max(newestMs(join(ROOT, 'src')), statSync(join(ROOT, 'package.json')).mtimeMs, statSync(join(ROOT, 'tsconfig.build.json')).mtimeMs);
+  const sources = Math.max(newestMs(join(ROOT, 'src')), ...['package.json', 'tsconfig.build.json', 'bin/build-cli.js'].map((f) => statSync(join(ROOT, f)).mtimeMs));
   if (builtMs > sources) return;
   execFileSync('npm', ['run', '--silent', 'build:server'], { cwd: ROOT, stdio: 'inherit' });
 }
