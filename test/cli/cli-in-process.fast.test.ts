@@ -49,6 +49,16 @@ describe('jcs-redis in-process', () => {
     );
   });
 
+  it('allow sends the list as one PATCH body; ips prints one CIDR a line', async () => {
+    stub.handler = (req) => (req.method === 'GET' ? { body: { requestId: 'r', result: { ipWhiteList: ['10.0.0.0/8', '192.168.1.7/32'] } } } : { body: { requestId: 'r' } });
+    const set = await run(['allow', 'redis-a', '--ip', '10.0.0.0/8, 192.168.1.7']);
+    expect(set).toMatchObject({ code: 0, stdout: 'redis-a admits 10.0.0.0/8, 192.168.1.7\n' });
+    expect(stub.requests[0]).toMatchObject({ method: 'PATCH', url: '/v1/regions/cn-north-1/cacheInstance/redis-a/ipWhiteList' });
+    expect(JSON.parse(stub.requests[0]!.body)).toEqual({ ipWhiteList: ['10.0.0.0/8', '192.168.1.7'] });
+    expect(await run(['ips', 'redis-a'])).toMatchObject({ code: 0, stdout: '10.0.0.0/8\n192.168.1.7/32\n' });
+    expect((await run(['allow', 'redis-a'])).code).toBe(2); // --ip is required
+  });
+
   it('list prints a table, and a hint when there are more pages', async () => {
     stub.handler = () => ({ body: { requestId: 'r', result: { cacheInstances: [instanceBody('redis-a', 'running')], totalCount: 12 } } });
     const out = await run(['list']);
