@@ -10,13 +10,13 @@
  * distinct rule text ("template", the hash replaced by the placeholder) is learnt once, when first
  * needed, and kept: there are few (the choices of disabled commands times three kinds of user).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { aclUserRules } from './acl-rules.ts';
 import { isSocketOpen, POLL_MS, sleep } from './redis-node.ts';
+import { spawnScratch } from './spawn-scratch.ts';
 
 /** A hash that no SHA-256 of a real password is: the printed rules carry it back. */
 const PLACEHOLDER = '0'.repeat(63) + '1';
@@ -63,7 +63,8 @@ async function learnTemplates(redisServer: string, templates: readonly Template[
     `user ${PROBE_READER} on nopass +acl|list`,
   ];
   await writeFile(join(dir, 'redis.conf'), conf.join('\n') + '\n', { mode: 0o600 });
-  const child = spawn(redisServer, [join(dir, 'redis.conf')], { stdio: 'ignore', cwd: dir });
+  // Dies with the service: a `kill -9` while learning must not leave an unowned redis-server behind.
+  const child = spawnScratch(redisServer, [join(dir, 'redis.conf')], { stdio: 'ignore', cwd: dir });
   let client: Redis | null = null;
   try {
     const deadline = Date.now() + SCRATCH_TIMEOUT_MS;
