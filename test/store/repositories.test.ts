@@ -1,4 +1,5 @@
 /** Every repository function of src/store/, on SQLite and on PostgreSQL (describe-store.ts). */
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { deleteAccount, findAccount, insertAccount, listAccounts } from '../../src/store/accounts-repo.ts';
 import { footprintRows } from '../../src/store/capacity-repo.ts';
@@ -104,7 +105,40 @@ describeStore('store repositories', (s) => {
       { account: 'AK1', region: 'cn-north-1', memory_mb_per_shard: 8192, shards: 1, instances: 1 },
       { account: 'AK2', region: 'cn-north-1', memory_mb_per_shard: 1024, shards: 1, instances: 1 },
     ]);
+  });
+
+  it('lockCapacity: a row lock on PostgreSQL that a second transaction waits for; nothing on SQLite, where one transaction runs at a time', async () => {
+    const taken = async (): Promise<number> => Number((await s.db.selectFrom('store_locks').select('taken').where('name', '=', 'capacity').executeTakeFirstOrThrow()).taken);
+    const before = await taken();
     await s.db.transaction().execute(async (trx) => lockCapacity(trx));
+    expect(await taken()).toBe(s.dialect === 'postgres' ? before + 1 : before);
+    if (s.dialect !== 'postgres') return;
+    // Under READ COMMITTED the second holder gets the lock only after the first committed.
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const firstLocked = new Promise<void>((r) => (locked = r));
+    const first = s.db.transaction().execute(async (trx) => {
+      await lockCapacity(trx);
+      locked();
+      await held;
+      order.push('first commits');
+    });
+    await firstLocked;
+    const second = s.db.transaction().execute(async (trx) => {
+      await lockCapacity(trx);
+      order.push('second locked');
+    });
+    // Release the first only once the second is seen waiting on a lock (or has got past it: then the order says so).
+    for (let i = 0; i < 200 && order.length === 0; i++) {
+      const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'`.execute(s.db);
+      if (waiting.rows[0]!.n > 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first commits', 'second locked']);
   });
 
   it('ports: reserve at random in range, exact, quarantine, rename, release, prune, roles and the port book', async () => {
