@@ -115,6 +115,8 @@ export interface ServiceProcessesTable {
   id: string;
   started_ms: number;
   heartbeat_ms: number;
+  /** Where its driver reaches nodes from: `*` (any process), else the host and data directory (0012; '' before). */
+  nodes_reach: Generated<string>;
 }
 
 /** Which service process health-checks an instance, until when (store/leases-repo.ts). */

@@ -18,11 +18,24 @@ type Q = Kysely<Database> | Transaction<Database>;
  * could end the first transaction. So callers need not ask which database they run on.
  */
 export async function lockCapacity(trx: Q): Promise<void> {
+  await lockRow(trx, 'capacity');
+}
+
+/**
+ * Locks the `first-start` row for the rest of the caller's transaction: what an empty store gets once,
+ * whichever of the processes started together gets there first (the first account). Same rules as
+ * lockCapacity (nothing on SQLite).
+ */
+export async function lockFirstStart(trx: Q): Promise<void> {
+  await lockRow(trx, 'first-start');
+}
+
+async function lockRow(trx: Q, name: 'capacity' | 'first-start'): Promise<void> {
   // A transaction is not the Kysely instance the dialect was remembered for: ask its adapter.
   if (trx.getExecutor().adapter instanceof SqliteAdapter) return;
   await trx
     .updateTable('store_locks')
     .set((eb) => ({ taken: eb('taken', '+', 1) }))
-    .where('name', '=', 'capacity')
+    .where('name', '=', name)
     .execute();
 }
