@@ -22,7 +22,7 @@ import {
 import { createPortBook, NoFreePortsError, portsOf, pruneQuarantine, releasePorts, renamePortRole, reserveExactPort, reservePorts, reserveRoles } from '../../src/store/ports-repo.ts';
 import { deleteExpiredSignatures, insertSignature, insertSignatures, unexpiredSignatures } from '../../src/store/signatures-repo.ts';
 import { claimDueTasks, finishTask, insertTask, pendingTasks, pruneTasks, releaseTaskLease, renewTaskLeases, retryTaskLater, taskById } from '../../src/store/tasks-repo.ts';
-import { heartbeat, leaveProcess, liveProcessCount, pruneLeases, shareHealthChecks } from '../../src/store/leases-repo.ts';
+import { heartbeat, leaveProcess, liveProcessCount, pruneLeases, releaseHealthLeases, shareHealthChecks } from '../../src/store/leases-repo.ts';
 import { lockCapacity } from '../../src/store/store-locks.ts';
 import { instanceRow } from '../helpers/instance-row.ts';
 import { describeStore } from './describe-store.ts';
@@ -263,6 +263,26 @@ describeStore('store repositories', (s) => {
     expect(await shareHealthChecks(s.db, { owner: 'p3', nowMs: 1801, leaseMs: 500, instanceIds: ['i1'], share: 1 })).toEqual(new Set(['i1']));
     await pruneLeases(s.db, 5000);
     expect(await liveProcessCount(s.db, 0)).toBe(0);
+  });
+
+  it("a task waits while another live process holds its instance's health lease; claimed once given back or run out", async () => {
+    const t = await insertTask(s.db, { instanceId: 'redis-b', kind: 'resize', payload: {}, nowMs: 1000 });
+    expect(await shareHealthChecks(s.db, { owner: 'obs', nowMs: 1000, leaseMs: 500, instanceIds: ['redis-b'], share: 1 })).toEqual(new Set(['redis-b']));
+    expect(await claimDueTasks(s.db, { owner: 'p1', nowMs: 1100, leaseMs: 500, limit: 10 })).toEqual([]);
+    // The observer's own lease does not hold its own claim back.
+    expect((await claimDueTasks(s.db, { owner: 'obs', nowMs: 1100, leaseMs: 50, limit: 10 })).map((x) => x.id)).toEqual([t]);
+    await releaseTaskLease(s.db, 'obs', t);
+    // Given back (the observer saw the task): the other process claims it at once.
+    await releaseHealthLeases(s.db, 'obs', ['redis-b']);
+    expect((await claimDueTasks(s.db, { owner: 'p1', nowMs: 1200, leaseMs: 500, limit: 10 })).map((x) => x.id)).toEqual([t]);
+    await finishTask(s.db, t, 'done', '', 1300);
+    // Or the observer died: its lease runs out and the task is claimed then, not before.
+    const u = await insertTask(s.db, { instanceId: 'redis-b', kind: 'resize', payload: {}, nowMs: 2000 });
+    await shareHealthChecks(s.db, { owner: 'obs', nowMs: 2000, leaseMs: 500, instanceIds: ['redis-b'], share: 1 });
+    expect(await claimDueTasks(s.db, { owner: 'p1', nowMs: 2500, leaseMs: 500, limit: 10 })).toEqual([]);
+    expect((await claimDueTasks(s.db, { owner: 'p1', nowMs: 2501, leaseMs: 500, limit: 10 })).map((x) => x.id)).toEqual([u]);
+    await finishTask(s.db, u, 'done', '', 2600);
+    await pruneLeases(s.db, 5000);
   });
 
   it('signatures: a replay is refused, batches count what was there, expired ones pruned oldest first', async () => {
