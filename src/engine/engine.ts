@@ -88,7 +88,7 @@ const EVENTS_KEPT = 200;
 /** A failing repair is tried again at most this long after the last try. */
 const MAX_REPAIR_BACKOFF_MS = 15_000;
 
-const jitter = (ms: number): number => ms * (0.75 + Math.random() * 0.5);
+const jitter = (ms: number): number => Math.round(ms * (0.75 + Math.random() * 0.5));
 const taskBackoffMs = (attempt: number): number => jitter(Math.min(5_000, 25 * 2 ** attempt));
 const repairBackoffMs = (failures: number): number => jitter(Math.min(MAX_REPAIR_BACKOFF_MS, 250 * 2 ** failures));
 

@@ -52,11 +52,13 @@ export async function finishTask(db: Q, id: number, state: 'done' | 'failed', la
 /**
  * Puts the task back for `nextRunMs`, its lease ended: whichever process is free then takes it. With
  * `owner`, only while `owner` holds the lease (as finishTask). Returns whether the write landed.
+ * Times are whole milliseconds in the store: a fractional one (a jittered backoff) is rounded up, since
+ * PostgreSQL refuses it for a bigint column (SQLite took it), and the retry never landed there.
  */
 export async function retryTaskLater(db: Q, id: number, attempts: number, lastError: string, nextRunMs: number, nowMs: number, owner?: string): Promise<boolean> {
   let q = db
     .updateTable('tasks')
-    .set({ attempts, last_error: lastError, next_run_ms: nextRunMs, updated_ms: nowMs, lease_owner: '', lease_until_ms: 0 })
+    .set({ attempts, last_error: lastError, next_run_ms: Math.ceil(nextRunMs), updated_ms: Math.ceil(nowMs), lease_owner: '', lease_until_ms: 0 })
     .where('id', '=', id);
   if (owner !== undefined) q = q.where('lease_owner', '=', owner);
   const res = await q.executeTakeFirst();

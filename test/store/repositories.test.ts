@@ -229,7 +229,8 @@ describeStore('store repositories', (s) => {
     expect(await retryTaskLater(s.db, t, 1, 'p1 late', 1700, 1650, 'p1')).toBe(false);
     expect(await finishTask(s.db, t, 'failed', 'p1 late', 1650, 'p1')).toBe(false);
     expect(await taskById(s.db, t)).toMatchObject({ state: 'pending', attempts: 0, last_error: '', lease_owner: 'p2', lease_until_ms: 2100 });
-    expect(await retryTaskLater(s.db, t, 1, 'p2 boom', 1700, 1650, 'p2')).toBe(true);
+    // A jittered (fractional) retry time lands, rounded up: PostgreSQL refused it in a bigint column.
+    expect(await retryTaskLater(s.db, t, 1, 'p2 boom', 1699.25, 1650, 'p2')).toBe(true);
     expect(await taskById(s.db, t)).toMatchObject({ state: 'pending', attempts: 1, last_error: 'p2 boom', lease_owner: '', next_run_ms: 1700 });
     await claimDueTasks(s.db, { owner: 'p2', nowMs: 1800, leaseMs: 500, limit: 10 });
     expect(await finishTask(s.db, t, 'done', '', 1900, 'p2')).toBe(true);
