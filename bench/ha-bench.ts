@@ -10,7 +10,7 @@
  * Real processes and real redis-server nodes; everything is removed afterwards.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Db } from '../src/store/open-store.ts';
 import { percentile } from '../test/chaos/chaos-stats.ts';
@@ -92,6 +92,8 @@ async function throughput(label: string, c: Cluster): Promise<Record<string, num
     'creates accepted/s': Math.round((CREATES / accepted) * 1000 * 10) / 10,
     'creates running/s': Math.round((CREATES / allRunning) * 1000 * 10) / 10,
     'describes/s': Math.round(describes / DESCRIBE_S),
+    // The machine is shared: the 1-minute load average when the row was measured, to read the rates by.
+    load: loadavg()[0]!.toFixed(1),
   };
   console.log(JSON.stringify(row));
   return row;
@@ -123,7 +125,7 @@ async function takeover(c: Cluster, db: Db | null): Promise<number[]> {
     const ms = performance.now() - t0;
     // A create that was done before the kill measures nothing: only kills that interrupted it count.
     if (ms > 50 || !db) samples.push(ms);
-    console.log(`kill ${trial + 1}: ${Math.round(ms)} ms ${db ? '(PostgreSQL, other process)' : '(SQLite, restart)'}`);
+    console.log(`kill ${trial + 1}: ${Math.round(ms)} ms ${db ? '(PostgreSQL, other process)' : '(SQLite, restart)'}, load ${loadavg()[0]!.toFixed(1)}`);
     if (db) await victim.start(60_000);
   }
   return samples;
@@ -162,10 +164,10 @@ try {
 }
 
 const base = rows[0]!;
-console.log('\n| setup | creates accepted/s | creates running/s | describes/s | describes vs SQLite |');
-console.log('|---|---:|---:|---:|---:|');
+console.log('\n| setup | creates accepted/s | creates running/s | describes/s | describes vs SQLite | load (1 min) |');
+console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.setup} | ${r['creates accepted/s']} | ${r['creates running/s']} | ${r['describes/s']} | ${(Number(r['describes/s']) / Number(base['describes/s'])).toFixed(2)} |`);
+  console.log(`| ${r.setup} | ${r['creates accepted/s']} | ${r['creates running/s']} | ${r['describes/s']} | ${(Number(r['describes/s']) / Number(base['describes/s'])).toFixed(2)} | ${r.load} |`);
 }
 console.log('\n| SIGKILL → running | median ms | p95 ms | n |');
 console.log('|---|---:|---:|---:|');

@@ -121,6 +121,13 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
     // On PostgreSQL several processes share the instances' health checks; on SQLite this one is alone.
     shareHealthChecks: config.databaseUrl !== undefined,
   });
+  try {
+    await engine.join();
+  } catch (err) {
+    await driver.close();
+    await store.close();
+    throw err;
+  }
   // A deleted instance's samples go with it.
   engine.onEvent((e) => {
     if (e.type === 'task-finished' && e.kind === 'delete') engine.samples.forget(e.instanceId);

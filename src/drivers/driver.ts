@@ -109,6 +109,18 @@ export interface DriverCapabilities {
    * an API caller can act on (e.g. nftables missing, or no CAP_NET_ADMIN).
    */
   ipWhiteList: { enforced: boolean; reason: string };
+  /**
+   * Which service processes can reach the nodes, and so run an instance's tasks and health checks.
+   * `this-host` (the default when absent): only processes on the host that runs them, and only those
+   * sharing `placement` (the local driver: node processes, Unix sockets and files in one data directory);
+   * every service process on one store must then share it, and a process that would not is refused at
+   * start. `any-process`: any process on any host (a remote driver, e.g. Kubernetes through its API
+   * server); the store's leases alone decide which process does what, and the endpoint's `host` is where
+   * tenants connect (for `this-host` it is a local bind address, and tenants use the advertised host).
+   */
+  nodesReachableFrom?: 'this-host' | 'any-process';
+  /** For `this-host`: what the processes must share (the local driver: host name and data directory). Default: the host name. */
+  placement?: string;
 }
 
 /** What one node looks like right now, by its place in the healthy layout. */

@@ -1,11 +1,11 @@
 import { BACKUP_FAILED, BACKUP_RUNNING, BACKUP_TASK, type BackupLimits } from '../domain/backups/backup-service.ts';
 import { dueDay, parseSchedule } from '../domain/backups/backup-policy.ts';
+import { periodicTurns, startDueRuns, type DailyWindowJob } from '../domain/daily-window-turns.ts';
 import { randomAlnum } from '../domain/ids.ts';
 import type { Logger } from '../logger.ts';
 import type { BackupStore } from '../store/backup-store.ts';
 import { activeBackupPolicies, backupUsage, deleteBackupRow, expiredBackups, hasAutoBackup, insertBackup, orphanedRunningBackups, updateBackup } from '../store/backups-repo.ts';
 import type { Db } from '../store/open-store.ts';
-import { dialectOf } from '../store/store-dialect.ts';
 import { lockCapacity } from '../store/store-locks.ts';
 import { insertTask } from '../store/tasks-repo.ts';
 
@@ -31,61 +31,57 @@ const RETENTION_BATCH = 100;
  * chosen day); backups older than the retention are removed with their files, also after their
  * instance was deleted; running backups whose task ended without them are marked failed.
  */
+type Policy = Awaited<ReturnType<typeof activeBackupPolicies>>[number];
+
 export class BackupScheduler {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
   private readonly now: () => number;
+  private readonly turns;
+  /** The automatic backups as a daily-window job: the backup row carrying the day is the claim. */
+  private readonly autoBackups: DailyWindowJob<Policy> = {
+    items: async () => (await activeBackupPolicies(this.o.db)).filter((p) => p.status === 'running'),
+    openDay: (p, nowMs) => {
+      try {
+        return dueDay(parseSchedule(p.backup_time, p.backup_period), nowMs);
+      } catch {
+        return null; // modifyBackupPolicy only stores valid policies
+      }
+    },
+    claimed: (p, day) => hasAutoBackup(this.o.db, p.instance_id, day),
+    claimAndStart: (p, day, nowMs) => this.startAuto(p, day, nowMs),
+  };
 
   constructor(private readonly o: BackupSchedulerOptions) {
     this.now = o.now ?? Date.now;
+    this.turns = periodicTurns(() => this.tick(), {
+      intervalMs: o.intervalMs ?? 30_000,
+      onError: (err) => this.o.logger.error({ err: err.message }, 'backup schedule turn failed; retrying at the next'),
+    });
   }
 
   start(): void {
-    if (this.timer) return;
-    const turn = (): void => {
-      this.running = this.tick().catch((err: unknown) => this.o.logger.error({ err: (err as Error).message }, 'backup schedule turn failed; retrying at the next'));
-    };
-    turn();
-    this.timer = setInterval(turn, this.o.intervalMs ?? 30_000);
-    this.timer.unref?.();
+    this.turns.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.turns.stop();
   }
 
   /** One turn (the timer's, or a test's with a fake clock): what it started and removed. */
   async tick(): Promise<{ started: string[]; removed: string[] }> {
     const now = this.now();
-    const started: string[] = [];
-    for (const p of await activeBackupPolicies(this.o.db)) {
-      if (p.status !== 'running') continue;
-      let day: string | null;
-      try {
-        day = dueDay(parseSchedule(p.backup_time, p.backup_period), now);
-      } catch {
-        continue; // modifyBackupPolicy only stores valid policies
-      }
-      if (day === null || (await hasAutoBackup(this.o.db, p.instance_id, day))) continue;
-      const baseId = await this.startAuto(p, day, now);
-      if (baseId) started.push(baseId);
-    }
+    const started = await startDueRuns(this.autoBackups, now);
     if (started.length > 0) this.o.notifyEngine();
     const removed = await this.retire(now);
     return { started, removed };
   }
 
-  private async startAuto(p: Awaited<ReturnType<typeof activeBackupPolicies>>[number], day: string, now: number): Promise<string | null> {
+  private async startAuto(p: Policy, day: string, now: number): Promise<string | null> {
     const baseId = `bk-${randomAlnum(16)}`;
-    const postgres = dialectOf(this.o.db) === 'postgres';
     try {
       await this.o.db.transaction().execute(async (trx) => {
-        // On PostgreSQL the quotas are counted after taking the capacity lock, as createBackup does: a
-        // manual backup started meanwhile in another service process is counted. A SQLite store has one
-        // process, whose transactions already take turns on its one connection.
-        if (postgres) await lockCapacity(trx);
+        // The quotas are counted after taking the capacity lock, as createBackup does: a manual backup
+        // started meanwhile in another service process is counted.
+        await lockCapacity(trx);
         const usage = await backupUsage(trx, p.account, p.instance_id);
         const over =
           usage.instanceBackups >= this.o.limits.perInstance

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import { PermanentDriverError, type Driver, type InstanceSpec, type Observation, type StepResult } from '../drivers/driver.ts';
+import { PermanentDriverError, type Driver, type Endpoint, type InstanceSpec, type Observation, type StepResult } from '../drivers/driver.ts';
 import { toInstanceSpec } from '../domain/instances/instance-spec.ts';
 import { transitionStatus, type InstanceStatus } from '../domain/instances/instance-status.ts';
 import type { Logger } from '../logger.ts';
@@ -11,6 +11,7 @@ import type { Db } from '../store/open-store.ts';
 import { pruneQuarantine } from '../store/ports-repo.ts';
 import { claimDueTasks, finishTask, pendingTasks, pruneTasks, releaseTaskLease, renewTaskLeases, retryTaskLater, taskById, type TaskRow } from '../store/tasks-repo.ts';
 import { HealthShares } from './health-shares.ts';
+import { nodesReachOf } from './nodes-reach.ts';
 import type { EngineEvent, EngineEventListener } from './engine-events.ts';
 import { InstanceSamples, sampleOf, unreachableSample } from './instance-samples.ts';
 import { GiveUp, TaskLeaseLost, type TaskContext, type TaskHandler } from './task-handler.ts';
@@ -87,7 +88,7 @@ const EVENTS_KEPT = 200;
 /** A failing repair is tried again at most this long after the last try. */
 const MAX_REPAIR_BACKOFF_MS = 15_000;
 
-const jitter = (ms: number): number => ms * (0.75 + Math.random() * 0.5);
+const jitter = (ms: number): number => Math.round(ms * (0.75 + Math.random() * 0.5));
 const taskBackoffMs = (attempt: number): number => jitter(Math.min(5_000, 25 * 2 ** attempt));
 const repairBackoffMs = (failures: number): number => jitter(Math.min(MAX_REPAIR_BACKOFF_MS, 250 * 2 ** failures));
 
@@ -160,7 +161,7 @@ export class Engine {
       now: Date.now,
       ...options,
     };
-    this.shares = new HealthShares(this.o.db, this.o.processId, this.o.leaseMs, this.o.shareHealthChecks);
+    this.shares = new HealthShares(this.o.db, this.o.processId, this.o.leaseMs, this.o.shareHealthChecks, () => nodesReachOf(this.o.driver.capabilities));
     this.handlers = new Map(this.o.handlers.map((h) => [h.kind, h]));
     // Every step's signal listens on this one (AbortSignal.any): many run at once, none leak.
     setMaxListeners(0, this.abort.signal);
@@ -169,6 +170,15 @@ export class Engine {
       perLane: { task: this.o.concurrency, health: this.o.healthConcurrency },
       onError: (item, err) => this.o.logger.error({ err, instanceId: item.key, lane: item.lane }, 'engine work item failed unexpectedly'),
     });
+  }
+
+  /**
+   * When processes share the store: announces this one and refuses (throws) when a live process reaches
+   * the driver's nodes from elsewhere (another host or data directory with the local driver). Call once,
+   * after the driver's init and before start.
+   */
+  async join(): Promise<void> {
+    await this.shares.join(this.o.now());
   }
 
   /** Starts the loop. Pending tasks from before a crash run first. */
@@ -294,7 +304,11 @@ export class Engine {
         const rows = (await instancesInStatus(this.o.db, ['running', 'error'])).filter((r) => !busy.has(r.id));
         this.settled = { byId: new Map(rows.map((r) => [r.id, r])), readMs: now, version };
       }
-      await this.shares.refresh(now, [...this.settled.byId.keys()]);
+      await this.shares.releaseUnsettled(new Set(this.settled.byId.keys()), (id) => this.queue.holds(id, 'health'));
+      // An instance whose check runs now keeps its lease until the check ends (a repair may be under way).
+      const observing = [...this.settled.byId.keys()];
+      for (const id of this.shares.held()) if (!this.settled.byId.has(id) && this.queue.holds(id, 'health')) observing.push(id);
+      await this.shares.refresh(now, observing);
       for (const row of this.settled.byId.values()) if (this.shares.owns(row.id)) this.offerHealthCheck(row, now);
       if (now - this.lastHousekeepingMs >= this.o.housekeepingMs) {
         this.lastHousekeepingMs = now;
@@ -426,14 +440,21 @@ export class Engine {
   private async converge(row: InstanceRecord, outer: AbortSignal = this.abort.signal): Promise<StepResult> {
     const spec = toInstanceSpec(row);
     const result = await this.o.driver.ensurePresent(spec, this.signal(this.o.stepTimeoutMs, outer));
-    await this.recordEndpoint(row, result.endpoint?.port ?? null);
+    await this.recordEndpoint(row, result.endpoint);
     if (result.state === 'progressing') return result;
     await this.verify(spec, outer);
     return result;
   }
 
-  private async recordEndpoint(row: InstanceRecord, port: number | null): Promise<void> {
-    if (port !== null && port !== row.endpoint_port) await updateInstance(this.o.db, row.id, { endpoint_port: port });
+  /**
+   * Keeps the endpoint the driver published. Its host is kept only from a driver whose nodes any process
+   * reaches (a remote driver's address for tenants); a this-host driver's is a local bind address, and
+   * tenants are given the advertised host instead.
+   */
+  private async recordEndpoint(row: InstanceRecord, endpoint: Endpoint | null): Promise<void> {
+    if (endpoint === null) return;
+    const host = this.o.driver.capabilities.nodesReachableFrom === 'any-process' ? endpoint.host : null;
+    if (endpoint.port !== row.endpoint_port || host !== (row.endpoint_host ?? null)) await updateInstance(this.o.db, row.id, { endpoint_port: endpoint.port, endpoint_host: host });
   }
 
   /**
@@ -547,7 +568,7 @@ export class Engine {
     try {
       const obs = await driver.observe(spec, this.signal(this.o.observeTimeoutMs));
       this.observed(row.id, obs);
-      await this.recordEndpoint(row, obs.endpoint?.port ?? null);
+      await this.recordEndpoint(row, obs.endpoint);
       if (obs.healthy) {
         if (row.status === 'error') await transitionStatus(db, logger, row.id, 'error', 'running', 'verified healthy again');
         this.repairs.delete(row.id);
@@ -573,6 +594,9 @@ export class Engine {
     }
     const back = this.repairs.get(row.id);
     if (back && back.nextMs > this.o.now()) return;
+    // Shared: a task committed since the row was read is another process's to run (it claims it once
+    // this check has ended and the lease is given back): no repair beside it.
+    if (this.o.shareHealthChecks && (await pendingTasks(db, row.id)).length > 0) return;
     const started = this.o.now();
     try {
       const result = await this.converge(row);

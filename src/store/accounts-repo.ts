@@ -1,6 +1,7 @@
 import type { Db } from './open-store.ts';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, AccountsTable } from './schema.ts';
+import { lockFirstStart } from './store-locks.ts';
 
 type Q = Kysely<Database> | Transaction<Database>;
 
@@ -12,6 +13,24 @@ export async function insertAccount(db: Q, row: AccountsTable): Promise<void> {
 export async function insertAccountIfMissing(db: Q, row: AccountsTable): Promise<boolean> {
   const res = await db.insertInto('accounts').values(row).onConflict((oc) => oc.column('access_key').doNothing()).executeTakeFirst();
   return (res.numInsertedOrUpdatedRows ?? 0n) > 0n;
+}
+
+/**
+ * The first account of an empty store, made once however many service processes start at once: under
+ * the `first-start` lock the store is read and, only when it holds no account, `row` is inserted and
+ * `beforeCommit` runs (the caller writes the credentials file there: a commit that fails then leaves a
+ * file naming no account, replaced at the next start, never an account whose secret no file holds).
+ * Returns the store's first account and whether this call made it.
+ */
+export async function insertFirstAccount(db: Db, row: AccountsTable, beforeCommit: () => Promise<void>): Promise<{ account: AccountsTable; created: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    await lockFirstStart(trx);
+    const first = await trx.selectFrom('accounts').selectAll().orderBy('created_at').limit(1).executeTakeFirst();
+    if (first) return { account: first, created: false };
+    await trx.insertInto('accounts').values(row).execute();
+    await beforeCommit();
+    return { account: row, created: true };
+  });
 }
 
 export async function findAccount(db: Q, accessKey: string): Promise<AccountsTable | undefined> {

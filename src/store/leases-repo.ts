@@ -3,13 +3,26 @@ import type { Database } from './schema.ts';
 
 type Q = Kysely<Database> | Transaction<Database>;
 
-/** Records that service process `id` is alive at `nowMs` (first call: it started). */
-export async function heartbeat(db: Q, id: string, nowMs: number): Promise<void> {
+/**
+ * Records that service process `id` is alive at `nowMs` (first call: it started), and where its driver
+ * reaches nodes from (engine/nodes-reach.ts; '' when unknown).
+ */
+export async function heartbeat(db: Q, id: string, nowMs: number, nodesReach = ''): Promise<void> {
   await db
     .insertInto('service_processes')
-    .values({ id, started_ms: nowMs, heartbeat_ms: nowMs })
-    .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_ms: nowMs }))
+    .values({ id, started_ms: nowMs, heartbeat_ms: nowMs, nodes_reach: nodesReach })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_ms: nowMs, nodes_reach: nodesReach }))
     .execute();
+}
+
+/** The service processes that beat since `sinceMs`, with where their drivers reach nodes from. */
+export async function liveProcesses(db: Q, sinceMs: number): Promise<Array<{ id: string; nodes_reach: string }>> {
+  return db.selectFrom('service_processes').select(['id', 'nodes_reach']).where('heartbeat_ms', '>=', sinceMs).orderBy('id').execute();
+}
+
+/** Gives up `owner`'s health leases of `instanceIds` at once (they have a task now: the task's process may claim it). */
+export async function releaseHealthLeases(db: Q, owner: string, instanceIds: readonly string[]): Promise<void> {
+  if (instanceIds.length > 0) await db.deleteFrom('health_leases').where('owner', '=', owner).where('instance_id', 'in', instanceIds).execute();
 }
 
 /** How many service processes beat since `sinceMs` (the live ones). */

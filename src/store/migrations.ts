@@ -2,6 +2,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import { tenantSettingsMigration } from './migrations/0006-tenant-settings.ts';
 import { clearDataMigration } from './migrations/0007-clear-data.ts';
 import { leasesMigration } from './migrations/0011-leases.ts';
+import { firstStartMigration } from './migrations/0012-first-start.ts';
 import { serialId } from './migrations/serial-id.ts';
 import type { StoreDialect } from './store-dialect.ts';
 import { backupsMigration } from './migrations/0008-backups.ts';
@@ -155,6 +156,7 @@ const migrations = (dialect: StoreDialect): Record<string, Migration> => ({
   '0009_proxy_password': proxyPasswordMigration,
   '0010_cache_analysis': cacheAnalysisMigration,
   '0011_leases': leasesMigration,
+  '0012_first_start': firstStartMigration,
 });
 
 /** The migrations for a store of `dialect` (they differ only in serialId). */

@@ -47,6 +47,8 @@ export interface InstancesTable {
   created_ms: number;
   /** The port the driver publishes the instance on; null until it has one. */
   endpoint_port: number | null;
+  /** The endpoint's host as an `any-process` driver publishes it (0012); null: the advertised host. */
+  endpoint_host?: string | null;
   /** The endpoint port asked for at create (JD's `port`), or null. */
   requested_port: number | null;
   /** JSON array of normalized IPv4 CIDRs that may connect; `["0.0.0.0/0"]` admits anyone. */
@@ -115,6 +117,8 @@ export interface ServiceProcessesTable {
   id: string;
   started_ms: number;
   heartbeat_ms: number;
+  /** Where its driver reaches nodes from: `*` (any process), else the host and data directory (0012; '' before). */
+  nodes_reach: Generated<string>;
 }
 
 /** Which service process health-checks an instance, until when (store/leases-repo.ts). */

@@ -52,11 +52,13 @@ export async function finishTask(db: Q, id: number, state: 'done' | 'failed', la
 /**
  * Puts the task back for `nextRunMs`, its lease ended: whichever process is free then takes it. With
  * `owner`, only while `owner` holds the lease (as finishTask). Returns whether the write landed.
+ * Times are whole milliseconds in the store: a fractional one (a jittered backoff) is rounded up, since
+ * PostgreSQL refuses it for a bigint column (SQLite took it), and the retry never landed there.
  */
 export async function retryTaskLater(db: Q, id: number, attempts: number, lastError: string, nextRunMs: number, nowMs: number, owner?: string): Promise<boolean> {
   let q = db
     .updateTable('tasks')
-    .set({ attempts, last_error: lastError, next_run_ms: nextRunMs, updated_ms: nowMs, lease_owner: '', lease_until_ms: 0 })
+    .set({ attempts, last_error: lastError, next_run_ms: Math.ceil(nextRunMs), updated_ms: Math.ceil(nowMs), lease_owner: '', lease_until_ms: 0 })
     .where('id', '=', id);
   if (owner !== undefined) q = q.where('lease_owner', '=', owner);
   const res = await q.executeTakeFirst();
@@ -79,7 +81,9 @@ export interface TaskClaim {
 
 /**
  * Claims due tasks for `owner` until `nowMs + leaseMs`: the oldest pending task of each instance whose
- * turn has come (tasks of one instance run in order) and whose lease is free or has expired (its holder died or stalled). On PostgreSQL
+ * turn has come (tasks of one instance run in order) and whose lease is free or has expired (its holder died or stalled),
+ * of instances no other process holds a health lease on (a task and another process's repair never
+ * touch one instance's nodes at once; the engine checks for pending tasks before it repairs). On PostgreSQL
  * the candidates are locked with FOR UPDATE SKIP LOCKED, so processes claiming at once take different
  * tasks without waiting on each other; SQLite runs one transaction at a time. Returns the claimed
  * tasks with their instance's account (the engine's fairness group; '' when the instance is gone).
@@ -103,6 +107,21 @@ export async function claimDueTasks(db: Db, c: TaskClaim): Promise<Array<TaskRow
               .whereRef('e.instance_id', '=', 't.instance_id')
               .where('e.state', '=', 'pending')
               .whereRef('e.id', '<', 't.id'),
+          ),
+        ),
+      )
+      // Not while another live process observes the instance: its health check may be repairing the
+      // nodes this task would change. It gives the lease back as soon as it sees the task (and its check,
+      // if one runs, has ended), so the task waits a turn, not a lease.
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('health_leases as h')
+              .select('h.instance_id')
+              .whereRef('h.instance_id', '=', 't.instance_id')
+              .where('h.owner', '!=', c.owner)
+              .where('h.until_ms', '>=', c.nowMs),
           ),
         ),
       )

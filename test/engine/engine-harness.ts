@@ -32,7 +32,7 @@ export interface EngineHarness {
 
 export const ACCOUNTS = ['AKONE', 'AKTWO'];
 
-export async function engineHarness(opts: Partial<EngineOptions> & { logLevel?: string } = {}): Promise<EngineHarness> {
+export async function engineHarness(opts: Partial<EngineOptions> & { logLevel?: string; fake?: FakeDriver } = {}): Promise<EngineHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'jcs-engine-'));
   const db = await openStore(join(dir, 'jcs-redis.db'));
   for (const ak of ACCOUNTS) await createAccount(db, { accessKey: ak, secretKey: `${ak}-secret` });
@@ -44,9 +44,9 @@ export async function engineHarness(opts: Partial<EngineOptions> & { logLevel?: 
     },
   });
   const logger = pino({ level: opts.logLevel ?? 'debug' }, sink);
-  const fake = new FakeDriver();
+  const fake = opts.fake ?? new FakeDriver();
   const driver = wrapDriver(fake, { logger, timeoutMs: opts.stepTimeoutMs ?? 30_000 });
-  const { logLevel: _level, ...engineOpts } = opts;
+  const { logLevel: _level, fake: _fake, ...engineOpts } = opts;
   const engine = new Engine({ db, driver, logger, handlers: defaultTaskHandlers, healthIntervalMs: 100, storeVersion: changeCounter(db), ...engineOpts });
   const config = loadConfig({ JCS_DATA_DIR: dir, JCS_QUOTA: '10000', JCS_QUOTA_NODES: '100000', JCS_HOST_MEMORY_MB: String(1 << 30) });
   const instances = createInstanceService({

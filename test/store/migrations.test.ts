@@ -25,7 +25,7 @@ describeStore('store migrations', (s) => {
   it('from empty: every migration applied, in order, and the tables the repositories use exist', async () => {
     const applied = await new Migrator({ db: s.db, provider: migrationProvider(s.dialect) }).getMigrations();
     expect(applied.every((m) => m.executedAt !== undefined)).toBe(true);
-    expect(applied.map((m) => m.name).at(-1)).toBe('0011_leases');
+    expect(applied.map((m) => m.name).at(-1)).toBe('0012_first_start');
     const tables = (await s.db.introspection.getTables()).map((t) => t.name);
     for (const t of ['accounts', 'instances', 'instance_tags', 'ports', 'port_quarantine', 'tasks', 'instance_events', 'used_signatures', 'clear_data', 'store_locks', 'service_processes', 'health_leases', 'backups', 'backup_policies', 'restores', 'task_progress', 'cache_analyses', 'analysis_settings']) {
       expect(tables).toContain(t);

@@ -1,4 +1,5 @@
 /** Every repository function of src/store/, on SQLite and on PostgreSQL (describe-store.ts). */
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { deleteAccount, findAccount, insertAccount, listAccounts } from '../../src/store/accounts-repo.ts';
 import { footprintRows } from '../../src/store/capacity-repo.ts';
@@ -21,7 +22,7 @@ import {
 import { createPortBook, NoFreePortsError, portsOf, pruneQuarantine, releasePorts, renamePortRole, reserveExactPort, reservePorts, reserveRoles } from '../../src/store/ports-repo.ts';
 import { deleteExpiredSignatures, insertSignature, insertSignatures, unexpiredSignatures } from '../../src/store/signatures-repo.ts';
 import { claimDueTasks, finishTask, insertTask, pendingTasks, pruneTasks, releaseTaskLease, renewTaskLeases, retryTaskLater, taskById } from '../../src/store/tasks-repo.ts';
-import { heartbeat, leaveProcess, liveProcessCount, pruneLeases, shareHealthChecks } from '../../src/store/leases-repo.ts';
+import { heartbeat, leaveProcess, liveProcessCount, pruneLeases, releaseHealthLeases, shareHealthChecks } from '../../src/store/leases-repo.ts';
 import { lockCapacity } from '../../src/store/store-locks.ts';
 import { instanceRow } from '../helpers/instance-row.ts';
 import { describeStore } from './describe-store.ts';
@@ -104,7 +105,40 @@ describeStore('store repositories', (s) => {
       { account: 'AK1', region: 'cn-north-1', memory_mb_per_shard: 8192, shards: 1, instances: 1 },
       { account: 'AK2', region: 'cn-north-1', memory_mb_per_shard: 1024, shards: 1, instances: 1 },
     ]);
+  });
+
+  it('lockCapacity: a row lock on PostgreSQL that a second transaction waits for; nothing on SQLite, where one transaction runs at a time', async () => {
+    const taken = async (): Promise<number> => Number((await s.db.selectFrom('store_locks').select('taken').where('name', '=', 'capacity').executeTakeFirstOrThrow()).taken);
+    const before = await taken();
     await s.db.transaction().execute(async (trx) => lockCapacity(trx));
+    expect(await taken()).toBe(s.dialect === 'postgres' ? before + 1 : before);
+    if (s.dialect !== 'postgres') return;
+    // Under READ COMMITTED the second holder gets the lock only after the first committed.
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const firstLocked = new Promise<void>((r) => (locked = r));
+    const first = s.db.transaction().execute(async (trx) => {
+      await lockCapacity(trx);
+      locked();
+      await held;
+      order.push('first commits');
+    });
+    await firstLocked;
+    const second = s.db.transaction().execute(async (trx) => {
+      await lockCapacity(trx);
+      order.push('second locked');
+    });
+    // Release the first only once the second is seen waiting on a lock (or has got past it: then the order says so).
+    for (let i = 0; i < 200 && order.length === 0; i++) {
+      const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'`.execute(s.db);
+      if (waiting.rows[0]!.n > 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first commits', 'second locked']);
   });
 
   it('ports: reserve at random in range, exact, quarantine, rename, release, prune, roles and the port book', async () => {
@@ -195,7 +229,8 @@ describeStore('store repositories', (s) => {
     expect(await retryTaskLater(s.db, t, 1, 'p1 late', 1700, 1650, 'p1')).toBe(false);
     expect(await finishTask(s.db, t, 'failed', 'p1 late', 1650, 'p1')).toBe(false);
     expect(await taskById(s.db, t)).toMatchObject({ state: 'pending', attempts: 0, last_error: '', lease_owner: 'p2', lease_until_ms: 2100 });
-    expect(await retryTaskLater(s.db, t, 1, 'p2 boom', 1700, 1650, 'p2')).toBe(true);
+    // A jittered (fractional) retry time lands, rounded up: PostgreSQL refused it in a bigint column.
+    expect(await retryTaskLater(s.db, t, 1, 'p2 boom', 1699.25, 1650, 'p2')).toBe(true);
     expect(await taskById(s.db, t)).toMatchObject({ state: 'pending', attempts: 1, last_error: 'p2 boom', lease_owner: '', next_run_ms: 1700 });
     await claimDueTasks(s.db, { owner: 'p2', nowMs: 1800, leaseMs: 500, limit: 10 });
     expect(await finishTask(s.db, t, 'done', '', 1900, 'p2')).toBe(true);
@@ -229,6 +264,26 @@ describeStore('store repositories', (s) => {
     expect(await shareHealthChecks(s.db, { owner: 'p3', nowMs: 1801, leaseMs: 500, instanceIds: ['i1'], share: 1 })).toEqual(new Set(['i1']));
     await pruneLeases(s.db, 5000);
     expect(await liveProcessCount(s.db, 0)).toBe(0);
+  });
+
+  it("a task waits while another live process holds its instance's health lease; claimed once given back or run out", async () => {
+    const t = await insertTask(s.db, { instanceId: 'redis-b', kind: 'resize', payload: {}, nowMs: 1000 });
+    expect(await shareHealthChecks(s.db, { owner: 'obs', nowMs: 1000, leaseMs: 500, instanceIds: ['redis-b'], share: 1 })).toEqual(new Set(['redis-b']));
+    expect(await claimDueTasks(s.db, { owner: 'p1', nowMs: 1100, leaseMs: 500, limit: 10 })).toEqual([]);
+    // The observer's own lease does not hold its own claim back.
+    expect((await claimDueTasks(s.db, { owner: 'obs', nowMs: 1100, leaseMs: 50, limit: 10 })).map((x) => x.id)).toEqual([t]);
+    await releaseTaskLease(s.db, 'obs', t);
+    // Given back (the observer saw the task): the other process claims it at once.
+    await releaseHealthLeases(s.db, 'obs', ['redis-b']);
+    expect((await claimDueTasks(s.db, { owner: 'p1', nowMs: 1200, leaseMs: 500, limit: 10 })).map((x) => x.id)).toEqual([t]);
+    await finishTask(s.db, t, 'done', '', 1300);
+    // Or the observer died: its lease runs out and the task is claimed then, not before.
+    const u = await insertTask(s.db, { instanceId: 'redis-b', kind: 'resize', payload: {}, nowMs: 2000 });
+    await shareHealthChecks(s.db, { owner: 'obs', nowMs: 2000, leaseMs: 500, instanceIds: ['redis-b'], share: 1 });
+    expect(await claimDueTasks(s.db, { owner: 'p1', nowMs: 2500, leaseMs: 500, limit: 10 })).toEqual([]);
+    expect((await claimDueTasks(s.db, { owner: 'p1', nowMs: 2501, leaseMs: 500, limit: 10 })).map((x) => x.id)).toEqual([u]);
+    await finishTask(s.db, u, 'done', '', 2600);
+    await pruneLeases(s.db, 5000);
   });
 
   it('signatures: a replay is refused, batches count what was there, expired ones pruned oldest first', async () => {

@@ -48,8 +48,8 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'jcs-ha-'));
   const env = { JCS_DATABASE_URL: url, JCS_LEASE_MS: String(LEASE_MS) };
   procs = [new ServiceProcess(dataDir, await freePort(), PORTS, env), new ServiceProcess(dataDir, await freePort(), PORTS, env)];
-  // One after the other: the first creates the data directory's CA, the second finds it.
-  for (const p of procs) await p.start();
+  // Both at once, as an operator's unit files would (first-start.test.ts checks what that makes).
+  await Promise.all(procs.map((p) => p.start()));
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from '../../store/open-store.ts';
-import { deleteAccount, findAccount, insertAccount, insertAccountIfMissing, listAccounts } from '../../store/accounts-repo.ts';
+import { deleteAccount, findAccount, insertAccount, insertAccountIfMissing, insertFirstAccount, listAccounts } from '../../store/accounts-repo.ts';
 
 export interface AccessKeyPair {
   accessKey: string;
@@ -79,9 +79,13 @@ export async function ensureBootstrapAccount(
   }
   const accounts = await listAccounts(db);
   if (accounts.length > 0) return { kind: 'existing', accessKey: accounts[0]!.access_key };
-  const pair = await createAccount(db);
+  // Processes started together on an empty store: one makes the account (and the file), the others find it.
+  const pair = generateKeyPair();
   const file = join(dataDir, 'credentials.json');
-  writeFileSync(file, JSON.stringify(pair, null, 2) + '\n', { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return { kind: 'generated', accessKey: pair.accessKey, file };
+  const first = await insertFirstAccount(db, { access_key: pair.accessKey, secret_key: pair.secretKey, created_at: new Date().toISOString() }, async () => {
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, JSON.stringify(pair, null, 2) + '\n', { mode: 0o600 });
+    await rename(tmp, file); // whole or not at all, also over a file an interrupted first start left
+  });
+  return first.created ? { kind: 'generated', accessKey: pair.accessKey, file } : { kind: 'existing', accessKey: first.account.access_key };
 }

@@ -3,6 +3,7 @@ import { claimAutoDay, pruneCacheAnalyses, scheduledAnalyses } from '../../store
 import { getInstanceById } from '../../store/instances-repo.ts';
 import type { Db } from '../../store/open-store.ts';
 import { DomainError } from '../domain-error.ts';
+import { periodicTurns, startDueRuns, type DailyWindowJob, type PeriodicTurns } from '../daily-window-turns.ts';
 import { inWindow, parseAnalysisTime, windowDay, type Thresholds } from './analysis-rules.ts';
 import { RESULT_DAYS, type CacheAnalysisService } from './cache-analysis-service.ts';
 
@@ -22,46 +23,38 @@ export interface AutoAnalysisDeps {
  * window, never start it twice. An instance that is not running in its window is skipped that day, with a
  * log line. Also forgets analyses older than RESULT_DAYS.
  */
-export function createAutoAnalysisScheduler(deps: AutoAnalysisDeps) {
+export function createAutoAnalysisScheduler(deps: AutoAnalysisDeps): PeriodicTurns {
   const { db, logger } = deps;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> = Promise.resolve();
-
-  async function check(): Promise<void> {
-    const nowMs = deps.now().getTime();
-    for (const s of await scheduledAnalyses(db)) {
-      const window = parseAnalysisTime('analysisTime', s.analysis_time);
-      if (!window || !inWindow(window, nowMs)) continue;
-      const day = windowDay(window, nowMs);
-      if (s.last_auto_day === day || !(await claimAutoDay(db, s.instance_id, day))) continue;
+  type Schedule = Awaited<ReturnType<typeof scheduledAnalyses>>[number];
+  const windowOf = (s: Schedule) => parseAnalysisTime('analysisTime', s.analysis_time);
+  const daily: DailyWindowJob<Schedule> = {
+    items: () => scheduledAnalyses(db),
+    openDay: (s, nowMs) => {
+      const window = windowOf(s);
+      return window && inWindow(window, nowMs) ? windowDay(window, nowMs) : null;
+    },
+    claimed: async (s, day) => s.last_auto_day === day,
+    claimAndStart: async (s, day) => {
+      if (!(await claimAutoDay(db, s.instance_id, day))) return null;
       const instance = await getInstanceById(db, s.instance_id);
-      if (!instance) continue;
+      if (!instance) return null;
       try {
         await deps.analyses.start(instance, JSON.parse(s.thresholds) as Thresholds, true);
+        return s.instance_id;
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         logger.warn({ instanceId: s.instance_id, day, reason: err.message }, 'automatic cache analysis skipped today');
+        return null;
       }
-    }
-    await pruneCacheAnalyses(db, nowMs - RESULT_DAYS * 86_400_000);
-  }
-
-  /** Checks now (after any check under way); failures are logged, the next check tries again. */
-  function tick(): Promise<void> {
-    running = running.then(check).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'automatic cache analysis check failed'));
-    return running;
-  }
-
-  return {
-    tick,
-    start(): void {
-      timer ??= setInterval(() => void tick(), deps.intervalMs ?? 30_000);
-      void tick();
-    },
-    async stop(): Promise<void> {
-      if (timer) clearInterval(timer);
-      timer = null;
-      await running;
     },
   };
+
+  return periodicTurns(
+    async () => {
+      const nowMs = deps.now().getTime();
+      await startDueRuns(daily, nowMs);
+      await pruneCacheAnalyses(db, nowMs - RESULT_DAYS * 86_400_000);
+    },
+    { intervalMs: deps.intervalMs ?? 30_000, onError: (err) => logger.error({ err: err.message }, 'automatic cache analysis check failed') },
+  );
 }

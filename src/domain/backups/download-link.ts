@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileOnce } from '../../write-file-once.ts';
 import { DomainError } from '../domain-error.ts';
 
 /** JD's describeDownloadUrl links are valid for one hour. */
@@ -18,10 +19,8 @@ export async function loadOrCreateLinkKey(dataDir: string): Promise<Buffer> {
   const existing = await readFile(file).catch(() => null);
   if (existing && existing.length === 32) return existing;
   const key = randomBytes(32);
-  // wx: two processes starting at once do not overwrite each other's key; the loser reads the winner's.
-  await writeFile(file, key, { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
+  // Two processes starting at once do not overwrite each other's key, nor read it half-written; the loser reads the winner's.
+  await writeFileOnce(file, key);
   await chmod(file, 0o600);
   const stored = await readFile(file);
   if (stored.length !== 32) throw new Error(`${file} is not a 32-byte key; remove it to make a new one (old links stop working)`);

@@ -90,7 +90,7 @@ export function toCacheInstanceView(row: InstanceRow, ctx: ViewContext): CacheIn
     azId: { azSpecifyType: 'SpecifyByReplicaGroup', azsForCluster: [], master: row.az_master, slave: row.az_slave, azsForProxy: [] },
     vpcId: row.vpc_id,
     subnetId: row.subnet_id,
-    connectionDomain: ctx.advertisedHost,
+    connectionDomain: row.endpoint_host ?? ctx.advertisedHost,
     port: ctx.port,
     charge,
     instanceVersion: `${row.redis_version}-${ctx.engineVersion}`,

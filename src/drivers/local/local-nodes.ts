@@ -1,5 +1,6 @@
 import { mkdir, readdir, rm, stat, writeFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import {
   PermanentDriverError,
   type AnalysisScanResult,
@@ -226,7 +227,8 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     name: 'local',
     topologies: Object.keys(HANDLERS) as InstanceTopology[],
     get capabilities() {
-      return { ipWhiteList: firewall.capability };
+      // Nodes are processes of this host, driven through files and sockets in the data directory.
+      return { ipWhiteList: firewall.capability, nodesReachableFrom: 'this-host' as const, placement: `${hostname()}:${resolve(ctx.dataDir)}` };
     },
 
     async init(signal) {

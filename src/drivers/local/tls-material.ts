@@ -11,10 +11,11 @@
  */
 import 'reflect-metadata'; // @peculiar/x509 resolves its parts through tsyringe, which needs it
 import { webcrypto } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { PeerCertificate } from 'node:tls';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { writeFileOnce } from '../../write-file-once.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -38,6 +39,8 @@ export interface TlsFiles {
 export const tlsDir = (dataDir: string): string => join(dataDir, 'tls');
 const caKeyFile = (dataDir: string, gen: number): string => join(tlsDir(dataDir), `ca-${gen}.key`);
 const caCertFile = (dataDir: string, gen: number): string => join(tlsDir(dataDir), `ca-${gen}.crt`);
+/** Key and certificate of one generation in one file: the one write that decides which CA a generation is. */
+const caPairFile = (dataDir: string, gen: number): string => join(tlsDir(dataDir), `ca-${gen}.pair.pem`);
 const bundleFile = (dataDir: string, gen: number): string => join(tlsDir(dataDir), `ca-bundle-${gen}.crt`);
 const generationFile = (dataDir: string): string => join(tlsDir(dataDir), 'generation');
 const instanceTlsDir = (instanceDir: string): string => join(instanceDir, 'tls');
@@ -49,21 +52,6 @@ function pem(label: string, der: ArrayBuffer): string {
 
 function fromPem(text: string): Buffer {
   return Buffer.from(text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
-}
-
-/** Writes `text` (mode 0600) to a temp file and links it into place: readers never see half a file. */
-async function writeOnce(file: string, text: string): Promise<boolean> {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  try {
-    await link(tmp, file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false; // someone else won: theirs stands
-    throw err;
-  } finally {
-    await unlink(tmp).catch(() => undefined);
-  }
 }
 
 async function readGeneration(dataDir: string): Promise<number | null> {
@@ -101,10 +89,19 @@ async function newCa(dataDir: string, gen: number): Promise<void> {
     ],
   });
   await mkdir(tlsDir(dataDir), { recursive: true, mode: 0o700 });
-  await writeOnce(caKeyFile(dataDir, gen), pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)));
-  await writeOnce(caCertFile(dataDir, gen), cert.toString('pem') + '\n');
+  // Processes starting at once on one data directory (or rotating at once) each make a CA: the pair file
+  // is created once, whole, so exactly one key and its own certificate win, and every process writes the
+  // key, certificate and bundle files from the winner's pair. (Writing the key and the certificate as two
+  // races could pair one process's key with another's certificate.)
+  await writeFileOnce(caPairFile(dataDir, gen), pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) + cert.toString('pem') + '\n');
+  const pair = await readFile(caPairFile(dataDir, gen), 'utf8');
+  const cut = pair.indexOf('-----BEGIN CERTIFICATE-----');
+  if (cut < 0) throw new Error(`${caPairFile(dataDir, gen)} holds no certificate; remove ${tlsDir(dataDir)} only if no instance uses it yet`);
+  // The same bytes whoever writes them: replacing is harmless, and repairs files a crash left out.
+  await replaceFile(caKeyFile(dataDir, gen), pair.slice(0, cut));
+  await replaceFile(caCertFile(dataDir, gen), pair.slice(cut));
   const previous = gen > 1 ? await readFile(caCertFile(dataDir, gen - 1), 'utf8').catch(() => '') : '';
-  await writeOnce(bundleFile(dataDir, gen), (await readFile(caCertFile(dataDir, gen), 'utf8')) + previous);
+  await replaceFile(bundleFile(dataDir, gen), pair.slice(cut) + previous);
 }
 
 function serial(): string {
@@ -119,7 +116,7 @@ export async function ensureCa(dataDir: string): Promise<number> {
   const gen = await readGeneration(dataDir);
   if (gen !== null) return gen;
   await newCa(dataDir, 1);
-  await writeOnce(generationFile(dataDir), '1\n');
+  await writeFileOnce(generationFile(dataDir), '1\n');
   return (await readGeneration(dataDir)) ?? 1;
 }
 
@@ -182,7 +179,7 @@ export async function ensureInstanceCert(dataDir: string, instanceDir: string, i
 }
 
 async function replaceFile(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}.${webcrypto.getRandomValues(new Uint32Array(1))[0]}.tmp`;
   await writeFile(tmp, text, { mode: 0o600 });
   await rename(tmp, file);
 }
