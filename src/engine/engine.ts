@@ -310,6 +310,12 @@ export class Engine {
       for (const id of this.shares.held()) if (!this.settled.byId.has(id) && this.queue.holds(id, 'health')) observing.push(id);
       await this.shares.refresh(now, observing);
       for (const row of this.settled.byId.values()) if (this.shares.owns(row.id)) this.offerHealthCheck(row, now);
+      // A sample of an instance another process now observes would only go stale here, and be exported
+      // next to that process's fresh one (/metrics, charts): keep samples of what this process checks or
+      // runs a task on.
+      if (this.o.shareHealthChecks) {
+        for (const id of this.o.samples.instanceIds()) if (!this.shares.owns(id) && !this.queue.holds(id, 'task')) this.o.samples.forget(id);
+      }
       if (now - this.lastHousekeepingMs >= this.o.housekeepingMs) {
         this.lastHousekeepingMs = now;
         await this.housekeeping(now);

@@ -93,6 +93,27 @@ describe('a driver whose nodes any process reaches', () => {
     expect(procs).toEqual([{ id: 'proc-a', nodes_reach: '*' }, { id: 'proc-b', nodes_reach: '*' }]);
   });
 
+  it('a process keeps samples (metrics, charts) only of the instances it observes once another took some', async () => {
+    const remote = new RemoteFakeDriver();
+    h = await engineHarness({ fake: remote, processId: 'proc-a', shareHealthChecks: true, leaseMs: 1_500 });
+    const ids: string[] = [];
+    for (const name of ['one', 'two']) ids.push((await h.create(A, name)).id);
+    for (const id of ids) await h.waitFor(`${id} running`, async () => (await h!.status(id)) === 'running');
+    await h.waitFor('proc-a to sample both', () => ids.every((id) => h!.engine.samples.latest(id) !== undefined));
+    const b = otherProcess(h, 'proc-b', remote);
+    await b.join();
+    b.start();
+    const leasedTo = async (owner: string): Promise<string[]> =>
+      (await h!.db.selectFrom('health_leases').select('instance_id').where('owner', '=', owner).where('until_ms', '>=', Date.now()).execute()).map((l) => l.instance_id);
+    await h.waitFor('one instance each', async () => (await leasedTo('proc-a')).length === 1 && (await leasedTo('proc-b')).length === 1);
+    const [mine] = await leasedTo('proc-a');
+    const [theirs] = await leasedTo('proc-b');
+    await h.waitFor('proc-a to drop the sample of what proc-b observes', () => h!.engine.samples.latest(theirs!) === undefined);
+    expect(h.engine.samples.instanceIds()).toEqual([mine]);
+    await h.waitFor('proc-b to sample its own', () => b.samples.latest(theirs!) !== undefined);
+    expect(b.samples.instanceIds()).toEqual([theirs]);
+  });
+
   it('a process whose driver reaches nodes only from another host is refused before it takes work', async () => {
     h = await engineHarness({ fake: new RemoteFakeDriver(), processId: 'proc-a', shareHealthChecks: true, leaseMs: 1_500 });
     await h.engine.join();
