@@ -1,7 +1,7 @@
 // Type changes to and from the proxy cluster with data, on real redis-server and nutcracker:
 // master-slave → proxy cluster (a kill -9 of the service during the change) → native cluster → proxy
 // cluster → master-slave, a writer that follows the published endpoint throughout: every key, expiry and
-// acknowledged write survives every change. The service runs as a separate process; ports 31900-32099
+// acknowledged write survives every change. The service runs as a separate process; ports 30600-30799
 // belong to this file (native-cluster bus ports are +10000).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -24,7 +24,7 @@ let sdk: SettingsSdk;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'jcs-proxy-retype-'));
-  svc = new ServiceProcess(dataDir, await freePort(), '31900-32099');
+  svc = new ServiceProcess(dataDir, await freePort(), '30600-30799');
   await svc.start();
   sdk = sdkClient(svc.url, TEST_AK, TEST_SK) as SettingsSdk;
 });
