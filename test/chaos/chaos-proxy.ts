@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChaosInstance } from './chaos-instance.ts';
-import { checkAckedKeys, type DataCheck } from './chaos-data-check.ts';
+import { authWorks, checkAckedKeys, type DataCheck } from './chaos-data-check.ts';
 import { plainClient } from './chaos-writer.ts';
 
 export const PROXY_CLASS = 'redis.s.micro.basic';
@@ -95,21 +95,6 @@ export function proxyLeaks(dataDir: string, live: ReadonlyMap<string, readonly n
   }
   for (const id of live.keys()) for (const dir of proxyDirs(dataDir, id)) if (!expected.has(dir)) problems.push(`proxy directory ${dir} is not a proxy of ${id}`);
   return problems;
-}
-
-/** True when a fresh connection to `port` with `password` (null: none) can run PING. */
-async function authWorks(host: string, port: number, password: string | null): Promise<boolean> {
-  const c = plainClient(host, port);
-  try {
-    await c.connect();
-    if (password !== null) await c.call('AUTH', password);
-    await c.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    c.disconnect();
-  }
 }
 
 /**

@@ -3,49 +3,29 @@
 // cluster → master-slave, a writer that follows the published endpoint throughout: every key, expiry and
 // acknowledged write survives every change. The service runs as a separate process; ports 30600-30799
 // belong to this file (native-cluster bus ports are +10000).
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { leftovers, portOpen, processesUnder } from '../drivers/local-harness.ts';
-import type { SettingsSdk } from '../helpers/settings-sdk.ts';
-import { sdkClient, sdkError } from '../helpers/sdk-client.ts';
-import { freePort, ServiceProcess } from '../helpers/service-process.ts';
-import { killInstanceProcesses, removeInstanceCgroups, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
+import { sdkError } from '../helpers/sdk-client.ts';
+import { waitForStatus } from '../helpers/test-service.ts';
 import { clusterClient } from '../cluster/cluster-writer.ts';
+import { serviceProcessForFile } from './service-process-for-file.ts';
 import { proxyClient, ProxyWriter } from './proxy-writer.ts';
 
 const KEYS = 3_000;
-let dataDir = '';
-let svc: ServiceProcess;
-let sdk: SettingsSdk;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'jcs-proxy-retype-'));
-  svc = new ServiceProcess(dataDir, await freePort(), '30600-30799');
-  await svc.start();
-  sdk = sdkClient(svc.url, TEST_AK, TEST_SK) as SettingsSdk;
-});
-
-afterAll(async () => {
-  await svc?.stop('SIGKILL');
-  killInstanceProcesses(dataDir);
-  await removeInstanceCgroups(dataDir);
-  expect(await processesUnder(dataDir)).toEqual([]);
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const file = serviceProcessForFile('jcs-proxy-retype-', '30600-30799');
 
 type View = { port: number; cacheInstanceType: string; shardNumber: number };
-const view = async (id: string): Promise<View> => (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as unknown as View;
+const view = async (id: string): Promise<View> => (await file.sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as unknown as View;
 
 const create = async (name: string, password?: string): Promise<string> => {
-  const res = await sdk.createCacheInstance({
+  const res = await file.sdk.createCacheInstance({
     cacheInstance: { vpcId: 'vpc-1', subnetId: 'subnet-1', cacheInstanceName: name, cacheInstanceClass: 'redis.m.micro.basic', azId: { master: 'cn-north-1a', slave: 'cn-north-1b' }, redisVersion: '4.0', ...(password ? { password } : {}) },
   });
   const id = res.result.cacheInstanceId as string;
-  expect(await waitForStatus(sdk, id, ['running', 'error'], 30_000)).toBe('running');
+  expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
   return id;
 };
 
@@ -102,9 +82,9 @@ describe('type change to and from a proxy cluster', () => {
     })();
     writer.start();
     await new Promise((r) => setTimeout(r, 100));
-    await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass, ...(shardNumber ? { shardNumber } : {}) });
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass, ...(shardNumber ? { shardNumber } : {}) });
     await during?.();
-    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
     const after = await view(id);
     port = after.port;
     // Writes on the new endpoint too, before the writer stops.
@@ -123,12 +103,12 @@ describe('type change to and from a proxy cluster', () => {
 
   it('refuses a change to a proxy cluster for an instance whose password it keeps only hashed', async () => {
     const other = await create('retype_pw', 'Pr0xyPass1');
-    const err = await sdkError(sdk.modifyCacheInstanceClass({ cacheInstanceId: other, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 }));
+    const err = await sdkError(file.sdk.modifyCacheInstanceClass({ cacheInstanceId: other, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 }));
     expect(err).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION' });
     expect(err.message).toMatch(/^cacheInstanceClass: a proxy cluster's proxy checks the password in clear/);
     expect((await view(other)).cacheInstanceType).toBe('master-slave');
-    await sdk.deleteCacheInstance({ cacheInstanceId: other });
-    expect(await waitForStatus(sdk, other, ['gone'], 30_000)).toBe('gone');
+    await file.sdk.deleteCacheInstance({ cacheInstanceId: other });
+    expect(await waitForStatus(file.sdk, other, ['gone'], 30_000)).toBe('gone');
   });
 
   it('refuses keys outside database 0 when the change starts, and keeps the instance as it was', async () => {
@@ -145,52 +125,52 @@ describe('type change to and from a proxy cluster', () => {
     await p.exec();
     await seed.select(1);
     await seed.set('only-in-db1', 'x');
-    await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 });
-    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 });
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
     expect(await view(id)).toMatchObject({ cacheInstanceType: 'master-slave', port: current.port });
     expect(await seed.get('only-in-db1')).toBe('x');
     await seed.del('only-in-db1');
     seed.disconnect();
     // Nothing of the refused proxy cluster is left: the master-slave pair only.
-    expect(await processesUnder(join(dataDir, 'instances', id))).toHaveLength(2);
+    expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(2);
   });
 
   it('master-slave → proxy cluster, across a kill -9 of the service during the change', async () => {
     let phase = '';
     const after = await change('redis.s.micro.basic', 2, 'ms2px:', async () => {
-      const marker = join(dataDir, 'instances', id, 'retype.json');
+      const marker = join(file.dataDir, 'instances', id, 'retype.json');
       for (let i = 0; i < 5_000 && phase === ''; i++) {
         phase = (await readFile(marker, 'utf8').catch(() => '')).match(/"phase":"(\w+)"/)?.[1] ?? '';
         if (phase === '') await new Promise((r) => setTimeout(r, 1));
       }
-      await svc.stop('SIGKILL');
-      await svc.start();
+      await file.svc.stop('SIGKILL');
+      await file.svc.start();
     });
     console.log(`service killed in the type change's ${phase || 'unseen'} phase`);
     expect(phase).not.toBe('');
     expect(after).toMatchObject({ cacheInstanceType: 'cluster', shardNumber: 2 });
     // 2 shards × (master + replica) + 2 proxies.
-    expect(await processesUnder(join(dataDir, 'instances', id))).toHaveLength(6);
+    expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(6);
     await checkData(after, acked);
-    const list = (await (sdk as unknown as { describeTaskProgressList: (p: unknown) => Promise<{ result: { taskProgresses: Array<{ taskStatus: string; progressPercent: number }> } }> }).describeTaskProgressList({ cacheInstanceId: id })).result.taskProgresses;
+    const list = (await (file.sdk as unknown as { describeTaskProgressList: (p: unknown) => Promise<{ result: { taskProgresses: Array<{ taskStatus: string; progressPercent: number }> } }> }).describeTaskProgressList({ cacheInstanceId: id })).result.taskProgresses;
     expect(list[0]).toMatchObject({ taskStatus: 'success', progressPercent: 100 });
   });
 
   it('proxy cluster → native cluster → proxy cluster', async () => {
     const native = await change('redis.o.1g.basic', 3, 'px2nc:');
     expect(native).toMatchObject({ cacheInstanceType: 'native-cluster', shardNumber: 3 });
-    expect(await processesUnder(join(dataDir, 'instances', id))).toHaveLength(6);
+    expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(6);
     await checkData(native, acked);
     const proxy = await change('redis.s.micro.basic', 4, 'nc2px:');
     expect(proxy).toMatchObject({ cacheInstanceType: 'cluster', shardNumber: 4 });
-    expect(await processesUnder(join(dataDir, 'instances', id))).toHaveLength(12);
+    expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(12);
     await checkData(proxy, acked);
   });
 
   it('proxy cluster → master-slave, then delete leaves nothing', async () => {
     const ms = await change('redis.m.micro.basic', undefined, 'px2ms:');
     expect(ms.cacheInstanceType).toBe('master-slave');
-    expect(await processesUnder(join(dataDir, 'instances', id))).toHaveLength(2);
+    expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(2);
     await checkData(ms, acked);
     const c = new Redis({ host: '127.0.0.1', port: ms.port });
     // Every key the instance ever held, and no other: the seeded ones and the writer's (a write whose answer
@@ -204,8 +184,8 @@ describe('type change to and from a proxy cluster', () => {
       expect(keys.filter((k) => !/^(s:\d+|[hlz]:1|(ms2px|px2nc|nc2px|px2ms):\d+)$/.test(k))).toEqual([]);
     } while (cursor !== '0');
     c.disconnect();
-    await sdk.deleteCacheInstance({ cacheInstanceId: id });
-    expect(await waitForStatus(sdk, id, ['gone'], 30_000)).toBe('gone');
-    expect(await leftovers(dataDir, id, [ms.port])).toEqual([]);
+    await file.sdk.deleteCacheInstance({ cacheInstanceId: id });
+    expect(await waitForStatus(file.sdk, id, ['gone'], 30_000)).toBe('gone');
+    expect(await leftovers(file.dataDir, id, [ms.port])).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@
  * writes, paused). A spec back at the old type while the copy was not through (a refused change) drops
  * the new nodes and leaves the old ones as they were. See docs/cluster.md for what clients see.
  */
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { PermanentDriverError, type InstanceTopology } from '../driver.ts';
@@ -23,10 +23,10 @@ import { isClusterEnabled } from './cluster-nodes.ts';
 import { inspectNode } from './inspect-node.ts';
 import { instanceDir, nodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
-import { nodeCgroupRef, type LocalContext } from './local-context.ts';
+import type { LocalContext } from './local-context.ts';
 import { parseInfo } from './node-state.ts';
 import { proxyDirPorts, proxyPaths, stopProxy } from './nutcracker.ts';
-import { stopNode } from './redis-node.ts';
+import { nodeDirPorts, removeNode } from './remove-node.ts';
 import { copyWhileServing, pauseWrites } from './retype-copy.ts';
 import { openRetypeTarget } from './retype-target.ts';
 import type { TopologyHandler } from './topology-handler.ts';
@@ -61,9 +61,6 @@ interface OldNode {
   /** Databases holding keys, from INFO keyspace (`db0` → 0). */
   databases: number[];
 }
-
-const nodeDirPorts = async (ctx: LocalContext, id: string): Promise<number[]> =>
-  (await readdir(instanceDir(ctx.dataDir, id)).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n)).map(Number);
 
 /** The old node on `port` when it runs (a node that does not answer fails the step: it may hold data). */
 async function oldNode(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, port: number, signal: AbortSignal): Promise<OldNode | null> {
@@ -106,16 +103,7 @@ async function stopAll(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCred
       await rm(paths.dir, { recursive: true, force: true });
     }
   }
-  await Promise.all(
-    ports.map(async (port) => {
-      const paths = nodePaths(ctx.dataDir, spec.id, port);
-      const admin = await ctx.pool.get(port, secrets).catch(() => null);
-      const cgroup = nodeCgroupRef(ctx, spec.id, port);
-      await stopNode({ paths, host: ctx.bindHost, port, admin, logger: ctx.logger, signal, ...(cgroup ? { cgroup } : {}) });
-      ctx.pool.drop(port);
-      await rm(paths.dir, { recursive: true, force: true });
-    }),
-  );
+  await Promise.all(ports.map((port) => removeNode(ctx, spec.id, secrets, port, signal)));
 }
 
 /** The spec is back at the old type before the copy was through: the new nodes go, the old ones write again. */
