@@ -3,7 +3,7 @@
 // cluster → master-slave, a writer that follows the published endpoint throughout: every key, expiry and
 // acknowledged write survives every change. The service runs as a separate process; ports 30600-30799
 // belong to this file (native-cluster bus ports are +10000).
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -69,7 +69,8 @@ describe('type change to and from a proxy cluster', () => {
   const acked: string[] = [];
 
   /** Changes the class under a writer that re-reads the endpoint; returns the new view. */
-  async function change(cacheInstanceClass: string, shardNumber: number | undefined, prefix: string, during?: () => Promise<void>): Promise<View> {
+  /** Changes the class under the writer; `first` runs just before the change is asked for, `during` right after. */
+  async function change(cacheInstanceClass: string, shardNumber: number | undefined, prefix: string, during?: () => Promise<void>, first?: () => void): Promise<View> {
     const before = current;
     let port = before.port;
     const writer = new ProxyWriter(() => port, () => '', prefix);
@@ -82,6 +83,7 @@ describe('type change to and from a proxy cluster', () => {
     })();
     writer.start();
     await new Promise((r) => setTimeout(r, 100));
+    first?.();
     await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass, ...(shardNumber ? { shardNumber } : {}) });
     await during?.();
     expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
@@ -157,7 +159,29 @@ describe('type change to and from a proxy cluster', () => {
   });
 
   it('proxy cluster → native cluster → proxy cluster', async () => {
-    const native = await change('redis.o.1g.basic', 3, 'px2nc:');
+    // A kill -9 in the cut-over this time. The cut-over stops the old proxies first, and a frozen one
+    // (SIGSTOP: its SIGTERM waits, SIGKILL follows after 2 s) holds the change there long enough to see it.
+    const dir = join(file.dataDir, 'instances', id);
+    const frozen = (await readdir(dir)).filter((n) => /^px\d+$/.test(n) && n !== `px${current.port}`)[0]!;
+    const pid = Number((await readFile(join(dir, frozen, 'nutcracker.pid'), 'utf8')).trim());
+    let phase = '';
+    const native = await change(
+      'redis.o.1g.basic',
+      3,
+      'px2nc:',
+      async () => {
+        for (let i = 0; i < 20_000 && phase !== 'cutover'; i++) {
+          phase = (await readFile(join(dir, 'retype.json'), 'utf8').catch(() => '')).match(/"phase":"(\w+)"/)?.[1] ?? '';
+          if (phase !== 'cutover') await new Promise((r) => setTimeout(r, 1));
+        }
+        await file.svc.stop('SIGKILL');
+        await file.svc.start();
+      },
+      () => process.kill(pid, 'SIGSTOP'),
+    );
+    expect(phase).toBe('cutover');
+    // The frozen proxy was stopped by the resumed cut-over (SIGKILL reaches a stopped process).
+    expect(() => process.kill(pid, 0)).toThrow();
     expect(native).toMatchObject({ cacheInstanceType: 'native-cluster', shardNumber: 3 });
     expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(6);
     await checkData(native, acked);
