@@ -1,7 +1,7 @@
 // Online change of a proxy cluster's shard count under a writer, with a kill -9 of the service during the
 // copy: 0 acknowledged writes lost, every key on the shard the new ring names and nowhere else. The
 // service runs as a separate process; ports 31700-31899 belong to this file.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KetamaRing } from '../../src/drivers/local/ketama-ring.ts';
@@ -112,6 +112,29 @@ describe('proxy cluster: online change of the shard count', () => {
     expect(result.info.proxies).toHaveLength(2);
     console.log(`shrink 4→2: ${writer.acked.length} acknowledged writes, longest gap ${writer.longestGapMs} ms`);
     expect(await leftovers(file.dataDir, id, before.slice(2)).then((l) => l.filter((x) => x.startsWith('port')))).toEqual([]);
+  });
+
+  it('a change past its copy whose target changed (a resize refused late) turns back to the ring that holds the data', async () => {
+    // Forged: a shrink from 4 shards (two of them long gone) in its cleanup, while the spec asks for 4 again.
+    // Before, every repair failed with "past its copy" for good.
+    const two = await masters(id);
+    const marker = join(file.dataDir, 'instances', id, 'reshard.json');
+    await writeFile(marker, JSON.stringify({ from: [...two, 1, 2], to: two, phase: 'cleanup' }));
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 4 });
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    const four = await masters(id);
+    expect(four.slice(0, 2)).toEqual(two);
+    expect(four).toHaveLength(4);
+    await checkPlacement(id, loaded.slice(0, 2_000), held);
+    // Forged again: a shrink to 2 interrupted in its switch before any proxy ran the new ring, the spec
+    // back at 4: the 4-shard ring holds the data, so the marker goes and the proxies start as they were.
+    await writeFile(marker, JSON.stringify({ from: four, to: two, phase: 'switching' }));
+    const proxyDir = (await readdir(join(file.dataDir, 'instances', id))).find((n) => /^px\d+$/.test(n) && n !== `px${port}`)!;
+    process.kill(Number((await readFile(join(file.dataDir, 'instances', id, proxyDir, 'nutcracker.pid'), 'utf8')).trim()), 'SIGKILL');
+    for (let i = 0; i < 300 && (await readFile(marker, 'utf8').catch(() => null)) !== null; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await readFile(marker, 'utf8').catch(() => null)).toBeNull();
+    expect(await waitForStatus(file.sdk, id, ['running'], 30_000)).toBe('running');
+    await checkPlacement(id, loaded.slice(0, 2_000), held);
   });
 
   it('deletes it', async () => {

@@ -43,7 +43,8 @@ export interface ReshardMarker {
   phase: 'copy' | 'switching' | 'cleanup';
 }
 
-const markerPath = (ctx: LocalContext, id: string): string => join(instanceDir(ctx.dataDir, id), 'reshard.json');
+export const reshardMarkerPath = (ctx: LocalContext, id: string): string => join(instanceDir(ctx.dataDir, id), 'reshard.json');
+const markerPath = reshardMarkerPath;
 
 export async function readMarker(ctx: LocalContext, id: string): Promise<ReshardMarker | null> {
   const text = await readFile(markerPath(ctx, id), 'utf8').catch(() => null);
