@@ -1,10 +1,12 @@
 /**
  * `npm run bench:proxy`, in one run on this host (proxy-cluster instances, twemproxy):
  * 1. redis-benchmark (SET and GET, 50 clients, random keys over 100,000, non-pipelined and `-P 16`) on a
- *    4-shard product instance's endpoint, on one bare redis-server, and on a twemproxy started by hand in
- *    front of 4 bare redis-servers (the same proxy conf: md5, ketama, redis_auth, unix sockets; AOF on
- *    everywhere, like ours). Targets alternate in each round; medians of requests/s and the ratio product /
- *    hand-built are printed.
+ *    4-shard product instance's endpoint, on one bare redis-server, on a twemproxy started by hand in front
+ *    of 4 bare redis-servers (the issue's baseline: the same proxy conf, md5, ketama, redis_auth, unix
+ *    sockets; AOF on everywhere, like ours), and on the same by hand with the product's shape: a replica
+ *    per shard, linked over TLS with a certificate from a CA as the product's nodes are. Targets alternate
+ *    in each round; medians of requests/s, the ratios product / each hand-built baseline and the load
+ *    average before and after are printed.
  * 2. online change 4 → 8 shards with 1,000,000 keys under a writer (one SET at a time): keys moved per
  *    second, the longest write pause, the writer's p99 latency, lost acknowledged writes.
  * 3. create → running of an 8-shard proxy cluster through the API, next to the same processes started by
@@ -22,6 +24,8 @@ import { createLogger } from '../src/logger.ts';
 import { startService } from '../src/main.ts';
 import { KetamaRing } from '../src/drivers/local/ketama-ring.ts';
 import { sdkClient, type SdkRedis } from '../test/helpers/sdk-client.ts';
+import { loadavg } from 'node:os';
+import { ensureCa, ensureInstanceCert } from '../src/drivers/local/tls-material.ts';
 import { median, onceMoreOnReset, sleep, waitGone, waitStatus } from './bench-kit.ts';
 import { killInstanceProcesses } from '../test/helpers/test-service.ts';
 import { proxyClient } from '../test/proxy/proxy-writer.ts';
@@ -53,21 +57,26 @@ async function deleteInstance(sdk: SdkRedis, id: string): Promise<void> {
 /** Processes started by hand, killed at the end. */
 const handProcesses: ChildProcess[] = [];
 
-function startRedis(dir: string, port: number, extra: string[] = []): void {
+/**
+ * `detached`: in a session of its own, as the product starts its nodes and proxies. With the kernel's
+ * autogroup scheduling (`/proc/sys/kernel/sched_autogroup_enabled`) each session is a scheduling group of
+ * its own, which changes how a loaded host shares the CPU between the benchmark and the servers.
+ */
+function startRedis(dir: string, port: number, extra: string[] = [], detached = false): void {
   mkdirSync(dir, { recursive: true });
   const conf = [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `unixsocket ${join(dir, 'redis.sock')}`, 'unixsocketperm 700', 'appendonly yes', 'appendfsync everysec', 'save ""', `requirepass ${PASSWORD}`, `masterauth ${PASSWORD}`, `logfile ${join(dir, 'redis.log')}`, ...extra];
   writeFileSync(join(dir, 'redis.conf'), conf.join('\n'));
-  handProcesses.push(spawn('redis-server', [join(dir, 'redis.conf')], { stdio: 'ignore', cwd: dir }));
+  handProcesses.push(spawn('redis-server', [join(dir, 'redis.conf')], { stdio: 'ignore', cwd: dir, detached }));
 }
 
-function startTwemproxy(dir: string, port: number, statsPort: number, sockets: string[]): void {
+function startTwemproxy(dir: string, port: number, statsPort: number, sockets: string[], detached = false): void {
   mkdirSync(dir, { recursive: true });
   const servers = sockets.map((s, i) => `   - ${s}:1 s${i}`);
   writeFileSync(
     join(dir, 'nutcracker.yml'),
     ['tenant:', `  listen: 127.0.0.1:${port}`, '  hash: md5', '  hash_tag: "{}"', '  distribution: ketama', '  redis: true', `  redis_auth: ${PASSWORD}`, '  auto_eject_hosts: false', '  preconnect: true', '  server_connections: 1', '  servers:', ...servers, ''].join('\n'),
   );
-  handProcesses.push(spawn('nutcracker', ['-c', join(dir, 'nutcracker.yml'), '-o', join(dir, 'nutcracker.log'), '-v', '4', '-s', String(statsPort), '-a', '127.0.0.1'], { stdio: 'ignore', cwd: dir }));
+  handProcesses.push(spawn('nutcracker', ['-c', join(dir, 'nutcracker.yml'), '-o', join(dir, 'nutcracker.log'), '-v', '4', '-s', String(statsPort), '-a', '127.0.0.1'], { stdio: 'ignore', cwd: dir, detached }));
 }
 
 async function answers(port: number, check: (c: Redis) => Promise<boolean>, proxied = false): Promise<void> {
@@ -96,6 +105,26 @@ function benchmark(port: number, pipeline: number): { set: number; get: number }
   return { set: rps('SET'), get: rps('GET') };
 }
 
+/**
+ * The product's shard shape by hand: `shards` masters, each with a replica that replicates over TLS
+ * (client certificates both ways, as the product's nodes); returns the masters' ports once every link is up.
+ */
+async function startTlsPairs(hand: string, shards: number): Promise<number[]> {
+  const tlsRoot = join(hand, 'tls');
+  await ensureCa(tlsRoot);
+  const tls = await ensureInstanceCert(tlsRoot, join(hand, 'pairs'), 'bench-pairs');
+  const tlsLines = (tlsPort: number): string[] => [`tls-port ${tlsPort}`, `tls-cert-file ${tls.certFile}`, `tls-key-file ${tls.keyFile}`, `tls-ca-cert-file ${tls.caFile}`, 'tls-auth-clients yes', 'tls-replication yes', 'repl-diskless-sync yes', 'repl-diskless-sync-delay 0'];
+  const masters = Array.from({ length: shards }, (_, i) => HAND_BASE + 21 + i);
+  for (const m of masters) {
+    startRedis(join(hand, String(m)), m, tlsLines(m + 20), true);
+    startRedis(join(hand, String(m + 10)), m + 10, [...tlsLines(m + 30), `replicaof 127.0.0.1 ${m + 20}`], true);
+    await answers(m + 10, async (c) => /master_link_status:up/.test(await c.info('replication')));
+  }
+  return masters;
+}
+
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+
 async function throughput(sdk: SdkRedis, root: string): Promise<void> {
   const product = await createProxyCluster(sdk, 'bench_rps', 4);
   const hand = join(root, 'hand');
@@ -108,11 +137,25 @@ async function throughput(sdk: SdkRedis, root: string): Promise<void> {
   await answers(bare, async (c) => (await c.ping()) === 'PONG');
   for (const p of shards) await answers(p, async (c) => (await c.ping()) === 'PONG');
   await answers(twem, async (c) => (await c.set('probe', '1')) === 'OK', true);
+  // The same again with every process in a session of its own, as the product's.
+  const detachedShards = [5, 6, 7, 8].map((i) => HAND_BASE + i);
+  for (const p of detachedShards) startRedis(join(hand, String(p)), p, [], true);
+  const twemDetached = HAND_BASE + 14;
+  startTwemproxy(join(hand, 'twemproxy-detached'), twemDetached, HAND_BASE + 15, detachedShards.map((p) => join(hand, String(p), 'redis.sock')), true);
+  const pairs = await startTlsPairs(hand, 4);
+  const twemPairs = HAND_BASE + 12;
+  startTwemproxy(join(hand, 'twemproxy-pairs'), twemPairs, HAND_BASE + 13, pairs.map((p) => join(hand, String(p), 'redis.sock')), true);
+  for (const p of detachedShards) await answers(p, async (c) => (await c.ping()) === 'PONG');
+  await answers(twemDetached, async (c) => (await c.set('probe', '1')) === 'OK', true);
+  await answers(twemPairs, async (c) => (await c.set('probe', '1')) === 'OK', true);
   const targets = [
     ['product 4-shard instance', product.port],
     ['twemproxy by hand over 4 redis-servers', twem],
+    ['the same, each process in its own session', twemDetached],
+    ['by hand, 4 shards + TLS replicas, sessions', twemPairs],
     ['one bare redis-server', bare],
   ] as const;
+  console.log(`\nload average before: ${load()} (2 cores; figures under load are comparable only as same-run ratios)`);
   try {
     for (const pipeline of [1, 16]) {
       const figures = new Map<string, { set: number[]; get: number[] }>(targets.map(([name]) => [name, { set: [], get: [] }]));
@@ -129,8 +172,11 @@ async function throughput(sdk: SdkRedis, root: string): Promise<void> {
         console.log(`  ${name.padEnd(40)} SET ${median(f.set).toFixed(0).padStart(8)}   GET ${median(f.get).toFixed(0).padStart(8)}`);
       }
       const p = figures.get(targets[0][0])!;
-      const h = figures.get(targets[1][0])!;
-      console.log(`  ratio product / hand-built twemproxy      SET ${(median(p.set) / median(h.set)).toFixed(2)}       GET ${(median(p.get) / median(h.get)).toFixed(2)}`);
+      for (const [label, base] of [['hand-built twemproxy', targets[1][0]], ['hand-built, own sessions', targets[2][0]], ['hand-built with TLS replicas', targets[3][0]]] as const) {
+        const h = figures.get(base)!;
+        console.log(`  ratio product / ${label.padEnd(28)} SET ${(median(p.set) / median(h.set)).toFixed(2)}       GET ${(median(p.get) / median(h.get)).toFixed(2)}`);
+      }
+      console.log(`  load average after: ${load()}`);
     }
   } finally {
     killHand();

@@ -126,7 +126,7 @@ export async function checkAckedKeys(
 }
 
 /** True when a fresh connection with `password` (null: none) can run PING. */
-async function authWorks(host: string, port: number, password: string | null): Promise<boolean> {
+export async function authWorks(host: string, port: number, password: string | null): Promise<boolean> {
   const c = plainClient(host, port);
   try {
     await c.connect();

@@ -27,6 +27,8 @@ export class ChaosInstance {
     password: string | null,
     /** A native-cluster instance (`port` is shard 0's master); master-slave otherwise. */
     readonly cluster = false,
+    /** A proxy cluster (`port` is its first proxy; chaos-proxy.ts). */
+    readonly proxy = false,
   ) {
     this.possible = [password];
     this.history = [password];

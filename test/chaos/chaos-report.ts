@@ -13,10 +13,10 @@ export function formatChaosReport(r: ChaosReport): string {
   return [
     `chaos run: ${(r.durationMs / 1000).toFixed(0)} s`,
     `  operations: ${r.operationsTotal} (accepted/refused/unavailable/uncertain: ${ops})`,
-    `  faults injected: ${r.faultsTotal} (service SIGKILL ${r.faults.serviceKills}, master SIGKILL ${r.faults.masterKills}, replica SIGKILL ${r.faults.replicaKills}, cluster master SIGKILL ${r.faults.clusterMasterKills}, cluster replica SIGKILL ${r.faults.clusterReplicaKills}, master SIGSTOP ${r.faults.masterFreezes}, cluster master SIGSTOP ${r.faults.clusterMasterFreezes}; ${r.freezesFenced} frozen masters fenced by the service)`,
-    `  instances: ${r.instancesCreated} created (${r.clustersCreated} native clusters), ${r.instancesDeleted} deleted, ${r.instancesLiveAtEnd} live at the end`,
+    `  faults injected: ${r.faultsTotal} (service SIGKILL ${r.faults.serviceKills}, master SIGKILL ${r.faults.masterKills}, replica SIGKILL ${r.faults.replicaKills}, cluster master SIGKILL ${r.faults.clusterMasterKills}, cluster replica SIGKILL ${r.faults.clusterReplicaKills}, master SIGSTOP ${r.faults.masterFreezes}, cluster master SIGSTOP ${r.faults.clusterMasterFreezes}, twemproxy SIGKILL ${r.faults.proxyKills}, proxy-cluster shard node SIGKILL ${r.faults.proxyShardKills}; ${r.freezesFenced} frozen masters fenced by the service)`,
+    `  instances: ${r.instancesCreated} created (${r.clustersCreated} native clusters, ${r.proxyClustersCreated} proxy clusters), ${r.instancesDeleted} deleted, ${r.instancesLiveAtEnd} live at the end`,
     `  keys: ${r.keysAcknowledged} acknowledged, ${r.keysChecked} required and checked, ${r.keysExcused} excused by a kill within 1 s (${r.keysExcusedLost} of those lost), ${r.keysUncheckedBeforeDelete} unreadable before a delete`,
-    `  native-cluster keys: ${r.clusterKeysAcknowledged} acknowledged, ${r.clusterKeysChecked} required and checked`,
+    `  native-cluster keys: ${r.clusterKeysAcknowledged} acknowledged, ${r.clusterKeysChecked} required and checked; proxy-cluster keys checked: ${r.proxyKeysChecked}, shard-count changes accepted: ${r.proxyReshards}`,
     `  master kill → first write: ${summarizeMs(clean)} with the service up; all ${summarizeMs(all)}`,
     `  master SIGSTOP → first write, with the service up: fenced ${summarizeMs(freezes(true))}, woken ${summarizeMs(freezes(false))}; also with service kills: fenced ${summarizeMs(freezes(true, true))}, woken ${summarizeMs(freezes(false, true))}`,
     `  violations: ${r.violations.length}`,

@@ -24,6 +24,7 @@ import { findLeaks, redisProcessesUnder } from './chaos-leaks.ts';
 import { portClosedAt } from './chaos-port-closed.ts';
 import { sdkCall, type CallOutcome } from './chaos-sdk-call.ts';
 import { ChaosWriter, connectClusterWithAny, connectWithAny } from './chaos-writer.ts';
+import { checkProxyInstance, killProxy, nutcrackersUnder, proxyLayout, proxyLeaks, proxyResize, proxySpec, PROXY_SHARDS } from './chaos-proxy.ts';
 
 export interface ChaosOptions {
   /** How long operations and faults go on; settling and checks come after. */
@@ -61,6 +62,11 @@ export interface ChaosOptions {
    * `redis.o.2g.basic` and back with the same shard count); default 0: master-slave only.
    */
   clusterShare?: number;
+  /**
+   * Share of creates that make a proxy cluster (`redis.s.micro.basic`, 2 or 4 shards, resized between the
+   * two: an online reshard); its proxies are SIGKILLed as a fault kind of their own. Default 0.
+   */
+  proxyShare?: number;
 }
 
 export interface MasterKill {
@@ -95,6 +101,9 @@ export interface ChaosReport {
     clusterReplicaKills: number;
     masterFreezes: number;
     clusterMasterFreezes: number;
+    /** Proxy clusters: SIGKILLs of a twemproxy, and of a shard's master or replica. */
+    proxyKills: number;
+    proxyShardKills: number;
   };
   faultsTotal: number;
   masterKills: MasterKill[];
@@ -104,6 +113,8 @@ export interface ChaosReport {
   instancesCreated: number;
   /** Of the created, native clusters. */
   clustersCreated: number;
+  /** Of the created, proxy clusters. */
+  proxyClustersCreated: number;
   instancesDeleted: number;
   instancesLiveAtEnd: number;
   keysAcknowledged: number;
@@ -111,6 +122,10 @@ export interface ChaosReport {
   /** Of the acknowledged and of the checked keys, those written to native clusters. */
   clusterKeysAcknowledged: number;
   clusterKeysChecked: number;
+  /** Of the checked keys, those written through proxy clusters. */
+  proxyKeysChecked: number;
+  /** Changes of a proxy cluster's shard count the API accepted. */
+  proxyReshards: number;
   keysExcused: number;
   keysExcusedLost: number;
   /** Keys of instances that could not be read back before their delete (master down for 5 s). */
@@ -146,7 +161,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     if (opts.serviceLogFile) writeFileSync(opts.serviceLogFile, svcs.map((s) => s.output).join('\n'));
     killInstanceProcesses(dataDir);
     // Pidfiles can be missing (a node killed mid-start): sweep by working directory too.
-    for (const p of redisProcessesUnder(dataDir)) process.kill(p.pid, 'SIGKILL');
+    for (const p of [...redisProcessesUnder(dataDir), ...nutcrackersUnder(dataDir)]) process.kill(p.pid, 'SIGKILL');
     await removeInstanceCgroups(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -158,7 +173,7 @@ class ChaosRun {
   private readonly restarting = new Set<ServiceProcess>();
   private readonly instances = new Map<string, ChaosInstance>();
   /** Creates sent but not (yet) known to be refused: name → password and kind, to adopt them if they were committed. */
-  private readonly pendingCreates = new Map<string, { password: string | null; cluster: boolean }>();
+  private readonly pendingCreates = new Map<string, { password: string | null; cluster: boolean; proxy: boolean }>();
   private readonly violations: string[] = [];
   private readonly downs: { from: number; to: number }[] = [];
   private readonly recoveries: Promise<void>[] = [];
@@ -175,6 +190,8 @@ class ChaosRun {
   private createSeq = 0;
   private readonly passwordsUsed = new Set<string>();
   private readonly started = Date.now();
+  /** When operations stop. */
+  private opsDeadline = 0;
 
   constructor(
     private readonly o: ChaosOptions,
@@ -187,19 +204,22 @@ class ChaosRun {
       durationMs: 0,
       operations: { create: zero(), resize: zero(), password: zero(), delete: zero() },
       operationsTotal: 0,
-      faults: { serviceKills: 0, masterKills: 0, replicaKills: 0, clusterMasterKills: 0, clusterReplicaKills: 0, masterFreezes: 0, clusterMasterFreezes: 0 },
+      faults: { serviceKills: 0, masterKills: 0, replicaKills: 0, clusterMasterKills: 0, clusterReplicaKills: 0, masterFreezes: 0, clusterMasterFreezes: 0, proxyKills: 0, proxyShardKills: 0 },
       faultsTotal: 0,
       masterKills: [],
       masterFreezes: [],
       freezesFenced: 0,
       instancesCreated: 0,
       clustersCreated: 0,
+      proxyClustersCreated: 0,
       instancesDeleted: 0,
       instancesLiveAtEnd: 0,
       keysAcknowledged: 0,
       keysChecked: 0,
       clusterKeysAcknowledged: 0,
       clusterKeysChecked: 0,
+      proxyKeysChecked: 0,
+      proxyReshards: 0,
       keysExcused: 0,
       keysExcusedLost: 0,
       keysUncheckedBeforeDelete: 0,
@@ -224,6 +244,7 @@ class ChaosRun {
 
   async run(): Promise<ChaosReport> {
     const deadline = Date.now() + this.o.durationMs;
+    this.opsDeadline = deadline;
     await Promise.all([...Array.from({ length: this.o.actors }, () => this.actor(deadline)), this.faults(deadline)]);
     this.log('faults stopped; settling');
     for (const svc of this.svcs) if (!svc.child) await this.restartService(svc, 0);
@@ -263,7 +284,7 @@ class ChaosRun {
         // Instances live a while, so their writers build up keys that the end can check; the last live
         // cluster is spared, so cluster keys are always among them (a short run deleted both of its
         // clusters once, and checked none).
-        else if (live.length > this.o.maxInstances / 2 && !(inst.cluster && live.filter((i) => i.cluster).length === 1)) await this.delete(inst);
+        else if (live.length > this.o.maxInstances / 2 && !(inst.cluster && live.filter((i) => i.cluster).length === 1) && !(inst.proxy && live.filter((i) => i.proxy).length === 1)) await this.delete(inst);
       }
       await sleep(between(...this.o.opPauseMs));
     }
@@ -277,12 +298,17 @@ class ChaosRun {
     // without one by chance (0.75^9 of the time with 9 creates); the rest are drawn at `clusterShare`.
     const share = this.o.clusterShare ?? 0;
     const cluster = share > 0 && (this.createSeq === 2 || Math.random() < share);
-    this.pendingCreates.set(name, { password, cluster });
+    // Likewise the third create is a proxy cluster whenever they are in the mix.
+    const proxyShare = this.o.proxyShare ?? 0;
+    const proxy = !cluster && proxyShare > 0 && (this.createSeq === 3 || Math.random() < proxyShare);
+    this.pendingCreates.set(name, { password, cluster, proxy });
     const spec = msSpec({
       cacheInstanceName: name,
       ...(cluster
         ? { cacheInstanceClass: pick(CLUSTER_CLASSES), cacheInstanceType: 'native-cluster', shardNumber: CLUSTER_SHARDS, redisVersion: '7.0' }
-        : { cacheInstanceClass: pick(CLASSES) }),
+        : proxy
+          ? proxySpec(pick(PROXY_SHARDS))
+          : { cacheInstanceClass: pick(CLASSES) }),
       ...(password ? { password } : {}),
     });
     const res = await this.op('create', () => this.sdk.createCacheInstance({ cacheInstance: spec }), `create ${name}`);
@@ -292,13 +318,13 @@ class ChaosRun {
     }
     if (res.kind === 'accepted') {
       const id = res.body.result.cacheInstanceId as string;
-      if (!this.instances.has(id)) await this.track(id, name, password, cluster);
+      if (!this.instances.has(id)) await this.track(id, name, password, cluster, proxy);
     }
     // uncertain: the next reconcile adopts it if it was committed.
   }
 
   /** Starts following an instance: its published port (from the API) and a writer on it. */
-  private async track(id: string, name: string, password: string | null, cluster: boolean): Promise<void> {
+  private async track(id: string, name: string, password: string | null, cluster: boolean, proxy = false): Promise<void> {
     let port = 0;
     for (let attempt = 0; port === 0 && attempt < 200; attempt++) {
       const res = await sdkCall(() => this.sdk.describeCacheInstance({ cacheInstanceId: id }), (v) => this.violation(v), `describe ${id}`);
@@ -307,11 +333,13 @@ class ChaosRun {
       else await sleep(100);
     }
     if (this.instances.has(id)) return;
-    const inst = new ChaosInstance(id, name, port, password, cluster);
+    const inst = new ChaosInstance(id, name, port, password, cluster, proxy);
     this.instances.set(id, inst);
     this.pendingCreates.delete(name);
     this.report.instancesCreated++;
     if (cluster) this.report.clustersCreated++;
+    if (proxy) this.report.proxyClustersCreated++;
+    if (proxy && this.report.proxyClustersCreated === 1) this.recoveries.push(this.reshardFirstProxy(inst));
     inst.writer = new ChaosWriter(HOST, port, () => inst.history, undefined, undefined, cluster);
     inst.writer.start();
     this.log(`tracking ${cluster ? 'cluster ' : ''}${id} (${name}) on port ${port}`);
@@ -319,10 +347,28 @@ class ChaosRun {
 
   private async resize(inst: ChaosInstance): Promise<void> {
     // A cluster changes memory only (same shard count): applied live on every node.
+    // A proxy cluster changes its shard count (an online reshard; the same count is refused).
     const body = inst.cluster
       ? { cacheInstanceId: inst.id, cacheInstanceClass: pick(CLUSTER_CLASSES), shardNumber: CLUSTER_SHARDS }
-      : { cacheInstanceId: inst.id, cacheInstanceClass: pick(CLASSES) };
-    await this.op('resize', () => this.sdk.modifyCacheInstanceClass(body), `resize ${inst.id}`);
+      : inst.proxy
+        ? proxyResize(inst)
+        : { cacheInstanceId: inst.id, cacheInstanceClass: pick(CLASSES) };
+    const res = await this.op('resize', () => this.sdk.modifyCacheInstanceClass(body), `resize ${inst.id}`);
+    if (inst.proxy && res.kind === 'accepted') this.report.proxyReshards++;
+  }
+
+  /**
+   * The first proxy cluster changes its shard count at least once (chance alone may never pick it in a
+   * short run): tried every second until the API accepts it, while operations go on.
+   */
+  private async reshardFirstProxy(inst: ChaosInstance): Promise<void> {
+    while (Date.now() < this.opsDeadline && inst.deleted === 'no') {
+      await sleep(1_000);
+      if (!this.serviceUp || inst.retiring) continue;
+      const res = await this.op('resize', () => this.sdk.modifyCacheInstanceClass(proxyResize(inst)), `reshard ${inst.id}`);
+      if (res.kind === 'accepted') this.report.proxyReshards++;
+      if (res.kind === 'accepted' || res.kind === 'uncertain') return;
+    }
   }
 
   private async resetPassword(inst: ChaosInstance): Promise<void> {
@@ -361,6 +407,7 @@ class ChaosRun {
         const keys = await checkAckedKeys(inst, client, inst.keysChecked);
         this.report.keysChecked += keys.checked;
         if (inst.cluster) this.report.clusterKeysChecked += keys.checked;
+        if (inst.proxy) this.report.proxyKeysChecked += keys.checked;
         this.report.keysExcused += keys.excused;
         this.report.keysExcusedLost += keys.excusedLost;
         if (keys.missing.length > 0) this.violation(`${inst.id}: before delete, ${keys.missing.length} acknowledged keys are missing: ${keys.missing.slice(0, 5).join(', ')}`);
@@ -390,12 +437,13 @@ class ChaosRun {
   }
 
   /** A kind of fault not injected yet (tried before chance picks one), or null when each was. */
-  private missingFaultKind(): 'service' | 'master' | 'freeze' | 'replica' | null {
+  private missingFaultKind(): 'service' | 'master' | 'freeze' | 'replica' | 'proxy' | null {
     const f = this.report.faults;
     if (f.serviceKills === 0) return 'service';
     if (f.masterKills + f.clusterMasterKills === 0) return 'master';
     if (f.masterFreezes + f.clusterMasterFreezes === 0) return 'freeze';
     if (f.replicaKills + f.clusterReplicaKills === 0) return 'replica';
+    if ((this.o.proxyShare ?? 0) > 0 && f.proxyKills === 0) return 'proxy';
     return null;
   }
 
@@ -409,10 +457,12 @@ class ChaosRun {
       // Each kind once first (a kind whose try found no target is tried again), then chance: a short run
       // must see every kind. A service kill runs on while redis kills go on: a dead master while the
       // control plane is down is the harder case (nothing repairs it until the restart).
-      const kind = this.missingFaultKind() ?? (r < 0.3 ? 'service' : r < 0.5 ? 'master' : r < 0.75 ? 'freeze' : 'replica');
+      const proxies = (this.o.proxyShare ?? 0) > 0;
+      const kind = this.missingFaultKind() ?? (r < 0.3 ? 'service' : r < 0.5 ? 'master' : r < 0.75 ? 'freeze' : proxies && r < 0.85 ? 'proxy' : 'replica');
       if (kind === 'service') restarts.push(this.killService());
       else if (kind === 'master') await this.killRedis('master');
       else if (kind === 'freeze') await this.freezeMaster();
+      else if (kind === 'proxy') this.killTwemproxy();
       else await this.killRedis('replica');
     }
     await Promise.all(restarts);
@@ -443,8 +493,31 @@ class ChaosRun {
   }
 
   /**
+   * SIGKILLs one twemproxy of a live proxy cluster. It holds no data: no acknowledged write is excused,
+   * and writes must come back within 30 s (the service starts it again on its port).
+   */
+  private killTwemproxy(): void {
+    const candidates = this.live().filter((i) => i.proxy && i.deleted === 'no' && !i.retiring && i.writer);
+    if (candidates.length === 0) return;
+    const inst = pick(candidates);
+    const healthy = (inst.writer?.acks.at(-1)?.ackedAt ?? 0) > Date.now() - 300;
+    const t0 = Date.now();
+    const port = killProxy(this.dataDir, inst);
+    if (port === null) return;
+    this.report.faults.proxyKills++;
+    this.report.faultsTotal++;
+    this.log(`twemproxy of ${inst.id} (port ${port}) SIGKILLed`);
+    if (!healthy || !this.serviceUp) return;
+    this.recoveries.push(
+      inst.writer!.firstAckAfter(t0, 30_000).then((ackedAt) => {
+        if (Number.isNaN(ackedAt) && inst.deleted === 'no' && !inst.retiring) this.violation(`${inst.id}: no write succeeded within 30 s of the twemproxy kill at ${new Date(t0).toISOString()}`);
+      }),
+    );
+  }
+
+  /**
    * SIGKILLs the redis-server on the instance's published (master) port, or its other node; for a
-   * native cluster, a random node (its role, master or replica, read from its own nodes.conf).
+   * native cluster or a proxy cluster's shards, a random node (its role, master or replica, as it says).
    */
   private async killRedis(role: 'master' | 'replica'): Promise<void> {
     const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer && !this.frozenInstances.has(i.id));
@@ -454,7 +527,7 @@ class ChaosRun {
     const inst = clusters.length > 0 && Math.random() < 0.5 ? pick(clusters) : pick(candidates);
     const dir = join(this.dataDir, 'instances', inst.id);
     let port = inst.port;
-    if (inst.cluster) {
+    if (inst.cluster || inst.proxy) {
       // A node of the wanted role as it reports itself (ROLE, as the customer); any node when none has it.
       const nodes = await Promise.all(
         safeReaddir(dir)
@@ -484,14 +557,15 @@ class ChaosRun {
     }
     inst.kills.push(t0);
     this.report.faultsTotal++;
-    if (inst.cluster) {
+    if (inst.proxy) this.report.faults.proxyShardKills++;
+    else if (inst.cluster) {
       if (role === 'master') this.report.faults.clusterMasterKills++;
       else this.report.faults.clusterReplicaKills++;
     } else if (role === 'master') this.report.faults.masterKills++;
     else this.report.faults.replicaKills++;
     this.log(`${inst.cluster ? 'cluster ' : ''}${role} of ${inst.id} (port ${port}, pid ${pid}) SIGKILLed`);
     if (role !== 'master' || !healthy || !this.serviceUp) return;
-    if (inst.cluster) {
+    if (inst.cluster || inst.proxy) {
       // The writer's keys spread over every shard: any write acknowledged after the kill shows the
       // instance serves again, but says little about the killed shard, so no recovery time is recorded.
       this.recoveries.push(
@@ -525,7 +599,8 @@ class ChaosRun {
    * serve the same data for more than 10 s.
    */
   private async freezeMaster(): Promise<void> {
-    const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer && !this.frozenInstances.has(i.id));
+    // Proxy clusters are not frozen: their shards' masters are master-slave pairs, frozen here already.
+    const candidates = this.live().filter((i) => i.deleted === 'no' && !i.retiring && i.writer && !this.frozenInstances.has(i.id) && !i.proxy);
     if (candidates.length === 0) return;
     const clusters = candidates.filter((i) => i.cluster);
     const inst = clusters.length > 0 && Math.random() < 0.5 ? pick(clusters) : pick(candidates);
@@ -617,7 +692,7 @@ class ChaosRun {
     for (const [id, { name }] of listed) {
       if (this.instances.has(id)) continue;
       const pending = this.pendingCreates.get(name);
-      if (pending) await this.track(id, name, pending.password, pending.cluster);
+      if (pending) await this.track(id, name, pending.password, pending.cluster, pending.proxy);
       else this.violation(`instance ${id} (${name}) is listed but no create of it was sent or it was refused`);
     }
   }
@@ -632,7 +707,7 @@ class ChaosRun {
         if (res.kind === 'accepted') {
           const ci = res.body.result.cacheInstance as { cacheInstanceStatus: string; cacheInstanceMemoryMB: number; memoryMBPerShard?: number; extension?: { statusReason?: string } };
           // A cluster node's maxmemory is the class's memory per shard.
-          const memoryMb = inst.cluster ? (ci.memoryMBPerShard ?? 0) : ci.cacheInstanceMemoryMB;
+          const memoryMb = inst.cluster || inst.proxy ? (ci.memoryMBPerShard ?? 0) : ci.cacheInstanceMemoryMB;
           seen.set(inst.id, { status: ci.cacheInstanceStatus, reason: ci.extension?.statusReason ?? '', memoryMb });
           if (ci.cacheInstanceStatus !== (inst.deleted === 'yes' ? 'gone' : 'running')) settled = false;
         } else if (res.kind === 'refused' && res.status === 'NOT_FOUND') {
@@ -676,6 +751,7 @@ class ChaosRun {
       for (const r of rows) if (!liveIds.has(r.id)) this.violation(`store keeps instance ${r.id} (${r.status}) that was deleted or never acknowledged`);
       const livePorts = new Map<string, number[]>();
       const liveNodes = new Map<string, number[]>();
+      const liveProxies = new Map<string, number[]>();
       for (const inst of live) {
         const row = rows.find((r) => r.id === inst.id);
         if (!row) {
@@ -685,27 +761,36 @@ class ChaosRun {
         const mine = ports.filter((p) => p.instance_id === inst.id);
         livePorts.set(inst.id, mine.map((p) => p.port));
         // A node's client port names it; each node also has a TLS port, and a cluster node a bus port.
-        liveNodes.set(inst.id, mine.filter((p) => /^(ms|nc)-s\d+-(master|replica)$/.test(p.role)).map((p) => p.port));
+        liveNodes.set(inst.id, mine.filter((p) => /^(ms|nc|px)-s\d+-(master|replica)$/.test(p.role)).map((p) => p.port));
+        const layout = proxyLayout(mine);
+        liveProxies.set(inst.id, layout.proxies);
         const password = inst.passwordFor(row.password_sha256);
         if (password === undefined) {
           this.violation(`${inst.id}: the store's password is none of those the API acknowledged or may have applied`);
           continue;
         }
         const nodePorts = liveNodes.get(inst.id) ?? [];
-        const nodes = inst.cluster ? CLUSTER_SHARDS * 2 : 2;
+        // A proxy cluster: a master and a replica per shard, and a proxy (client and statistics port) per shard.
+        const nodes = inst.cluster ? CLUSTER_SHARDS * 2 : inst.proxy ? layout.shards.length * 2 : 2;
         if (nodePorts.length !== nodes) this.violation(`${inst.id}: ${nodePorts.length} nodes in the store, expected ${nodes}`);
         const perNode = inst.cluster ? 3 : 2;
-        if (mine.length !== nodes * perNode) this.violation(`${inst.id}: ${mine.length} ports reserved, expected ${nodes * perNode} (${perNode} per node)`);
-        const check = await checkInstanceData(inst, HOST, password, seen.get(inst.id)?.memoryMb ?? 0, nodePorts);
+        const proxyPorts = inst.proxy ? layout.shards.length * 2 : 0;
+        if (inst.proxy && layout.proxies.length !== layout.shards.length) this.violation(`${inst.id}: ${layout.proxies.length} proxies for ${layout.shards.length} shards`);
+        if (mine.length !== nodes * perNode + proxyPorts) this.violation(`${inst.id}: ${mine.length} ports reserved, expected ${nodes * perNode + proxyPorts} (${perNode} per node${inst.proxy ? ', 2 per proxy' : ''})`);
+        const memoryMb = seen.get(inst.id)?.memoryMb ?? 0;
+        const check = inst.proxy ? await checkProxyInstance(inst, HOST, password, memoryMb, layout.shards, layout.proxies) : await checkInstanceData(inst, HOST, password, memoryMb, nodePorts);
         check.violations.forEach((v) => this.violation(v));
-        // No split brain left behind by a freeze (or anything else): one master per shard, where it belongs.
-        for (const p of await roleProblems(HOST, inst.port, nodePorts, password, inst.cluster, CLUSTER_SHARDS)) this.violation(`${inst.id}: ${p}`);
+        // No split brain left behind by a freeze (or anything else): one master per shard, where it belongs
+        // (a proxy cluster's shard roles are checked by checkProxyInstance).
+        if (!inst.proxy) for (const p of await roleProblems(HOST, inst.port, nodePorts, password, inst.cluster, CLUSTER_SHARDS)) this.violation(`${inst.id}: ${p}`);
         this.report.keysChecked += check.checked;
         if (inst.cluster) this.report.clusterKeysChecked += check.checked;
+        if (inst.proxy) this.report.proxyKeysChecked += check.checked;
         this.report.keysExcused += check.excused;
         this.report.keysExcusedLost += check.excusedLost;
       }
       for (const leak of findLeaks(this.dataDir, livePorts, liveNodes, ports)) this.violation(leak);
+      for (const leak of proxyLeaks(this.dataDir, liveProxies)) this.violation(leak);
       for (const p of redisProcessesUnder(this.dataDir)) {
         if (processStateSync(p.pid) === 'T') this.violation(`redis-server pid ${p.pid} in ${p.dir} is still stopped (SIGSTOP) at the end`);
       }

@@ -186,6 +186,8 @@ export function plainClient(host: string, port: number): Redis {
     port,
     lazyConnect: true,
     enableReadyCheck: false,
+    // twemproxy (a proxy cluster's endpoint) closes the connection on CLIENT SETINFO.
+    disableClientInfo: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,

@@ -1,43 +1,22 @@
 // Online change of a proxy cluster's shard count under a writer, with a kill -9 of the service during the
 // copy: 0 acknowledged writes lost, every key on the shard the new ring names and nowhere else. The
 // service runs as a separate process; ports 31700-31899 belong to this file.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KetamaRing } from '../../src/drivers/local/ketama-ring.ts';
-import { adminConnection, leftovers, processesUnder } from '../drivers/local-harness.ts';
-import type { SettingsSdk } from '../helpers/settings-sdk.ts';
-import { sdkClient } from '../helpers/sdk-client.ts';
-import { freePort, ServiceProcess } from '../helpers/service-process.ts';
-import { killInstanceProcesses, removeInstanceCgroups, TEST_AK, TEST_SK, waitForStatus } from '../helpers/test-service.ts';
+import { adminConnection, leftovers } from '../drivers/local-harness.ts';
+import { waitForStatus } from '../helpers/test-service.ts';
+import { serviceProcessForFile } from './service-process-for-file.ts';
 import { proxyClient, ProxyWriter } from './proxy-writer.ts';
 
 const PASSWORD = 'Pr0xyPass1';
 const KEYS = 30_000;
-let dataDir = '';
-let svc: ServiceProcess;
-let sdk: SettingsSdk;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'jcs-proxy-resize-'));
-  svc = new ServiceProcess(dataDir, await freePort(), '31700-31899');
-  await svc.start();
-  sdk = sdkClient(svc.url, TEST_AK, TEST_SK) as SettingsSdk;
-});
-
-afterAll(async () => {
-  await svc?.stop('SIGKILL');
-  killInstanceProcesses(dataDir);
-  await removeInstanceCgroups(dataDir);
-  expect(await processesUnder(dataDir)).toEqual([]);
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const file = serviceProcessForFile('jcs-proxy-resize-', '31700-31899');
 
 /** Each shard's master port, in shard order, from describeClusterInfo. */
 async function masters(id: string): Promise<number[]> {
-  const { result } = await sdk.describeClusterInfo({ cacheInstanceId: id });
+  const { result } = await file.sdk.describeClusterInfo({ cacheInstanceId: id });
   const redis = result.info.redis as { id: string; address: string }[];
   return redis.filter((r) => r.id.endsWith('-master')).map((r) => Number(r.address.split(':')[1]));
 }
@@ -48,7 +27,7 @@ async function checkPlacement(id: string, sample: string[], expected: number): P
   const ring = new KetamaRing(ports.length);
   let total = 0;
   for (const [shard, port] of ports.entries()) {
-    const admin = await adminConnection(dataDir, id, port);
+    const admin = await adminConnection(file.dataDir, id, port);
     total += await admin.dbsize();
     const mine = sample.filter((k) => ring.shardOf(k) === shard);
     if (mine.length > 0) expect(await admin.exists(...mine)).toBe(mine.length);
@@ -76,12 +55,12 @@ describe('proxy cluster: online change of the shard count', () => {
   let held = KEYS;
 
   it('creates a 2-shard instance and loads it through the proxy', async () => {
-    const res = await sdk.createCacheInstance({
+    const res = await file.sdk.createCacheInstance({
       cacheInstance: { vpcId: 'vpc-1', subnetId: 'subnet-1', cacheInstanceName: 'resize', cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2, azId: { master: 'cn-north-1a', slave: 'cn-north-1b' }, redisVersion: '4.0', password: PASSWORD },
     });
     id = res.result.cacheInstanceId as string;
-    expect(await waitForStatus(sdk, id, ['running', 'error'], 30_000)).toBe('running');
-    port = (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number;
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
+    port = (await file.sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number;
     const c = proxyClient(port, PASSWORD);
     await c.connect();
     for (let i = 0; i < KEYS; i += 1_000) await c.mset(Object.fromEntries(loaded.slice(i, i + 1_000).map((k) => [k, k.slice(5)])));
@@ -93,18 +72,18 @@ describe('proxy cluster: online change of the shard count', () => {
     const writer = new ProxyWriter(port, () => PASSWORD, 'grow:');
     writer.start();
     await new Promise((r) => setTimeout(r, 100));
-    await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 4 });
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 4 });
     // The copy has begun once the reshard's record says so; the service dies right there.
-    const marker = join(dataDir, 'instances', id, 'reshard.json');
+    const marker = join(file.dataDir, 'instances', id, 'reshard.json');
     for (let i = 0; ; i++) {
       const m = await readFile(marker, 'utf8').catch(() => null);
       if (m !== null && m.includes('"copy"')) break;
       if (i > 4_000) throw new Error('the reshard never started its copy');
       await new Promise((r) => setTimeout(r, 2));
     }
-    await svc.stop('SIGKILL');
-    await svc.start();
-    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    await file.svc.stop('SIGKILL');
+    await file.svc.start();
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
     await new Promise((r) => setTimeout(r, 100));
     await writer.stop();
     expect(writer.acked.length).toBeGreaterThan(100);
@@ -120,24 +99,47 @@ describe('proxy cluster: online change of the shard count', () => {
     const writer = new ProxyWriter(port, () => PASSWORD, 'shrink:');
     writer.start();
     await new Promise((r) => setTimeout(r, 100));
-    await sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 });
-    expect(await waitForStatus(sdk, id, ['changing'], 5_000)).toBe('changing');
-    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 });
+    expect(await waitForStatus(file.sdk, id, ['changing'], 5_000)).toBe('changing');
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
     await new Promise((r) => setTimeout(r, 100));
     await writer.stop();
     expect(await masters(id)).toEqual(before.slice(0, 2));
     await checkAcked(port, writer);
     held += writer.acked.length;
     await checkPlacement(id, [...loaded.slice(0, 2_000), ...writer.acked.slice(0, 2_000)], held);
-    const { result } = await sdk.describeClusterInfo({ cacheInstanceId: id });
+    const { result } = await file.sdk.describeClusterInfo({ cacheInstanceId: id });
     expect(result.info.proxies).toHaveLength(2);
     console.log(`shrink 4→2: ${writer.acked.length} acknowledged writes, longest gap ${writer.longestGapMs} ms`);
-    expect(await leftovers(dataDir, id, before.slice(2)).then((l) => l.filter((x) => x.startsWith('port')))).toEqual([]);
+    expect(await leftovers(file.dataDir, id, before.slice(2)).then((l) => l.filter((x) => x.startsWith('port')))).toEqual([]);
+  });
+
+  it('a change past its copy whose target changed (a resize refused late) turns back to the ring that holds the data', async () => {
+    // Forged: a shrink from 4 shards (two of them long gone) in its cleanup, while the spec asks for 4 again.
+    // Before, every repair failed with "past its copy" for good.
+    const two = await masters(id);
+    const marker = join(file.dataDir, 'instances', id, 'reshard.json');
+    await writeFile(marker, JSON.stringify({ from: [...two, 1, 2], to: two, phase: 'cleanup' }));
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 4 });
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    const four = await masters(id);
+    expect(four.slice(0, 2)).toEqual(two);
+    expect(four).toHaveLength(4);
+    await checkPlacement(id, loaded.slice(0, 2_000), held);
+    // Forged again: a shrink to 2 interrupted in its switch before any proxy ran the new ring, the spec
+    // back at 4: the 4-shard ring holds the data, so the marker goes and the proxies start as they were.
+    await writeFile(marker, JSON.stringify({ from: four, to: two, phase: 'switching' }));
+    const proxyDir = (await readdir(join(file.dataDir, 'instances', id))).find((n) => /^px\d+$/.test(n) && n !== `px${port}`)!;
+    process.kill(Number((await readFile(join(file.dataDir, 'instances', id, proxyDir, 'nutcracker.pid'), 'utf8')).trim()), 'SIGKILL');
+    for (let i = 0; i < 300 && (await readFile(marker, 'utf8').catch(() => null)) !== null; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await readFile(marker, 'utf8').catch(() => null)).toBeNull();
+    expect(await waitForStatus(file.sdk, id, ['running'], 30_000)).toBe('running');
+    await checkPlacement(id, loaded.slice(0, 2_000), held);
   });
 
   it('deletes it', async () => {
-    await sdk.deleteCacheInstance({ cacheInstanceId: id });
-    expect(await waitForStatus(sdk, id, ['gone'], 30_000)).toBe('gone');
-    expect(await leftovers(dataDir, id, [port])).toEqual([]);
+    await file.sdk.deleteCacheInstance({ cacheInstanceId: id });
+    expect(await waitForStatus(file.sdk, id, ['gone'], 30_000)).toBe('gone');
+    expect(await leftovers(file.dataDir, id, [port])).toEqual([]);
   });
 });

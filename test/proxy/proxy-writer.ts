@@ -23,7 +23,8 @@ export class ProxyWriter {
   private done: Promise<void> | null = null;
 
   constructor(
-    private readonly port: number,
+    /** The endpoint's port, or where to read it before each (re)connect (it moves with a type change). */
+    private readonly port: number | (() => number),
     private readonly password: () => string,
     private readonly prefix: string,
   ) {}
@@ -37,8 +38,12 @@ export class ProxyWriter {
     await this.done;
   }
 
+  private endpoint(): number {
+    return typeof this.port === 'number' ? this.port : this.port();
+  }
+
   private async run(): Promise<void> {
-    let c = proxyClient(this.port, this.password());
+    let c = proxyClient(this.endpoint(), this.password());
     let last = Date.now();
     for (let i = 0; !this.stopped; i++) {
       try {
@@ -51,7 +56,7 @@ export class ProxyWriter {
       } catch {
         this.errors++;
         c.disconnect();
-        c = proxyClient(this.port, this.password());
+        c = proxyClient(this.endpoint(), this.password());
         await new Promise((r) => setTimeout(r, 2));
       }
     }

@@ -117,14 +117,16 @@ function assertPrepaidTypeChange(row: InstanceRow, newType: string, newMemoryMb:
 }
 
 /**
- * What a proxy cluster cannot do yet: change its type (to or from another type). Said at once, naming the
- * field, instead of a task that fails later. A change of shard count is an online reshard.
+ * A proxy cluster's proxy compares the password in clear (`redis_auth`), and the store keeps it in clear
+ * only for proxy clusters (`proxy_password`): any other instance with a password has only its hash, which
+ * no proxy can check. Said at once, naming the way through, instead of a task that fails later.
  */
-function refuseProxyClusterChange(row: InstanceRow, cls: InstanceClass): void {
-  if (row.instance_type !== 'cluster' && cls.instanceType !== 'cluster') return;
-  if (row.instance_type !== cls.instanceType) {
-    throw new DomainError('INVALID_ARGUMENT', `cacheInstanceClass: changing between ${row.instance_type} and ${cls.instanceType} is not supported for proxy clusters yet`);
-  }
+function refuseProxyWithoutClearPassword(row: InstanceRow, cls: InstanceClass): void {
+  if (cls.instanceType !== 'cluster' || row.instance_type === 'cluster' || row.password_sha256 === null) return;
+  throw new DomainError(
+    'FAILED_PRECONDITION',
+    `cacheInstanceClass: a proxy cluster's proxy checks the password in clear, and this service keeps only a hash of a ${row.instance_type} instance's password; reset the password to none (resetCacheInstancePassword without password), change the class, then set the password again`,
+  );
 }
 
 export type InstanceService = ReturnType<typeof createInstanceService>;
@@ -416,12 +418,12 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       const row = await mustFind(scope, id);
       requireStatus(row, ['running'], 'modify the class of');
       const cls = resolveClass(input.cacheInstanceClass, row.redis_version, 'cacheInstanceClass');
-      // A type change (master-slave <-> native-cluster) copies the data to the new topology's nodes;
+      // A type change (master-slave, native-cluster, proxy cluster) copies the data to the new topology's nodes;
       // the catalogue only offers types the driver can build.
       const retype = cls.instanceType !== row.instance_type;
       const defaultShards = cls.instanceType === 'master-slave' ? 1 : retype ? undefined : row.shard_number;
       const shards = resolveShards(cls, input.shardNumber ?? defaultShards, 'shardNumber');
-      refuseProxyClusterChange(row, cls);
+      refuseProxyWithoutClearPassword(row, cls);
       if (cls.instanceClass === row.instance_class && shards === row.shard_number) {
         throw new DomainError('INVALID_ARGUMENT', `cacheInstanceClass: cacheInstance ${id} already has class ${cls.instanceClass}`);
       }

@@ -73,7 +73,7 @@ const INSPECT_NODE_MS = 2_000;
 const HANDLERS: Partial<Record<InstanceTopology, TopologyHandler>> = {
   'master-slave': withTypeChange(masterSlave),
   'native-cluster': withTypeChange(nativeCluster),
-  cluster: proxyCluster,
+  cluster: withTypeChange(proxyCluster),
 };
 
 /**

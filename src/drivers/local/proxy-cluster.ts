@@ -17,7 +17,8 @@ import { nodePaths } from './instance-paths.ts';
 import { KetamaRing } from './ketama-ring.ts';
 import { effectiveMaxClients, type LocalContext } from './local-context.ts';
 import { masterSlave } from './master-slave.ts';
-import { readMarker, reshard, servedRing, writeMarker, type ReshardMarker } from './proxy-reshard.ts';
+import { readMarker, reshard, reshardMarkerPath, servedRing, writeMarker, type ReshardMarker } from './proxy-reshard.ts';
+import { turnBack } from './reshard-turn-back.ts';
 import { PortInUseError } from './local-spec.ts';
 import {
   probeProxy,
@@ -111,14 +112,22 @@ export async function stopAllProxies(ctx: LocalContext, instanceId: string, sign
 const sameList = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The reshard to run (or resume) for `spec`, or null when the proxies serve its ring already. */
-async function pendingReshard(ctx: LocalContext, spec: LocalSpec): Promise<ReshardMarker | null> {
+async function pendingReshard(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<ReshardMarker | null> {
   const target = spec.shards.map((s) => s.master);
   let marker = await readMarker(ctx, spec.id);
   if (marker && !sameList(marker.to, target)) {
-    // A refused resize going back to the old class: possible only while no proxy serves the new ring.
-    if (marker.phase !== 'copy') throw new Error(`instance ${spec.id}: the change to ${marker.to.length} shards is past its copy and is finished first`);
-    marker = { ...marker, to: target };
-    await writeMarker(ctx, spec.id, marker);
+    // A refused resize going back to the old class. In the copy no proxy serves the new ring yet: the
+    // change just gets the new target. Past it, reshard-turn-back.ts finds the ring that holds the data.
+    if (marker.phase === 'copy') {
+      marker = { ...marker, to: target };
+      await writeMarker(ctx, spec.id, marker);
+    } else {
+      marker = await turnBack(ctx, spec, secrets, marker, signal);
+      if (!marker) {
+        await rm(reshardMarkerPath(ctx, spec.id), { force: true });
+        return null;
+      }
+    }
   }
   if (!marker) {
     const served = await servedRing(ctx, spec.id);
@@ -136,7 +145,7 @@ async function pendingReshard(ctx: LocalContext, spec: LocalSpec): Promise<Resha
 async function ensurePresent(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void | HandlerProgress> {
   check(spec);
   await Promise.all(spec.shards.map((_, i) => masterSlave.ensurePresent(ctx, shardSpec(spec, i), secrets, signal)));
-  const marker = await pendingReshard(ctx, spec);
+  const marker = await pendingReshard(ctx, spec, secrets, signal);
   if (marker) {
     const ports = new Set((spec.proxies ?? []).map((p) => p.port));
     const result = await reshard(ctx, spec, secrets, marker, {

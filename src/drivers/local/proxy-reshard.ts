@@ -17,17 +17,17 @@
  * new pause (writes may have reached the sources after the old pause expired); once any proxy serves the
  * new ring, every old one was stopped before it started, so the sources took no write since the last copy.
  */
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ADMIN_USER } from './acl-rules.ts';
 import { instanceDir, nodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
 import { KetamaRing } from './ketama-ring.ts';
-import { nodeCgroupRef, type LocalContext } from './local-context.ts';
+import type { LocalContext } from './local-context.ts';
 import type { LocalSpec } from './local-spec.ts';
 import { proxyDirPorts, proxyPaths } from './nutcracker.ts';
-import { stopNode } from './redis-node.ts';
+import { nodeDirPorts, removeNode } from './remove-node.ts';
 import { tlsPortOf } from './topology-handler.ts';
 
 /** Writes on the sources wait at most this long if the control plane dies mid-switch (then the redo above applies). */
@@ -43,7 +43,8 @@ export interface ReshardMarker {
   phase: 'copy' | 'switching' | 'cleanup';
 }
 
-const markerPath = (ctx: LocalContext, id: string): string => join(instanceDir(ctx.dataDir, id), 'reshard.json');
+export const reshardMarkerPath = (ctx: LocalContext, id: string): string => join(instanceDir(ctx.dataDir, id), 'reshard.json');
+const markerPath = reshardMarkerPath;
 
 export async function readMarker(ctx: LocalContext, id: string): Promise<ReshardMarker | null> {
   const text = await readFile(markerPath(ctx, id), 'utf8').catch(() => null);
@@ -308,18 +309,8 @@ async function cleanup(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCred
   if (kept.some((s) => s.cursor !== null)) return false;
   await Promise.all(kept.map((s) => s.client.call('CONFIG', 'SET', 'notify-keyspace-events', tenantNotify)));
   const keep = new Set(spec.shards.flatMap((s) => [s.master, s.replica]));
-  const names = await readdir(instanceDir(ctx.dataDir, spec.id)).catch(() => [] as string[]);
-  const removed = names.filter((n) => /^\d+$/.test(n)).map(Number).filter((p) => !keep.has(p));
-  await Promise.all(
-    removed.map(async (port) => {
-      const paths = nodePaths(ctx.dataDir, spec.id, port);
-      const admin = await ctx.pool.get(port, secrets).catch(() => null);
-      const cgroup = nodeCgroupRef(ctx, spec.id, port);
-      await stopNode({ paths, host: ctx.bindHost, port, admin, logger: ctx.logger, signal, ...(cgroup ? { cgroup } : {}) });
-      ctx.pool.drop(port);
-      await rm(paths.dir, { recursive: true, force: true });
-    }),
-  );
+  const removed = (await nodeDirPorts(ctx, spec.id)).filter((p) => !keep.has(p));
+  await Promise.all(removed.map((port) => removeNode(ctx, spec.id, secrets, port, signal)));
   if (removed.length > 0) ctx.logger.info({ instanceId: spec.id, ports: removed }, 'nodes of removed shards stopped');
   return true;
 }

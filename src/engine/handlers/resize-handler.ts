@@ -27,6 +27,8 @@ async function resize(ctx: TaskContext, row: InstanceRecord, task: TaskRow): Pro
   }
   const converged = stillProgressing(await ctx.converge(row));
   if (converged) return converged;
+  // A proxy cluster changed to another type: no proxy needs the password in clear any more.
+  if (row.instance_type !== 'cluster' && row.proxy_password) await updateInstance(ctx.db, row.id, { proxy_password: null });
   await transitionStatus(ctx.db, ctx.logger, row.id, 'changing', 'running', `class ${row.instance_class} applied`);
   return DONE;
 }

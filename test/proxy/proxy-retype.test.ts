@@ -1,0 +1,215 @@
+// Type changes to and from the proxy cluster with data, on real redis-server and nutcracker:
+// master-slave → proxy cluster (a kill -9 of the service during the change) → native cluster → proxy
+// cluster → master-slave, a writer that follows the published endpoint throughout: every key, expiry and
+// acknowledged write survives every change. The service runs as a separate process; ports 30600-30799
+// belong to this file (native-cluster bus ports are +10000).
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { leftovers, portOpen, processesUnder } from '../drivers/local-harness.ts';
+import { sdkError } from '../helpers/sdk-client.ts';
+import { waitForStatus } from '../helpers/test-service.ts';
+import { clusterClient } from '../cluster/cluster-writer.ts';
+import { serviceProcessForFile } from './service-process-for-file.ts';
+import { proxyClient, ProxyWriter } from './proxy-writer.ts';
+
+const KEYS = 3_000;
+const file = serviceProcessForFile('jcs-proxy-retype-', '30600-30799');
+
+type View = { port: number; cacheInstanceType: string; shardNumber: number };
+const view = async (id: string): Promise<View> => (await file.sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as unknown as View;
+
+const create = async (name: string, password?: string): Promise<string> => {
+  const res = await file.sdk.createCacheInstance({
+    cacheInstance: { vpcId: 'vpc-1', subnetId: 'subnet-1', cacheInstanceName: name, cacheInstanceClass: 'redis.m.micro.basic', azId: { master: 'cn-north-1a', slave: 'cn-north-1b' }, redisVersion: '4.0', ...(password ? { password } : {}) },
+  });
+  const id = res.result.cacheInstanceId as string;
+  expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
+  return id;
+};
+
+/** Reads keys through the endpoint the way its type needs (a cluster client for a native cluster). */
+async function reader(v: View): Promise<Pick<Redis, 'get' | 'pttl' | 'hgetall' | 'lrange' | 'zrange' | 'mget'> & { disconnect(): void }> {
+  if (v.cacheInstanceType === 'native-cluster') return clusterClient('127.0.0.1', v.port, null);
+  const c = proxyClient(v.port, undefined);
+  await c.connect();
+  return c;
+}
+
+async function checkData(v: View, acked: readonly string[]): Promise<void> {
+  const c = await reader(v);
+  try {
+    for (let i = 0; i < KEYS; i += 500) {
+      const keys = Array.from({ length: 500 }, (_, j) => `s:${i + j}`);
+      // One MGET per shard-less batch: a native cluster needs keys of one slot, so read one by one there.
+      const values = v.cacheInstanceType === 'native-cluster' ? await Promise.all(keys.map((k) => c.get(k))) : await c.mget(...keys);
+      expect(values).toEqual(keys.map((k) => `v${k.slice(2)}`));
+    }
+    for (let i = 0; i < KEYS; i += 300) {
+      // The deadline moved with the key (ABSTTL), not reset and not lost.
+      const ttl = await c.pttl(`s:${i}`);
+      expect(ttl).toBeGreaterThan(60_000);
+      expect(ttl).toBeLessThanOrEqual(600_000);
+    }
+    expect(await c.pttl('s:1')).toBe(-1);
+    expect(await c.hgetall('h:1')).toEqual({ a: '1', b: '2' });
+    expect(await c.lrange('l:1', 0, -1)).toEqual(['x', 'y', 'z']);
+    expect(await c.zrange('z:1', 0, -1)).toEqual(['one', 'two']);
+    const got = await Promise.all(acked.map((k) => c.get(k)));
+    expect(acked.filter((k, i) => got[i] !== k.slice(k.lastIndexOf(':') + 1))).toEqual([]);
+  } finally {
+    c.disconnect();
+  }
+}
+
+describe('type change to and from a proxy cluster', () => {
+  let id = '';
+  let current: View;
+  const acked: string[] = [];
+
+  /** Changes the class under a writer that re-reads the endpoint; returns the new view. */
+  /** Changes the class under the writer; `first` runs just before the change is asked for, `during` right after. */
+  async function change(cacheInstanceClass: string, shardNumber: number | undefined, prefix: string, during?: () => Promise<void>, first?: () => void): Promise<View> {
+    const before = current;
+    let port = before.port;
+    const writer = new ProxyWriter(() => port, () => '', prefix);
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        port = (await view(id).catch(() => before)).port;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    writer.start();
+    await new Promise((r) => setTimeout(r, 100));
+    first?.();
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass, ...(shardNumber ? { shardNumber } : {}) });
+    await during?.();
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    const after = await view(id);
+    port = after.port;
+    // Writes on the new endpoint too, before the writer stops.
+    const until = writer.acked.length + 20;
+    for (let i = 0; writer.acked.length < until && i < 500; i++) await new Promise((r) => setTimeout(r, 10));
+    await writer.stop();
+    polling = false;
+    await poll;
+    expect(after.port).not.toBe(before.port);
+    expect(await portOpen(before.port)).toBe(false);
+    acked.push(...writer.acked);
+    console.log(`${before.cacheInstanceType} → ${after.cacheInstanceType}: ${writer.acked.length} acknowledged writes, longest gap ${writer.longestGapMs} ms`);
+    current = after;
+    return after;
+  }
+
+  it('refuses a change to a proxy cluster for an instance whose password it keeps only hashed', async () => {
+    const other = await create('retype_pw', 'Pr0xyPass1');
+    const err = await sdkError(file.sdk.modifyCacheInstanceClass({ cacheInstanceId: other, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 }));
+    expect(err).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION' });
+    expect(err.message).toMatch(/^cacheInstanceClass: a proxy cluster's proxy checks the password in clear/);
+    expect((await view(other)).cacheInstanceType).toBe('master-slave');
+    await file.sdk.deleteCacheInstance({ cacheInstanceId: other });
+    expect(await waitForStatus(file.sdk, other, ['gone'], 30_000)).toBe('gone');
+  });
+
+  it('refuses keys outside database 0 when the change starts, and keeps the instance as it was', async () => {
+    id = await create('retype_proxy');
+    current = await view(id);
+    const seed = new Redis({ host: '127.0.0.1', port: current.port });
+    const p = seed.pipeline();
+    // Every third key expires in 10 minutes.
+    for (let i = 0; i < KEYS; i++) {
+      if (i % 3 === 0) p.set(`s:${i}`, `v${i}`, 'PX', 600_000);
+      else p.set(`s:${i}`, `v${i}`);
+    }
+    p.hset('h:1', { a: '1', b: '2' }).rpush('l:1', 'x', 'y', 'z').zadd('z:1', 1, 'one', 2, 'two');
+    await p.exec();
+    await seed.select(1);
+    await seed.set('only-in-db1', 'x');
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 });
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    expect(await view(id)).toMatchObject({ cacheInstanceType: 'master-slave', port: current.port });
+    expect(await seed.get('only-in-db1')).toBe('x');
+    await seed.del('only-in-db1');
+    seed.disconnect();
+    // Nothing of the refused proxy cluster is left: the master-slave pair only.
+    expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(2);
+  });
+
+  it('master-slave → proxy cluster, across a kill -9 of the service during the change', async () => {
+    let phase = '';
+    const after = await change('redis.s.micro.basic', 2, 'ms2px:', async () => {
+      const marker = join(file.dataDir, 'instances', id, 'retype.json');
+      for (let i = 0; i < 5_000 && phase === ''; i++) {
+        phase = (await readFile(marker, 'utf8').catch(() => '')).match(/"phase":"(\w+)"/)?.[1] ?? '';
+        if (phase === '') await new Promise((r) => setTimeout(r, 1));
+      }
+      await file.svc.stop('SIGKILL');
+      await file.svc.start();
+    });
+    console.log(`service killed in the type change's ${phase || 'unseen'} phase`);
+    expect(phase).not.toBe('');
+    expect(after).toMatchObject({ cacheInstanceType: 'cluster', shardNumber: 2 });
+    // 2 shards × (master + replica) + 2 proxies.
+    expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(6);
+    await checkData(after, acked);
+    const list = (await (file.sdk as unknown as { describeTaskProgressList: (p: unknown) => Promise<{ result: { taskProgresses: Array<{ taskStatus: string; progressPercent: number }> } }> }).describeTaskProgressList({ cacheInstanceId: id })).result.taskProgresses;
+    expect(list[0]).toMatchObject({ taskStatus: 'success', progressPercent: 100 });
+  });
+
+  it('proxy cluster → native cluster → proxy cluster', async () => {
+    // A kill -9 in the cut-over this time. The cut-over stops the old proxies first, and a frozen one
+    // (SIGSTOP: its SIGTERM waits, SIGKILL follows after 2 s) holds the change there long enough to see it.
+    const dir = join(file.dataDir, 'instances', id);
+    const frozen = (await readdir(dir)).filter((n) => /^px\d+$/.test(n) && n !== `px${current.port}`)[0]!;
+    const pid = Number((await readFile(join(dir, frozen, 'nutcracker.pid'), 'utf8')).trim());
+    let phase = '';
+    const native = await change(
+      'redis.o.1g.basic',
+      3,
+      'px2nc:',
+      async () => {
+        for (let i = 0; i < 20_000 && phase !== 'cutover'; i++) {
+          phase = (await readFile(join(dir, 'retype.json'), 'utf8').catch(() => '')).match(/"phase":"(\w+)"/)?.[1] ?? '';
+          if (phase !== 'cutover') await new Promise((r) => setTimeout(r, 1));
+        }
+        await file.svc.stop('SIGKILL');
+        await file.svc.start();
+      },
+      () => process.kill(pid, 'SIGSTOP'),
+    );
+    expect(phase).toBe('cutover');
+    // The frozen proxy was stopped by the resumed cut-over (SIGKILL reaches a stopped process).
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(native).toMatchObject({ cacheInstanceType: 'native-cluster', shardNumber: 3 });
+    expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(6);
+    await checkData(native, acked);
+    const proxy = await change('redis.s.micro.basic', 4, 'nc2px:');
+    expect(proxy).toMatchObject({ cacheInstanceType: 'cluster', shardNumber: 4 });
+    expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(12);
+    await checkData(proxy, acked);
+  });
+
+  it('proxy cluster → master-slave, then delete leaves nothing', async () => {
+    const ms = await change('redis.m.micro.basic', undefined, 'px2ms:');
+    expect(ms.cacheInstanceType).toBe('master-slave');
+    expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(2);
+    await checkData(ms, acked);
+    const c = new Redis({ host: '127.0.0.1', port: ms.port });
+    // Every key the instance ever held, and no other: the seeded ones and the writer's (a write whose answer
+    // was lost in a switch may have landed too, so these are at least the acknowledged ones).
+    const size = await c.dbsize();
+    expect(size).toBeGreaterThanOrEqual(KEYS + 3 + new Set(acked).size);
+    let cursor = '0';
+    do {
+      const [next, keys] = await c.scan(cursor, 'COUNT', 1_000);
+      cursor = next;
+      expect(keys.filter((k) => !/^(s:\d+|[hlz]:1|(ms2px|px2nc|nc2px|px2ms):\d+)$/.test(k))).toEqual([]);
+    } while (cursor !== '0');
+    c.disconnect();
+    await file.sdk.deleteCacheInstance({ cacheInstanceId: id });
+    expect(await waitForStatus(file.sdk, id, ['gone'], 30_000)).toBe('gone');
+    expect(await leftovers(file.dataDir, id, [ms.port])).toEqual([]);
+  });
+});
