@@ -9,6 +9,8 @@
  * signature check needs and answer the same body through the read cache: the most a signed route
  * can reach on this machine before any of our own code runs.
  */
+import { randomBytes } from 'node:crypto';
+import { PasswordSeal } from '../src/domain/instances/password-seal.ts';
 import { type ChildProcess, execFile, execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,6 +70,7 @@ async function serve(): Promise<void> {
   const logger = pino({ level: 'warn' });
   const instances = createInstanceService({
     db,
+    passwordSeal: new PasswordSeal(randomBytes(32)),
     catalogue: loadClassCatalogue(['master-slave']),
     config: {
       instancePorts: { from: 6400, to: 7399 },

@@ -14,6 +14,7 @@ import { createTaskProgressService } from './domain/analysis/task-progress-servi
 import { createCacheAnalysisService } from './domain/analysis/cache-analysis-service.ts';
 import { createAutoAnalysisScheduler } from './domain/analysis/auto-analysis-scheduler.ts';
 import { toInstanceSpec } from './domain/instances/instance-spec.ts';
+import { PasswordSeal } from './domain/instances/password-seal.ts';
 import { createLocalDriver } from './drivers/local/local-driver.ts';
 import { promisedNodeMemoryBytes } from './drivers/local/memory-guard.ts';
 import { checkRedisBinary } from './drivers/local/redis-binary.ts';
@@ -109,9 +110,12 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
   // Backups: files in a directory (an object store would be another BackupStore), tasks in the engine.
   const backupFiles = createDirectoryBackupStore(config.backupDir ?? join(config.dataDir, 'backups'));
   const backupLimits = { perInstance: config.backupMaxPerInstance, accountBytes: Math.floor(config.backupQuotaGb * 1e9), retentionDays: config.backupRetentionDays };
+  // The tenant passwords that proxies need, sealed under a key of the data directory (password-seal.ts).
+  const passwordSeal = await PasswordSeal.ofDataDir(config.dataDir);
   const engine = new Engine({
     db,
     driver,
+    passwordSeal,
     logger: logger.child({ component: 'engine' }),
     handlers: [...defaultTaskHandlers, backupHandler(backupFiles), restoreHandler(backupFiles)],
     maxAttempts: config.taskAttempts,
@@ -144,6 +148,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
   const backupScheduler = new BackupScheduler({ db, files: backupFiles, logger: logger.child({ component: 'backup-schedule' }), limits: backupLimits, notifyEngine: () => engine.notify() });
   const instances = createInstanceService({
     db,
+    passwordSeal,
     createFromBackup: backups.createFromBackup,
     catalogue: loadClassCatalogue(driver.topologies),
     config,
@@ -178,8 +183,8 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
   // Diagnostics read the nodes through the driver on request, bounded like an observe.
   const diagnostics = createDiagnosticsService({
     db,
-    inspect: async (row) => (driver.inspectNodes ? driver.inspectNodes(toInstanceSpec(row), AbortSignal.timeout(5_000)) : []),
-    topology: (row) => driver.observe(toInstanceSpec(row), AbortSignal.timeout(5_000)),
+    inspect: async (row) => (driver.inspectNodes ? driver.inspectNodes(toInstanceSpec(row, passwordSeal), AbortSignal.timeout(5_000)) : []),
+    topology: (row) => driver.observe(toInstanceSpec(row, passwordSeal), AbortSignal.timeout(5_000)),
   });
   const metrics = createServiceMetrics({ db, engine });
   const metricsAccess = { token: config.metricsToken, anyClient: config.metricsPort !== undefined };

@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { PermanentDriverError, type Driver, type Endpoint, type InstanceSpec, type Observation, type StepResult } from '../drivers/driver.ts';
 import { toInstanceSpec } from '../domain/instances/instance-spec.ts';
+import type { PasswordSeal } from '../domain/instances/password-seal.ts';
 import { transitionStatus, type InstanceStatus } from '../domain/instances/instance-status.ts';
 import type { Logger } from '../logger.ts';
 import { insertEvent, pruneEvents } from '../store/events-repo.ts';
@@ -23,6 +24,8 @@ export interface EngineOptions {
   /** A wrapped driver (drivers/wrap-driver.ts): the engine relies on its timeouts. */
   driver: Driver;
   logger: Logger;
+  /** Opens the kept tenant password a proxy cluster's spec carries (domain/instances/password-seal.ts). */
+  passwordSeal: PasswordSeal;
   /** One handler per task kind (handlers/default-handlers.ts). */
   handlers: readonly TaskHandler[];
   /** How often each settled instance is verified (and repaired when it drifted). Default 500 ms. */
@@ -436,7 +439,7 @@ export class Engine {
       now: this.o.now,
       owner: this.o.processId,
       signal: (ms) => this.signal(ms, taskSignal),
-      spec: (row) => toInstanceSpec(row),
+      spec: (row) => toInstanceSpec(row, this.o.passwordSeal),
       converge: (row) => this.converge(row, taskSignal),
       restartDeadNodes: (spec) => this.restartDeadNodes(spec, taskSignal),
     };
@@ -444,7 +447,7 @@ export class Engine {
 
   /** Brings every node up, then checks it the way a client would; throws with the problems otherwise. */
   private async converge(row: InstanceRecord, outer: AbortSignal = this.abort.signal): Promise<StepResult> {
-    const spec = toInstanceSpec(row);
+    const spec = toInstanceSpec(row, this.o.passwordSeal);
     const result = await this.o.driver.ensurePresent(spec, this.signal(this.o.stepTimeoutMs, outer));
     await this.recordEndpoint(row, result.endpoint);
     if (result.state === 'progressing') return result;
@@ -569,7 +572,7 @@ export class Engine {
     // status (changing, configuring, deleting), so its instance is left to the task.
     const row = await this.currentRow(instanceId);
     if (!row || (row.status !== 'running' && row.status !== 'error')) return;
-    const spec = toInstanceSpec(row);
+    const spec = toInstanceSpec(row, this.o.passwordSeal);
     let problems: string[];
     try {
       const obs = await driver.observe(spec, this.signal(this.o.observeTimeoutMs));

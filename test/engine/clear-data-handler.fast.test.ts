@@ -20,6 +20,7 @@ import { getInstanceById, insertInstance } from '../../src/store/instances-repo.
 import { openStore, type Db } from '../../src/store/open-store.ts';
 import { insertTask, taskById } from '../../src/store/tasks-repo.ts';
 import { instanceRow } from '../helpers/instance-row.ts';
+import { TEST_SEAL } from './engine-harness.ts';
 
 /** A one-shard keyspace: scans `count` names at a time in insertion order, deletes what matches. */
 class MemoryKeys {
@@ -59,7 +60,7 @@ function context(driver: Partial<Driver>): TaskContext {
     now: Date.now,
     owner: 'test',
     signal: () => new AbortController().signal,
-    spec: (row) => toInstanceSpec(row),
+    spec: (row) => toInstanceSpec(row, TEST_SEAL),
     converge: () => Promise.reject(new Error('not used')),
     restartDeadNodes: () => Promise.reject(new Error('not used')),
   };

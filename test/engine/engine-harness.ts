@@ -14,6 +14,10 @@ import { defaultTaskHandlers } from '../../src/engine/handlers/default-handlers.
 import { changeCounter } from '../../src/store/change-counter.ts';
 import { openStore, type Db } from '../../src/store/open-store.ts';
 import { FakeDriver } from './fake-driver.ts';
+import { PasswordSeal } from '../../src/domain/instances/password-seal.ts';
+
+/** The password seal of every test engine and instance service (a fixed key: tests only). */
+export const TEST_SEAL = new PasswordSeal(Buffer.alloc(32, 7));
 
 export interface EngineHarness {
   db: Db;
@@ -47,10 +51,11 @@ export async function engineHarness(opts: Partial<EngineOptions> & { logLevel?: 
   const fake = opts.fake ?? new FakeDriver();
   const driver = wrapDriver(fake, { logger, timeoutMs: opts.stepTimeoutMs ?? 30_000 });
   const { logLevel: _level, fake: _fake, ...engineOpts } = opts;
-  const engine = new Engine({ db, driver, logger, handlers: defaultTaskHandlers, healthIntervalMs: 100, storeVersion: changeCounter(db), ...engineOpts });
+  const engine = new Engine({ db, driver, logger, passwordSeal: TEST_SEAL, handlers: defaultTaskHandlers, healthIntervalMs: 100, storeVersion: changeCounter(db), ...engineOpts });
   const config = loadConfig({ JCS_DATA_DIR: dir, JCS_QUOTA: '10000', JCS_QUOTA_NODES: '100000', JCS_HOST_MEMORY_MB: String(1 << 30) });
   const instances = createInstanceService({
     db,
+    passwordSeal: TEST_SEAL,
     catalogue: loadClassCatalogue(fake.topologies),
     config,
     logger,

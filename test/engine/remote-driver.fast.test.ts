@@ -14,7 +14,7 @@ import { wrapDriver } from '../../src/drivers/wrap-driver.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { defaultTaskHandlers } from '../../src/engine/handlers/default-handlers.ts';
 import { reachConflict } from '../../src/engine/nodes-reach.ts';
-import { ACCOUNTS, engineHarness, type EngineHarness } from './engine-harness.ts';
+import { ACCOUNTS, engineHarness, type EngineHarness, TEST_SEAL } from './engine-harness.ts';
 import { FakeDriver } from './fake-driver.ts';
 
 const [A] = ACCOUNTS as [string];
@@ -52,7 +52,7 @@ afterEach(async () => {
 /** Another service process: its own engine (and lease owner) on the harness's store. */
 function otherProcess(harness: EngineHarness, processId: string, fake: FakeDriver): Engine {
   const logger = pino({ level: 'silent' });
-  const engine = new Engine({ db: harness.db, driver: wrapDriver(fake, { logger, timeoutMs: 30_000 }), logger, handlers: defaultTaskHandlers, processId, healthIntervalMs: 100, shareHealthChecks: true, leaseMs: 1_500, concurrency: 1 });
+  const engine = new Engine({ db: harness.db, passwordSeal: TEST_SEAL, driver: wrapDriver(fake, { logger, timeoutMs: 30_000 }), logger, handlers: defaultTaskHandlers, processId, healthIntervalMs: 100, shareHealthChecks: true, leaseMs: 1_500, concurrency: 1 });
   others.push(engine);
   return engine;
 }

@@ -9,7 +9,7 @@ import { createInstanceSettingsService } from '../../src/domain/settings/instanc
 import { wrapDriver } from '../../src/drivers/wrap-driver.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { defaultTaskHandlers } from '../../src/engine/handlers/default-handlers.ts';
-import { ACCOUNTS, engineHarness, type EngineHarness } from './engine-harness.ts';
+import { ACCOUNTS, engineHarness, type EngineHarness, TEST_SEAL } from './engine-harness.ts';
 import { FakeDriver } from './fake-driver.ts';
 
 let h: EngineHarness | undefined;
@@ -57,7 +57,7 @@ describe('settings task', () => {
 
     const fresh = new FakeDriver();
     const logger = pino({ level: 'silent' });
-    const second = new Engine({ db: harness.db, driver: wrapDriver(fresh, { logger, timeoutMs: 5_000 }), logger, handlers: defaultTaskHandlers, healthIntervalMs: 100 });
+    const second = new Engine({ db: harness.db, passwordSeal: TEST_SEAL, driver: wrapDriver(fresh, { logger, timeoutMs: 5_000 }), logger, handlers: defaultTaskHandlers, healthIntervalMs: 100 });
     second.start();
     try {
       await harness.waitFor('running after the restart', async () => (await harness.status(id)) === 'running');

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { wrapDriver } from '../../src/drivers/wrap-driver.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { defaultTaskHandlers } from '../../src/engine/handlers/default-handlers.ts';
-import { ACCOUNTS, engineHarness, type EngineHarness } from './engine-harness.ts';
+import { ACCOUNTS, engineHarness, type EngineHarness, TEST_SEAL } from './engine-harness.ts';
 
 const [A] = ACCOUNTS as [string];
 const WINNER = 'winner-process';
@@ -26,7 +26,7 @@ afterEach(async () => {
 /** The other process: an engine on the same store and driver, under another lease owner. */
 function startWinner(harness: EngineHarness): Engine {
   const logger = pino({ level: 'silent' });
-  const engine = new Engine({ db: harness.db, driver: wrapDriver(harness.fake, { logger, timeoutMs: 30_000 }), logger, handlers: defaultTaskHandlers, processId: WINNER, healthIntervalMs: 100 });
+  const engine = new Engine({ db: harness.db, passwordSeal: TEST_SEAL, driver: wrapDriver(harness.fake, { logger, timeoutMs: 30_000 }), logger, handlers: defaultTaskHandlers, processId: WINNER, healthIntervalMs: 100 });
   engine.start();
   return engine;
 }

@@ -5,10 +5,10 @@
 // belong to this file (native-cluster bus ports are +10000).
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { leftovers, portOpen, processesUnder } from '../drivers/local-harness.ts';
-import { sdkError } from '../helpers/sdk-client.ts';
 import { waitForStatus } from '../helpers/test-service.ts';
 import { clusterClient } from '../cluster/cluster-writer.ts';
 import { serviceProcessForFile } from './service-process-for-file.ts';
@@ -103,12 +103,26 @@ describe('type change to and from a proxy cluster', () => {
     return after;
   }
 
-  it('refuses a change to a proxy cluster for an instance whose password it keeps only hashed', async () => {
+  it('a master-slave instance with a password becomes a proxy cluster whose proxies take that password; the store holds it only sealed', async () => {
     const other = await create('retype_pw', 'Pr0xyPass1');
-    const err = await sdkError(file.sdk.modifyCacheInstanceClass({ cacheInstanceId: other, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 }));
-    expect(err).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION' });
-    expect(err.message).toMatch(/^cacheInstanceClass: a proxy cluster's proxy checks the password in clear/);
-    expect((await view(other)).cacheInstanceType).toBe('master-slave');
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: other, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 });
+    expect(await waitForStatus(file.sdk, other, ['running', 'error'], 60_000)).toBe('running');
+    const v = await view(other);
+    expect(v).toMatchObject({ cacheInstanceType: 'cluster', shardNumber: 2 });
+    const good = proxyClient(v.port, 'Pr0xyPass1');
+    await good.connect();
+    expect(await good.set('pw:1', 'x')).toBe('OK');
+    good.disconnect();
+    const wrong = proxyClient(v.port, 'WrongPass1');
+    await expect(wrong.connect().then(() => wrong.get('pw:1'))).rejects.toThrow(/invalid password|NOAUTH|WRONGPASS/i);
+    wrong.disconnect();
+    // A copy of the database alone gives no password: the kept value is sealed under the data directory's key.
+    const db = new Database(join(file.dataDir, 'jcs-redis.db'), { readonly: true, fileMustExist: true });
+    const kept = (db.prepare('select proxy_password from instances where id = ?').get(other) as { proxy_password: string }).proxy_password;
+    db.close();
+    expect(kept).toMatch(/^seal1:/);
+    expect(Buffer.from(kept.slice(6), 'base64url').includes(Buffer.from('Pr0xyPass1'))).toBe(false);
+    expect(kept).not.toContain('Pr0xyPass1');
     await file.sdk.deleteCacheInstance({ cacheInstanceId: other });
     expect(await waitForStatus(file.sdk, other, ['gone'], 30_000)).toBe('gone');
   });

@@ -15,6 +15,7 @@ import { publishedRole, rolesOf } from '../../src/drivers/local/port-book.ts';
 import type { Db } from '../../src/store/open-store.ts';
 import { reserveRoles } from '../../src/store/ports-repo.ts';
 import { describeStore } from './describe-store.ts';
+import { PasswordSeal } from '../../src/domain/instances/password-seal.ts';
 
 const PORTS = { from: 7100, to: 7199 };
 
@@ -23,6 +24,7 @@ function service(db: Db, env: Record<string, string>) {
   const policy = { range: config.instancePorts, quarantineMs: 0 };
   return createInstanceService({
     db,
+    passwordSeal: new PasswordSeal(Buffer.alloc(32, 7)),
     catalogue: loadClassCatalogue(['master-slave', 'native-cluster']),
     config,
     logger: pino({ level: 'silent' }),

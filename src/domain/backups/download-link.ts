@@ -1,7 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, readFile } from 'node:fs/promises';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
-import { writeFileOnce } from '../../write-file-once.ts';
+import { loadOrCreateKeyFile } from '../../key-file.ts';
 import { DomainError } from '../domain-error.ts';
 
 /** JD's describeDownloadUrl links are valid for one hour. */
@@ -15,16 +14,7 @@ export const DOWNLOAD_PATH = '/backups/download';
  * made at the first start, so links stay valid across restarts and only this service can make them.
  */
 export async function loadOrCreateLinkKey(dataDir: string): Promise<Buffer> {
-  const file = join(dataDir, 'backup-links.key');
-  const existing = await readFile(file).catch(() => null);
-  if (existing && existing.length === 32) return existing;
-  const key = randomBytes(32);
-  // Two processes starting at once do not overwrite each other's key, nor read it half-written; the loser reads the winner's.
-  await writeFileOnce(file, key);
-  await chmod(file, 0o600);
-  const stored = await readFile(file);
-  if (stored.length !== 32) throw new Error(`${file} is not a 32-byte key; remove it to make a new one (old links stop working)`);
-  return stored;
+  return loadOrCreateKeyFile(join(dataDir, 'backup-links.key'), 'old links stop working');
 }
 
 function mac(key: Buffer, baseId: string, name: string, expires: number): string {

@@ -34,6 +34,7 @@ import { addChargePeriod, formatJdTime } from '../time-format.ts';
 import type { ChargeInput, CreateInstanceInput, ModifyClassInput, RequestScope } from './instance-inputs.ts';
 import { toCacheInstanceView, type CacheInstanceView, type InstanceRow } from './instance-mapper.ts';
 import { toInstanceSpec } from './instance-spec.ts';
+import type { PasswordSeal } from './password-seal.ts';
 import { transitionStatus, type InstanceStatus } from './instance-status.ts';
 import { DEFAULT_IP_WHITE_LIST, isDefaultIpWhiteList, normalizeIpWhiteList, storedIpWhiteList } from './ip-white-list.ts';
 import { PASSWORD_RULE, passwordProblem } from './password-rule.ts';
@@ -58,6 +59,8 @@ export interface InstanceServiceDeps {
   /** Promised memory of one node of a given maxmemory (the driver's allowances included): what admission control counts. */
   nodePromise: NodePromise;
   logger: Logger;
+  /** Seals the tenant's password for proxies (password-seal.ts); the store never holds it in clear. */
+  passwordSeal: PasswordSeal;
   /** Wakes the engine after a task was committed. */
   notifyEngine: () => void;
   now: () => Date;
@@ -117,15 +120,15 @@ function assertPrepaidTypeChange(row: InstanceRow, newType: string, newMemoryMb:
 }
 
 /**
- * A proxy cluster's proxy compares the password in clear (`redis_auth`), and the store keeps it in clear
- * only for proxy clusters (`proxy_password`): any other instance with a password has only its hash, which
- * no proxy can check. Said at once, naming the way through, instead of a task that fails later.
+ * A proxy cluster's proxy compares the password in clear (`redis_auth`): the service keeps every password
+ * sealed for that (password-seal.ts), but an instance whose password was set before sealing has only its
+ * hash, which no proxy can check. Said at once, naming the way through, instead of a task that fails later.
  */
-function refuseProxyWithoutClearPassword(row: InstanceRow, cls: InstanceClass): void {
-  if (cls.instanceType !== 'cluster' || row.instance_type === 'cluster' || row.password_sha256 === null) return;
+function refuseProxyWithoutKeptPassword(row: InstanceRow, cls: InstanceClass): void {
+  if (cls.instanceType !== 'cluster' || row.instance_type === 'cluster' || row.password_sha256 === null || row.proxy_password) return;
   throw new DomainError(
     'FAILED_PRECONDITION',
-    `cacheInstanceClass: a proxy cluster's proxy checks the password in clear, and this service keeps only a hash of a ${row.instance_type} instance's password; reset the password to none (resetCacheInstancePassword without password), change the class, then set the password again`,
+    `cacheInstanceClass: a proxy cluster's proxy checks the password itself, and the password of ${row.id} was set before this service kept passwords for proxies; reset it once (resetCacheInstancePassword, the same password will do), then change the class`,
   );
 }
 
@@ -334,8 +337,9 @@ export function createInstanceService(deps: InstanceServiceDeps) {
             status: 'creating',
             status_reason: 'created',
             password_sha256: input.password ? sha256(input.password) : null,
-            // twemproxy compares the password in clear: kept for proxy clusters only (docs/security.md).
-            proxy_password: cls.instanceType === 'cluster' && input.password ? input.password : null,
+            // twemproxy compares the password in clear: kept sealed for every type, since a type change may
+            // build proxies later (password-seal.ts, docs/security.md).
+            proxy_password: input.password ? deps.passwordSeal.seal(id, input.password) : null,
             az_master: input.azId.master,
             az_slave: input.azId.slave,
             vpc_id: input.vpcId,
@@ -359,7 +363,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
           tags,
         );
         const row = (await getInstanceById(trx, id))!;
-        await reserveNodesOrRefuse(trx, toInstanceSpec(row), input.port !== undefined ? 'cacheInstance.port' : null, true);
+        await reserveNodesOrRefuse(trx, toInstanceSpec(row, deps.passwordSeal), input.port !== undefined ? 'cacheInstance.port' : null, true);
         if (input.backupId !== undefined && fromBackup) {
           // The backup's task builds the instance with its data: it is never `running` empty first.
           await fromBackup(trx, scope, { instanceId: id, backupId: input.backupId, srcInstanceId: input.srcInstanceId, instanceType: cls.instanceType, shards: shape.shards, memoryMbPerShard: shape.memoryMbPerShard });
@@ -423,7 +427,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       const retype = cls.instanceType !== row.instance_type;
       const defaultShards = cls.instanceType === 'master-slave' ? 1 : retype ? undefined : row.shard_number;
       const shards = resolveShards(cls, input.shardNumber ?? defaultShards, 'shardNumber');
-      refuseProxyWithoutClearPassword(row, cls);
+      refuseProxyWithoutKeptPassword(row, cls);
       if (cls.instanceClass === row.instance_class && shards === row.shard_number) {
         throw new DomainError('INVALID_ARGUMENT', `cacheInstanceClass: cacheInstance ${id} already has class ${cls.instanceClass}`);
       }
@@ -472,7 +476,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         });
         // New shards (or the other topology's nodes) get their host resources now; nodes that go away
         // keep theirs until the driver has stopped them.
-        await reserveNodesOrRefuse(trx, toInstanceSpec((await getInstanceById(trx, id))!), null, false);
+        await reserveNodesOrRefuse(trx, toInstanceSpec((await getInstanceById(trx, id))!, deps.passwordSeal), null, false);
         await enqueue(trx, id, 'resize', payload);
       });
       deps.notifyEngine();
@@ -489,7 +493,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
         }
         await updateInstance(trx, id, {
           password_sha256: password ? sha256(password) : null,
-          proxy_password: row.instance_type === 'cluster' && password ? password : null,
+          proxy_password: password ? deps.passwordSeal.seal(id, password) : null,
         });
         await enqueue(trx, id, 'password', {});
       });

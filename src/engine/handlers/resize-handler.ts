@@ -1,4 +1,5 @@
 import type { ResizePayload } from '../../domain/instances/instance-service.ts';
+import { isSealed } from '../../domain/instances/password-seal.ts';
 import { transitionStatus } from '../../domain/instances/instance-status.ts';
 import { getInstanceById, updateInstance, type InstanceRecord } from '../../store/instances-repo.ts';
 import { DONE, GiveUp, stillProgressing, type TaskContext, type TaskHandler, type TaskOutcome } from '../task-handler.ts';
@@ -27,8 +28,9 @@ async function resize(ctx: TaskContext, row: InstanceRecord, task: TaskRow): Pro
   }
   const converged = stillProgressing(await ctx.converge(row));
   if (converged) return converged;
-  // A proxy cluster changed to another type: no proxy needs the password in clear any more.
-  if (row.instance_type !== 'cluster' && row.proxy_password) await updateInstance(ctx.db, row.id, { proxy_password: null });
+  // A proxy cluster of before sealing changed to another type: its password in clear goes (a sealed one
+  // stays: a later change back to a proxy cluster needs it).
+  if (row.instance_type !== 'cluster' && row.proxy_password && !isSealed(row.proxy_password)) await updateInstance(ctx.db, row.id, { proxy_password: null });
   await transitionStatus(ctx.db, ctx.logger, row.id, 'changing', 'running', `class ${row.instance_class} applied`);
   return DONE;
 }
