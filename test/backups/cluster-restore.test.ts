@@ -11,7 +11,7 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sdkError } from '../helpers/sdk-client.ts';
 import { msSpec, waitForStatus } from '../helpers/test-service.ts';
-import { backupEnd, startKillableService, type BackupSdk, type KillableService } from './backup-helpers.ts';
+import { backupEnd, restoreWriter, startKillableService, type BackupSdk, type KillableService } from './backup-helpers.ts';
 
 const PASSWORD = 'Abcd1234';
 const KEYS = Array.from({ length: 300 }, (_, i) => `c:${i}`);
@@ -88,38 +88,22 @@ describe('native-cluster restore', () => {
     await c.del('c:1');
     await c.del('h');
     await c.set('c:2', 'changed');
-    // A plain client on the published port, writing throughout.
-    const w = new Redis({ host: '127.0.0.1', port, password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => 5, enableOfflineQueue: false, enableReadyCheck: false });
-    w.on('error', () => undefined);
-    clients.push(w);
-    const refusals = new Set<string>();
-    const acked: string[] = [];
-    let writing = true;
-    const writer = (async () => {
-      for (let n = 0; writing; n++) {
-        // A key of the slot the published node owns (the plain client does not follow MOVED).
-        const key = `{c:0}w${n}`;
-        try {
-          await w.set(key, 'x');
-          acked.push(key);
-        } catch (err) {
-          refusals.add((err as Error).message.replace(/redis-\w+/, 'ID'));
-          await sleep(2);
-        }
-      }
-    })();
+    // A plain client on the published port, writing throughout (keys of a slot that node owns: a plain
+    // client does not follow MOVED).
+    const writer = restoreWriter(port, PASSWORD, '{c:0}w');
     await sdk.restoreInstance({ cacheInstanceId: id, baseId });
     expect(await waitForStatus(sdk, id, ['running', 'error'], 90_000)).toBe('running');
     await sleep(200);
-    writing = false;
-    await writer;
-    expect([...refusals]).toContain('LOADING instance ID is being restored from a backup; commands are refused until it is running again');
+    const writes = await writer.stop();
+    expect([...writes.refusals].map((m) => m.replace(id, 'ID'))).toContain('LOADING instance ID is being restored from a backup; commands are refused until it is running again');
     expect(await portOf(id)).toBe(port);
     const after = clusterClient(port);
-    // Writes acknowledged during the restore came after the instance opened: all kept, none mixed in before.
-    const kept = acked.length === 0 ? [] : await Promise.all(acked.map((key) => after.get(key)));
-    expect(kept.filter((v) => v !== 'x')).toEqual([]);
-    await Promise.all(acked.map((key) => after.del(key)));
+    // Before the first refusal: written after the backup, gone. After the last: kept. None in between.
+    expect(writes.between).toEqual([]);
+    const values = async (keys: string[]): Promise<Array<string | null>> => Promise.all(keys.map((key) => after.get(key)));
+    expect((await values(writes.before)).filter((v) => v !== null)).toEqual([]);
+    expect((await values(writes.after)).filter((v) => v !== 'x')).toEqual([]);
+    await Promise.all(writes.after.map((key) => after.del(key)));
     expect(await snapshot(after)).toEqual(atBackup);
     for (const node of after.nodes('master')) expect(await node.info('replication')).toMatch(/connected_slaves:1/);
   }, 120_000);
