@@ -237,6 +237,8 @@ export interface ShardSnapshot {
   bytes: number;
   /** Keys in the file (what redis-check-rdb counted). */
   keys: number;
+  /** SHA-256 (hex) of the file, computed while redis-check-rdb read it. */
+  sha256: string;
   /** The shard master's used_memory when the snapshot was taken: what a restore target must hold. */
   usedMemoryBytes: number;
 }

@@ -95,7 +95,9 @@ export async function bareRedisOn(dir: string, rdbName: string): Promise<{ clien
   const deadline = Date.now() + 10_000;
   let client: Redis | null = null;
   while (!client) {
-    const c = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    // No ready check: ioredis's waits out a loading server in whole seconds (loading_eta_seconds), which
+    // made a 0.6 s load read as 1.03 s; the loop below polls `loading` every 10 ms instead.
+    const c = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false });
     c.on('error', () => undefined);
     try {
       await c.connect();

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { PermanentDriverError } from '../driver.ts';
 
 /** What redis-check-rdb found in a file it accepted. */
@@ -16,7 +17,7 @@ const TAIL_CHARS = 400;
  */
 export function checkRdb(binary: string, file: string, signal: AbortSignal): Promise<RdbCheck> {
   return new Promise((resolve, reject) => {
-    execFile(binary, [file], { signal, maxBuffer: 1 << 20, timeout: 600_000 }, (err, stdout, stderr) => {
+    const child = execFile(binary, [file], { signal, maxBuffer: 1 << 20, timeout: 600_000 }, (err, stdout, stderr) => {
       const out = `${stdout}${stderr}`;
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -28,5 +29,11 @@ export function checkRdb(binary: string, file: string, signal: AbortSignal): Pro
       const keys = /(\d+) keys read/.exec(out);
       resolve({ keys: keys ? Number(keys[1]) : 0 });
     });
+    // Lowest CPU priority: on a small host the check must not take the cores the instances' nodes serve on.
+    try {
+      if (child.pid !== undefined) setPriority(child.pid, 19);
+    } catch {
+      // exited already
+    }
   });
 }

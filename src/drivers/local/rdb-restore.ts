@@ -181,6 +181,15 @@ async function copyRestore(ctx: LocalContext, spec: LocalSpec, secrets: Instance
   const ports = spec.shards.flatMap((s) => [s.master, s.replica]);
   const clients = new Map<number, Redis>();
   for (const port of ports) {
+    // A node that died (the health loop leaves an instance alone while a task runs) comes back from its own
+    // files, already without its client port: a cluster node rejoins by its nodes.conf.
+    const paths = nodePaths(ctx.dataDir, spec.id, port);
+    if (!(await isSocketOpen(paths.socket)) && (await stat(paths.conf).catch(() => null))) {
+      const cgroup = nodeCgroup(ctx, spec.id, port, nodeSettings(ctx, spec).maxmemoryBytes);
+      await startNode({ redisServer: ctx.redisServer, paths, host: ctx.bindHost, port, logger: ctx.logger, signal, extraArgs: ['--port', '0'], timeoutMs: 60_000, ...(cgroup ? { cgroup } : {}) });
+      await waitUntilLoaded(await ctx.pool.get(port, secrets), port, signal, 600_000);
+      ctx.logger.warn({ instanceId: spec.id, port }, 'node was down at the restore; started without its client port');
+    }
     const client = await ctx.pool.get(port, secrets).catch((err: unknown) => {
       throw new Error(`node ${port} of ${spec.id} does not answer (${(err as Error).message}); the restore starts over when it does`);
     });
