@@ -2,7 +2,8 @@
  * `npm run chaos`: the long chaos run (the short one is test/chaos/chaos-run.test.ts). Thousands of
  * SDK operations over several minutes while the service and redis-server masters and replicas are
  * SIGKILLed at random and masters are frozen (SIGSTOP, woken or fenced); one create in four is a 3-shard
- * native cluster (CHAOS_CLUSTER=0: master-slave only). Prints the counts, master-kill and master-freeze
+ * native cluster (CHAOS_CLUSTER=0: master-slave only); backups and restores in place are in the mix (up
+ * to 12 backups, each one checked and restored; test/chaos/chaos-backups.ts). Prints the counts, master-kill and master-freeze
  * recovery times and every violation, and exits 1 when there is
  * any. CHAOS_SECONDS (default 360) sets the length; CHAOS_VERBOSE=1 prints each fault and keeps the
  * service log in chaos-service.log. CHAOS_PG=N (`npm run chaos:pg`: 3) runs N service processes on one
@@ -27,6 +28,7 @@ try {
   faultEveryMs: 1_200,
   opPauseMs: [20, 150],
   clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,
+  backups: { max: 12 },
   ...(pg ? { postgres: { url: await pg.createDatabase(), processes: pgProcesses } } : {}),
   ...(verbose ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-service.log' } : {}),
   });

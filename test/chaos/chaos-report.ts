@@ -19,6 +19,9 @@ export function formatChaosReport(r: ChaosReport): string {
     `  native-cluster keys: ${r.clusterKeysAcknowledged} acknowledged, ${r.clusterKeysChecked} required and checked`,
     `  master kill → first write: ${summarizeMs(clean)} with the service up; all ${summarizeMs(all)}`,
     `  master SIGSTOP → first write, with the service up: fenced ${summarizeMs(freezes(true))}, woken ${summarizeMs(freezes(false))}; also with service kills: fenced ${summarizeMs(freezes(true, true))}, woken ${summarizeMs(freezes(false, true))}`,
+    ...(r.backups
+      ? [`  backups: ${r.backups.asked} asked, ${r.backups.acknowledged} acknowledged, ${r.backups.failed} failed (never acknowledged), ${r.backups.filesChecked} files checked; restores in place: ${r.backups.restoresAccepted} accepted, ${r.backups.restoresChecked} read back and compared`]
+      : []),
     `  violations: ${r.violations.length}`,
     ...r.violations.slice(0, 30).map((v) => `    - ${v}`),
   ].join('\n');

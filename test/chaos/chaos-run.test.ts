@@ -2,7 +2,7 @@
  * The short form of the chaos run (`npm run chaos` is the long one): a few dozen faults (service
  * SIGKILLs, master and replica SIGKILLs of master-slave and native-cluster nodes, SIGSTOPs of masters
  * that the service must fence, or leave alone when they wake before its bound) under a random mix of
- * create, resize, password reset and delete through the official SDK; every invariant of issue 5 is
+ * create, resize, password reset, delete, backup and restore in place through the official SDK; every invariant of issue 5 is
  * checked at the end.
  */
 import { describe, expect, it } from 'vitest';
@@ -25,6 +25,8 @@ describe('chaos (short form)', () => {
       opPauseMs: [100, 400],
       // One create in four is a 3-shard native cluster (CHAOS_CLUSTER=0: master-slave only).
       clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,
+      // Backups and restores in place under the same faults (chaos-backups.ts).
+      backups: { max: 3 },
       // CHAOS_VERBOSE=1 prints every fault and keeps the service log for a post-mortem.
       ...(process.env.CHAOS_VERBOSE ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-service.log' } : {}),
     });
@@ -36,6 +38,8 @@ describe('chaos (short form)', () => {
     expect(report.faults.masterFreezes + report.faults.clusterMasterFreezes).toBeGreaterThan(0);
     expect(report.operations.create.accepted).toBeGreaterThan(0);
     expect(report.keysChecked).toBeGreaterThan(0);
+    expect(report.backups!.acknowledged).toBeGreaterThan(0);
+    expect(report.backups!.restoresChecked).toBeGreaterThan(0);
     if (process.env.CHAOS_CLUSTER !== '0') {
       expect(report.clustersCreated).toBeGreaterThan(0);
       expect(report.clusterKeysChecked).toBeGreaterThan(0);
