@@ -76,11 +76,23 @@ async function installBase(nodeDir: string, rdb: string): Promise<void> {
   await rename(staging, join(nodeDir, AOF_DIR));
 }
 
-/** The marker on `ports` for the instance, replacing any it already had (a repeated step). */
-async function fence(ctx: LocalContext, spec: LocalSpec, ports: readonly number[]): Promise<void> {
+/**
+ * The marker on `ports` for the instance, replacing any it already had (a repeated step). It goes when
+ * `signal` aborts (the step's bound, the engine stopping, or the task's lease lost to another service
+ * process, which must be able to take the ports back): tenants then find the ports closed, which is as safe.
+ */
+async function fence(ctx: LocalContext, spec: LocalSpec, ports: readonly number[], signal: AbortSignal): Promise<void> {
   await ctx.restoreMarkers.get(spec.id)?.close();
   const marker = await holdRestoreMarker(ctx.bindHost, ports, spec.id);
   ctx.restoreMarkers.set(spec.id, marker);
+  signal.addEventListener(
+    'abort',
+    () => {
+      void marker.close();
+      if (ctx.restoreMarkers.get(spec.id) === marker) ctx.restoreMarkers.delete(spec.id);
+    },
+    { once: true },
+  );
   const missed = ports.filter((p) => !marker.ports.includes(p));
   if (missed.length > 0) ctx.logger.warn({ instanceId: spec.id, ports: missed }, 'restore marker could not hold these ports; clients there are refused by the closed port instead');
 }
@@ -89,7 +101,7 @@ async function fence(ctx: LocalContext, spec: LocalSpec, ports: readonly number[
 async function swapFiles(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, file: string, signal: AbortSignal): Promise<void> {
   const shard = spec.shards[0]!;
   await stopNodes(ctx, spec, signal);
-  await fence(ctx, spec, [shard.master]);
+  await fence(ctx, spec, [shard.master], signal);
   // Replica first: were a crash to come between the two, the old master data is still whole.
   await wipeNodeData(nodePaths(ctx.dataDir, spec.id, shard.replica).dir);
   const paths = nodePaths(ctx.dataDir, spec.id, shard.master);
@@ -201,7 +213,7 @@ async function copyRestore(ctx: LocalContext, spec: LocalSpec, secrets: Instance
     if (current !== '0') await client.call('CONFIG', 'SET', 'port', '0');
     ctx.logger.info({ instanceId: spec.id, port }, 'client port closed for the restore');
   }
-  await fence(ctx, spec, ports);
+  await fence(ctx, spec, ports, signal);
   const users = ['default', ...(spec.accounts ?? []).map((a) => a.name)];
   for (const client of clients.values()) {
     for (const user of users) await client.call('CLIENT', 'KILL', 'USER', user).catch(() => undefined);
