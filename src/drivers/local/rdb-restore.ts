@@ -115,7 +115,9 @@ async function swapFiles(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCr
 
 /** A redis-server on one backup file, reachable only on a unix socket in the instance's 0700 directory. */
 async function startScratch(ctx: LocalContext, spec: LocalSpec, index: number, file: string, signal: AbortSignal): Promise<{ client: Redis; stop(): Promise<void> }> {
-  const dir = join(instanceDir(ctx.dataDir, spec.id), `restore-${index}`);
+  // `r<index>`: no longer than a node's `<port>` folder, so its socket path fits where the driver's init
+  // checked that a node's does (sun_path), and not a number, so it is never taken for a node's folder.
+  const dir = join(instanceDir(ctx.dataDir, spec.id), `r${index}`);
   const paths: NodePaths = { dir, conf: join(dir, 'scratch.conf'), pidfile: join(dir, 'redis.pid'), log: join(dir, 'redis.log'), socket: join(dir, 'redis.sock') };
   const connect = (): Redis => {
     const c = new Redis({ path: paths.socket, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: true });
