@@ -118,6 +118,7 @@ export interface ChaosReport {
   /** Of the acknowledged and of the checked keys, those written to native clusters. */
   clusterKeysAcknowledged: number;
   clusterKeysChecked: number;
+  /** Acknowledged keys a kill within the next second, or a restore in place (chaos-backups.ts), excuses. */
   keysExcused: number;
   keysExcusedLost: number;
   /** Keys of instances that could not be read back before their delete (master down for 5 s). */
