@@ -18,7 +18,7 @@
  * client port back (`CONFIG SET port`), after the marker let go of it.
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { PermanentDriverError } from '../driver.ts';
@@ -58,6 +58,23 @@ async function wipeNodeData(nodeDir: string): Promise<void> {
   await rm(join(nodeDir, 'dump.rdb'), { force: true });
 }
 
+/**
+ * Puts the backup file at `dest` as a hard link (no copy of a large file on the restore's path), or a copy
+ * (a reflink where the filesystem has them) when the backup store is on another filesystem. A link is
+ * safe: Redis only reads an AOF base or a dump it loads, and replaces it by writing a new file and
+ * unlinking the old name (an AOF rewrite), never by writing into it; and every restore matches the store's
+ * file against its recorded SHA-256 first.
+ */
+async function linkOrCopy(file: string, dest: string): Promise<void> {
+  try {
+    await link(file, dest);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
+    await copyFile(file, dest, constants.COPYFILE_FICLONE);
+  }
+}
+
 /** Makes `rdb` the only thing the node in `nodeDir` loads at its next start. */
 async function installBase(nodeDir: string, rdb: string): Promise<void> {
   await mkdir(nodeDir, { recursive: true, mode: 0o700 });
@@ -66,9 +83,7 @@ async function installBase(nodeDir: string, rdb: string): Promise<void> {
   await mkdir(staging, { mode: 0o700 });
   const base = `${AOF_NAME}.1.base.rdb`;
   const incr = `${AOF_NAME}.1.incr.aof`;
-  // A copy, never a link: the backup store's file must not change whatever Redis later does with its base.
-  // FICLONE makes it a cheap reflink where the filesystem has them.
-  await copyFile(rdb, join(staging, base), constants.COPYFILE_FICLONE);
+  await linkOrCopy(rdb, join(staging, base));
   await writeFile(join(staging, incr), '', { mode: 0o600 });
   await writeFile(join(staging, `${AOF_NAME}.manifest`), `file ${base} seq 1 type b\nfile ${incr} seq 1 type i\n`, { mode: 0o600 });
   await rm(join(nodeDir, 'dump.rdb'), { force: true });
@@ -136,7 +151,7 @@ async function startScratch(ctx: LocalContext, spec: LocalSpec, index: number, f
   }
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await copyFile(file, join(dir, 'dump.rdb'), constants.COPYFILE_FICLONE);
+  await linkOrCopy(file, join(dir, 'dump.rdb'));
   const conf = ['port 0', `unixsocket "${paths.socket}"`, 'unixsocketperm 700', `dir "${dir}"`, 'dbfilename dump.rdb', 'appendonly no', 'save ""', 'databases 16', `pidfile "${paths.pidfile}"`, `logfile "${paths.log}"`, 'daemonize no'];
   await writeFile(paths.conf, conf.join('\n') + '\n', { mode: 0o600 });
   await startNode({ redisServer: ctx.redisServer, paths, host: ctx.bindHost, port: 0, logger: ctx.logger, signal, timeoutMs: 60_000 });
