@@ -3,8 +3,10 @@
  * (default 256; 1 GB is the goal where the machine has room), against same-run baselines:
  * - backup (createBackup → backupStatus 2, seen through the SDK) vs `redis-cli --rdb` of the same data
  *   from a bare redis-server (the by-hand way), time and MB/s;
- * - restore in place (restoreInstance → verified `running`) vs a bare redis-server loading the same RDB
- *   (spawn → loaded and answering);
+ * - restore in place vs a bare redis-server loading the same RDB (spawn → loaded and answering). Restore
+ *   time is restoreInstance until the tenant reads the restored data on the endpoint (a key written after
+ *   the backup is gone and the read succeeds); the replica's re-sync after that (until the instance is
+ *   verified `running` again) is measured apart;
  * - a writer's latency on the master (one SET at a time) while backups run vs idle, alternated in
  *   windows of the same length so load drift hits both.
  * BENCH_BACKUP_ROUNDS (default 3) of each, interleaved. The service runs as its own process.
@@ -15,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { percentile } from '../test/chaos/chaos-stats.ts';
+import { loadAverage } from './bench-kit.ts';
 import { sdkClient } from '../test/helpers/sdk-client.ts';
 import { freePort, ServiceProcess } from '../test/helpers/service-process.ts';
 import { killInstanceProcesses, msSpec, TEST_AK, TEST_SK, waitForStatus } from '../test/helpers/test-service.ts';
@@ -58,6 +61,7 @@ try {
   const ours: number[] = [];
   const byHand: number[] = [];
   const restores: number[] = [];
+  const resyncs: number[] = [];
   const bareLoads: number[] = [];
   let bytes = 0;
   let lastBaseId = '';
@@ -69,7 +73,9 @@ try {
     ours.push(performance.now() - started);
     bytes = b.backupSize;
     lastBaseId = baseId;
-    console.log(`round ${r + 1}: backup ${Math.round(ours.at(-1)!)} ms (${b.snapshotSource}), ${Math.round(bytes / 1048576)} MB`);
+    const steps = svc.output.split('\n').filter((l) => l.includes('"snapshot taken"')).at(-1);
+    const step = steps ? (JSON.parse(steps) as Record<string, number>) : {};
+    console.log(`round ${r + 1}: backup ${Math.round(ours.at(-1)!)} ms (${b.snapshotSource}; catch-up ${step.catchUpMs} ms, BGSAVE ${step.bgsaveMs} ms, move ${step.moveMs} ms, check + SHA-256 ${step.checkMs} ms), ${Math.round(bytes / 1048576)} MB; ${loadAverage()}`);
 
     // By hand: the same data in a bare redis-server, saved with redis-cli --rdb.
     const file = join(dataDir, 'backups', id, baseId, 'shard-0.rdb');
@@ -86,16 +92,27 @@ try {
     }
     console.log(`round ${r + 1}: redis-cli --rdb ${Math.round(byHand.at(-1)!)} ms (${Math.round(statSync(join(work, 'by-hand.rdb')).size / 1048576)} MB)`);
 
-    // Restore in place vs a bare redis-server loading the same file.
+    // Restore in place vs a bare redis-server loading the same file. A key written after the backup: the
+    // tenant reads the restored data once it is gone.
+    await client.set('bench:after', '1');
+    const reader = new Redis({ host: '127.0.0.1', port, password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => 2, enableOfflineQueue: false, enableReadyCheck: false });
+    reader.on('error', () => undefined);
     const rs = performance.now();
     await sdk.restoreInstance({ cacheInstanceId: id, baseId });
-    await waitForStatus(sdk, id, ['running'], 600_000);
+    for (;;) {
+      const gone = await reader.exists('bench:after').then((n) => n === 0, () => false);
+      if (gone) break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
     restores.push(performance.now() - rs);
+    reader.disconnect();
+    await waitForStatus(sdk, id, ['running'], 600_000);
+    resyncs.push(performance.now() - rs - restores.at(-1)!);
     const l0 = performance.now();
     const loaded = await bareRedisOn(work, 'bare.rdb');
     bareLoads.push(performance.now() - l0);
     await loaded.stop();
-    console.log(`round ${r + 1}: restore ${Math.round(restores.at(-1)!)} ms, bare load ${Math.round(bareLoads.at(-1)!)} ms`);
+    console.log(`round ${r + 1}: restore ${Math.round(restores.at(-1)!)} ms (+ replica re-sync ${Math.round(resyncs.at(-1)!)} ms), bare load ${Math.round(bareLoads.at(-1)!)} ms; ${loadAverage()}`);
   }
 
   // Writer latency on the master: idle windows and windows with backups running, alternated.
@@ -122,15 +139,17 @@ try {
       await background;
     }
   }
-  const lat = (xs: number[]): string => `p50 ${percentile(xs, 0.5).toFixed(3)} ms, p99 ${percentile(xs, 0.99).toFixed(3)} ms, max ${Math.max(...xs).toFixed(1)} ms (n=${xs.length})`;
+  const lat = (xs: number[]): string => `p50 ${percentile(xs, 0.5).toFixed(3)} ms, p99 ${percentile(xs, 0.99).toFixed(3)} ms, max ${xs.reduce((a, b) => Math.max(a, b), 0).toFixed(1)} ms (n=${xs.length})`;
 
   const mbs = (ms: number): string => ((bytes / 1048576) / (ms / 1000)).toFixed(0);
   console.log('');
+  console.log(loadAverage());
   console.log(`data: ${keys} keys, used_memory ${Math.round(used / 1048576)} MB, RDB ${Math.round(bytes / 1048576)} MB; ${ROUNDS} rounds`);
   console.log(`backup (createBackup → status 2): ${fmt(ours)}, ${mbs(median(ours))} MB/s`);
   console.log(`redis-cli --rdb by hand:           ${fmt(byHand)}, ${mbs(median(byHand))} MB/s`);
   console.log(`ratio backup / by hand: ${(median(ours) / median(byHand)).toFixed(2)} (goal <= 1.5)`);
-  console.log(`restore in place (→ running):      ${fmt(restores)}`);
+  console.log(`restore in place (→ tenant reads): ${fmt(restores)}`);
+  console.log(`then replica re-sync (→ running):  ${fmt(resyncs)}`);
   console.log(`bare redis-server load:            ${fmt(bareLoads)}`);
   console.log(`ratio restore / bare load: ${(median(restores) / median(bareLoads)).toFixed(2)} (goal <= 2)`);
   console.log(`writer on the master, idle:        ${lat(idle)}`);

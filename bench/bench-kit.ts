@@ -1,4 +1,5 @@
 /** Small pieces the instance benchmarks share: medians, sleeps, waiting for a status through the SDK. */
+import { loadavg } from 'node:os';
 import type { SdkRedis } from '../test/helpers/sdk-client.ts';
 
 export const median = (xs: number[]): number => {
@@ -43,3 +44,6 @@ export async function onceMoreOnReset<T>(call: () => Promise<T>): Promise<T> {
     return call();
   }
 }
+
+/** The 1, 5 and 15 minute load averages, for printing next to figures (the machine is shared). */
+export const loadAverage = (): string => `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;

@@ -3,7 +3,8 @@
  * SDK operations over several minutes while the service and redis-server masters and replicas are
  * SIGKILLed at random and masters are frozen (SIGSTOP, woken or fenced); one create in four is a 3-shard
  * native cluster (CHAOS_CLUSTER=0: none) and one in five a proxy cluster of 2 or 4 shards, resized
- * between the two, whose twemproxies are SIGKILLed too (CHAOS_PROXY=0: none). Prints the counts, master-kill and master-freeze
+ * between the two, whose twemproxies are SIGKILLed too (CHAOS_PROXY=0: none); backups and restores in place
+ * are in the mix (up to 12 backups, each one checked and restored; test/chaos/chaos-backups.ts). Prints the counts, master-kill and master-freeze
  * recovery times and every violation, and exits 1 when there is
  * any. CHAOS_SECONDS (default 360) sets the length; CHAOS_VERBOSE=1 prints each fault and keeps the
  * service log in chaos-service.log. CHAOS_PG=N (`npm run chaos:pg`: 3) runs N service processes on one
@@ -29,6 +30,7 @@ try {
   opPauseMs: [20, 150],
   clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,
   proxyShare: process.env.CHAOS_PROXY === '0' ? 0 : 0.2,
+  backups: { max: 12 },
   ...(pg ? { postgres: { url: await pg.createDatabase(), processes: pgProcesses } } : {}),
   ...(verbose ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-service.log' } : {}),
   });

@@ -249,6 +249,8 @@ export interface ShardSnapshot {
   bytes: number;
   /** Keys in the file (what redis-check-rdb counted). */
   keys: number;
+  /** SHA-256 (hex) of the file, computed while redis-check-rdb read it. */
+  sha256: string;
   /** The shard master's used_memory when the snapshot was taken: what a restore target must hold. */
   usedMemoryBytes: number;
 }
@@ -352,13 +354,18 @@ export interface Driver {
    */
   snapshotShard?(spec: InstanceSpec, shard: number, dest: string, signal: AbortSignal): Promise<ShardSnapshot>;
   /**
-   * Optional (restore): makes `files[i]` (local RDB files made by snapshotShard, whose checksums the
-   * caller has matched; a missing one is refused before anything is touched) the whole
-   * data of shard i: stops the instance's nodes and replaces what they would load, so the next
-   * ensurePresent starts each master with exactly that data and its replica re-syncs from it. The nodes
-   * stay down until then (clients are refused). Safe to repeat.
+   * Optional (restore): makes the local RDB files `files` (made by snapshotShard, one per shard of the
+   * backed-up instance; the caller has matched their checksums; a missing one is refused before anything is
+   * touched) the whole data of the instance: file i becomes shard i's for a master-slave instance of one
+   * shard; the keys of a native-cluster backup go to the shard owning their slot (any shard count, or a
+   * master-slave instance). Afterwards the instance holds exactly that data but tenants are refused with
+   * an error that says a restore is under way, until openAfterRestore; a replica may still be re-syncing
+   * (the next ensurePresent finishes it). The nodes must exist (ensurePresent first). Safe to repeat: a
+   * repeat starts over from the files.
    */
   replaceData?(spec: InstanceSpec, files: readonly string[], signal: AbortSignal): Promise<void>;
+  /** Optional (restore, after replaceData): lets tenants in again. Safe to repeat, and when nothing is closed. */
+  openAfterRestore?(spec: InstanceSpec, signal: AbortSignal): Promise<void>;
   /**
    * Optional: how far the reshard or type change of `instanceId` that ensurePresent is making (or last
    * made) in this process has got, `done === total` once it finished; null when the latest ensurePresent

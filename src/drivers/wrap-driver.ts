@@ -113,6 +113,9 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
     ...(driver.replaceData
       ? { replaceData: (spec: InstanceSpec, files: readonly string[], signal: AbortSignal) => withSpec('replaceData', spec, signal, (s) => driver.replaceData!(spec, files, s), dataTimeoutMs) }
       : {}),
+    ...(driver.openAfterRestore
+      ? { openAfterRestore: (spec: InstanceSpec, signal: AbortSignal) => withSpec('openAfterRestore', spec, signal, (s) => driver.openAfterRestore!(spec, s)) }
+      : {}),
     ...(driver.watch ? { watch: (listener: (instanceId: string) => void) => driver.watch!(listener) } : {}),
     ...(driver.changeProgress ? { changeProgress: (instanceId: string) => driver.changeProgress!(instanceId) } : {}),
     ...(driver.analysisScan

@@ -15,8 +15,12 @@ export interface StoredFile {
 export interface BackupStore {
   /** A local path a new file for `key` may be written to first (on the store's filesystem when it has one). */
   stagingPath(key: string): Promise<string>;
-  /** Takes the staged file in as `key` (the staged file is gone afterwards); returns its size and checksum. */
-  putStaged(key: string, staged: string): Promise<StoredFile>;
+  /**
+   * Takes the staged file in as `key` (the staged file is gone afterwards); returns its size and checksum:
+   * `known` when the caller computed them from the staged file already (the snapshot does, while
+   * redis-check-rdb reads it), else computed here.
+   */
+  putStaged(key: string, staged: string, known?: StoredFile): Promise<StoredFile>;
   /** A local file with `key`'s contents, for a restore (a directory store hands its own file out). */
   localFile(key: string): Promise<string>;
   /** The file as a stream (never read whole into memory), with its size; undefined when there is none. */

@@ -1,21 +1,10 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { BackupStore, StoredFile } from './backup-store.ts';
+import { fileChecksum } from '../file-checksum.ts';
+import type { BackupStore } from './backup-store.ts';
 
 const STAGING = '.staging';
-
-/** SHA-256 and size of a file, read as a stream. */
-async function hashFile(path: string): Promise<StoredFile> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
-    hash.update(chunk);
-  }
-  return { bytes, sha256: hash.digest('hex') };
-}
 
 /**
  * The backup store as a directory (`JCS_BACKUP_DIR`, default `<data dir>/backups`, mode 0700): a file per
@@ -37,8 +26,8 @@ export function createDirectoryBackupStore(root: string): BackupStore {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       return join(dir, pathOf(key).slice(base.length + 1).replaceAll('/', '_'));
     },
-    async putStaged(key, staged) {
-      const sum = await hashFile(staged);
+    async putStaged(key, staged, known) {
+      const sum = known ?? (await fileChecksum(staged));
       const dest = pathOf(key);
       await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
       await rename(staged, dest);
@@ -57,7 +46,7 @@ export function createDirectoryBackupStore(root: string): BackupStore {
     async check(key) {
       const path = pathOf(key);
       if (!(await stat(path).catch(() => null))?.isFile()) return undefined;
-      return hashFile(path);
+      return fileChecksum(path);
     },
     async removePrefix(prefix) {
       await rm(pathOf(prefix.replace(/\/+$/, '')), { recursive: true, force: true });

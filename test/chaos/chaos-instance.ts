@@ -19,6 +19,11 @@ export class ChaosInstance {
   writer: ChaosWriter | null = null;
   /** When a redis-server of this instance was SIGKILLed: writes acknowledged just before may be lost. */
   readonly kills: number[] = [];
+  /**
+   * Restores in place (chaos-backups.ts): writes acknowledged from the restored backup's request until the
+   * restore ended (`to`: Infinity while it runs) may be gone.
+   */
+  readonly restoreWindows: Array<{ from: number; to: number }> = [];
 
   constructor(
     readonly id: string,
@@ -46,8 +51,11 @@ export class ChaosInstance {
     return this.possible.find((p) => p !== null && createHash('sha256').update(p, 'utf8').digest('hex') === sha256);
   }
 
-  /** An acknowledged write must survive unless a process of the instance was killed within a second after it. */
+  /**
+   * An acknowledged write must survive unless a process of the instance was killed within a second after
+   * it, or a restore in place took the instance back to before it.
+   */
   mustSurvive(ackedAt: number): boolean {
-    return !this.kills.some((k) => k >= ackedAt && k - ackedAt <= 1_000);
+    return !this.kills.some((k) => k >= ackedAt && k - ackedAt <= 1_000) && !this.restoreWindows.some((w) => ackedAt >= w.from && ackedAt <= w.to);
   }
 }

@@ -2,8 +2,9 @@
  * The short form of the chaos run (`npm run chaos` is the long one): a few dozen faults (service
  * SIGKILLs, master and replica SIGKILLs of master-slave, native-cluster and proxy-cluster nodes, twemproxy
  * SIGKILLs, SIGSTOPs of masters that the service must fence, or leave alone when they wake before its
- * bound) under a random mix of create, resize (proxy clusters: between 2 and 4 shards), password reset and
- * delete through the official SDK; every invariant of issue 5 is checked at the end.
+ * bound) under a random mix of create, resize (proxy clusters: between 2 and 4 shards), password reset,
+ * delete, backup and restore in place through the official SDK; every invariant of issue 5 is checked at
+ * the end.
  */
 import { describe, expect, it } from 'vitest';
 import { runChaos } from './chaos-run.ts';
@@ -27,6 +28,8 @@ describe('chaos (short form)', () => {
       clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,
       // One in five a proxy cluster of 2 or 4 shards, resized between the two (CHAOS_PROXY=0: none).
       proxyShare: process.env.CHAOS_PROXY === '0' ? 0 : 0.2,
+      // Backups and restores in place under the same faults (chaos-backups.ts).
+      backups: { max: 3 },
       // CHAOS_VERBOSE=1 prints every fault and keeps the service log for a post-mortem.
       ...(process.env.CHAOS_VERBOSE ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-service.log' } : {}),
     });
@@ -44,6 +47,8 @@ describe('chaos (short form)', () => {
       expect(report.proxyReshards).toBeGreaterThan(0);
       expect(report.proxyKeysChecked).toBeGreaterThan(0);
     }
+    expect(report.backups!.acknowledged).toBeGreaterThan(0);
+    expect(report.backups!.restoresChecked).toBeGreaterThan(0);
     if (process.env.CHAOS_CLUSTER !== '0') {
       expect(report.clustersCreated).toBeGreaterThan(0);
       expect(report.clusterKeysChecked).toBeGreaterThan(0);

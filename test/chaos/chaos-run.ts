@@ -20,6 +20,8 @@ import { killInstanceProcesses, msSpec, removeInstanceCgroups, TEST_AK, TEST_SK 
 import { checkAckedKeys, checkInstanceData } from './chaos-data-check.ts';
 import { lastingSplitBrain, processStateSync, roleProblems } from './chaos-roles.ts';
 import { ChaosInstance } from './chaos-instance.ts';
+import { ChaosBackups, type ChaosBackupStats } from './chaos-backups.ts';
+import type { BackupSdk } from '../backups/backup-helpers.ts';
 import { findLeaks, redisProcessesUnder } from './chaos-leaks.ts';
 import { portClosedAt } from './chaos-port-closed.ts';
 import { sdkCall, type CallOutcome } from './chaos-sdk-call.ts';
@@ -67,6 +69,11 @@ export interface ChaosOptions {
    * two: an online reshard); its proxies are SIGKILLed as a fault kind of their own. Default 0.
    */
   proxyShare?: number;
+  /**
+   * Backups and restores in the mix (chaos-backups.ts): at most `max` backups asked for; about one
+   * operation in twelve is a backup or a restore in place. Default: none.
+   */
+  backups?: { max: number };
 }
 
 export interface MasterKill {
@@ -87,7 +94,7 @@ export interface MasterFreeze {
 
 export interface ChaosReport {
   durationMs: number;
-  operations: Record<'create' | 'resize' | 'password' | 'delete', Record<CallOutcome['kind'], number>>;
+  operations: Record<'create' | 'resize' | 'password' | 'delete' | 'backup' | 'restore', Record<CallOutcome['kind'], number>>;
   operationsTotal: number;
   /**
    * masterKills / replicaKills: master-slave nodes; clusterMasterKills / clusterReplicaKills: cluster nodes;
@@ -126,10 +133,13 @@ export interface ChaosReport {
   proxyKeysChecked: number;
   /** Changes of a proxy cluster's shard count the API accepted. */
   proxyReshards: number;
+  /** Acknowledged keys a kill within the next second, or a restore in place (chaos-backups.ts), excuses. */
   keysExcused: number;
   keysExcusedLost: number;
   /** Keys of instances that could not be read back before their delete (master down for 5 s). */
   keysUncheckedBeforeDelete: number;
+  /** With `backups`: what was asked, acknowledged, restored and checked. */
+  backups: ChaosBackupStats | null;
   violations: string[];
 }
 
@@ -192,6 +202,7 @@ class ChaosRun {
   private readonly started = Date.now();
   /** When operations stop. */
   private opsDeadline = 0;
+  private readonly backups: ChaosBackups | null = null;
 
   constructor(
     private readonly o: ChaosOptions,
@@ -202,7 +213,7 @@ class ChaosRun {
     const zero = (): Record<CallOutcome['kind'], number> => ({ accepted: 0, refused: 0, unavailable: 0, uncertain: 0 });
     this.report = {
       durationMs: 0,
-      operations: { create: zero(), resize: zero(), password: zero(), delete: zero() },
+      operations: { create: zero(), resize: zero(), password: zero(), delete: zero(), backup: zero(), restore: zero() },
       operationsTotal: 0,
       faults: { serviceKills: 0, masterKills: 0, replicaKills: 0, clusterMasterKills: 0, clusterReplicaKills: 0, masterFreezes: 0, clusterMasterFreezes: 0, proxyKills: 0, proxyShardKills: 0 },
       faultsTotal: 0,
@@ -223,8 +234,22 @@ class ChaosRun {
       keysExcused: 0,
       keysExcusedLost: 0,
       keysUncheckedBeforeDelete: 0,
+      backups: null,
       violations: this.violations,
     };
+    if (o.backups) {
+      this.backups = new ChaosBackups({
+        max: o.backups.max,
+        dataDir,
+        host: HOST,
+        sdk: () => this.sdk as BackupSdk,
+        call: (kind, call, what) => this.op(kind, call, what),
+        read: (call, what) => sdkCall(call, (v) => this.violation(v), what),
+        violation: (v) => this.violation(v),
+        log: (l) => this.log(l),
+      });
+      this.report.backups = this.backups.stats;
+    }
   }
 
   /** A client of a random live service process (clients spread over all of them). */
@@ -251,6 +276,7 @@ class ChaosRun {
     await Promise.all(this.frozen.values());
     await Promise.all(this.recoveries);
     await this.reconcile();
+    await this.backups?.settle();
     await this.finalChecks();
     this.report.durationMs = Date.now() - this.started;
     return this.report;
@@ -279,12 +305,14 @@ class ChaosRun {
       if (live.length === 0 || (r < 0.25 && live.length < this.o.maxInstances)) await this.create();
       else {
         const inst = pick(live);
-        if (r < 0.55) await this.resize(inst);
+        // Proxy clusters have no restore yet (refused by the API): their backups are not in the mix.
+        if (this.backups && !inst.proxy && r < 0.33) await this.backups.step(inst);
+        else if (r < 0.55) await this.resize(inst);
         else if (r < 0.85) await this.resetPassword(inst);
         // Instances live a while, so their writers build up keys that the end can check; the last live
         // cluster is spared, so cluster keys are always among them (a short run deleted both of its
         // clusters once, and checked none).
-        else if (live.length > this.o.maxInstances / 2 && !(inst.cluster && live.filter((i) => i.cluster).length === 1) && !(inst.proxy && live.filter((i) => i.proxy).length === 1)) await this.delete(inst);
+        else if (live.length > this.o.maxInstances / 2 && !(inst.cluster && live.filter((i) => i.cluster).length === 1) && !(inst.proxy && live.filter((i) => i.proxy).length === 1) && !this.backups?.holds(inst)) await this.delete(inst);
       }
       await sleep(between(...this.o.opPauseMs));
     }

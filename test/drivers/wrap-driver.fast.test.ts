@@ -65,7 +65,7 @@ describe('wrapDriver', () => {
     const { driver } = scriptedDriver({ ensurePresent: slow });
     driver.snapshotShard = async () => {
       await slow();
-      return { source: 'replica', reason: '', bytes: 1, keys: 0, usedMemoryBytes: 0 };
+      return { source: 'replica', reason: '', bytes: 1, keys: 0, sha256: '', usedMemoryBytes: 0 };
     };
     driver.replaceData = slow;
     const wrapped = wrapDriver(driver, { logger: recordingLogger(), timeoutMs: 50, dataTimeoutMs: 5_000 });

@@ -7,7 +7,7 @@ import type { Driver, Endpoint, InstanceSpec, NodeObservation, Observation, Step
 import { PermanentDriverError } from '../../src/drivers/driver.ts';
 import { untilAborted } from '../../src/drivers/wrap-driver.ts';
 
-export type FakeOp = 'ensurePresent' | 'ensureAbsent' | 'observe' | 'applySettings' | 'setPassword' | 'applyIpWhiteList';
+export type FakeOp = 'ensurePresent' | 'ensureAbsent' | 'observe' | 'applySettings' | 'setPassword' | 'applyIpWhiteList' | 'replaceData' | 'openAfterRestore';
 
 /** What an instance's calls do, until changed. All optional. */
 export interface Fault {
@@ -57,6 +57,8 @@ export class FakeDriver implements Driver {
   private readonly instances = new Map<string, Instance>();
   private readonly faults = new Map<string, Fault>();
   private nextPort = 30_000;
+  /** The files of each instance's latest replaceData. */
+  readonly restored = new Map<string, string[]>();
 
   /** Sets (or clears, with undefined) the fault of an instance. */
   fault(instanceId: string, fault: Fault | undefined): void {
@@ -148,6 +150,18 @@ export class FakeDriver implements Driver {
 
   applyIpWhiteList(spec: InstanceSpec, signal: AbortSignal): Promise<void> {
     return this.call('applyIpWhiteList', spec.id, signal, () => this.update(spec));
+  }
+
+  /** Records the files a restore brought (see `restored`); nothing else happens to the fake instance. */
+  replaceData(spec: InstanceSpec, files: readonly string[], signal: AbortSignal): Promise<void> {
+    return this.call('replaceData', spec.id, signal, () => {
+      this.update(spec);
+      this.restored.set(spec.id, [...files]);
+    });
+  }
+
+  openAfterRestore(spec: InstanceSpec, signal: AbortSignal): Promise<void> {
+    return this.call('openAfterRestore', spec.id, signal, () => undefined);
   }
 
   close(): Promise<void> {

@@ -93,6 +93,8 @@ export interface BackupPolicyView {
 
 export const FILE_NAME_RULE = 'letters, digits and _ only, 1 to 32 characters';
 const PAGE_SIZE_MIN = 10;
+/** Which instance types a backup of each type can be restored into (see assertFits). */
+const RESTORABLE_INTO: Record<string, readonly string[]> = { 'master-slave': ['master-slave'], 'native-cluster': ['native-cluster', 'master-slave'] };
 const PAGE_SIZE_MAX = 100;
 
 export const filesOf = (row: Pick<BackupRow, 'files'>): BackupFile[] => JSON.parse(row.files) as BackupFile[];
@@ -162,7 +164,9 @@ export function createBackupService(deps: BackupServiceDeps) {
 
   /**
    * Whether the backup's data fits an instance of `shards` × `memoryMbPerShard`: its used memory must fit,
-   * and its files must map onto the shards (one file per shard; merging shards is not supported yet).
+   * and its files must have somewhere to go: a master-slave backup (databases 0-15 of one shard) into a
+   * master-slave instance; a native-cluster backup (database 0 of each shard) into a native cluster of any
+   * shard count (keys go by slot) or into a master-slave instance.
    */
   function assertFits(row: BackupRow, target: { instanceType: string; shards: number; memoryMbPerShard: number }, field: string): void {
     const targetBytes = target.shards * target.memoryMbPerShard * 1048576;
@@ -172,14 +176,12 @@ export function createBackupService(deps: BackupServiceDeps) {
         `${field}: backup ${row.base_id} holds ${Math.ceil(Number(row.data_bytes) / 1048576)} MB of data (${row.shard_num} shard${row.shard_num === 1 ? '' : 's'}), more than the ${target.shards * target.memoryMbPerShard} MB of the target instance; choose a larger class`,
       );
     }
-    if (row.shard_num !== target.shards || (row.instance_type === 'master-slave') !== (target.instanceType === 'master-slave')) {
+    const into = RESTORABLE_INTO[row.instance_type] ?? [];
+    if (!into.includes(target.instanceType)) {
       throw new DomainError(
         'FAILED_PRECONDITION',
-        `${field}: backup ${row.base_id} has ${row.shard_num} shard file(s) of a ${row.instance_type} instance; it can be restored into a ${row.instance_type} instance of ${row.shard_num} shard(s) only (the target is ${target.instanceType} with ${target.shards})`,
+        `${field}: backup ${row.base_id} of a ${row.instance_type} instance can be restored into ${into.length === 0 ? 'no instance yet' : `a ${into.join(' or ')} instance only`} (the target is ${target.instanceType})`,
       );
-    }
-    if (target.instanceType !== 'master-slave') {
-      throw new DomainError('FAILED_PRECONDITION', `${field}: restoring into a ${target.instanceType} instance is not supported yet; restore into a master-slave instance`);
     }
   }
 

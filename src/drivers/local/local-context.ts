@@ -10,6 +10,7 @@ import { promisedNodeMemoryBytes } from './memory-guard.ts';
 import type { NodeCgroup } from './redis-node.ts';
 import type { NodeSettings } from './node-state.ts';
 import type { ReshardSession } from './proxy-reshard.ts';
+import type { RestoreMarker } from './restore-marker.ts';
 
 /** What topology code (master-slave.ts, native-cluster.ts) gets from the local driver. */
 export interface LocalContext {
@@ -35,6 +36,8 @@ export interface LocalContext {
   progress: Map<string, ChangeProgress>;
   /** Proxy-cluster reshards under way in this process, by instance id (proxy-reshard.ts). */
   proxyReshards: Map<string, ReshardSession>;
+  /** Restores under way in this process, by instance id: the marker holding their client ports (rdb-restore.ts). */
+  restoreMarkers: Map<string, RestoreMarker>;
 }
 
 /** The memory cgroup of the node on `port`, sized for its class; undefined without cgroups. */

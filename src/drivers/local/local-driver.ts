@@ -187,6 +187,7 @@ export function createLocalDriver(opts: LocalDriverOptions): Driver {
     purgeScan: async (spec, shard, cursor, filter, count, signal) => nodes.purgeScan(await mustHaveNodes(spec), shard, cursor, filter, count, signal),
     snapshotShard: async (spec, shard, dest, signal) => nodes.snapshotShard(await mustHaveNodes(spec), shard, dest, signal),
     replaceData: async (spec, files, signal) => nodes.replaceData(await mustHaveNodes(spec), files, signal),
+    openAfterRestore: async (spec, signal) => nodes.openAfterRestore(await mustHaveNodes(spec), signal),
     purgeDelete: async (spec, shard, keys, filter, signal) => nodes.purgeDelete(await mustHaveNodes(spec), shard, keys, filter, signal),
     analysisScan: async (spec, shard, cursor, count, opts, signal) => nodes.analysisScan(await mustHaveNodes(spec), shard, cursor, count, opts, signal),
     commandStats: async (spec, signal) => nodes.commandStats(await mustHaveNodes(spec), signal),

@@ -13,7 +13,7 @@ import {
 import { type LocalObservation, type LocalSpec } from './local-spec.ts';
 import type { ShardSnapshot } from '../driver.ts';
 import { snapshotShard } from './rdb-snapshot.ts';
-import { replaceData } from './rdb-restore.ts';
+import { openAfterRestore, replaceData } from './rdb-restore.ts';
 import type { DriverLogger } from '../driver-logger.ts';
 import { learnAclCanon } from './acl-canon.ts';
 import { AdminPool } from './admin-pool.ts';
@@ -110,6 +110,8 @@ export interface LocalNodes {
   snapshotShard(spec: LocalSpec, shard: number, dest: string, signal: AbortSignal): Promise<ShardSnapshot>;
   /** See Driver.replaceData. */
   replaceData(spec: LocalSpec, files: readonly string[], signal: AbortSignal): Promise<void>;
+  /** See Driver.openAfterRestore. */
+  openAfterRestore(spec: LocalSpec, signal: AbortSignal): Promise<void>;
   /** See Driver.watch: a node whose control connection closed by itself. */
   watch(listener: (instanceId: string) => void): () => void;
   close(): Promise<void>;
@@ -134,6 +136,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     cgroups: null,
     progress: new Map(),
     proxyReshards: new Map(),
+    restoreMarkers: new Map(),
   };
   // IP white lists. No source is trusted: the control plane reaches nodes through their unix sockets and
   // nodes reach each other on their TLS ports, so a local process is filtered like anyone else.
@@ -285,6 +288,8 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
       knownSecrets.delete(instanceId);
       ctx.progress.delete(instanceId);
       ctx.proxyReshards.delete(instanceId);
+      await ctx.restoreMarkers.get(instanceId)?.close();
+      ctx.restoreMarkers.delete(instanceId);
       const dir = instanceDir(ctx.dataDir, instanceId);
       if (!(await stat(dir).catch(() => null))) return firewall.remove(instanceId, signal);
       const secrets = await readInternalSecrets(dir).catch(() => null);
@@ -402,10 +407,13 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     },
 
     snapshotShard: async (spec, shard, dest, signal) => snapshotShard(ctx, checkRdbBinary, spec, shard, await secretsFor(spec), dest, signal),
-    replaceData: (spec, files, signal) => replaceData(ctx, spec, files, signal),
+    replaceData: async (spec, files, signal) => replaceData(ctx, spec, await secretsFor(spec), files, signal),
+    openAfterRestore: async (spec) => openAfterRestore(ctx, spec, await secretsFor(spec)),
     watch: (listener) => ctx.pool.onNodeLost(listener),
 
     async close() {
+      for (const marker of ctx.restoreMarkers.values()) await marker.close();
+      ctx.restoreMarkers.clear();
       ctx.pool.closeAll();
       ctx.hung.closeAll();
       await firewall.close(AbortSignal.timeout(10_000));

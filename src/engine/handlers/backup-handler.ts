@@ -39,7 +39,7 @@ export function backupHandler(files: BackupStore): TaskHandler {
         const staged = await files.stagingPath(key);
         try {
           const snap = await snapshot.call(ctx.driver, spec, shard, staged, ctx.signal(DATA_STEP_MS));
-          const stored = await files.putStaged(key, staged);
+          const stored = await files.putStaged(key, staged, { bytes: snap.bytes, sha256: snap.sha256 });
           const file: BackupFile = { shard, key, bytes: stored.bytes, sha256: stored.sha256, keys: snap.keys };
           done.push(file);
           sources[shard] = snap.source;
