@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile, link, unlink, mkdir } from 'node:fs/promises';
+import { readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TlsFiles } from './tls-material.ts';
+import { writeFileOnce } from '../../write-file-once.ts';
 
 /** Generated secrets of an instance's internal users. Stored in the instance directory, mode 0600. */
 export interface InternalSecrets {
@@ -43,9 +44,8 @@ export async function readInternalSecrets(instanceDir: string): Promise<Internal
 }
 
 /**
- * Returns the instance's internal secrets, generating them on first use. Written to a temp file and
- * hard-linked into place: a crash never leaves a half-written file, and when two callers race the
- * link fails for the second one, which then reads the winner's secrets (never overwrites them).
+ * Returns the instance's internal secrets, generating them on first use. Created whole or not at all
+ * (writeFileOnce): when two callers race, the second reads the winner's secrets (never overwrites them).
  */
 export async function loadOrCreateInternalSecrets(instanceDir: string): Promise<InternalSecrets> {
   const existing = await readInternalSecrets(instanceDir);
@@ -55,17 +55,8 @@ export async function loadOrCreateInternalSecrets(instanceDir: string): Promise<
     replicationPassword: randomBytes(32).toString('hex'),
     adminPassword: randomBytes(32).toString('hex'),
   };
-  const tmp = `${secretsFile(instanceDir)}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
-  try {
-    await link(tmp, secretsFile(instanceDir));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const winner = await readInternalSecrets(instanceDir);
-    if (!winner) throw err;
-    return winner;
-  } finally {
-    await unlink(tmp).catch(() => undefined);
-  }
-  return secrets;
+  if (await writeFileOnce(secretsFile(instanceDir), JSON.stringify(secrets, null, 2) + '\n')) return secrets;
+  const winner = await readInternalSecrets(instanceDir);
+  if (!winner) throw new Error(`${secretsFile(instanceDir)} was taken but cannot be read`);
+  return winner;
 }
