@@ -10,12 +10,12 @@
  * distinct rule text ("template", the hash replaced by the placeholder) is learnt once, when first
  * needed, and kept: there are few (the choices of disabled commands times three kinds of user).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { aclUserRules } from './acl-rules.ts';
 import { isSocketOpen, POLL_MS, sleep } from './redis-node.ts';
+import { makeScratchDir, sweepScratchDirs } from './scratch-dir.ts';
 import { spawnScratch } from './spawn-scratch.ts';
 
 /** A hash that no SHA-256 of a real password is: the printed rules carry it back. */
@@ -24,6 +24,8 @@ const PLACEHOLDER = '0'.repeat(63) + '1';
 const PROBE_READER = 'jcs-probe-reader';
 /** How long one scratch server may take to start and answer. */
 const SCRATCH_TIMEOUT_MS = 5_000;
+/** Scratch directories are `<tmp>/jcs-acl-<service pid>-XXXXXX` (scratch-dir.ts). */
+const DIR_PREFIX = 'jcs-acl-';
 
 /**
  * The ACL LIST lines a node must print for `rules` (user name → rules after `user <name>`), as user
@@ -49,7 +51,7 @@ function templateOf(name: string, rules: string): Template {
 
 /** Starts a scratch redis-server with one user per template, reads how it prints them, stops it. ~20 ms. */
 async function learnTemplates(redisServer: string, templates: readonly Template[], signal: AbortSignal): Promise<Map<string, ReadonlySet<string>>> {
-  const dir = await mkdtemp(join(tmpdir(), 'jcs-acl-'));
+  const dir = await makeScratchDir(DIR_PREFIX);
   const socket = join(dir, 's.sock');
   const names = templates.map((t, i) => (t.key.startsWith('default\n') ? 'default' : `t${i}`));
   const conf = [
@@ -121,6 +123,8 @@ export function createAclCanon(redisServer: string): AclCanon {
  */
 export async function learnAclCanon(redisServer: string, signal: AbortSignal): Promise<AclCanon> {
   signal.throwIfAborted();
+  // Directories left by services that were killed while learning (their scratch server died with them).
+  await sweepScratchDirs(DIR_PREFIX);
   const canon = createAclCanon(redisServer);
   await canon(aclUserRules(PLACEHOLDER.replace(/1$/, '2'), { replicationSha256: PLACEHOLDER.replace(/1$/, '3'), adminSha256: PLACEHOLDER.replace(/1$/, '4') }));
   return canon;
