@@ -29,25 +29,46 @@ export async function checkRdb(binary: string, file: string, signal: AbortSignal
   return { keys: keys ? Number(keys[1]) : 0 };
 }
 
+/** A program that prints a file's SHA-256: how to call it, and where its output has the hex digest. */
+export interface Sha256Tool {
+  binary: string;
+  args(file: string): string[];
+  digest: RegExp;
+}
+
 /**
- * SHA-256 and size of `file`, computed by coreutils' `sha256sum` at the lowest priority (run-in-background.ts, like the check beside it: on a
- * small host the tenants' nodes come first; hashing in the service's own thread competed with them at
- * normal priority). Without `sha256sum`, falls back to hashing in process.
+ * OpenSSL first: its SHA-256 uses the CPU's SHA extensions (or AVX2) and hashed a 244 MB backup in
+ * 0.29 s where coreutils' `sha256sum` took 1.4 s on the same host; `sha256sum` where there is no openssl.
+ * `-r` makes openssl print `<hex> *<file>`, as sha256sum does.
  */
-export async function niceSha256(file: string, signal: AbortSignal): Promise<{ bytes: number; sha256: string }> {
+export const SHA256_TOOLS: readonly Sha256Tool[] = [
+  { binary: 'openssl', args: (file) => ['dgst', '-sha256', '-r', file], digest: /^([0-9a-f]{64}) / },
+  { binary: 'sha256sum', args: (file) => ['-b', file], digest: /^([0-9a-f]{64})\s/ },
+];
+
+/**
+ * SHA-256 and size of `file`, computed by the first of `tools` installed, at the lowest priority
+ * (run-in-background.ts, like the check beside it: on a small host the tenants' nodes come first; hashing
+ * in the service's own thread competed with them at normal priority). With none installed, falls back to
+ * hashing in process.
+ */
+export async function niceSha256(file: string, signal: AbortSignal, tools: readonly Sha256Tool[] = SHA256_TOOLS): Promise<{ bytes: number; sha256: string }> {
   const bytes = (await stat(file)).size;
-  const out = await runInBackground('sha256sum', ['-b', file], signal).then(
-    (r) => {
-      if (r.code !== 0) throw new Error(`sha256sum failed on ${file}: ${r.stderr.trim().slice(-TAIL_CHARS)}`);
-      return r.stdout;
-    },
-    (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return null;
-      throw err;
-    },
-  );
-  if (out === null) return fileChecksum(file);
-  const sha256 = /^([0-9a-f]{64})\s/.exec(out)?.[1];
-  if (!sha256) throw new Error(`sha256sum gave no checksum for ${file}: ${out.slice(0, 200)}`);
-  return { bytes, sha256 };
+  for (const tool of tools) {
+    const out = await runInBackground(tool.binary, tool.args(file), signal).then(
+      (r) => {
+        if (r.code !== 0) throw new Error(`${tool.binary} failed on ${file}: ${r.stderr.trim().slice(-TAIL_CHARS)}`);
+        return r.stdout;
+      },
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      },
+    );
+    if (out === null) continue;
+    const sha256 = tool.digest.exec(out)?.[1];
+    if (!sha256) throw new Error(`${tool.binary} gave no checksum for ${file}: ${out.slice(0, 200)}`);
+    return { bytes, sha256 };
+  }
+  return fileChecksum(file);
 }

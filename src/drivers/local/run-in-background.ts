@@ -1,5 +1,5 @@
 /**
- * Runs a helper program (redis-check-rdb, sha256sum) at the lowest CPU priority there is for it beside
+ * Runs a helper program (redis-check-rdb, openssl or sha256sum) at the lowest CPU priority there is for it beside
  * the tenants' nodes. `nice` alone is not enough: with the kernel's autogroup scheduling (on by default
  * on Debian) nice only orders the threads of one session's group, and groups share the CPU equally, so a
  * nice-19 child of the service still took a whole group's share from a master on a 2-core host. The
