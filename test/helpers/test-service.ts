@@ -100,7 +100,8 @@ export function killInstanceProcesses(dataDir: string): number {
 }
 
 /**
- * Removes the memory cgroups of every instance under `<dataDir>/instances/` (`<instanceId>-<port>`,
+ * Removes the memory cgroups of every instance under `<dataDir>/instances/` (`<instanceId>-<port>`, and a
+ * restore's scratch server's `<instanceId>-r<n>`,
  * below the service's parent group), killing what is still in them (a node without a pidfile): the
  * driver removes a node's group when it stops the node, but tests kill nodes behind its back, and each
  * run left dozens of empty groups behind. Call it after the kills and before the data directory goes.
@@ -116,7 +117,7 @@ export async function removeInstanceCgroups(dataDir: string): Promise<void> {
   const found = await openMemoryCgroups();
   if (!found.available) return;
   const cg = found.cgroups;
-  const names = (await listNodeCgroups(cg)).filter((n) => ids.some((id) => n.startsWith(`${id}-`) && /^\d+$/.test(n.slice(id.length + 1))));
+  const names = (await listNodeCgroups(cg)).filter((n) => ids.some((id) => n.startsWith(`${id}-`) && /^r?\d+$/.test(n.slice(id.length + 1))));
   const deadline = Date.now() + 5_000;
   for (const name of names) {
     while (!(await removeNodeCgroup(cg, name))) {

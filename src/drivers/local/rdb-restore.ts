@@ -27,7 +27,8 @@ import { instanceDir, nodePaths, type NodePaths } from './instance-paths.ts';
 import { readInternalSecrets, type InstanceCredentials } from './internal-secrets.ts';
 import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './local-context.ts';
 import type { LocalSpec } from './local-spec.ts';
-import { isSocketOpen, startNode, stopNode, waitUntilLoaded } from './redis-node.ts';
+import { promisedNodeMemoryBytes } from './memory-guard.ts';
+import { isSocketOpen, startNode, stopNode, waitUntilLoaded, type NodeCgroup } from './redis-node.ts';
 import { holdRestoreMarker } from './restore-marker.ts';
 
 /** Redis's defaults for `appenddirname` and `appendfilename`, which the generated conf keeps. */
@@ -128,6 +129,16 @@ async function swapFiles(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCr
   await waitUntilLoaded(await ctx.pool.get(shard.master, secrets), shard.master, signal, 600_000);
 }
 
+/**
+ * The memory cgroup of the scratch server on backup file `index` (`<instance>-r<index>`, as its folder): like
+ * a node's, it bounds the whole process, here at what the whole instance is promised (one backup file never
+ * holds more than the instance it is restored into; the restore checks that first).
+ */
+function scratchCgroup(ctx: LocalContext, spec: LocalSpec, index: number): NodeCgroup | undefined {
+  const limitBytes = promisedNodeMemoryBytes(nodeSettings(ctx, spec).maxmemoryBytes * spec.shards.length);
+  return ctx.cgroups ? { cg: ctx.cgroups, name: `${spec.id}-r${index}`, limitBytes } : undefined;
+}
+
 /** A redis-server on one backup file, reachable only on a unix socket in the instance's 0700 directory. */
 async function startScratch(ctx: LocalContext, spec: LocalSpec, index: number, file: string, signal: AbortSignal): Promise<{ client: Redis; stop(): Promise<void> }> {
   // `r<index>`: no longer than a node's `<port>` folder, so its socket path fits where the driver's init
@@ -139,8 +150,9 @@ async function startScratch(ctx: LocalContext, spec: LocalSpec, index: number, f
     c.on('error', () => undefined);
     return c;
   };
+  const cgroup = scratchCgroup(ctx, spec, index);
   const stop = async (client: Redis | null): Promise<void> => {
-    await stopNode({ paths, host: ctx.bindHost, port: 0, admin: client, logger: ctx.logger, signal });
+    await stopNode({ paths, host: ctx.bindHost, port: 0, admin: client, logger: ctx.logger, signal, ...(cgroup ? { cgroup } : {}) });
     client?.disconnect();
   };
   // One left running by a run cut short (the service was killed): stopped first.
@@ -154,7 +166,7 @@ async function startScratch(ctx: LocalContext, spec: LocalSpec, index: number, f
   await linkOrCopy(file, join(dir, 'dump.rdb'));
   const conf = ['port 0', `unixsocket "${paths.socket}"`, 'unixsocketperm 700', `dir "${dir}"`, 'dbfilename dump.rdb', 'appendonly no', 'save ""', 'databases 16', `pidfile "${paths.pidfile}"`, `logfile "${paths.log}"`, 'daemonize no'];
   await writeFile(paths.conf, conf.join('\n') + '\n', { mode: 0o600 });
-  await startNode({ redisServer: ctx.redisServer, paths, host: ctx.bindHost, port: 0, logger: ctx.logger, signal, timeoutMs: 60_000 });
+  await startNode({ redisServer: ctx.redisServer, paths, host: ctx.bindHost, port: 0, logger: ctx.logger, signal, timeoutMs: 60_000, ...(cgroup ? { cgroup } : {}) });
   const client = connect();
   await client.connect();
   await waitUntilLoaded(client, 0, signal, 600_000);

@@ -9,6 +9,7 @@ import { copyFile, readFile, rename, rm } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { ShardSnapshot } from '../driver.ts';
+import { lowerAutogroup, type LoweredAutogroup } from './autogroup-nice.ts';
 import { checkRdb, niceSha256 } from './check-rdb.ts';
 import { nodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
@@ -17,6 +18,8 @@ import type { LocalSpec } from './local-spec.ts';
 import { parseInfo } from './node-state.ts';
 import { POLL_MS, sleep } from './redis-node.ts';
 
+/** The longest a replica's scheduling group stays at nice 19 for a snapshot (it also applies its master's stream). */
+const LOWERED_MAX_MS = 10_000;
 /** How long a replica may take to apply what its master acknowledged before the master is used instead. */
 const CATCH_UP_MS = 10_000;
 /** The file BGSAVE writes in the node's directory (the generated conf leaves `dbfilename` at Redis's default). */
@@ -82,10 +85,24 @@ async function deprioritiseChildren(pid: number): Promise<boolean> {
   return pids.length > 0;
 }
 
+async function pidOf(node: Candidate): Promise<number> {
+  return Number((await info(node.client, 'server')).get('process_id') ?? 0);
+}
+
+/**
+ * A replica's whole autogroup (the replica and the BGSAVE child it forks) at nice 19 for the snapshot, so
+ * the fork competes less with the master for the cores (autogroup-nice.ts); never the master's group.
+ */
+async function lowerReplica(chosen: { node: Candidate; master: Candidate; source: 'replica' | 'master' }): Promise<LoweredAutogroup | null> {
+  if (chosen.source !== 'replica') return null;
+  const [pid, masterPid] = await Promise.all([pidOf(chosen.node), pidOf(chosen.master)]);
+  return pid > 0 ? lowerAutogroup(pid, { maxMs: LOWERED_MAX_MS, avoid: masterPid > 0 ? [masterPid] : [] }) : null;
+}
+
 /** BGSAVE on `node` and wait for it; a failed save (full disk, unwritable directory) is thrown with Redis's word for it. */
 async function bgsave(node: Candidate, signal: AbortSignal): Promise<void> {
   const before = Number((await info(node.client, 'persistence')).get('rdb_saves') ?? 0);
-  const pid = Number((await info(node.client, 'server')).get('process_id') ?? 0);
+  const pid = await pidOf(node);
   let reniced = false;
   // SCHEDULE: a replica may be rewriting its AOF right now (after a sync); the save then runs after it,
   // started by Redis's cron (every 100 ms at the default hz).
@@ -133,7 +150,12 @@ export async function snapshotShard(ctx: LocalContext, checkRdbBinary: string, s
   const chosen = await chooseNode(ctx, spec, shard, secrets, signal);
   const usedMemoryBytes = Number(chosen.master.info.get('used_memory') ?? 0);
   const t1 = Date.now();
-  await bgsave(chosen.node, signal);
+  const lowered = await lowerReplica(chosen);
+  try {
+    await bgsave(chosen.node, signal);
+  } finally {
+    await lowered?.restore();
+  }
   const t2 = Date.now();
   const dump = join(nodePaths(ctx.dataDir, spec.id, chosen.node.port).dir, DUMP_FILE);
   await moveDump(dump, dest);
@@ -141,7 +163,7 @@ export async function snapshotShard(ctx: LocalContext, checkRdbBinary: string, s
   // Both read the whole file: side by side, on a file the page cache holds (it was just written).
   const [{ keys }, { bytes, sha256 }] = await Promise.all([checkRdb(checkRdbBinary, dest, signal), niceSha256(dest, signal)]);
   // Where a backup's time goes (docs/benchmarks.md): catch-up, BGSAVE, move, check and checksum.
-  ctx.logger.info({ instanceId: spec.id, shard, catchUpMs: t1 - t0, bgsaveMs: t2 - t1, moveMs: t3 - t2, checkMs: Date.now() - t3, bytes }, 'snapshot taken');
+  ctx.logger.info({ instanceId: spec.id, shard, catchUpMs: t1 - t0, bgsaveMs: t2 - t1, moveMs: t3 - t2, checkMs: Date.now() - t3, bytes, replicaLowered: lowered?.lowered ?? false }, 'snapshot taken');
   if (chosen.source === 'master') ctx.logger.warn({ instanceId: spec.id, shard, reason: chosen.reason }, 'backup snapshot taken on the master');
   return { source: chosen.source, reason: chosen.reason, bytes, keys, sha256, usedMemoryBytes };
 }
