@@ -255,6 +255,7 @@ async function copyStep(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCre
       copy.copied = progress.done;
       progress.total = Math.max(progress.total, progress.done);
       await writeMarker(ctx, spec.id, marker);
+      ctx.logger.info({ instanceId: spec.id, copied: copy.copied, total: copy.total, cursors: copy.sources.map((e) => e.cursor) }, 'type change: copy step');
       return { progressing: `type change to ${spec.topology}: ${copy.copied} keys copied of about ${copy.total}` };
     }
     if (!(await copyRecorded(ctx, spec.id, copy, byPort, target, deadline, signal))) {
