@@ -250,12 +250,13 @@ async function copyStep(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCre
     ctx.progress.set(spec.id, progress);
     const deadline = Date.now() + ctx.retypeStepMs;
     if (copy.sources.some((e) => e.cursor !== null)) {
+      const from = copy.copied;
       await Promise.all(copy.sources.map(async (e) => e.cursor !== null && (e.cursor = await copyScan(byPort.get(e.port)!.client, e.cursor, target, deadline, signal, progress))));
       await copyRecorded(ctx, spec.id, copy, byPort, target, deadline, signal);
       copy.copied = progress.done;
       progress.total = Math.max(progress.total, progress.done);
       await writeMarker(ctx, spec.id, marker);
-      ctx.logger.info({ instanceId: spec.id, copied: copy.copied, total: copy.total, cursors: copy.sources.map((e) => e.cursor) }, 'type change: copy step');
+      ctx.logger.info({ instanceId: spec.id, from, copied: copy.copied, total: copy.total, cursors: copy.sources.map((e) => e.cursor) }, 'type change: copy step');
       return { progressing: `type change to ${spec.topology}: ${copy.copied} keys copied of about ${copy.total}` };
     }
     if (!(await copyRecorded(ctx, spec.id, copy, byPort, target, deadline, signal))) {
