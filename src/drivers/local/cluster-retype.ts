@@ -5,14 +5,18 @@
  * built, so a control plane killed at any point resumes the same change. ensurePresent then
  * 1. refuses, before touching anything, data the target cannot hold (keys outside database 0);
  * 2. builds the new topology (the wrapped handler) on new ports;
- * 3. copies every key with its expiry while the old topology serves, then pauses writes on the old
- *    masters and copies again what changed meanwhile (retype-copy.ts);
- * 4. records the cut-over, stops the old proxies and nodes and removes their directories. The engine then
- *    publishes the new endpoint.
- * Resuming phase `copy` starts the copy over (the new topology is emptied first: no client writes there
- * before the change is done); resuming `cutover` only stops what is left (the old masters still hold
- * writes, paused). A spec back at the old type while the copy was not through (a refused change) drops
- * the new nodes and leaves the old ones as they were. See docs/cluster.md for what clients see.
+ * 3. copies every key with its expiry while the old topology serves, in calls of at most
+ *    ctx.retypeStepMs each (answering progressing), the SCAN cursors recorded in the marker after each;
+ *    detached keyspace watchers (keyspace-watcher.ts) record every key written meanwhile in files, and
+ *    those keys are copied as the copy goes;
+ * 4. cuts over in a call of its own: writes on the old masters pause, the keys recorded before the pause
+ *    are copied again, the cut-over is recorded, the old proxies and nodes stop and their directories go.
+ *    The engine then publishes the new endpoint.
+ * Resuming phase `copy` goes on from the recorded cursors, unless a watcher died (writes may be
+ * unrecorded), the sources changed or a new master restarted: then the copy starts over (the new topology
+ * is emptied first: no client writes there before the change is done). Resuming `cutover` only stops what
+ * is left (the old masters still hold writes, paused). A spec back at the old type while the copy was not
+ * through (a refused change) drops the new nodes and leaves the old ones as they were. See docs/cluster.md.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';

@@ -1,8 +1,8 @@
 /**
  * The data half of a type change: every key of the old masters (database 0) goes to the new topology with
- * its expiry while the old topology still serves, then writes on the old masters wait briefly while what
- * changed meanwhile is copied again. Keyspace notifications on the old masters name every key written or
- * deleted from the moment the copy starts, so the second pass is small.
+ * its expiry while the old topology still serves (a SCAN in bounded pieces), then writes on the old masters
+ * wait briefly while what changed meanwhile is copied again. The keys written since the copy began come
+ * from keyspace watchers (keyspace-watcher.ts); cluster-retype.ts drives the steps.
  */
 import type { Redis } from 'ioredis';
 import { MARK_CHANNEL } from './keyspace-watcher.ts';
