@@ -308,12 +308,12 @@ async function change(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCrede
   const nodes = (await Promise.all(marker.old.map((p) => oldNode(ctx, spec, secrets, p, signal)))).filter((n) => n !== null);
   const sources = await sourcesOf(nodes);
   if (marker.phase === 'copy') {
-    if (!marker.copy) {
-      const other = sources.flatMap((n) => n.databases).filter((db) => db !== 0);
-      if (other.length > 0) {
-        await rm(markerPath(ctx, spec.id), { force: true });
-        throw new PermanentDriverError(`instance ${spec.id} has keys in database ${other[0]}; a ${spec.topology} instance has database 0 only here, so the type change is refused`);
-      }
+    const other = sources.flatMap((n) => n.databases).filter((db) => db !== 0);
+    if (other.length > 0) {
+      // Before the copy began nothing was built; once it began (a tenant wrote to another database since),
+      // the marker stays so the refused change's spec, back at the old type, drops the new nodes (abandon).
+      if (!marker.copy) await rm(markerPath(ctx, spec.id), { force: true });
+      throw new PermanentDriverError(`instance ${spec.id} has keys in database ${other[0]}; a ${spec.topology} instance has database 0 only here, so the type change is refused`);
     }
     // The new topology is built (first call) or repaired (a new master restarted: the copy starts over).
     const built = await inner.ensurePresent(ctx, spec, secrets, signal);
