@@ -83,7 +83,8 @@ describe('type change copy in steps', () => {
   async function change(cacheInstanceClass: string, shardNumber: number | undefined, prefix: string, during: () => Promise<void>): Promise<View> {
     const before = await view(id);
     let port = before.port;
-    const writer = new ProxyWriter(() => port, () => '', prefix);
+    // A write every ~2 ms: the keyspace grows while the copy runs, yet 1 ms steps still get through it.
+    const writer = new ProxyWriter(() => port, () => '', prefix, 2);
     let polling = true;
     const poll = (async () => {
       while (polling) {
@@ -108,9 +109,10 @@ describe('type change copy in steps', () => {
     return after;
   }
 
-  it('master-slave → proxy cluster in several steps, across a SIGKILL of the service between two of them: it goes on from the cursors', async () => {
+  /** A new master-slave instance with the seeded keys; it becomes `id`. */
+  async function seeded(name: string): Promise<void> {
     const res = await file.sdk.createCacheInstance({
-      cacheInstance: { vpcId: 'vpc-1', subnetId: 'subnet-1', cacheInstanceName: 'steps', cacheInstanceClass: 'redis.m.micro.basic', azId: { master: 'cn-north-1a', slave: 'cn-north-1b' }, redisVersion: '4.0' },
+      cacheInstance: { vpcId: 'vpc-1', subnetId: 'subnet-1', cacheInstanceName: name, cacheInstanceClass: 'redis.m.micro.basic', azId: { master: 'cn-north-1a', slave: 'cn-north-1b' }, redisVersion: '4.0' },
     });
     id = res.result.cacheInstanceId as string;
     expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
@@ -123,6 +125,10 @@ describe('type change copy in steps', () => {
     p.hset('h:1', { a: '1', b: '2' });
     await p.exec();
     seed.disconnect();
+  }
+
+  it('master-slave → proxy cluster in several steps, across a SIGKILL of the service between two of them: it goes on from the cursors', async () => {
+    await seeded('steps');
 
     let held: RetypeMarker | null = null;
     let restarted = 0;
@@ -164,9 +170,13 @@ describe('type change copy in steps', () => {
     expect(logged('type change: copy step').length - before).toBeGreaterThanOrEqual(3);
     expect(await processesUnder(join(file.dataDir, 'instances', id))).toHaveLength(2);
     await checkData(after.port, acked);
+    await file.sdk.deleteCacheInstance({ cacheInstanceId: id });
+    expect(await waitForStatus(file.sdk, id, ['gone'], 30_000)).toBe('gone');
   });
 
   it('master-slave → native cluster in several steps (writes through cluster routing), nothing lost', async () => {
+    await seeded('steps_nc');
+    acked.length = 0;
     const before = logged('type change: copy step').length;
     // The writer's SETs fail with MOVED once the endpoint is the cluster's: only those before count.
     const t0 = Date.now();

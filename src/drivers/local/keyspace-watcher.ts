@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { open, readdir, readFile, readlink } from 'node:fs/promises';
+import { open, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ADMIN_USER } from './acl-rules.ts';
@@ -51,7 +51,10 @@ function argvOf(t: WatcherTarget): string[] {
  * confirmed in the file: from then on, every write on the node is recorded. Returns its pid.
  */
 export async function startWatcher(redisCli: string, t: WatcherTarget, adminPassword: string, signal: AbortSignal): Promise<number> {
-  const out = await open(t.file, 'w', 0o600);
+  // Emptied, then appended to (O_APPEND): a watcher of an earlier copy that is still exiting cannot write
+  // into the middle of this one's lines.
+  await writeFile(t.file, '', { mode: 0o600 });
+  const out = await open(t.file, 'a', 0o600);
   let pid: number | undefined;
   let exited: string | null = null;
   try {
@@ -90,17 +93,26 @@ export async function watcherAlive(pid: number, t: WatcherTarget): Promise<boole
  */
 export async function stopWatchers(t: WatcherTarget): Promise<void> {
   const want = argvOf(t).join('\0');
+  const found: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const cmdline = await readFile(`/proc/${entry}/cmdline`, 'latin1').catch(() => '');
-    if (cmdline.split('\0').slice(1, -1).join('\0') === want) stopWatcher(Number(entry));
+    if (cmdline.split('\0').slice(1, -1).join('\0') === want) found.push(Number(entry));
+  }
+  // Gone before this returns (SIGKILL after a second): the caller may empty the file next.
+  for (const pid of found) {
+    stopWatcher(pid);
+    for (let i = 0; i < 200 && (await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')) !== ''; i++) {
+      if (i === 100) stopWatcher(pid, 'SIGKILL');
+      await sleep(POLL_MS * 2);
+    }
   }
 }
 
 /** Ends a watcher (the caller checked it is ours). */
-export function stopWatcher(pid: number): void {
+export function stopWatcher(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, signal);
   } catch {
     // gone already
   }
