@@ -9,9 +9,10 @@
  *    average before and after are printed.
  * 2. online change 4 → 8 shards with 1,000,000 keys under a writer (one SET at a time): keys moved per
  *    second, the longest write pause, the writer's p99 latency, lost acknowledged writes.
- * 3. create → running of an 8-shard proxy cluster through the API, next to the same processes started by
+ * 3. type change master-slave → 4-shard proxy cluster with the same keys and writer (BENCH_PARTS=retype).
+ * 4. create → running of an 8-shard proxy cluster through the API, next to the same processes started by
  *    hand (16 redis-servers, 8 replicas linked, 8 twemproxies answering through every shard).
- * Instance ports 32000-32399; hand-built ports from 32400.
+ * Instance ports 32000-32399 (BENCH_INSTANCE_PORTS); hand-built ports from 32400.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -254,6 +255,97 @@ async function resize(sdk: SdkRedis, logFile: string): Promise<void> {
   await deleteInstance(sdk, id);
 }
 
+/**
+ * Type change master-slave → 4-shard proxy cluster with RESIZE_KEYS keys under a writer (one SET at a time,
+ * following the endpoint, which moves): keys/s, the longest write pause, lost acknowledged writes.
+ */
+async function retype(sdk: SdkRedis, logFile: string): Promise<void> {
+  const id = (
+    await onceMoreOnReset(() => sdk.createCacheInstance({
+      cacheInstance: { vpcId: 'vpc-bench', subnetId: 'subnet-bench', cacheInstanceName: 'bench_retype', cacheInstanceClass: 'redis.m.micro.basic', azId: { master: 'cn-north-1a', slave: 'cn-north-1b' }, redisVersion: '4.0', password: PASSWORD },
+    }))
+  ).result.cacheInstanceId as string;
+  await waitStatus(sdk, id, 'running', 300_000);
+  const portOf = async (): Promise<number> => (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number;
+  let port = await portOf();
+  const loader = proxyClient(port, PASSWORD);
+  await loader.connect();
+  const value = 'v'.repeat(16);
+  for (let i = 0; i < RESIZE_KEYS; i += 10_000) {
+    const p = loader.pipeline();
+    for (let j = i; j < i + 10_000 && j < RESIZE_KEYS; j += 100) p.mset(Object.fromEntries(Array.from({ length: 100 }, (_, k) => [`key:${j + k}`, value])));
+    await p.exec();
+  }
+  loader.disconnect();
+  const acked: string[] = [];
+  const latencies: number[] = [];
+  let longestGap = 0;
+  let errors = 0;
+  let stop = false;
+  const writer = (async () => {
+    let c = proxyClient(port, PASSWORD);
+    let last = performance.now();
+    for (let i = 0; !stop; i++) {
+      const t = performance.now();
+      try {
+        if (c.status !== 'ready') await c.connect();
+        await c.set(`w:${i}`, String(i));
+        const now = performance.now();
+        acked.push(`w:${i}`);
+        latencies.push(now - t);
+        longestGap = Math.max(longestGap, now - last);
+        last = now;
+      } catch {
+        errors++;
+        c.disconnect();
+        c = proxyClient(port, PASSWORD);
+        await sleep(1);
+      }
+    }
+    c.disconnect();
+  })();
+  let polling = true;
+  const poll = (async () => {
+    while (polling) {
+      port = await portOf().catch(() => port);
+      await sleep(50);
+    }
+  })();
+  await sleep(500);
+  const before = latencies.length;
+  const started = performance.now();
+  const load = loadavg()[0]!;
+  await onceMoreOnReset(() => sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 4 }));
+  await waitStatus(sdk, id, 'running', 900_000);
+  const ms = performance.now() - started;
+  port = await portOf();
+  const during = latencies.slice(before).sort((a, b) => a - b);
+  await sleep(500);
+  stop = true;
+  await writer;
+  polling = false;
+  await poll;
+  const check = proxyClient(await portOf(), PASSWORD);
+  await check.connect();
+  let lost = 0;
+  for (let i = 0; i < acked.length; i += 1_000) lost += (await check.mget(...acked.slice(i, i + 1_000))).filter((v) => v === null).length;
+  let missing = 0;
+  for (let i = 0; i < RESIZE_KEYS; i += 1_000) missing += (await check.mget(...Array.from({ length: Math.min(1_000, RESIZE_KEYS - i) }, (_, k) => `key:${i + k}`))).filter((v) => v !== value).length;
+  check.disconnect();
+  const lines = (await import('node:fs')).readFileSync(logFile, 'utf8').split('\n');
+  const steps = lines.filter((l) => l.includes('"msg":"type change: copy step"') && l.includes(id)).length;
+  const line = lines.find((l) => l.includes('"msg":"type change: keys copied, old nodes stopped"') && l.includes(id));
+  const driver = line ? (JSON.parse(line) as { keys: number; rewritten: number; pauseMs: number; ms: number }) : null;
+  console.log(`\ntype change master-slave → proxy cluster (4 shards) with ${RESIZE_KEYS} keys × 16 B under a writer (one SET at a time; load average ${load.toFixed(1)} at the start):`);
+  console.log(`  modifyClass → verified running      ${ms.toFixed(0)} ms (${((RESIZE_KEYS / ms) * 1000).toFixed(0)} keys/s over the whole change)`);
+  if (driver) console.log(`  driver: copy                        ${driver.keys} keys in ${driver.ms} ms over ${steps + 1} calls; ${driver.rewritten} copied again in the cut-over; writes paused ${driver.pauseMs} ms`);
+  console.log(`  writer: longest gap between acks    ${longestGap.toFixed(0)} ms`);
+  console.log(`  writer: p99 / p50 during the change ${(during[Math.floor(during.length * 0.99)] ?? 0).toFixed(1)} / ${(during[Math.floor(during.length * 0.5)] ?? 0).toFixed(2)} ms over ${during.length} writes`);
+  console.log(`  writer errors (reconnects)          ${errors}`);
+  console.log(`  lost acknowledged writes            ${lost} of ${acked.length}; loaded keys missing or wrong ${missing}`);
+  await deleteInstance(sdk, id);
+}
+
 async function createRounds(sdk: SdkRedis, root: string): Promise<void> {
   const ours: number[] = [];
   const byHand: number[] = [];
@@ -288,15 +380,16 @@ async function createRounds(sdk: SdkRedis, root: string): Promise<void> {
 
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'jcs-bench-proxy-'));
-  const config = loadConfig({ JCS_DATA_DIR: join(root, 'service'), JCS_INSTANCE_PORTS: '32000-32399', JCS_ACCESS_KEY: AK, JCS_SECRET_KEY: SK }, { port: 0 });
+  const config = loadConfig({ JCS_DATA_DIR: join(root, 'service'), JCS_INSTANCE_PORTS: process.env.BENCH_INSTANCE_PORTS ?? '32000-32399', JCS_ACCESS_KEY: AK, JCS_SECRET_KEY: SK }, { port: 0 });
   const logFile = join(root, 'service.log');
   const service = await startService(config, createLogger('info', pino.destination({ dest: logFile, sync: true })));
   const sdk = sdkClient(service.url, AK, SK);
   try {
-    // BENCH_PARTS=rps,resize,create (default: all) runs a part alone.
-    const parts = (process.env.BENCH_PARTS ?? 'rps,resize,create').split(',');
+    // BENCH_PARTS=rps,resize,retype,create (default: all) runs a part alone.
+    const parts = (process.env.BENCH_PARTS ?? 'rps,resize,retype,create').split(',');
     if (parts.includes('rps')) await throughput(sdk, root);
     if (parts.includes('resize')) await resize(sdk, logFile);
+    if (parts.includes('retype')) await retype(sdk, logFile);
     if (parts.includes('create')) await createRounds(sdk, root);
   } finally {
     killHand();

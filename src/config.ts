@@ -82,6 +82,11 @@ export interface Config {
    */
   hungNodeMs: number;
   /**
+   * `JCS_RETYPE_STEP_MS`, default 10 000: how long one driver call of a type change copies keys before it
+   * answers progressing (the engine calls again; the step timeout is 30 s). At least 1.
+   */
+  retypeStepMs: number;
+  /**
    * `JCS_METRICS_PORT`, default none: serve `/metrics` on a listener of its own (on `metricsHost`),
    * open to whoever reaches it, instead of on the API port (where, without a token, only this host may scrape).
    */
@@ -235,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     apiRequestTimeoutMs: parsePositiveInt('JCS_API_REQUEST_TIMEOUT_MS', env.JCS_API_REQUEST_TIMEOUT_MS ?? '30000'),
     apiKeepAliveTimeoutMs: parsePositiveInt('JCS_API_KEEPALIVE_TIMEOUT_MS', env.JCS_API_KEEPALIVE_TIMEOUT_MS ?? '5000'),
     hungNodeMs: parseHungNodeMs(env.JCS_HUNG_NODE_MS ?? '5000'),
+    retypeStepMs: parsePositiveInt('JCS_RETYPE_STEP_MS', env.JCS_RETYPE_STEP_MS ?? '10000'),
     metricsPort: env.JCS_METRICS_PORT ? parsePositiveInt('JCS_METRICS_PORT', env.JCS_METRICS_PORT) : undefined,
     metricsHost: env.JCS_METRICS_HOST ?? '127.0.0.1',
     metricsToken: env.JCS_METRICS_TOKEN || undefined,

@@ -90,6 +90,7 @@ export async function startService(config: Config, logger: Logger, opts: StartOp
       firewallTable: opts.firewallTable,
       memoryCgroups: config.memoryCgroups,
       hungNodeMs: config.hungNodeMs,
+      retypeStepMs: config.retypeStepMs,
       redisCheckRdb: config.redisCheckRdb,
       logger: logger.child({ component: 'driver' }),
     });

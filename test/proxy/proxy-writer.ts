@@ -27,6 +27,8 @@ export class ProxyWriter {
     private readonly port: number | (() => number),
     private readonly password: () => string,
     private readonly prefix: string,
+    /** Wait this long after each acknowledged write (0: write as fast as answers come). */
+    private readonly intervalMs = 0,
   ) {}
 
   start(): void {
@@ -53,6 +55,7 @@ export class ProxyWriter {
         const now = Date.now();
         this.longestGapMs = Math.max(this.longestGapMs, now - last);
         last = now;
+        if (this.intervalMs > 0) await new Promise((r) => setTimeout(r, this.intervalMs));
       } catch {
         this.errors++;
         c.disconnect();

@@ -13,13 +13,13 @@ import { killInstanceProcesses, removeInstanceCgroups, TEST_AK, TEST_SK } from '
  * directory, on the file's own instance port range. After the last test it is killed, every process under
  * the directory is gone (asserted) and the directory removed.
  */
-export function serviceProcessForFile(prefix: string, instancePorts: string): { readonly dataDir: string; readonly svc: ServiceProcess; readonly sdk: SettingsSdk } {
+export function serviceProcessForFile(prefix: string, instancePorts: string, env: Record<string, string> = {}): { readonly dataDir: string; readonly svc: ServiceProcess; readonly sdk: SettingsSdk } {
   let dataDir = '';
   let svc: ServiceProcess | undefined;
   let sdk: SettingsSdk | undefined;
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), prefix));
-    svc = new ServiceProcess(dataDir, await freePort(), instancePorts);
+    svc = new ServiceProcess(dataDir, await freePort(), instancePorts, env);
     await svc.start();
     sdk = sdkClient(svc.url, TEST_AK, TEST_SK) as SettingsSdk;
   });

@@ -36,6 +36,8 @@ export interface LocalContext {
   progress: Map<string, ChangeProgress>;
   /** Proxy-cluster reshards under way in this process, by instance id (proxy-reshard.ts). */
   proxyReshards: Map<string, ReshardSession>;
+  /** How long one call of a type change copies before it answers progressing, ms (`JCS_RETYPE_STEP_MS`). */
+  retypeStepMs: number;
   /** Restores under way in this process, by instance id: the marker holding their client ports (rdb-restore.ts). */
   restoreMarkers: Map<string, RestoreMarker>;
 }

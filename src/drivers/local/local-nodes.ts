@@ -62,6 +62,8 @@ export interface LocalNodesOptions {
    * (`JCS_HUNG_NODE_MS`). See hung-nodes.ts and docs/local-driver.md.
    */
   hungNodeMs?: number;
+  /** How long one call of a type change copies keys before it answers progressing, ms. Default 10000 (`JCS_RETYPE_STEP_MS`). */
+  retypeStepMs?: number;
   /** redis-check-rdb, which checks every backup file (Debian's redis-tools). Default `redis-check-rdb` on PATH (`JCS_REDIS_CHECK_RDB`). */
   redisCheckRdb?: string;
 }
@@ -136,6 +138,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
     cgroups: null,
     progress: new Map(),
     proxyReshards: new Map(),
+    retypeStepMs: opts.retypeStepMs ?? 10_000,
     restoreMarkers: new Map(),
   };
   // IP white lists. No source is trusted: the control plane reaches nodes through their unix sockets and

@@ -1,14 +1,11 @@
 /**
  * The data half of a type change: every key of the old masters (database 0) goes to the new topology with
- * its expiry while the old topology still serves, then writes on the old masters wait briefly while what
- * changed meanwhile is copied again. Keyspace notifications on the old masters name every key written or
- * deleted from the moment the copy starts, so the second pass is small.
+ * its expiry while the old topology still serves (a SCAN in bounded pieces), then writes on the old masters
+ * wait briefly while what changed meanwhile is copied again. The keys written since the copy began come
+ * from keyspace watchers (keyspace-watcher.ts); cluster-retype.ts drives the steps.
  */
-import { Redis } from 'ioredis';
-import { ADMIN_USER } from './acl-rules.ts';
-import { nodePaths } from './instance-paths.ts';
-import type { InstanceCredentials } from './internal-secrets.ts';
-import type { LocalContext } from './local-context.ts';
+import type { Redis } from 'ioredis';
+import { MARK_CHANNEL } from './keyspace-watcher.ts';
 import type { RetypeTarget } from './retype-target.ts';
 
 const SCAN_COUNT = 1_000;
@@ -24,28 +21,9 @@ export interface RetypeSource {
   client: Redis;
 }
 
-/** What one copy did: keys copied while serving, keys copied again under the pause, when the pause began. */
-export interface CopyResult {
-  copied: number;
-  rewritten: number;
-  pausedAt: number;
-}
-
 /** Holds writes on every source (they wait; reads go on). */
 export async function pauseWrites(sources: readonly RetypeSource[], ms = CUTOVER_PAUSE_MS): Promise<void> {
   await Promise.all(sources.map((s) => s.client.call('CLIENT', 'PAUSE', String(ms), 'WRITE')));
-}
-
-/** Subscribes, as the admin user over the node's own socket, to the source's keyspace events. */
-async function watch(ctx: LocalContext, secrets: InstanceCredentials, s: RetypeSource, dirty: Set<string>): Promise<Redis> {
-  await s.client.call('CONFIG', 'SET', 'notify-keyspace-events', 'KA');
-  const sub = new Redis({ path: nodePaths(ctx.dataDir, secrets.instanceId, s.port).socket, username: ADMIN_USER, password: secrets.adminPassword, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  sub.on('error', () => undefined);
-  const prefix = Buffer.byteLength('__keyspace@0__:');
-  sub.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer) => dirty.add(channel.subarray(prefix).toString('latin1')));
-  await sub.connect();
-  await sub.psubscribe('__keyspace@0__:*');
-  return sub;
 }
 
 /** Copies `keys` of `source` with their expiry (ABSTTL: the deadline stays what it was); a key gone at the source goes at the target. */
@@ -67,52 +45,51 @@ async function copyBatch(source: Redis, keys: Buffer[], target: RetypeTarget): P
   return keys.length;
 }
 
-async function copyAll(source: Redis, target: RetypeTarget, signal: AbortSignal, progress: { done: number }): Promise<number> {
-  let cursor = '0';
+/** Copies `keys` (latin1 strings, byte-exact) in batches. */
+export async function copyKeys(source: Redis, keys: Iterable<string>, target: RetypeTarget, signal: AbortSignal): Promise<number> {
+  let batch: Buffer[] = [];
   let copied = 0;
-  const inFlight: Array<Promise<unknown>> = [];
-  do {
+  for (const k of keys) {
+    batch.push(Buffer.from(k, 'latin1'));
+    if (batch.length < SCAN_COUNT) continue;
     signal.throwIfAborted();
-    const [next, keys] = (await source.scanBuffer(cursor, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
-    cursor = next.toString();
-    // The next batch is read while this one is written; at most a few batches are in flight.
-    inFlight.push(copyBatch(source, keys, target).then((n) => (progress.done += n)));
-    if (inFlight.length >= 4) await inFlight.shift();
-    copied += keys.length;
-  } while (cursor !== '0');
-  await Promise.all(inFlight);
-  return copied;
+    copied += await copyBatch(source, batch, target);
+    batch = [];
+  }
+  return copied + (await copyBatch(source, batch, target));
 }
 
 /**
- * Copies every key of the sources to `target`, which is emptied first, while the sources take writes; then
- * pauses their writes (CUTOVER_PAUSE_MS) and copies again every key written or deleted since. Returns with
- * the sources paused: the caller stops them (their waiting writes are never acknowledged). A pause left
- * by an earlier, interrupted copy ends once the notifications are on.
+ * Copies keys of `source` from SCAN `cursor` on until the scan is through or `deadline` passed (one batch
+ * at least, so every call gets on). Returns the cursor to go on from (null: through) once every batch read
+ * is written: a cursor is only recorded for keys that are at the target.
  */
-export async function copyWhileServing(
-  ctx: LocalContext,
-  secrets: InstanceCredentials,
-  sources: readonly RetypeSource[],
-  target: RetypeTarget,
-  signal: AbortSignal,
-  progress: { done: number; total: number },
-): Promise<CopyResult> {
-  const dirty = sources.map(() => new Set<string>());
-  const subs: Redis[] = [];
-  try {
-    for (const [i, s] of sources.entries()) subs.push(await watch(ctx, secrets, s, dirty[i]!));
-    await Promise.all(sources.map((s) => s.client.call('CLIENT', 'UNPAUSE')));
-    await target.flush();
-    const counts = await Promise.all(sources.map((s) => copyAll(s.client, target, signal, progress)));
-    const pausedAt = Date.now();
-    await pauseWrites(sources);
-    // A PING on each subscriber is answered after every notification sent before the pause.
-    await Promise.all(subs.map((sub) => sub.ping()));
-    const again = await Promise.all(sources.map((s, i) => copyBatch(s.client, [...dirty[i]!].map((k) => Buffer.from(k, 'latin1')), target)));
-    progress.total = Math.max(progress.total, progress.done);
-    return { copied: counts.reduce((a, b) => a + b, 0), rewritten: again.reduce((a, b) => a + b, 0), pausedAt };
-  } finally {
-    for (const sub of subs) sub.disconnect();
-  }
+export async function copyScan(source: Redis, cursor: string, target: RetypeTarget, deadline: number, signal: AbortSignal, progress: { done: number }): Promise<string | null> {
+  const inFlight: Array<Promise<unknown>> = [];
+  let next: string | null = cursor;
+  do {
+    signal.throwIfAborted();
+    const [c, keys] = (await source.scanBuffer(next, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
+    next = c.toString() === '0' ? null : c.toString();
+    // The next batch is read while this one is written; at most a few batches are in flight.
+    inFlight.push(copyBatch(source, keys, target).then((n) => (progress.done += n)));
+    if (inFlight.length >= 4) await inFlight.shift();
+  } while (next !== null && Date.now() < deadline);
+  await Promise.all(inFlight);
+  return next;
+}
+
+/**
+ * Holds writes on every source (CUTOVER_PAUSE_MS) and, in the same MULTI, publishes `token` on the
+ * watchers' mark channel: every write acknowledged before the pause is in a watcher's file before the
+ * token. A pause left by an earlier try is lifted first (a paused node would hold the EXEC too).
+ */
+export async function pauseWithMark(sources: readonly RetypeSource[], token: string): Promise<void> {
+  await Promise.all(
+    sources.map(async (s) => {
+      await s.client.call('CLIENT', 'UNPAUSE');
+      const replies = await s.client.multi().publish(MARK_CHANNEL, token).call('CLIENT', 'PAUSE', String(CUTOVER_PAUSE_MS), 'WRITE').exec();
+      for (const [err] of replies ?? []) if (err) throw err;
+    }),
+  );
 }
