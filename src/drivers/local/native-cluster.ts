@@ -43,6 +43,8 @@ import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology
 export const CLUSTER_BUS_OFFSET = 10_000;
 /** How long membership, roles and the final "all nodes agree" may take before the step is retried. */
 const CONVERGE_TIMEOUT_MS = 20_000;
+/** Longer than Redis's CLUSTER_MF_TIMEOUT (5 s), after which a coordinated failover not done is dropped. */
+const MANUAL_FAILOVER_RESEND_MS = 5_500;
 /** A full sync of a large dataset takes a while; the caller's signal usually ends the wait sooner. */
 const SYNC_TIMEOUT_MS = 120_000;
 
@@ -312,10 +314,12 @@ async function assignUnclaimedSlots(c: Cluster): Promise<void> {
 /** Step 3: each shard's master port is a master and its replica port replicates it. */
 async function ensureRoles(c: Cluster): Promise<void> {
   const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
-  // Each command is sent once per second at most: the change it starts takes a few polls to show.
+  // Each command is sent once per second at most: the change it starts takes a few polls to show. A
+  // coordinated CLUSTER FAILOVER is not sent again before Redis's own manual-failover timeout (5 s) ran
+  // out: a new one resets the one under way, and on a loaded host (load 10) none ever finished in 1 s.
   const asked = new Map<string, number>();
-  const once = async (key: string, send: () => Promise<unknown>): Promise<boolean> => {
-    if ((asked.get(key) ?? 0) > Date.now() - 1_000) return false;
+  const once = async (key: string, send: () => Promise<unknown>, everyMs = 1_000): Promise<boolean> => {
+    if ((asked.get(key) ?? 0) > Date.now() - everyMs) return false;
     asked.set(key, Date.now());
     await send().catch((err: unknown) => c.ctx.logger.debug({ key, err: (err as Error).message }, 'cluster role command refused'));
     return true;
@@ -341,7 +345,7 @@ async function ensureRoles(c: Cluster): Promise<void> {
         // Always the coordinated failover (the old master pauses its clients until this node has caught up),
         // also for a cluster formed by this very call: a TAKEOVER there once lost a write in the chaos:pg run
         // (a create retried after a crash is no longer "fresh" and may already have clients).
-        if (state.linkUp && m.view.stateOk && (await once(`f${s.index}`, () => m.client.call('CLUSTER', 'FAILOVER')))) {
+        if (state.linkUp && m.view.stateOk && (await once(`f${s.index}`, () => m.client.call('CLUSTER', 'FAILOVER'), MANUAL_FAILOVER_RESEND_MS))) {
           c.log({ shard: s.index, port: s.master }, 'failing back to the spec master');
         }
         continue;
