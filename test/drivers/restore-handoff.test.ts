@@ -1,6 +1,6 @@
 // A restore step that fails in one service process lets go of its restore marker, so another process
 // (PostgreSQL mode: a retry may run anywhere) can finish the restore and open the client ports. Two
-// driver objects on one data directory stand for the two processes. Ports 24100-24101, TLS +100.
+// driver objects on one data directory stand for the two processes. Ports 24600-24601, TLS 24700-24701.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ afterAll(async () => {
   expect(killed).toBe(0);
 });
 
-const shards = [{ master: 24_100, replica: 24_101 }];
+const shards = [{ master: 24_600, replica: 24_601 }];
 const spec: LocalSpec = {
   id: `redis-handoff${process.pid}`,
   topology: 'master-slave',
@@ -51,7 +51,7 @@ describe('restore handoff between service processes', () => {
     // Process B takes the retry. Before the fix A's marker still held the client port, so B's
     // `CONFIG SET port` failed ("Unable to listen on this port") until A's 1-hour step bound ran out.
     await b.openAfterRestore!(spec, AbortSignal.timeout(20_000));
-    const client = new Redis({ host: HOST, port: 24_100, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = new Redis({ host: HOST, port: 24_600, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => undefined);
     await client.connect();
     expect(await client.ping()).toBe('PONG');
