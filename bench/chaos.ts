@@ -7,7 +7,7 @@
  * are in the mix (up to 12 backups, each one checked and restored; test/chaos/chaos-backups.ts). Prints the counts, master-kill and master-freeze
  * recovery times and every violation, and exits 1 when there is
  * any. CHAOS_SECONDS (default 360) sets the length; CHAOS_VERBOSE=1 prints each fault and keeps the
- * service log in chaos-service.log. CHAOS_PG=N (`npm run chaos:pg`: 3) runs N service processes on one
+ * service log in chaos-service.log; CHAOS_PORTS (default 22000-22799) the instance port range. CHAOS_PG=N (`npm run chaos:pg`: 3) runs N service processes on one
  * throwaway PostgreSQL database instead (clients spread over them, service kills hit any one of them).
  */
 import { runChaos } from '../test/chaos/chaos-run.ts';
@@ -23,7 +23,8 @@ let report;
 try {
   report = await runChaos({
   durationMs: seconds * 1000,
-  instancePorts: '22000-22799',
+  // CHAOS_PORTS moves the run off 22000-22799 (bus ports +10000) when another run uses them.
+  instancePorts: process.env.CHAOS_PORTS ?? '22000-22799',
   maxInstances: 8,
   actors: 4,
   faultEveryMs: 1_200,

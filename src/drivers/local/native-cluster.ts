@@ -43,6 +43,8 @@ import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology
 export const CLUSTER_BUS_OFFSET = 10_000;
 /** How long membership, roles and the final "all nodes agree" may take before the step is retried. */
 const CONVERGE_TIMEOUT_MS = 20_000;
+/** Longer than Redis's CLUSTER_MF_TIMEOUT (5 s), after which a coordinated failover not done is dropped. */
+const MANUAL_FAILOVER_RESEND_MS = 5_500;
 /** A full sync of a large dataset takes a while; the caller's signal usually ends the wait sooner. */
 const SYNC_TIMEOUT_MS = 120_000;
 
@@ -99,8 +101,6 @@ interface Live {
 class Cluster {
   readonly shards: Shard[];
   readonly live = new Map<number, Live>();
-  /** True when this call formed the cluster from fresh nodes (no data, no clients yet). */
-  formedNow = false;
 
   constructor(
     readonly ctx: LocalContext,
@@ -219,7 +219,6 @@ async function formMembership(c: Cluster): Promise<void> {
         await client.call('CLUSTER', 'ADDSLOTSRANGE', String(from), String(to));
       }),
     );
-    c.formedNow = true;
     c.log({ shards: c.shards.length }, 'new cluster: slots assigned');
   }
   const ids = new Map(ports.map((p) => [p, c.id(p)]));
@@ -283,13 +282,44 @@ async function forgetGhosts(c: Cluster): Promise<void> {
   await c.refresh();
 }
 
+/**
+ * Step 2b: a cluster left half-made (a create cut short while the slots were handed out: a node frozen
+ * and fenced, the control plane killed) has slots nobody claims, so it never reaches cluster_state:ok,
+ * which the roles step waits for before failing a shard back. Each shard's missing slots go to the node
+ * of the shard that already serves slots, else to whichever of its two nodes is a master (no data can be
+ * lost: an unclaimed slot holds no key). A formed cluster has every slot claimed and is left alone.
+ */
+async function assignUnclaimedSlots(c: Cluster): Promise<void> {
+  const claimed = new Set<number>();
+  for (const node of c.live.values()) {
+    for (const e of node.view.nodes) if (isMaster(e)) for (const slot of expandSlots(e.slots)) claimed.add(slot);
+  }
+  if (claimed.size === 16_384) return;
+  const n = c.shards.length;
+  for (const s of c.shards) {
+    const [from, to] = rangeOf(s.index, n);
+    const missing: number[] = [];
+    for (let slot = from; slot <= to; slot++) if (!claimed.has(slot)) missing.push(slot);
+    if (missing.length === 0) continue;
+    const nodes = [c.live.get(s.replica)!, c.live.get(s.master)!].filter((x) => isMaster(x.view.myself));
+    const target = nodes.find((x) => slotCount(x.view.myself.slots) > 0) ?? nodes[0];
+    if (!target) continue;
+    const args = toRanges(missing).flatMap(([a, b]) => [String(a), String(b)]);
+    await target.client.call('CLUSTER', 'ADDSLOTSRANGE', ...args);
+    c.log({ shard: s.index, port: target.port, slots: missing.length }, 'half-made cluster: unclaimed slots assigned');
+  }
+  await c.refresh();
+}
+
 /** Step 3: each shard's master port is a master and its replica port replicates it. */
 async function ensureRoles(c: Cluster): Promise<void> {
   const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
-  // Each command is sent once per second at most: the change it starts takes a few polls to show.
+  // Each command is sent once per second at most: the change it starts takes a few polls to show. A
+  // coordinated CLUSTER FAILOVER is not sent again before Redis's own manual-failover timeout (5 s) ran
+  // out: a new one resets the one under way, and on a loaded host (load 10) none ever finished in 1 s.
   const asked = new Map<string, number>();
-  const once = async (key: string, send: () => Promise<unknown>): Promise<boolean> => {
-    if ((asked.get(key) ?? 0) > Date.now() - 1_000) return false;
+  const once = async (key: string, send: () => Promise<unknown>, everyMs = 1_000): Promise<boolean> => {
+    if ((asked.get(key) ?? 0) > Date.now() - everyMs) return false;
     asked.set(key, Date.now());
     await send().catch((err: unknown) => c.ctx.logger.debug({ key, err: (err as Error).message }, 'cluster role command refused'));
     return true;
@@ -312,10 +342,10 @@ async function ensureRoles(c: Cluster): Promise<void> {
         // Failed over earlier (or a new cluster): once it has caught up and serves as a replica, hand the
         // shard to the spec's master port. Promoted with cluster_state:ok already, it serves at once.
         const state = await readNodeState(m.client);
-        // A cluster formed by this very call holds no data and has no clients yet: TAKEOVER needs no vote and
-        // no handshake with the old master. Anything else gets the coordinated failover that loses no write.
-        const how = c.formedNow ? ['TAKEOVER'] : [];
-        if (state.linkUp && m.view.stateOk && (await once(`f${s.index}`, () => m.client.call('CLUSTER', 'FAILOVER', ...how)))) {
+        // Always the coordinated failover (the old master pauses its clients until this node has caught up),
+        // also for a cluster formed by this very call: a TAKEOVER there once lost a write in the chaos:pg run
+        // (a create retried after a crash is no longer "fresh" and may already have clients).
+        if (state.linkUp && m.view.stateOk && (await once(`f${s.index}`, () => m.client.call('CLUSTER', 'FAILOVER'), MANUAL_FAILOVER_RESEND_MS))) {
           c.log({ shard: s.index, port: s.master }, 'failing back to the spec master');
         }
         continue;
@@ -560,6 +590,7 @@ async function ensurePresent(ctx: LocalContext, spec: LocalSpec, secrets: Instan
     }),
   );
   await formMembership(c);
+  await assignUnclaimedSlots(c);
   await ensureRoles(c);
   await adoptExtraNodes(c);
   await balanceSlots(c);

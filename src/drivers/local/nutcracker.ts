@@ -152,6 +152,24 @@ export interface StartProxyOptions {
  * is every interface). Throws ProxyPortTaken when its client or statistics port is held.
  */
 export async function startProxy(o: StartProxyOptions): Promise<number> {
+  // Another service process on this host (PostgreSQL mode; one whose lease ran out while it stalled) may
+  // have started this very proxy since the caller looked: its port is then held by the instance's own
+  // proxy, not by someone else's process. That one is stopped and this start goes on; before, the change
+  // failed with "client port … is held by another process" and its rollback left the proxies down.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startProxyOnce(o);
+    } catch (err) {
+      if (!(err instanceof ProxyPortTaken) || attempt >= 3) throw err;
+      const holder = await runningProxy(o.conf.paths);
+      if (holder === null) throw err;
+      o.logger.warn({ port: o.conf.port, pid: holder }, 'the port is held by a twemproxy of this same instance started meanwhile; stopping it to start this one');
+      await stopProxy(o.conf.paths, o.conf.bindHost, o.conf.port, o.signal);
+    }
+  }
+}
+
+async function startProxyOnce(o: StartProxyOptions): Promise<number> {
   const { paths, port, bindHost } = o.conf;
   if (await isPortHeld(bindHost, port)) throw new ProxyPortTaken(port);
   if (await isPortHeld('127.0.0.1', o.statsPort)) throw new ProxyPortTaken(o.statsPort);

@@ -142,11 +142,36 @@ async function pendingReshard(ctx: LocalContext, spec: LocalSpec, secrets: Insta
   return marker;
 }
 
+/**
+ * During a reshard's copy the proxies still serve the old ring, and the health loop leaves an instance
+ * alone while its resize is pending: a proxy killed then stayed down until the reshard ended (~40 s in a
+ * chaos:pg run). It is started again on the old ring, as it was; the switch replaces it like the others.
+ * Only proxies that ran before (their directory exists): a port new with this change starts at the switch.
+ */
+export async function restartOldRingProxies(ctx: LocalContext, spec: LocalSpec, marker: ReshardMarker, signal: AbortSignal): Promise<void> {
+  if (marker.phase !== 'copy') return;
+  const existing = new Set(await proxyDirPorts(ctx.dataDir, spec.id));
+  for (const { port, statsPort } of spec.proxies ?? []) {
+    if (!existing.has(port)) continue;
+    const conf = { ...proxyConf(ctx, spec, port), servers: marker.from.map((m) => nodePaths(ctx.dataDir, spec.id, m).socket) };
+    if ((await runningProxy(conf.paths)) !== null) continue;
+    const text = await writeProxyConf(conf);
+    try {
+      await startProxy({ nutcracker: ctx.nutcracker, conf, text, statsPort, logger: ctx.logger, signal });
+    } catch (err) {
+      if (err instanceof ProxyPortTaken) throw new PortInUseError(err.port);
+      throw err;
+    }
+    ctx.logger.warn({ instanceId: spec.id, port }, 'twemproxy was down during a reshard\'s copy; started again on the old ring');
+  }
+}
+
 async function ensurePresent(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void | HandlerProgress> {
   check(spec);
   await Promise.all(spec.shards.map((_, i) => masterSlave.ensurePresent(ctx, shardSpec(spec, i), secrets, signal)));
   const marker = await pendingReshard(ctx, spec, secrets, signal);
   if (marker) {
+    await restartOldRingProxies(ctx, spec, marker, signal);
     const ports = new Set((spec.proxies ?? []).map((p) => p.port));
     const result = await reshard(ctx, spec, secrets, marker, {
       async stopOldProxies() {

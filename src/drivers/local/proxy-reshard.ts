@@ -17,16 +17,17 @@
  * new pause (writes may have reached the sources after the old pause expired); once any proxy serves the
  * new ring, every old one was stopped before it started, so the sources took no write since the last copy.
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ADMIN_USER } from './acl-rules.ts';
 import { instanceDir, nodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
 import { KetamaRing } from './ketama-ring.ts';
-import type { LocalContext } from './local-context.ts';
+import { nodeCgroup, nodeSettings, type LocalContext } from './local-context.ts';
 import type { LocalSpec } from './local-spec.ts';
 import { proxyDirPorts, proxyPaths } from './nutcracker.ts';
+import { isSocketOpen, startNode, waitUntilLoaded } from './redis-node.ts';
 import { nodeDirPorts, removeNode } from './remove-node.ts';
 import { tlsPortOf } from './topology-handler.ts';
 
@@ -118,6 +119,24 @@ function endSession(ctx: LocalContext, id: string): void {
   ctx.proxyReshards.delete(id);
 }
 
+/**
+ * A removed shard's master that died mid-reshard (SIGKILL) is started again from its own files: the
+ * caller's repair (master-slave.ts over the spec's shards) does not know the removed shards, and the
+ * health loop leaves an instance alone while its resize is pending, so before this the reshard failed on
+ * "cannot reach node … ENOENT redis.sock" until the resize gave up. Its AOF holds every write it
+ * acknowledged (Redis writes the AOF before it answers; a SIGKILL keeps what the kernel has).
+ */
+async function restartRemovedSource(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, port: number, signal: AbortSignal): Promise<void> {
+  if (spec.shards.some((s) => s.master === port)) return;
+  const paths = nodePaths(ctx.dataDir, spec.id, port);
+  if ((await isSocketOpen(paths.socket)) || !(await stat(paths.conf).catch(() => null))) return;
+  const cgroup = nodeCgroup(ctx, spec.id, port, nodeSettings(ctx, spec).maxmemoryBytes);
+  await startNode({ redisServer: ctx.redisServer, paths, host: ctx.bindHost, port, logger: ctx.logger, signal, timeoutMs: 60_000, ...(cgroup ? { cgroup } : {}) });
+  ctx.pool.drop(port);
+  await waitUntilLoaded(await ctx.pool.get(port, secrets), port, signal, 600_000);
+  ctx.logger.warn({ instanceId: spec.id, port }, 'a removed shard\'s master was down mid-reshard; started again from its own files');
+}
+
 export async function reshard(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, marker: ReshardMarker, proxies: ProxySwitch, signal: AbortSignal): Promise<ReshardResult> {
   const migrate: MigrateTarget = { host: ctx.host, tlsPorts: marker.to.map((p) => tlsPortOf(spec, p)), adminPassword: secrets.adminPassword };
   const newRing = new KetamaRing(marker.to.length);
@@ -138,7 +157,10 @@ export async function reshard(ctx: LocalContext, spec: LocalSpec, secrets: Insta
   const step = (name: string): void => void (steps[name] = Date.now() - started);
   const deadline = Date.now() + BUDGET_MS;
   try {
-    for (const s of sources) s.client = await ctx.pool.get(s.port, secrets);
+    for (const s of sources) {
+      await restartRemovedSource(ctx, spec, secrets, s.port, signal);
+      s.client = await ctx.pool.get(s.port, secrets);
+    }
     const destinations = await Promise.all(marker.to.map((port) => ctx.pool.get(port, secrets)));
     if (marker.phase === 'copy') {
       if (!session.watching) {

@@ -302,22 +302,41 @@ export async function replaceData(ctx: LocalContext, spec: LocalSpec, secrets: I
     const st = await stat(file).catch(() => null);
     if (!st?.isFile()) throw new PermanentDriverError(`backup file ${file} is missing`);
   }
-  if (swap) await swapFiles(ctx, spec, secrets, files[0]!, signal);
-  else await copyRestore(ctx, spec, secrets, files, signal);
+  try {
+    if (swap) await swapFiles(ctx, spec, secrets, files[0]!, signal);
+    else await copyRestore(ctx, spec, secrets, files, signal);
+  } catch (err) {
+    // The step is retried, maybe by another service process (PostgreSQL mode), whose openAfterRestore
+    // must be able to give the nodes their client ports back: a marker kept here until the step's bound
+    // ran out held them for up to an hour. Meanwhile tenants find the ports closed, which is as safe.
+    await releaseMarker(ctx, spec.id);
+    throw err;
+  }
   ctx.logger.info({ instanceId: spec.id, files: files.length, how: swap ? 'file swap' : 'key copy' }, 'instance data replaced from a backup; clients are let in by openAfterRestore');
 }
 
 /** Driver.openAfterRestore for the local driver: every running node without its client port gets it back. */
 export async function openAfterRestore(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials): Promise<void> {
   const marker = ctx.restoreMarkers.get(spec.id);
-  for (const port of spec.shards.flatMap((s) => [s.master, s.replica])) {
-    if (!(await isSocketOpen(nodePaths(ctx.dataDir, spec.id, port).socket))) continue;
-    const client = await ctx.pool.get(port, secrets);
-    const [, current] = (await client.call('CONFIG', 'GET', 'port')) as [string, string];
-    if (current !== '0') continue;
-    await marker?.release(port);
-    await client.call('CONFIG', 'SET', 'port', String(port));
+  try {
+    for (const port of spec.shards.flatMap((s) => [s.master, s.replica])) {
+      if (!(await isSocketOpen(nodePaths(ctx.dataDir, spec.id, port).socket))) continue;
+      const client = await ctx.pool.get(port, secrets);
+      const [, current] = (await client.call('CONFIG', 'GET', 'port')) as [string, string];
+      if (current !== '0') continue;
+      await marker?.release(port);
+      await client.call('CONFIG', 'SET', 'port', String(port));
+    }
+  } finally {
+    // Done, or failed: either way the retry (here or in another process) must find the ports free.
+    await releaseMarker(ctx, spec.id);
   }
-  await marker?.close();
-  ctx.restoreMarkers.delete(spec.id);
+}
+
+/** Closes the instance's restore marker in this process, if it holds one. */
+async function releaseMarker(ctx: LocalContext, instanceId: string): Promise<void> {
+  const marker = ctx.restoreMarkers.get(instanceId);
+  if (!marker) return;
+  ctx.restoreMarkers.delete(instanceId);
+  await marker.close();
 }
