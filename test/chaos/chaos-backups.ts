@@ -68,6 +68,8 @@ export class ChaosBackups {
   readonly stats: ChaosBackupStats = { asked: 0, acknowledged: 0, failed: 0, restoresAccepted: 0, restoresChecked: 0, filesChecked: 0 };
   private readonly records: BackupRecord[] = [];
   private readonly pending: Promise<void>[] = [];
+  /** Instances with a restore asked for whose result is not read back yet. */
+  private readonly checking = new Set<ChaosInstance>();
 
   constructor(private readonly o: ChaosBackupsOptions) {}
 
@@ -82,7 +84,10 @@ export class ChaosBackups {
   /** One operation on `inst`: restore one of its acknowledged backups, or ask for a new backup. */
   async step(inst: ChaosInstance): Promise<void> {
     const restorable = this.records.filter((r) => r.inst === inst && r.status === 'ok' && !r.restored);
-    if (restorable.length > 0 && Math.random() < 0.5) return this.restore(inst, pick(restorable));
+    // One restore of an instance at a time, until its result was read back: a second one accepted as soon as
+    // the first ended running would replace the data before that read (a long run once read back a newer
+    // backup's data and saw writes the first restore had rightly dropped).
+    if (restorable.length > 0 && !this.checking.has(inst) && Math.random() < 0.5) return this.restore(inst, pick(restorable));
     if (this.records.length >= this.o.max || this.records.some((r) => r.inst === inst && r.status === 'running')) return;
     await this.ask(inst);
   }
@@ -210,15 +215,17 @@ export class ChaosBackups {
     const askedAt = Date.now();
     const window = { from: rec.askedAt, to: Number.POSITIVE_INFINITY, restoreAt: askedAt };
     inst.restoreWindows.push(window);
+    this.checking.add(inst);
     const res = await this.o.call('restore', () => this.o.sdk().restoreInstance({ cacheInstanceId: inst.id, baseId: rec.baseId }), `restore ${inst.id} from ${rec.baseId}`);
     if (res.kind === 'refused' || res.kind === 'unavailable') {
       inst.restoreWindows.splice(inst.restoreWindows.indexOf(window), 1);
+      this.checking.delete(inst);
       return;
     }
     rec.restored = true;
     if (res.kind === 'accepted') this.stats.restoresAccepted++;
     this.o.log(`restore of ${inst.id} from ${rec.baseId} ${res.kind}`);
-    rec.done = this.afterRestore(inst, rec, window, res.kind === 'accepted', askedAt);
+    rec.done = this.afterRestore(inst, rec, window, res.kind === 'accepted', askedAt).finally(() => this.checking.delete(inst));
     this.pending.push(rec.done);
   }
 
