@@ -51,6 +51,8 @@ export interface ChaosBackupsOptions {
   dataDir: string;
   host: string;
   sdk: () => BackupSdk;
+  /** Live instances that backups may be asked for at the end (with a writer, not proxy clusters). */
+  candidates: () => ChaosInstance[];
   /** Runs and counts one API call (ChaosRun.op). */
   call: (kind: 'backup' | 'restore', call: () => Promise<SdkBody>, what: string) => Promise<CallOutcome>;
   /** Runs an uncounted API call (reads). */
@@ -66,6 +68,8 @@ export class ChaosBackups {
   readonly stats: ChaosBackupStats = { asked: 0, acknowledged: 0, failed: 0, restoresAccepted: 0, restoresChecked: 0, filesChecked: 0 };
   private readonly records: BackupRecord[] = [];
   private readonly pending: Promise<void>[] = [];
+  /** Instances with a restore asked for whose result is not read back yet. */
+  private readonly checking = new Set<ChaosInstance>();
 
   constructor(private readonly o: ChaosBackupsOptions) {}
 
@@ -80,8 +84,16 @@ export class ChaosBackups {
   /** One operation on `inst`: restore one of its acknowledged backups, or ask for a new backup. */
   async step(inst: ChaosInstance): Promise<void> {
     const restorable = this.records.filter((r) => r.inst === inst && r.status === 'ok' && !r.restored);
-    if (restorable.length > 0 && Math.random() < 0.5) return this.restore(inst, pick(restorable));
+    // One restore of an instance at a time, until its result was read back: a second one accepted as soon as
+    // the first ended running would replace the data before that read (a long run once read back a newer
+    // backup's data and saw writes the first restore had rightly dropped).
+    if (restorable.length > 0 && !this.checking.has(inst) && Math.random() < 0.5) return this.restore(inst, pick(restorable));
     if (this.records.length >= this.o.max || this.records.some((r) => r.inst === inst && r.status === 'running')) return;
+    await this.ask(inst);
+  }
+
+  /** Asks for a backup of `inst`; an accepted one is recorded and followed. */
+  private async ask(inst: ChaosInstance): Promise<void> {
     const askedAt = Date.now();
     const res = await this.o.call('backup', () => this.o.sdk().createBackup({ cacheInstanceId: inst.id, fileName: `chaos_${this.records.length}`, backupType: 1 }), `backup ${inst.id}`);
     // Refused (the instance is busy), or unknown: not acknowledged, so nothing is promised about it.
@@ -96,6 +108,9 @@ export class ChaosBackups {
   /** After the faults: every acknowledged backup's files are checked, and each one not restored yet is restored in place while its instance lives. */
   async settle(): Promise<void> {
     for (let n = 0; n < this.pending.length; n++) await this.pending[n];
+    // The random mix may end without an acknowledged backup (every request refused while its instance was
+    // busy, or none drawn): one is asked for now, so the backup and restore paths are exercised every run.
+    if (this.stats.acknowledged === 0) await this.backupAtEnd();
     const work = mkdtempSync(join(tmpdir(), 'jcs-chaos-backups-'));
     try {
       for (const rec of this.records.filter((r) => r.status === 'ok')) await this.checkFiles(rec, work);
@@ -116,6 +131,32 @@ export class ChaosBackups {
       }),
     );
     for (let n = 0; n < this.pending.length; n++) await this.pending[n];
+    // Every restore may have had an unknown outcome (the service killed while it answered): those are not
+    // read back. One acknowledged backup of a live instance is then restored again, and read back.
+    if (this.stats.restoresChecked === 0) {
+      const rec = this.records.find((r) => r.status === 'ok' && r.inst.deleted === 'no');
+      if (rec) {
+        rec.restored = false;
+        for (let attempt = 0; attempt < 20 && !rec.restored; attempt++) {
+          await this.restore(rec.inst, rec);
+          if (!rec.restored) await sleep(500);
+        }
+        await rec.done;
+      }
+    }
+  }
+
+  /** Asks for a backup of a live instance (not a proxy cluster: they have no restore) and follows it to its end. */
+  private async backupAtEnd(): Promise<void> {
+    for (let attempt = 0; attempt < 40 && this.stats.acknowledged === 0; attempt++) {
+      const inst = this.o.candidates().find((i) => !this.records.some((r) => r.inst === i && r.status === 'running'));
+      if (!inst) return;
+      const before = this.records.length;
+      await this.ask(inst);
+      // Refused (busy: a resize finishing) or unknown: asked again shortly; followed to its end otherwise.
+      if (this.records.length === before) await sleep(500);
+      for (let n = 0; n < this.pending.length; n++) await this.pending[n];
+    }
   }
 
   /** Polls describeBackups until the backup ends (across service restarts). */
@@ -171,18 +212,20 @@ export class ChaosBackups {
 
   private async restore(inst: ChaosInstance, rec: BackupRecord): Promise<void> {
     // Writes acknowledged from the backup's request on may be gone after the restore: excused until it ends.
-    const window = { from: rec.askedAt, to: Number.POSITIVE_INFINITY };
-    inst.restoreWindows.push(window);
     const askedAt = Date.now();
+    const window = { from: rec.askedAt, to: Number.POSITIVE_INFINITY, restoreAt: askedAt };
+    inst.restoreWindows.push(window);
+    this.checking.add(inst);
     const res = await this.o.call('restore', () => this.o.sdk().restoreInstance({ cacheInstanceId: inst.id, baseId: rec.baseId }), `restore ${inst.id} from ${rec.baseId}`);
     if (res.kind === 'refused' || res.kind === 'unavailable') {
       inst.restoreWindows.splice(inst.restoreWindows.indexOf(window), 1);
+      this.checking.delete(inst);
       return;
     }
     rec.restored = true;
     if (res.kind === 'accepted') this.stats.restoresAccepted++;
     this.o.log(`restore of ${inst.id} from ${rec.baseId} ${res.kind}`);
-    rec.done = this.afterRestore(inst, rec, window, res.kind === 'accepted', askedAt);
+    rec.done = this.afterRestore(inst, rec, window, res.kind === 'accepted', askedAt).finally(() => this.checking.delete(inst));
     this.pending.push(rec.done);
   }
 

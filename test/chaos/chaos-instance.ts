@@ -21,9 +21,10 @@ export class ChaosInstance {
   readonly kills: number[] = [];
   /**
    * Restores in place (chaos-backups.ts): writes acknowledged from the restored backup's request until the
-   * restore ended (`to`: Infinity while it runs) may be gone.
+   * restore ended (`to`: Infinity while it runs) may be gone. `restoreAt`: when the restore was asked for;
+   * from then until `to` tenants are refused by design.
    */
-  readonly restoreWindows: Array<{ from: number; to: number }> = [];
+  readonly restoreWindows: Array<{ from: number; to: number; restoreAt: number }> = [];
 
   constructor(
     readonly id: string,
@@ -55,6 +56,16 @@ export class ChaosInstance {
    * An acknowledged write must survive unless a process of the instance was killed within a second after
    * it, or a restore in place took the instance back to before it.
    */
+  /**
+   * A restore in place was open (asked for, not yet seen ended) at some time in [from, to]: the instance
+   * refuses its tenants then by design, so a writer may see no write succeed. Excuses only a liveness
+   * check ("a write within 30 s of a fault"); the data checks have their own rule (mustSurvive), and the
+   * restore's own follow-up checks that the instance ends running with the backup's data.
+   */
+  restoreOpenWithin(from: number, to: number): boolean {
+    return this.restoreWindows.some((w) => w.restoreAt <= to && w.to >= from);
+  }
+
   mustSurvive(ackedAt: number): boolean {
     return !this.kills.some((k) => k >= ackedAt && k - ackedAt <= 1_000) && !this.restoreWindows.some((w) => ackedAt >= w.from && ackedAt <= w.to);
   }

@@ -26,7 +26,8 @@ export type NodeProbe =
 /**
  * Finds out whether our node runs: its unix socket (in the node's 0700 directory, where only we can create
  * one) answers, we can log in as the instance's admin user, and INFO's tcp_port / config_file are the
- * node's port and conf. A node that matches is adopted as is (never restarted). When nothing listens on
+ * node's port (or 0: closed by a restore that did not finish) and conf. A node that matches is adopted
+ * as is (never restarted). When nothing listens on
  * the socket, the node is not running, and each of its ports (client, TLS, bus) must be free: one held by
  * some other process is reported as foreign. Nothing here sends a credential over TCP.
  *
@@ -63,7 +64,10 @@ export async function inspectNode(
     }
     await waitUntilLoaded(client, port, signal);
     const state = await readNodeState(client);
-    if (state.tcpPort !== port || state.configFile !== paths.conf) {
+    // A restore closed the client port (`port 0`, rdb-restore.ts) and did not reopen it: still our node,
+    // reported with tcpPort 0 (the caller reopens it with reopenClientPort). INFO shows the TLS port then.
+    if (state.tcpPort !== port && state.configFile === paths.conf && (await clientPortClosed(client))) state.tcpPort = 0;
+    if ((state.tcpPort !== port && state.tcpPort !== 0) || state.configFile !== paths.conf) {
       // Cannot happen unless the directory was tampered with by someone who can write it (root).
       throw new Error(`the node behind ${paths.socket} runs on port ${state.tcpPort} with ${state.configFile || 'no conf'}, not port ${port}`);
     }
@@ -79,6 +83,12 @@ export async function inspectNode(
     }
   }
   return { kind: 'free' };
+}
+
+/** The node listens on no client port (`port 0`); INFO's tcp_port shows its TLS port instead. */
+async function clientPortClosed(client: Redis): Promise<boolean> {
+  const [, port] = (await client.call('CONFIG', 'GET', 'port')) as [string, string];
+  return port === '0';
 }
 
 /** Unique value for a read that lost its race against its timeout. */

@@ -411,7 +411,7 @@ export function createLocalNodes(opts: LocalNodesOptions): LocalNodes {
 
     snapshotShard: async (spec, shard, dest, signal) => snapshotShard(ctx, checkRdbBinary, spec, shard, await secretsFor(spec), dest, signal),
     replaceData: async (spec, files, signal) => replaceData(ctx, spec, await secretsFor(spec), files, signal),
-    openAfterRestore: async (spec) => openAfterRestore(ctx, spec, await secretsFor(spec)),
+    openAfterRestore: async (spec, signal) => openAfterRestore(ctx, spec, await secretsFor(spec), signal),
     watch: (listener) => ctx.pool.onNodeLost(listener),
 
     async close() {

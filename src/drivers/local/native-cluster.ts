@@ -36,6 +36,7 @@ import type { InstanceCredentials } from './internal-secrets.ts';
 import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './local-context.ts';
 import { writeNodeConf } from './node-conf.ts';
 import { readNodeState } from './node-state.ts';
+import { announceRealPorts, reopenClientPort } from './reopen-client-port.ts';
 import { POLL_MS, sleep, startNode, stopNode, waitUntilLoaded } from './redis-node.ts';
 import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
 
@@ -174,6 +175,10 @@ async function startNodes(c: Cluster): Promise<void> {
   const byPort = new Map(nodes.map((n, i) => [n.port, probes[i]!]));
   probes.forEach((probe, i) => ensureNotForeign(ctx, probe, nodes[i]!.port));
   c.signal.throwIfAborted();
+  // A restore that did not finish may have left nodes without their client ports: they get them back first.
+  for (const [i, probe] of probes.entries()) {
+    if (probe.kind === 'ours' && probe.state.tcpPort === 0) await reopenClientPort(ctx, spec, probe.client, nodes[i]!.port);
+  }
 
   for (const shard of c.shards) {
     const m = byPort.get(shard.master)!;
@@ -197,6 +202,18 @@ async function startNodes(c: Cluster): Promise<void> {
   }
   const started = await Promise.all(nodes.map(async (n) => (byPort.get(n.port)!.kind === 'free' ? startPlanned(c, n) : (byPort.get(n.port) as Ours))));
   await Promise.all(started.map((probe, i) => c.add(nodes[i]!.port, probe.client)));
+  // A node that announces another client port than its own on the bus (port 0: started without its port
+  // by a restore before it announced its real one) is seen by no node at its port, itself included, and
+  // membership (step 2) would never settle: it is made to announce its real ports.
+  await Promise.all(
+    nodes.map(async (n) => {
+      const live = c.live.get(n.port)!;
+      if (live.view.myself.port === n.port) return;
+      ctx.logger.warn({ instanceId: spec.id, port: n.port, announced: live.view.myself.port }, 'cluster node announces the wrong client port; made to announce its own');
+      await announceRealPorts(live.client, n.port, tlsPortOf(spec, n.port));
+      live.view = await readClusterView(live.client);
+    }),
+  );
 }
 
 /** Step 2: every spec node knows every other; a brand-new cluster gets its slots before the first MEET. */
@@ -417,9 +434,16 @@ async function balanceSlots(c: Cluster): Promise<number> {
 
   // 4b. Who owns what, by each master's own claim.
   const owners = new Map<number, string>();
+  // Two masters may both claim a slot for a while (one came back after its replica was promoted, or after
+  // a restore that failed, and gossip has not demoted it yet): the higher config epoch owns it, as in Redis.
+  const ownerEpoch = new Map<number, number>();
   for (const node of c.live.values()) {
     if (!isMaster(node.view.myself)) continue;
-    for (const slot of expandSlots(node.view.myself.slots)) owners.set(slot, node.view.myself.id);
+    for (const slot of expandSlots(node.view.myself.slots)) {
+      if ((ownerEpoch.get(slot) ?? -1) >= node.view.myself.configEpoch) continue;
+      owners.set(slot, node.view.myself.id);
+      ownerEpoch.set(slot, node.view.myself.configEpoch);
+    }
   }
   // Slots served by a master that is not running (a removed shard that died) are still owned: the plan
   // would try to move them from a node that cannot answer, and fails loudly instead of dropping data.

@@ -29,7 +29,10 @@ import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './lo
 import type { LocalSpec } from './local-spec.ts';
 import { promisedNodeMemoryBytes } from './memory-guard.ts';
 import { isSocketOpen, startNode, stopNode, waitUntilLoaded, type NodeCgroup } from './redis-node.ts';
+import { ensureNotForeign, inspectNode } from './inspect-node.ts';
+import { announceRealPorts, closedClusterPortArgs } from './reopen-client-port.ts';
 import { holdRestoreMarker } from './restore-marker.ts';
+import { tlsPortOf } from './topology-handler.ts';
 
 /** Redis's defaults for `appenddirname` and `appendfilename`, which the generated conf keeps. */
 const AOF_DIR = 'appendonlydir';
@@ -221,19 +224,30 @@ async function copyKeys(source: Redis, ownerOf: (keys: Buffer[]) => Promise<Redi
 async function copyRestore(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, files: readonly string[], signal: AbortSignal): Promise<void> {
   const ports = spec.shards.flatMap((s) => [s.master, s.replica]);
   const clients = new Map<number, Redis>();
+  // The marker of an earlier attempt goes first: it would hold the port of a node that died meanwhile, and
+  // that node must be seen free (and started) instead. Until the marker is back, those ports refuse.
+  await ctx.restoreMarkers.get(spec.id)?.close();
+  ctx.restoreMarkers.delete(spec.id);
   for (const port of ports) {
-    // A node that died (the health loop leaves an instance alone while a task runs) comes back from its own
-    // files, already without its client port: a cluster node rejoins by its nodes.conf.
     const paths = nodePaths(ctx.dataDir, spec.id, port);
-    if (!(await isSocketOpen(paths.socket)) && (await stat(paths.conf).catch(() => null))) {
-      const cgroup = nodeCgroup(ctx, spec.id, port, nodeSettings(ctx, spec).maxmemoryBytes);
-      await startNode({ redisServer: ctx.redisServer, paths, host: ctx.bindHost, port, logger: ctx.logger, signal, extraArgs: ['--port', '0'], timeoutMs: 60_000, ...(cgroup ? { cgroup } : {}) });
-      await waitUntilLoaded(await ctx.pool.get(port, secrets), port, signal, 600_000);
-      ctx.logger.warn({ instanceId: spec.id, port }, 'node was down at the restore; started without its client port');
+    // A node that accepts connections but answers nothing (SIGSTOP) is waited for up to the hung-node
+    // bound and then fenced, as the repair does (inspect-node.ts): the restore does not wait on it for ever.
+    const probe = await inspectNode(ctx, paths, port, secrets, signal, spec.internalPorts[port]);
+    ensureNotForeign(ctx, probe, port);
+    if (probe.kind === 'ours') {
+      clients.set(port, probe.client);
+      continue;
     }
-    const client = await ctx.pool.get(port, secrets).catch((err: unknown) => {
-      throw new Error(`node ${port} of ${spec.id} does not answer (${(err as Error).message}); the restore starts over when it does`);
-    });
+    if (!(await stat(paths.conf).catch(() => null))) throw new Error(`node ${port} of ${spec.id} has never run; the restore waits for the instance to be built`);
+    // A node that died (the health loop leaves an instance alone while a task runs) comes back from its own
+    // files, already without its client port: a cluster node rejoins by its nodes.conf, announcing its
+    // real ports (closedClusterPortArgs), or the cluster could not be re-formed around it afterwards.
+    const cgroup = nodeCgroup(ctx, spec.id, port, nodeSettings(ctx, spec).maxmemoryBytes);
+    const closed = spec.topology === 'native-cluster' ? closedClusterPortArgs(port, tlsPortOf(spec, port)) : ['--port', '0'];
+    await startNode({ redisServer: ctx.redisServer, paths, host: ctx.bindHost, port, logger: ctx.logger, signal, extraArgs: closed, timeoutMs: 60_000, ...(cgroup ? { cgroup } : {}) });
+    const client = await ctx.pool.get(port, secrets);
+    await waitUntilLoaded(client, port, signal, 600_000);
+    ctx.logger.warn({ instanceId: spec.id, port }, 'node was down at the restore; started without its client port');
     clients.set(port, client);
   }
   // Tenants out: no client port, the marker on it, and their open connections dropped.
@@ -253,11 +267,19 @@ async function copyRestore(ctx: LocalContext, spec: LocalSpec, secrets: Instance
   if (spec.topology === 'native-cluster') {
     const byId = new Map<string, Redis>();
     const owner = new Array<Redis | undefined>(SLOT_COUNT);
+    const ownerEpoch = new Array<number>(SLOT_COUNT).fill(-1);
     for (const client of clients.values()) {
       const view = await readClusterView(client);
       if (!isMaster(view.myself)) continue;
       byId.set(view.myself.id, client);
-      for (const slot of expandSlots(view.myself.slots)) owner[slot] = client;
+      // Two masters may claim a slot for a while (a master killed, its replica promoted, the old one back
+      // and not yet told): the claim with the higher config epoch wins, as in Redis. The other is demoted
+      // by gossip and loses its data, keys copied into it included.
+      for (const slot of expandSlots(view.myself.slots)) {
+        if (view.myself.configEpoch <= ownerEpoch[slot]!) continue;
+        owner[slot] = client;
+        ownerEpoch[slot] = view.myself.configEpoch;
+      }
     }
     const missing = owner.findIndex((c) => c === undefined);
     if (missing >= 0) throw new Error(`slot ${missing} of ${spec.id} has no running master; the restore waits for a whole cluster`);
@@ -316,16 +338,23 @@ export async function replaceData(ctx: LocalContext, spec: LocalSpec, secrets: I
 }
 
 /** Driver.openAfterRestore for the local driver: every running node without its client port gets it back. */
-export async function openAfterRestore(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials): Promise<void> {
+export async function openAfterRestore(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void> {
   const marker = ctx.restoreMarkers.get(spec.id);
   try {
     for (const port of spec.shards.flatMap((s) => [s.master, s.replica])) {
-      if (!(await isSocketOpen(nodePaths(ctx.dataDir, spec.id, port).socket))) continue;
-      const client = await ctx.pool.get(port, secrets);
+      const paths = nodePaths(ctx.dataDir, spec.id, port);
+      if (!(await isSocketOpen(paths.socket))) continue;
+      // A frozen node is waited for up to the hung-node bound, then fenced (inspect-node.ts): the repair
+      // that follows starts it again on its port. Not running (or fenced): nothing to reopen here.
+      const probe = await inspectNode(ctx, paths, port, secrets, signal, spec.internalPorts[port]);
+      if (probe.kind !== 'ours') continue;
+      const client = probe.client;
       const [, current] = (await client.call('CONFIG', 'GET', 'port')) as [string, string];
       if (current !== '0') continue;
       await marker?.release(port);
       await client.call('CONFIG', 'SET', 'port', String(port));
+      // A cluster node started by the restore announced its ports by override: back to what it listens on.
+      if (spec.topology === 'native-cluster') await announceRealPorts(client, port, tlsPortOf(spec, port));
     }
   } finally {
     // Done, or failed: either way the retry (here or in another process) must find the ports free.
