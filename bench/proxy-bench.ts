@@ -30,6 +30,7 @@ import { ensureCa, ensureInstanceCert } from '../src/drivers/local/tls-material.
 import { median, onceMoreOnReset, sleep, waitGone, waitStatus } from './bench-kit.ts';
 import { killInstanceProcesses } from '../test/helpers/test-service.ts';
 import { proxyClient } from '../test/proxy/proxy-writer.ts';
+import { loadKeys, startAckedWriter } from './acked-writer.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200_000);
@@ -187,42 +188,10 @@ async function throughput(sdk: SdkRedis, root: string): Promise<void> {
 
 async function resize(sdk: SdkRedis, logFile: string): Promise<void> {
   const { id, port } = await createProxyCluster(sdk, 'bench_resize', 4);
-  const loader = proxyClient(port, PASSWORD);
-  await loader.connect();
   const value = 'v'.repeat(16);
-  for (let i = 0; i < RESIZE_KEYS; i += 10_000) {
-    const p = loader.pipeline();
-    for (let j = i; j < i + 10_000 && j < RESIZE_KEYS; j += 100) p.mset(Object.fromEntries(Array.from({ length: 100 }, (_, k) => [`key:${j + k}`, value])));
-    await p.exec();
-  }
-  // The writer: one SET at a time, reconnecting after a failure; latency of every acknowledged write.
-  const acked: string[] = [];
-  const latencies: number[] = [];
-  let longestGap = 0;
-  let errors = 0;
-  let stop = false;
-  const writer = (async () => {
-    let c = proxyClient(port, PASSWORD);
-    let last = performance.now();
-    for (let i = 0; !stop; i++) {
-      const t = performance.now();
-      try {
-        if (c.status !== 'ready') await c.connect();
-        await c.set(`w:${i}`, String(i));
-        const now = performance.now();
-        acked.push(`w:${i}`);
-        latencies.push(now - t);
-        longestGap = Math.max(longestGap, now - last);
-        last = now;
-      } catch {
-        errors++;
-        c.disconnect();
-        c = proxyClient(port, PASSWORD);
-        await sleep(1);
-      }
-    }
-    c.disconnect();
-  })();
+  await loadKeys(port, PASSWORD, RESIZE_KEYS, value);
+  const w = startAckedWriter(() => port, PASSWORD);
+  const { acked, latencies } = w;
   await sleep(500);
   const before = latencies.length;
   const started = performance.now();
@@ -231,14 +200,12 @@ async function resize(sdk: SdkRedis, logFile: string): Promise<void> {
   const ms = performance.now() - started;
   const during = latencies.slice(before).sort((a, b) => a - b);
   await sleep(200);
-  stop = true;
-  await writer;
+  await w.stop();
   const check = proxyClient(port, PASSWORD);
   await check.connect();
   let lost = 0;
   for (let i = 0; i < acked.length; i += 1_000) lost += (await check.mget(...acked.slice(i, i + 1_000))).filter((v) => v === null).length;
   check.disconnect();
-  loader.disconnect();
   const ring = new KetamaRing(8);
   let moved = 0;
   for (let i = 0; i < RESIZE_KEYS; i++) if (ring.shardOf(`key:${i}`) >= 4) moved++;
@@ -248,9 +215,9 @@ async function resize(sdk: SdkRedis, logFile: string): Promise<void> {
   console.log(`  modifyClass → verified running      ${ms.toFixed(0)} ms`);
   console.log(`  keys moved                          ${moved} (${((moved / ms) * 1000).toFixed(0)} keys/s over the whole change)`);
   if (driver) console.log(`  driver: copy + switch               ${driver.keys} keys in ${driver.ms} ms; writes paused ${driver.pauseMs} ms; steps ${JSON.stringify(driver.steps)}`);
-  console.log(`  writer: longest gap between acks    ${longestGap.toFixed(0)} ms`);
+  console.log(`  writer: longest gap between acks    ${w.longestGap().toFixed(0)} ms`);
   console.log(`  writer: p99 / p50 during the change ${(during[Math.floor(during.length * 0.99)] ?? 0).toFixed(1)} / ${(during[Math.floor(during.length * 0.5)] ?? 0).toFixed(2)} ms over ${during.length} writes`);
-  console.log(`  writer errors (reconnects)          ${errors}`);
+  console.log(`  writer errors (reconnects)          ${w.errors()}`);
   console.log(`  lost acknowledged writes            ${lost} of ${acked.length}`);
   await deleteInstance(sdk, id);
 }
@@ -268,42 +235,10 @@ async function retype(sdk: SdkRedis, logFile: string): Promise<void> {
   await waitStatus(sdk, id, 'running', 300_000);
   const portOf = async (): Promise<number> => (await sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance.port as number;
   let port = await portOf();
-  const loader = proxyClient(port, PASSWORD);
-  await loader.connect();
   const value = 'v'.repeat(16);
-  for (let i = 0; i < RESIZE_KEYS; i += 10_000) {
-    const p = loader.pipeline();
-    for (let j = i; j < i + 10_000 && j < RESIZE_KEYS; j += 100) p.mset(Object.fromEntries(Array.from({ length: 100 }, (_, k) => [`key:${j + k}`, value])));
-    await p.exec();
-  }
-  loader.disconnect();
-  const acked: string[] = [];
-  const latencies: number[] = [];
-  let longestGap = 0;
-  let errors = 0;
-  let stop = false;
-  const writer = (async () => {
-    let c = proxyClient(port, PASSWORD);
-    let last = performance.now();
-    for (let i = 0; !stop; i++) {
-      const t = performance.now();
-      try {
-        if (c.status !== 'ready') await c.connect();
-        await c.set(`w:${i}`, String(i));
-        const now = performance.now();
-        acked.push(`w:${i}`);
-        latencies.push(now - t);
-        longestGap = Math.max(longestGap, now - last);
-        last = now;
-      } catch {
-        errors++;
-        c.disconnect();
-        c = proxyClient(port, PASSWORD);
-        await sleep(1);
-      }
-    }
-    c.disconnect();
-  })();
+  await loadKeys(port, PASSWORD, RESIZE_KEYS, value);
+  const w = startAckedWriter(() => port, PASSWORD);
+  const { acked, latencies } = w;
   let polling = true;
   const poll = (async () => {
     while (polling) {
@@ -321,8 +256,7 @@ async function retype(sdk: SdkRedis, logFile: string): Promise<void> {
   port = await portOf();
   const during = latencies.slice(before).sort((a, b) => a - b);
   await sleep(500);
-  stop = true;
-  await writer;
+  await w.stop();
   polling = false;
   await poll;
   const check = proxyClient(await portOf(), PASSWORD);
@@ -339,9 +273,9 @@ async function retype(sdk: SdkRedis, logFile: string): Promise<void> {
   console.log(`\ntype change master-slave → proxy cluster (4 shards) with ${RESIZE_KEYS} keys × 16 B under a writer (one SET at a time; load average ${load.toFixed(1)} at the start):`);
   console.log(`  modifyClass → verified running      ${ms.toFixed(0)} ms (${((RESIZE_KEYS / ms) * 1000).toFixed(0)} keys/s over the whole change)`);
   if (driver) console.log(`  driver: copy                        ${driver.keys} keys in ${driver.ms} ms over ${steps + 1} calls; ${driver.rewritten} copied again in the cut-over; writes paused ${driver.pauseMs} ms`);
-  console.log(`  writer: longest gap between acks    ${longestGap.toFixed(0)} ms`);
+  console.log(`  writer: longest gap between acks    ${w.longestGap().toFixed(0)} ms`);
   console.log(`  writer: p99 / p50 during the change ${(during[Math.floor(during.length * 0.99)] ?? 0).toFixed(1)} / ${(during[Math.floor(during.length * 0.5)] ?? 0).toFixed(2)} ms over ${during.length} writes`);
-  console.log(`  writer errors (reconnects)          ${errors}`);
+  console.log(`  writer errors (reconnects)          ${w.errors()}`);
   console.log(`  lost acknowledged writes            ${lost} of ${acked.length}; loaded keys missing or wrong ${missing}`);
   await deleteInstance(sdk, id);
 }

@@ -2,27 +2,14 @@
 // fenced while the slots were being handed out) is finished by the next ensurePresent, on real
 // redis-server processes. Ports 24000-24005, TLS 24100-24105, bus 24200-24205 belong to this file.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LocalSpec } from '../../src/drivers/local/local-spec.ts';
 import { nodePaths } from '../../src/drivers/local/instance-paths.ts';
-import { createLocalNodes } from '../../src/drivers/local/local-nodes.ts';
-import { internalPortsFor, killEverythingUnder, recordingLogger } from '../drivers/local-harness.ts';
+import { driverForFile, internalPortsFor } from '../drivers/local-harness.ts';
 
-const dataDir = await mkdtemp(join(tmpdir(), 'jcs-half-made-'));
-const logger = recordingLogger();
-const driver = createLocalNodes({ dataDir, logger });
-await driver.init(AbortSignal.timeout(20_000));
-
-afterAll(async () => {
-  await driver.close();
-  // Nothing may be left running: the test removed the instance (a failure leaves its nodes, counted here).
-  const killed = await killEverythingUnder(dataDir);
-  await rm(dataDir, { recursive: true, force: true });
-  expect(killed).toBe(0);
-});
+const { dataDir, driver } = await driverForFile('jcs-half-made-');
 
 const shards = [0, 1, 2].map((i) => ({ master: 24_000 + 2 * i, replica: 24_000 + 2 * i + 1 }));
 const spec: LocalSpec = {

@@ -1,10 +1,13 @@
 /** Test-side helpers for the local driver: admin connections, hard kills, leftover and cleanup scans. */
-import { readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, expect } from 'vitest';
 import { Redis } from 'ioredis';
 import type { DriverLogger } from '../../src/drivers/driver-logger.ts';
 import type { LocalSpec, NodeInternalPorts } from '../../src/drivers/local/local-spec.ts';
 import type { PortBook } from '../../src/drivers/local/port-book.ts';
+import { createLocalNodes } from '../../src/drivers/local/local-nodes.ts';
 
 /**
  * Internal ports for a spec built by hand: each node's TLS port is its client port + `tlsOffset`, its bus
@@ -200,4 +203,23 @@ export async function reapAbandonedRuns(parent: string, prefix: string): Promise
     await killEverythingUnder(dir);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A local driver on a data directory of its own under the system temp dir, for a whole test file: after
+ * the file it is closed, whatever still runs under the directory is killed and the directory removed, and
+ * anything that was still running fails the file (each test removes what it made, so it is a leak).
+ */
+export async function driverForFile(prefix: string): Promise<{ dataDir: string; logger: ReturnType<typeof recordingLogger>; driver: ReturnType<typeof createLocalNodes> }> {
+  const dataDir = await mkdtemp(join(tmpdir(), prefix));
+  const logger = recordingLogger();
+  const driver = createLocalNodes({ dataDir, logger });
+  await driver.init(AbortSignal.timeout(20_000));
+  afterAll(async () => {
+    await driver.close();
+    const killed = await killEverythingUnder(dataDir);
+    await rm(dataDir, { recursive: true, force: true });
+    expect(killed).toBe(0);
+  });
+  return { dataDir, logger, driver };
 }

@@ -5,28 +5,13 @@
 //   given up (ports 24400-24407, TLS 24500-24507, proxy 24410, stats 24411);
 // - growing 2 → 4 with the proxy killed just before: it is started again on the old ring for the copy,
 //   not left down until the reshard ends (ports 24420-24427, TLS 24520-24527, proxy 24430, stats 24431).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LocalSpec } from '../../src/drivers/local/local-spec.ts';
-import { createLocalNodes } from '../../src/drivers/local/local-nodes.ts';
 import { proxyPaths, runningProxy } from '../../src/drivers/local/nutcracker.ts';
-import { HOST, internalPortsFor, killEverythingUnder, killNode, recordingLogger } from '../drivers/local-harness.ts';
+import { driverForFile, HOST, internalPortsFor, killNode } from '../drivers/local-harness.ts';
 
-const dataDir = await mkdtemp(join(tmpdir(), 'jcs-reshard-dead-'));
-const logger = recordingLogger();
-const driver = createLocalNodes({ dataDir, logger });
-await driver.init(AbortSignal.timeout(20_000));
-
-afterAll(async () => {
-  await driver.close();
-  const killed = await killEverythingUnder(dataDir);
-  await rm(dataDir, { recursive: true, force: true });
-  // The test removes its instance: anything still running is a leak.
-  expect(killed).toBe(0);
-});
+const { dataDir, logger, driver } = await driverForFile('jcs-reshard-dead-');
 
 function spec(shardCount: number, base = 24_400): LocalSpec {
   const shards = Array.from({ length: shardCount }, (_, i) => ({ master: base + 2 * i, replica: base + 1 + 2 * i }));

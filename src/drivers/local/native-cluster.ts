@@ -37,6 +37,7 @@ import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './lo
 import { writeNodeConf } from './node-conf.ts';
 import { readNodeState } from './node-state.ts';
 import { announceRealPorts, reopenClientPort } from './reopen-client-port.ts';
+import { pausedTakeover } from './paused-takeover.ts';
 import { POLL_MS, sleep, startNode, stopNode, waitUntilLoaded } from './redis-node.ts';
 import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
 
@@ -332,8 +333,9 @@ async function assignUnclaimedSlots(c: Cluster): Promise<void> {
 async function ensureRoles(c: Cluster): Promise<void> {
   const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
   // Each command is sent once per second at most: the change it starts takes a few polls to show. A
-  // coordinated CLUSTER FAILOVER is not sent again before Redis's own manual-failover timeout (5 s) ran
-  // out: a new one resets the one under way, and on a loaded host (load 10) none ever finished in 1 s.
+  // coordinated CLUSTER FAILOVER is not sent again: a new one resets the one under way (on a loaded host,
+  // load 10, none ever finished in 1 s). One that did not finish in Redis's manual-failover timeout (5 s)
+  // is followed by a paused takeover, which needs no election.
   const asked = new Map<string, number>();
   const once = async (key: string, send: () => Promise<unknown>, everyMs = 1_000): Promise<boolean> => {
     if ((asked.get(key) ?? 0) > Date.now() - everyMs) return false;
@@ -362,7 +364,14 @@ async function ensureRoles(c: Cluster): Promise<void> {
         // Always the coordinated failover (the old master pauses its clients until this node has caught up),
         // also for a cluster formed by this very call: a TAKEOVER there once lost a write in the chaos:pg run
         // (a create retried after a crash is no longer "fresh" and may already have clients).
-        if (state.linkUp && m.view.stateOk && (await once(`f${s.index}`, () => m.client.call('CLUSTER', 'FAILOVER'), MANUAL_FAILOVER_RESEND_MS))) {
+        if (!state.linkUp || !m.view.stateOk) continue;
+        const sent = asked.get(`f${s.index}`);
+        if (sent !== undefined && Date.now() - sent > MANUAL_FAILOVER_RESEND_MS) {
+          // The coordinated one did not finish in Redis's own 5 s (its election refused: paused-takeover.ts).
+          asked.set(`f${s.index}`, Date.now());
+          const result = await pausedTakeover(r.client, m.client, c.signal).catch((err: unknown) => `failed: ${(err as Error).message}`);
+          c.log({ shard: s.index, port: s.master, result }, 'coordinated failover did not finish; shard handed back by a paused takeover');
+        } else if (await once(`f${s.index}`, () => m.client.call('CLUSTER', 'FAILOVER'), MANUAL_FAILOVER_RESEND_MS)) {
           c.log({ shard: s.index, port: s.master }, 'failing back to the spec master');
         }
         continue;
