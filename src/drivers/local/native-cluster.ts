@@ -472,10 +472,16 @@ async function balanceSlots(c: Cluster): Promise<number> {
   if (moves.length === 0) return moved;
   // A new master keeps cluster_state:fail for its first 2 s (Redis's CLUSTER_WRITABLE_DELAY) and refuses
   // RESTORE-ASKING meanwhile: wait until every destination serves before moving a key to it.
+  // A source also refuses to move slots to a node it still sees as a replica ("Target node is not a
+  // master"): right after a fail-back the new master knows its role before gossip reached the others.
   const destinations = new Set(moves.map((m) => m.to));
+  const sources = new Set(moves.map((m) => m.from));
   await c.waitFor('the destination masters to serve', () => {
     for (const node of c.live.values()) {
       if (destinations.has(node.view.myself.id) && !node.view.stateOk) return `node ${node.port} reports cluster_state:fail`;
+      if (!sources.has(node.view.myself.id)) continue;
+      const notMaster = node.view.nodes.find((e) => destinations.has(e.id) && !isMaster(e));
+      if (notMaster) return `node ${node.port} still sees ${notMaster.id} as a replica`;
     }
     return null;
   });
