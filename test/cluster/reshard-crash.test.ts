@@ -115,7 +115,14 @@ it('finishes a 3 → 6 reshard after a kill -9 in the middle of a slot migration
   await svc.start();
   expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
   expect(await openSlots(id, nodePorts(id, [0, 1, 2, 3, 4, 5]))).toBe(0);
-  const { entries, keys } = await nodesAndKeys(id, port);
+  // `running` means every node agrees on the slots; a node learns that an old master (now without slots)
+  // turned replica by that node's own gossip, within cluster-node-timeout / 2 (docs/cluster.md).
+  let { entries, keys } = await nodesAndKeys(id, port);
+  const gossipDeadline = Date.now() + 5_000;
+  while (entries.filter((e) => e.flags.has('master')).length !== 6 && Date.now() < gossipDeadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    ({ entries, keys } = await nodesAndKeys(id, port));
+  }
   const masters = entries.filter((e) => e.flags.has('master'));
   expect(masters).toHaveLength(6);
   expect(masters.map((m) => slotCount(m.slots)).reduce((a, b) => a + b, 0)).toBe(16384);
