@@ -23,7 +23,7 @@ import { percentile } from '../test/chaos/chaos-stats.ts';
 import { loadAverage, median as pairMedian } from './bench-kit.ts';
 import { sdkClient } from '../test/helpers/sdk-client.ts';
 import { freePort, ServiceProcess } from '../test/helpers/service-process.ts';
-import { killInstanceProcesses, msSpec, TEST_AK, TEST_SK, waitForStatus } from '../test/helpers/test-service.ts';
+import { killInstanceProcesses, msSpec, removeInstanceCgroups, TEST_AK, TEST_SK, waitForStatus } from '../test/helpers/test-service.ts';
 import { backupEnd, bareRedisOn, run, type BackupSdk } from '../test/backups/backup-helpers.ts';
 
 const MB = Number(process.env.BENCH_BACKUP_MB ?? 256);
@@ -225,6 +225,8 @@ try {
   client?.disconnect();
   await svc.stop('SIGKILL');
   killInstanceProcesses(dataDir);
+  // The service died with SIGKILL: its nodes' memory cgroups are left for us to remove (as bench:ha does).
+  await removeInstanceCgroups(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
 }
