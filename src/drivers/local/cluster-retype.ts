@@ -30,7 +30,7 @@ import { inspectNode } from './inspect-node.ts';
 import { instanceDir, nodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
 import type { LocalContext } from './local-context.ts';
-import { parseInfo } from './node-state.ts';
+import { readInfo } from './node-state.ts';
 import { proxyDirPorts, proxyPaths, stopProxy } from './nutcracker.ts';
 import { nodeDirPorts, removeNode } from './remove-node.ts';
 import { redisCliFor, readWatchFile, startWatcher, stopWatchers, watcherAlive, type WatcherTarget } from './keyspace-watcher.ts';
@@ -90,7 +90,7 @@ interface OldNode {
 async function oldNode(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, port: number, signal: AbortSignal): Promise<OldNode | null> {
   const probe = await inspectNode(ctx, nodePaths(ctx.dataDir, spec.id, port), port, secrets, signal);
   if (probe.kind !== 'ours') return null;
-  const keyspace = parseInfo(String(await probe.client.call('INFO', 'keyspace')));
+  const keyspace = await readInfo(probe.client, 'keyspace');
   const databases = [...keyspace.keys()].filter((k) => /^db\d+$/.test(k)).map((k) => Number(k.slice(2)));
   const st = probe.state;
   return { port, client: probe.client, master: st.role === 'master', masterTls: st.masterPort, synced: st.linkUp || st.linkDownSinceSeconds >= 0, databases };
@@ -174,7 +174,7 @@ async function endWatchers(ctx: LocalContext, id: string, ports: readonly number
 
 /** Each new master's run_id: a master restarted since the copy began lost what was copied to it. */
 async function targetIds(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials): Promise<string[]> {
-  return Promise.all(spec.shards.map(async (s) => parseInfo(String(await (await ctx.pool.get(s.master, secrets)).call('INFO', 'server'))).get('run_id') ?? ''));
+  return Promise.all(spec.shards.map(async (s) => (await readInfo(await ctx.pool.get(s.master, secrets), 'server')).get('run_id') ?? ''));
 }
 
 /** Why the copy recorded in `copy` cannot go on from its cursors, or null when it can. */

@@ -45,8 +45,11 @@ import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology
 export const CLUSTER_BUS_OFFSET = 10_000;
 /** How long membership, roles and the final "all nodes agree" may take before the step is retried. */
 const CONVERGE_TIMEOUT_MS = 20_000;
-/** Longer than Redis's CLUSTER_MF_TIMEOUT (5 s), after which a coordinated failover not done is dropped. */
-const MANUAL_FAILOVER_RESEND_MS = 5_500;
+/**
+ * Longer than Redis's CLUSTER_MF_TIMEOUT (5 s), after which a coordinated failover not done is dropped:
+ * then the shard is handed back by a paused takeover instead.
+ */
+const MANUAL_FAILOVER_WAIT_MS = 5_500;
 /** A full sync of a large dataset takes a while; the caller's signal usually ends the wait sooner. */
 const SYNC_TIMEOUT_MS = 120_000;
 
@@ -337,8 +340,8 @@ async function ensureRoles(c: Cluster): Promise<void> {
   // load 10, none ever finished in 1 s). One that did not finish in Redis's manual-failover timeout (5 s)
   // is followed by a paused takeover, which needs no election.
   const asked = new Map<string, number>();
-  const once = async (key: string, send: () => Promise<unknown>, everyMs = 1_000): Promise<boolean> => {
-    if ((asked.get(key) ?? 0) > Date.now() - everyMs) return false;
+  const once = async (key: string, send: () => Promise<unknown>): Promise<boolean> => {
+    if ((asked.get(key) ?? 0) > Date.now() - 1_000) return false;
     asked.set(key, Date.now());
     await send().catch((err: unknown) => c.ctx.logger.debug({ key, err: (err as Error).message }, 'cluster role command refused'));
     return true;
@@ -366,12 +369,12 @@ async function ensureRoles(c: Cluster): Promise<void> {
         // (a create retried after a crash is no longer "fresh" and may already have clients).
         if (!state.linkUp || !m.view.stateOk) continue;
         const sent = asked.get(`f${s.index}`);
-        if (sent !== undefined && Date.now() - sent > MANUAL_FAILOVER_RESEND_MS) {
+        if (sent !== undefined && Date.now() - sent > MANUAL_FAILOVER_WAIT_MS) {
           // The coordinated one did not finish in Redis's own 5 s (its election refused: paused-takeover.ts).
           asked.set(`f${s.index}`, Date.now());
           const result = await pausedTakeover(r.client, m.client, c.signal).catch((err: unknown) => `failed: ${(err as Error).message}`);
           c.log({ shard: s.index, port: s.master, result }, 'coordinated failover did not finish; shard handed back by a paused takeover');
-        } else if (await once(`f${s.index}`, () => m.client.call('CLUSTER', 'FAILOVER'), MANUAL_FAILOVER_RESEND_MS)) {
+        } else if (sent === undefined && (await once(`f${s.index}`, () => m.client.call('CLUSTER', 'FAILOVER')))) {
           c.log({ shard: s.index, port: s.master }, 'failing back to the spec master');
         }
         continue;

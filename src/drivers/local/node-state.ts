@@ -54,6 +54,11 @@ export interface NodeState {
   tenantConfig: ReadonlyMap<string, string>;
 }
 
+/** INFO of the given sections, parsed (parseInfo). */
+export async function readInfo(client: Redis, ...sections: string[]): Promise<Map<string, string>> {
+  return parseInfo(String(await client.call('INFO', ...sections)));
+}
+
 /** Parses INFO text into a map (section headers and blank lines dropped). */
 export function parseInfo(text: string): Map<string, string> {
   const map = new Map<string, string>();

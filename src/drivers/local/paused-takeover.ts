@@ -11,7 +11,8 @@
  * cluster's first fail-back) and then fenced within seconds could not be handed back for 20 s or more.
  */
 import type { Redis } from 'ioredis';
-import { parseInfo } from './node-state.ts';
+import { readInfo } from './node-state.ts';
+import { sleep } from './redis-node.ts';
 
 /** Longest time the current master's writes stay paused; the pause is lifted earlier once it is a replica. */
 const PAUSE_MS = 10_000;
@@ -25,25 +26,21 @@ export async function pausedTakeover(current: Redis, next: Redis, signal: AbortS
   await current.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE');
   let handedOver = false;
   try {
-    const target = Number((await infoOf(current)).get('master_repl_offset'));
-    const caughtUp = await until(signal, CATCH_UP_MS, async () => Number((await infoOf(next)).get('slave_repl_offset')) >= target);
+    const target = Number((await readInfo(current, 'replication')).get('master_repl_offset'));
+    const caughtUp = await until(signal, CATCH_UP_MS, async () => Number((await readInfo(next, 'replication')).get('slave_repl_offset')) >= target);
     if (!caughtUp) return 'not-caught-up';
     await next.call('CLUSTER', 'FAILOVER', 'TAKEOVER');
     handedOver = true;
     // The new epoch reaches the old master by gossip in a few ms; until then it stays paused.
-    const demoted = await until(signal, PAUSE_MS - CATCH_UP_MS, async () => (await infoOf(current)).get('role') === 'slave');
+    const demoted = await until(signal, PAUSE_MS - CATCH_UP_MS, async () => (await readInfo(current, 'replication')).get('role') === 'slave');
     return demoted ? 'taken' : 'old-master-kept-role';
   } finally {
     // Lifted early only when no write can be acknowledged there any more: before the takeover (nothing
     // changed hands) or once the old master replicates. Otherwise the pause runs out by itself.
-    if (!handedOver || (await infoOf(current).then((i) => i.get('role') === 'slave', () => false))) {
+    if (!handedOver || (await readInfo(current, 'replication').then((i) => i.get('role') === 'slave', () => false))) {
       await current.call('CLIENT', 'UNPAUSE').catch(() => undefined);
     }
   }
-}
-
-async function infoOf(client: Redis): Promise<Map<string, string>> {
-  return parseInfo(String(await client.call('INFO', 'replication')));
 }
 
 async function until(signal: AbortSignal, ms: number, check: () => Promise<boolean>): Promise<boolean> {
@@ -52,6 +49,6 @@ async function until(signal: AbortSignal, ms: number, check: () => Promise<boole
     signal.throwIfAborted();
     if (await check()) return true;
     if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await sleep(POLL_MS, signal);
   }
 }

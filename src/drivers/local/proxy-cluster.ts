@@ -70,6 +70,16 @@ function proxyConf(ctx: LocalContext, spec: LocalSpec, port: number): ProxyConf 
   };
 }
 
+/** Starts one twemproxy; a held client or statistics port is reported as the engine's PortInUseError. */
+async function startProxyOnPort(ctx: LocalContext, conf: ProxyConf, text: string, statsPort: number, signal: AbortSignal): Promise<void> {
+  try {
+    await startProxy({ nutcracker: ctx.nutcracker, conf, text, statsPort, logger: ctx.logger, signal });
+  } catch (err) {
+    if (err instanceof ProxyPortTaken) throw new PortInUseError(err.port);
+    throw err;
+  }
+}
+
 /**
  * Starts, restarts (an older conf) or adopts every proxy of the spec, one at a time (`together`: all at
  * once, for a switch of ring while writes wait); stops the others.
@@ -85,12 +95,7 @@ export async function ensureProxies(ctx: LocalContext, spec: LocalSpec, signal: 
       await stopProxy(conf.paths, ctx.bindHost, port, signal);
       ctx.logger.info({ instanceId: spec.id, port }, 'twemproxy restarted with a new conf');
     }
-    try {
-      await startProxy({ nutcracker: ctx.nutcracker, conf, text, statsPort, logger: ctx.logger, signal });
-    } catch (err) {
-      if (err instanceof ProxyPortTaken) throw new PortInUseError(err.port);
-      throw err;
-    }
+    await startProxyOnPort(ctx, conf, text, statsPort, signal);
   };
   if (together) await Promise.all(proxies.map(ensureOne));
   else for (const p of proxies) await ensureOne(p);
@@ -156,12 +161,7 @@ export async function restartOldRingProxies(ctx: LocalContext, spec: LocalSpec, 
     const conf = { ...proxyConf(ctx, spec, port), servers: marker.from.map((m) => nodePaths(ctx.dataDir, spec.id, m).socket) };
     if ((await runningProxy(conf.paths)) !== null) continue;
     const text = await writeProxyConf(conf);
-    try {
-      await startProxy({ nutcracker: ctx.nutcracker, conf, text, statsPort, logger: ctx.logger, signal });
-    } catch (err) {
-      if (err instanceof ProxyPortTaken) throw new PortInUseError(err.port);
-      throw err;
-    }
+    await startProxyOnPort(ctx, conf, text, statsPort, signal);
     ctx.logger.warn({ instanceId: spec.id, port }, 'twemproxy was down during a reshard\'s copy; started again on the old ring');
   }
 }

@@ -30,7 +30,7 @@ import type { LocalSpec } from './local-spec.ts';
 import { promisedNodeMemoryBytes } from './memory-guard.ts';
 import { isSocketOpen, startNode, stopNode, waitUntilLoaded, type NodeCgroup } from './redis-node.ts';
 import { ensureNotForeign, inspectNode } from './inspect-node.ts';
-import { announceRealPorts, closedClusterPortArgs } from './reopen-client-port.ts';
+import { announceRealPorts, closedClusterPortArgs, reopenClientPort } from './reopen-client-port.ts';
 import { holdRestoreMarker } from './restore-marker.ts';
 import { tlsPortOf } from './topology-handler.ts';
 
@@ -226,8 +226,7 @@ async function copyRestore(ctx: LocalContext, spec: LocalSpec, secrets: Instance
   const clients = new Map<number, Redis>();
   // The marker of an earlier attempt goes first: it would hold the port of a node that died meanwhile, and
   // that node must be seen free (and started) instead. Until the marker is back, those ports refuse.
-  await ctx.restoreMarkers.get(spec.id)?.close();
-  ctx.restoreMarkers.delete(spec.id);
+  await releaseMarker(ctx, spec.id);
   for (const port of ports) {
     const paths = nodePaths(ctx.dataDir, spec.id, port);
     // A node that accepts connections but answers nothing (SIGSTOP) is waited for up to the hung-node
@@ -339,22 +338,18 @@ export async function replaceData(ctx: LocalContext, spec: LocalSpec, secrets: I
 
 /** Driver.openAfterRestore for the local driver: every running node without its client port gets it back. */
 export async function openAfterRestore(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCredentials, signal: AbortSignal): Promise<void> {
-  const marker = ctx.restoreMarkers.get(spec.id);
   try {
     for (const port of spec.shards.flatMap((s) => [s.master, s.replica])) {
       const paths = nodePaths(ctx.dataDir, spec.id, port);
       if (!(await isSocketOpen(paths.socket))) continue;
       // A frozen node is waited for up to the hung-node bound, then fenced (inspect-node.ts): the repair
       // that follows starts it again on its port. Not running (or fenced): nothing to reopen here.
+      // inspectNode reports a node whose client port is closed (`port 0`) with tcpPort 0.
       const probe = await inspectNode(ctx, paths, port, secrets, signal, spec.internalPorts[port]);
-      if (probe.kind !== 'ours') continue;
-      const client = probe.client;
-      const [, current] = (await client.call('CONFIG', 'GET', 'port')) as [string, string];
-      if (current !== '0') continue;
-      await marker?.release(port);
-      await client.call('CONFIG', 'SET', 'port', String(port));
+      if (probe.kind !== 'ours' || probe.state.tcpPort !== 0) continue;
+      await reopenClientPort(ctx, spec, probe.client, port, 'restore');
       // A cluster node started by the restore announced its ports by override: back to what it listens on.
-      if (spec.topology === 'native-cluster') await announceRealPorts(client, port, tlsPortOf(spec, port));
+      if (spec.topology === 'native-cluster') await announceRealPorts(probe.client, port, tlsPortOf(spec, port));
     }
   } finally {
     // Done, or failed: either way the retry (here or in another process) must find the ports free.

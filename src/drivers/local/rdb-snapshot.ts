@@ -15,7 +15,7 @@ import { nodePaths } from './instance-paths.ts';
 import type { InstanceCredentials } from './internal-secrets.ts';
 import type { LocalContext } from './local-context.ts';
 import type { LocalSpec } from './local-spec.ts';
-import { parseInfo } from './node-state.ts';
+import { readInfo } from './node-state.ts';
 import { POLL_MS, sleep } from './redis-node.ts';
 
 /** The longest a replica's scheduling group stays at nice 19 for a snapshot (it also applies its master's stream). */
@@ -33,10 +33,6 @@ interface Candidate {
   info: Map<string, string>;
 }
 
-async function info(client: Redis, ...sections: string[]): Promise<Map<string, string>> {
-  return parseInfo(String(await client.call('INFO', ...sections)));
-}
-
 /** The node to snapshot: the replica once caught up, or the master with the reason there is no better. */
 async function chooseNode(ctx: LocalContext, spec: LocalSpec, shard: number, secrets: InstanceCredentials, signal: AbortSignal): Promise<{ node: Candidate; master: Candidate; source: 'replica' | 'master'; reason: string }> {
   const ports = spec.shards[shard];
@@ -45,7 +41,7 @@ async function chooseNode(ctx: LocalContext, spec: LocalSpec, shard: number, sec
   for (const port of [ports.master, ports.replica]) {
     const client = await ctx.pool.get(port, secrets).catch(() => null);
     if (!client) continue;
-    const i = await info(client, 'replication', 'memory').catch(() => null);
+    const i = await readInfo(client, 'replication', 'memory').catch(() => null);
     if (i) nodes.push({ port, client, info: i });
   }
   const master = nodes.find((n) => n.info.get('role') === 'master');
@@ -55,10 +51,10 @@ async function chooseNode(ctx: LocalContext, spec: LocalSpec, shard: number, sec
     return { node: master, master, source: 'master', reason: replica ? 'the replica is not linked to the master' : 'the replica is down' };
   }
   // Everything the master acknowledged so far has this offset or less; the replica applies in order.
-  const target = Number((await info(master.client, 'replication')).get('master_repl_offset') ?? 0);
+  const target = Number((await readInfo(master.client, 'replication')).get('master_repl_offset') ?? 0);
   const deadline = Date.now() + CATCH_UP_MS;
   for (;;) {
-    const offset = Number((await info(replica.client, 'replication')).get('slave_repl_offset') ?? -1);
+    const offset = Number((await readInfo(replica.client, 'replication')).get('slave_repl_offset') ?? -1);
     if (offset >= target) return { node: replica, master, source: 'replica', reason: '' };
     if (Date.now() > deadline) return { node: master, master, source: 'master', reason: `the replica did not catch up with the master within ${CATCH_UP_MS} ms` };
     await sleep(POLL_MS, signal);
@@ -86,7 +82,7 @@ async function deprioritiseChildren(pid: number): Promise<boolean> {
 }
 
 async function pidOf(node: Candidate): Promise<number> {
-  return Number((await info(node.client, 'server')).get('process_id') ?? 0);
+  return Number((await readInfo(node.client, 'server')).get('process_id') ?? 0);
 }
 
 /**
@@ -101,7 +97,7 @@ async function lowerReplica(chosen: { node: Candidate; master: Candidate; source
 
 /** BGSAVE on `node` and wait for it; a failed save (full disk, unwritable directory) is thrown with Redis's word for it. */
 async function bgsave(node: Candidate, signal: AbortSignal): Promise<void> {
-  const before = Number((await info(node.client, 'persistence')).get('rdb_saves') ?? 0);
+  const before = Number((await readInfo(node.client, 'persistence')).get('rdb_saves') ?? 0);
   const pid = await pidOf(node);
   let reniced = false;
   // SCHEDULE: a replica may be rewriting its AOF right now (after a sync); the save then runs after it,
@@ -110,7 +106,7 @@ async function bgsave(node: Candidate, signal: AbortSignal): Promise<void> {
   let idleSince: number | null = null;
   for (;;) {
     await sleep(POLL_MS * 4, signal);
-    const p = await info(node.client, 'persistence');
+    const p = await readInfo(node.client, 'persistence');
     if (p.get('rdb_bgsave_in_progress') === '1' || p.get('aof_rewrite_in_progress') === '1') {
       if (!reniced && p.get('rdb_bgsave_in_progress') === '1' && pid > 0) reniced = await deprioritiseChildren(pid);
       idleSince = null;

@@ -30,12 +30,13 @@ export async function announceRealPorts(client: Redis, port: number, tlsPort: nu
 
 /**
  * Gives a node whose client port a restore closed its port back. The service's restore marker may still
- * hold that port (a restore given up in this service process): it lets go of it first. Only for a node the
- * caller verified is ours (inspect-node.ts) and when no restore of the instance runs (the engine runs one
- * task per instance, and the repair runs between tasks).
+ * hold that port: it lets go of it first. Only for a node the caller verified is ours (inspect-node.ts).
+ * `by`: the restore's own last step, or the repair, for a restore that did not finish (given up in this
+ * service process, or its last step failed), which runs only when no restore of the instance runs (the
+ * engine runs one task per instance, and the repair runs between tasks) and is logged.
  */
-export async function reopenClientPort(ctx: LocalContext, spec: LocalSpec, client: Redis, port: number): Promise<void> {
+export async function reopenClientPort(ctx: LocalContext, spec: LocalSpec, client: Redis, port: number, by: 'restore' | 'repair' = 'repair'): Promise<void> {
   await ctx.restoreMarkers.get(spec.id)?.release(port);
   await client.call('CONFIG', 'SET', 'port', String(port));
-  ctx.logger.warn({ instanceId: spec.id, port }, 'client port left closed by a restore that did not finish: reopened');
+  if (by === 'repair') ctx.logger.warn({ instanceId: spec.id, port }, 'client port left closed by a restore that did not finish: reopened');
 }
