@@ -21,6 +21,11 @@ function sleeper(detached: boolean): number {
   return child.pid!;
 }
 const niceOf = (pid: number): string => /nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))![1]!;
+/**
+ * The raw line: empty for a process in the root group (a session the kernel never gave an autogroup, as
+ * where the test runner descends from init without a setsid, as on CI), else `/autogroup-<n> nice <k>`.
+ */
+const autogroupLine = (pid: number): string => readFileSync(`/proc/${pid}/autogroup`, 'utf8');
 
 describe.runIf(autogroups)('lowerAutogroup', () => {
   it('sets the process group to nice 19 until restore(), then back to 0', async () => {
@@ -57,9 +62,11 @@ describe.runIf(autogroups)('lowerAutogroup', () => {
 
   it("never lowers the service's own group nor that of a process to avoid", async () => {
     const inOurSession = sleeper(false);
+    const ours = autogroupLine(process.pid);
     expect((await readAutogroup(inOurSession))?.name).toBe((await readAutogroup(process.pid))?.name);
     expect((await lowerAutogroup(inOurSession, { maxMs: 60_000 })).lowered).toBe(false);
-    expect(niceOf(process.pid)).toBe('0');
+    expect(autogroupLine(process.pid)).toBe(ours);
+    expect(autogroupLine(process.pid)).toMatch(/^$|nice 0\n?$/);
 
     // Two processes of one (other) session: avoiding one protects the other.
     const leader = spawn('sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore' });
