@@ -4,7 +4,8 @@
  *    4-shard product instance's endpoint, on one bare redis-server, on a twemproxy started by hand in front
  *    of 4 bare redis-servers (the issue's baseline: the same proxy conf, md5, ketama, redis_auth, unix
  *    sockets; AOF on everywhere, like ours), and on the same by hand with the product's shape: a replica
- *    per shard, linked over TLS with a certificate from a CA as the product's nodes are. Targets alternate
+ *    per shard, linked over TLS with a certificate from a CA as the product's nodes are, and linked in
+ *    plain text (what the replica costs, and what its TLS adds). Targets alternate
  *    in each round; medians of requests/s, the ratios product / each hand-built baseline and the load
  *    average before and after are printed.
  * 2. online change 4 → 8 shards with 1,000,000 keys under a writer (one SET at a time): keys moved per
@@ -125,6 +126,20 @@ async function startTlsPairs(hand: string, shards: number): Promise<number[]> {
   return masters;
 }
 
+/**
+ * The same pairs with plain replication (no TLS): against the TLS pairs it tells what the encrypted
+ * replication stream costs, against the replica-less shards what the replica itself costs.
+ */
+async function startPlainPairs(hand: string, shards: number): Promise<number[]> {
+  const masters = Array.from({ length: shards }, (_, i) => HAND_BASE + 61 + i);
+  for (const m of masters) {
+    startRedis(join(hand, String(m)), m, ['repl-diskless-sync yes', 'repl-diskless-sync-delay 0'], true);
+    startRedis(join(hand, String(m + 10)), m + 10, [`replicaof 127.0.0.1 ${m}`], true);
+    await answers(m + 10, async (c) => /master_link_status:up/.test(await c.info('replication')));
+  }
+  return masters;
+}
+
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 async function throughput(sdk: SdkRedis, root: string): Promise<void> {
@@ -147,14 +162,19 @@ async function throughput(sdk: SdkRedis, root: string): Promise<void> {
   const pairs = await startTlsPairs(hand, 4);
   const twemPairs = HAND_BASE + 12;
   startTwemproxy(join(hand, 'twemproxy-pairs'), twemPairs, HAND_BASE + 13, pairs.map((p) => join(hand, String(p), 'redis.sock')), true);
+  const plainPairs = await startPlainPairs(hand, 4);
+  const twemPlain = HAND_BASE + 16;
+  startTwemproxy(join(hand, 'twemproxy-plain-pairs'), twemPlain, HAND_BASE + 17, plainPairs.map((p) => join(hand, String(p), 'redis.sock')), true);
   for (const p of detachedShards) await answers(p, async (c) => (await c.ping()) === 'PONG');
   await answers(twemDetached, async (c) => (await c.set('probe', '1')) === 'OK', true);
   await answers(twemPairs, async (c) => (await c.set('probe', '1')) === 'OK', true);
+  await answers(twemPlain, async (c) => (await c.set('probe', '1')) === 'OK', true);
   const targets = [
     ['product 4-shard instance', product.port],
     ['twemproxy by hand over 4 redis-servers', twem],
     ['the same, each process in its own session', twemDetached],
     ['by hand, 4 shards + TLS replicas, sessions', twemPairs],
+    ['by hand, 4 shards + plain replicas, sessions', twemPlain],
     ['one bare redis-server', bare],
   ] as const;
   console.log(`\nload average before: ${load()} (2 cores; figures under load are comparable only as same-run ratios)`);
@@ -171,10 +191,10 @@ async function throughput(sdk: SdkRedis, root: string): Promise<void> {
       console.log(`\nredis-benchmark -c 50 -n ${REQUESTS} -r 100000 -P ${pipeline}, requests/s, median of ${ROUNDS}:`);
       for (const [name] of targets) {
         const f = figures.get(name)!;
-        console.log(`  ${name.padEnd(40)} SET ${median(f.set).toFixed(0).padStart(8)}   GET ${median(f.get).toFixed(0).padStart(8)}`);
+        console.log(`  ${name.padEnd(44)} SET ${median(f.set).toFixed(0).padStart(8)}   GET ${median(f.get).toFixed(0).padStart(8)}`);
       }
       const p = figures.get(targets[0][0])!;
-      for (const [label, base] of [['hand-built twemproxy', targets[1][0]], ['hand-built, own sessions', targets[2][0]], ['hand-built with TLS replicas', targets[3][0]]] as const) {
+      for (const [label, base] of [['hand-built twemproxy', targets[1][0]], ['hand-built, own sessions', targets[2][0]], ['hand-built with TLS replicas', targets[3][0]], ['hand-built, plain replicas', targets[4][0]]] as const) {
         const h = figures.get(base)!;
         console.log(`  ratio product / ${label.padEnd(28)} SET ${(median(p.set) / median(h.set)).toFixed(2)}       GET ${(median(p.get) / median(h.get)).toFixed(2)}`);
       }

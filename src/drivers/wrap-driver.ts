@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { PermanentDriverError, type Driver, type InstanceSpec, type PurgeFilter } from './driver.ts';
 import type { DriverLogger } from './driver-logger.ts';
 
@@ -34,6 +35,9 @@ export function wrapDriver(driver: Driver, opts: WrapDriverOptions): Driver {
     const started = performance.now();
     const timeout = AbortSignal.timeout(limitMs);
     const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
+    // A driver step starts or waits on a node per shard at once (8 shards and 8 proxies: 24 waits), each
+    // listening on this one signal until it settles; Node's warning at 11 listeners is no leak here.
+    setMaxListeners(0, signal);
     const fields = { driver: driver.name, op, ...(instanceId === undefined ? {} : { instanceId }) };
     try {
       const result = await untilAborted(fn(signal), signal, `${driver.name}.${op}${instanceId ? `(${instanceId})` : ''}`, limitMs);

@@ -100,6 +100,35 @@ describe('what an unfinished restore leaves behind', () => {
     expect(await waitForStatus(sdk, id, ['running'], 30_000)).toBe('running');
   }, 180_000);
 
+  it('master-slave: a port closed under a running service is named by the health check and reopened by the repair', async () => {
+    const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: PASSWORD }) })).result.cacheInstanceId as string;
+    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+    const port = await portOf(id);
+    const c = new Redis({ host: '127.0.0.1', port, password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+    c.on('error', () => undefined);
+    clients.push(c);
+    await c.set('kept', 'yes');
+    // As a restore that another process gave up on leaves it: the master's client port closed (the
+    // connection above stays open; a new one is refused until the repair reopens the port).
+    await (await admin(id, port)).call('CONFIG', 'SET', 'port', '0');
+    const freshGet = async (): Promise<string | null> => {
+      const fresh = new Redis({ host: '127.0.0.1', port, password: PASSWORD, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      fresh.on('error', () => undefined);
+      try {
+        await fresh.connect();
+        return await fresh.get('kept');
+      } finally {
+        fresh.disconnect();
+      }
+    };
+    await expect(freshGet()).rejects.toThrow(); // refused: "Connection is closed."
+    expect(await until('the published port to serve again', async () => ((await freshGet()) === 'yes' ? true : null), 60_000)).toBe(true);
+    // What INFO shows of a closed port is the TLS port: the message says what happened instead.
+    expect(k.svc.output).toMatch(new RegExp(`"instanceId":"${id}","from":"running","to":"error","reason":"unhealthy: master ${port}: its client port is closed \\(a restore did not reopen it\\)`));
+    expect(k.svc.output).not.toMatch(new RegExp(`${port}: the node behind its socket runs port`));
+    expect(await waitForStatus(sdk, id, ['running'], 30_000)).toBe('running');
+  }, 120_000);
+
   it('native cluster: a node restarted with --port 0 is made to announce its port, and a restore in place ends running', async () => {
     const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: PASSWORD, cacheInstanceName: 'left_closed', cacheInstanceClass: 'redis.o.1g.basic', shardNumber: 3, redisVersion: '7.0' }) })).result.cacheInstanceId as string;
     expect(await waitForStatus(sdk, id, ['running', 'error'], 90_000)).toBe('running');

@@ -65,8 +65,7 @@ export async function inspectNode(
     await waitUntilLoaded(client, port, signal);
     const state = await readNodeState(client);
     // A restore closed the client port (`port 0`, rdb-restore.ts) and did not reopen it: still our node,
-    // reported with tcpPort 0 (the caller reopens it with reopenClientPort). INFO shows the TLS port then.
-    if (state.tcpPort !== port && state.configFile === paths.conf && (await clientPortClosed(client))) state.tcpPort = 0;
+    // reported with tcpPort 0 by readNodeState (the caller reopens it with reopenClientPort).
     if ((state.tcpPort !== port && state.tcpPort !== 0) || state.configFile !== paths.conf) {
       // Cannot happen unless the directory was tampered with by someone who can write it (root).
       throw new Error(`the node behind ${paths.socket} runs on port ${state.tcpPort} with ${state.configFile || 'no conf'}, not port ${port}`);
@@ -83,12 +82,6 @@ export async function inspectNode(
     }
   }
   return { kind: 'free' };
-}
-
-/** The node listens on no client port (`port 0`); INFO's tcp_port shows its TLS port instead. */
-async function clientPortClosed(client: Redis): Promise<boolean> {
-  const [, port] = (await client.call('CONFIG', 'GET', 'port')) as [string, string];
-  return port === '0';
 }
 
 /** Unique value for a read that lost its race against its timeout. */

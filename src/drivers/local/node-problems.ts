@@ -26,7 +26,10 @@ export async function nodeProblems(
   const problems: string[] = [];
   const drift: string[] = [];
   const paths = nodePaths(ctx.dataDir, spec.id, port);
-  if (state.tcpPort !== port || state.configFile !== paths.conf) {
+  if (state.configFile === paths.conf && state.tcpPort === 0) {
+    // A restore closes the client port while it loads (tenants refused); one cut short leaves it closed.
+    problems.push(`${label} ${port}: its client port is closed (a restore did not reopen it)`);
+  } else if (state.tcpPort !== port || state.configFile !== paths.conf) {
     problems.push(`${label} ${port}: the node behind its socket runs port ${state.tcpPort} with ${state.configFile || 'no conf'}`);
   }
   const settings = nodeSettings(ctx, spec);

@@ -86,7 +86,7 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
   const results = await client
     .pipeline()
     .call('INFO', 'server', 'replication', 'memory', 'persistence', 'clients', 'stats')
-    .call('CONFIG', 'GET', 'maxmemory', 'maxclients', 'maxmemory-policy', 'tls-cert-file', ...TENANT_CONFIG_NAMES)
+    .call('CONFIG', 'GET', 'port', 'maxmemory', 'maxclients', 'maxmemory-policy', 'tls-cert-file', ...TENANT_CONFIG_NAMES)
     .call('ACL', 'LIST')
     .exec();
   if (!results) throw new Error('pipeline returned nothing');
@@ -105,7 +105,9 @@ export async function readNodeState(client: Redis): Promise<NodeState> {
   }
   return {
     pid: num(info.get('process_id')),
-    tcpPort: num(info.get('tcp_port')),
+    // A client port closed (`port 0`, as a restore leaves it while it loads) shows in INFO as the TLS
+    // port: 0 says what it is, and the repair reopens it (reopen-client-port.ts).
+    tcpPort: config.get('port') === '0' ? 0 : num(info.get('tcp_port')),
     configFile: info.get('config_file') ?? '',
     role,
     masterPort: role === 'replica' ? num(info.get('master_port')) : null,
