@@ -6,7 +6,9 @@
  *    medians and the ratio are printed.
  * 2. online reshard 3 → 6 shards of 100,000 keys of 100 bytes while a cluster-aware writer runs: keys
  *    moved per second, the writer's errors, lost acknowledged writes and p99 latency during the move.
- * Instance ports 20800-20999 (cluster bus ports +10000).
+ * Instance ports 23000-23999 (BENCH_INSTANCE_PORTS; cluster bus ports +10000): every node takes a client and
+ * a TLS port, and a freed port rests before it is given out again, so the rounds need several hundred;
+ * the hand-built cluster uses 20990-20995.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -144,7 +146,7 @@ async function reshard(sdk: SdkRedis, round: number): Promise<{ keysPerS: number
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'jcs-bench-cluster-'));
   const config = loadConfig(
-    { JCS_DATA_DIR: join(root, 'service'), JCS_INSTANCE_PORTS: '20800-20989', JCS_ACCESS_KEY: AK, JCS_SECRET_KEY: SK },
+    { JCS_DATA_DIR: join(root, 'service'), JCS_INSTANCE_PORTS: process.env.BENCH_INSTANCE_PORTS ?? '23000-23999', JCS_ACCESS_KEY: AK, JCS_SECRET_KEY: SK },
     { port: 0 },
   );
   const logFile = join(root, 'service.log');
