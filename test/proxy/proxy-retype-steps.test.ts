@@ -174,6 +174,39 @@ describe('type change copy in steps', () => {
     expect(await waitForStatus(file.sdk, id, ['gone'], 30_000)).toBe('gone');
   });
 
+  it('master-slave → proxy cluster: a FLUSHALL by the tenant during the copy starts the copy over, and no flushed key comes back', async () => {
+    await seeded('steps_flush');
+    const { port } = await view(id);
+    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass: 'redis.s.micro.basic', shardNumber: 2 });
+    // Part-way: keys already copied to the new shards; then the tenant empties the database and writes anew.
+    const held = await holdMidCopy(id);
+    expect(held.copy!.copied).toBeGreaterThan(0);
+    const tenant = new Redis({ host: '127.0.0.1', port });
+    await tenant.flushall();
+    for (let i = 0; i < 100; i++) await tenant.set(`after:${i}`, `a${i}`);
+    tenant.disconnect();
+    process.kill(file.svc.child!.pid!, 'SIGCONT');
+    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 90_000)).toBe('running');
+    const after = await view(id);
+    expect(after).toMatchObject({ cacheInstanceType: 'cluster', shardNumber: 2 });
+    const c = proxyClient(after.port, undefined);
+    await c.connect();
+    try {
+      // Not one seeded key is back (before, the keys copied before the flush reappeared), every new one is there.
+      for (let i = 0; i < KEYS; i += 500) expect((await c.mget(...Array.from({ length: 500 }, (_, j) => `s:${i + j}`))).filter((v) => v !== null)).toEqual([]);
+      expect(await c.hgetall('h:1')).toEqual({});
+      const news = Array.from({ length: 100 }, (_, i) => `after:${i}`);
+      expect(await c.mget(...news)).toEqual(news.map((_, i) => `a${i}`));
+    } finally {
+      c.disconnect();
+    }
+    const over = logged('type change: the copy starts over').filter((l) => l.instanceId === id);
+    expect(over).toHaveLength(1);
+    expect(String(over[0]!.reason)).toMatch(/ran FLUSHALL, FLUSHDB or SWAPDB during the copy/);
+    await file.sdk.deleteCacheInstance({ cacheInstanceId: id });
+    expect(await waitForStatus(file.sdk, id, ['gone'], 30_000)).toBe('gone');
+  });
+
   it('master-slave → native cluster in several steps (writes through cluster routing), nothing lost', async () => {
     await seeded('steps_nc');
     acked.length = 0;

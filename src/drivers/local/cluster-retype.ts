@@ -13,7 +13,8 @@
  *    are copied again, the cut-over is recorded, the old proxies and nodes stop and their directories go.
  *    The engine then publishes the new endpoint.
  * Resuming phase `copy` goes on from the recorded cursors, unless a watcher died (writes may be
- * unrecorded), the sources changed or a new master restarted: then the copy starts over (the new topology
+ * unrecorded), the sources changed, a new master restarted or a source ran FLUSHALL, FLUSHDB or SWAPDB (no
+ * per-key event for those): then the copy starts over (the new topology
  * is emptied first: no client writes there before the change is done). Resuming `cutover` only stops what
  * is left (the old masters still hold writes, paused). A spec back at the old type while the copy was not
  * through (a refused change) drops the new nodes and leaves the old ones as they were. See docs/cluster.md.
@@ -34,7 +35,7 @@ import { readInfo } from './node-state.ts';
 import { proxyDirPorts, proxyPaths, stopProxy } from './nutcracker.ts';
 import { nodeDirPorts, removeNode } from './remove-node.ts';
 import { redisCliFor, readWatchFile, startWatcher, stopWatchers, watcherAlive, type WatcherTarget } from './keyspace-watcher.ts';
-import { copyKeys, copyScan, pauseWithMark, pauseWrites } from './retype-copy.ts';
+import { copyKeys, copyScan, keyspaceWideCalls, pauseWithMark, pauseWrites } from './retype-copy.ts';
 import { openRetypeTarget, type RetypeTarget } from './retype-target.ts';
 import type { HandlerProgress, TopologyHandler } from './topology-handler.ts';
 
@@ -51,9 +52,11 @@ export interface RetypeMarker {
 export interface RetypeCopy {
   /**
    * Each source in order: its port, the SCAN cursor to go on from (null: scanned through), the pid of the
-   * keyspace watcher recording its writes, and how far its watcher's file was copied (bytes).
+   * keyspace watcher recording its writes, how far its watcher's file was copied (bytes), and its count
+   * of FLUSHALL, FLUSHDB and SWAPDB calls when the copy began (keyspaceWideCalls; absent in a marker of
+   * an older version).
    */
-  sources: Array<{ port: number; cursor: string | null; watcher: number; offset: number }>;
+  sources: Array<{ port: number; cursor: string | null; watcher: number; offset: number; flushes?: number }>;
   /** run_id of each new master when the copy began. */
   targets: string[];
   copied: number;
@@ -184,6 +187,16 @@ async function whyStartOver(ctx: LocalContext, spec: LocalSpec, secrets: Instanc
     if (!(await watcherAlive(s.watcher, watchTargetOf(ctx, spec.id, s.port)))) return `the keyspace watcher of old node ${s.port} stopped: writes made since may be unrecorded`;
   }
   if ((await targetIds(ctx, spec, secrets)).join() !== copy.targets.join()) return 'a master of the new topology restarted';
+  return flushedSince(copy, new Map(sources.map((s) => [s.port, s])));
+}
+
+/** Why the copy so far may hold keys the sources dropped wholesale (see keyspaceWideCalls), or null. */
+async function flushedSince(copy: RetypeCopy, byPort: ReadonlyMap<number, OldNode>): Promise<string | null> {
+  for (const s of copy.sources) {
+    const node = byPort.get(s.port);
+    if (s.flushes === undefined || !node) continue;
+    if ((await keyspaceWideCalls(node.client)) !== s.flushes) return `old node ${s.port} ran FLUSHALL, FLUSHDB or SWAPDB during the copy: keys copied before may be gone there`;
+  }
   return null;
 }
 
@@ -204,6 +217,8 @@ async function beginCopy(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCr
   await Promise.all(sources.map((s) => s.client.call('CLIENT', 'UNPAUSE')));
   await target.flush();
   const sizes = await Promise.all(sources.map(async (s) => Number(await s.client.call('DBSIZE'))));
+  // Read before the first key is scanned: a flush from now on is one the copy may have missed.
+  await Promise.all(sources.map(async (s, i) => (entries[i]!.flushes = await keyspaceWideCalls(s.client))));
   const copy: RetypeCopy = { sources: entries, targets: await targetIds(ctx, spec, secrets), copied: 0, total: sizes.reduce((a, b) => a + b, 0), startedMs: Date.now() };
   const next = { ...marker, copy };
   await writeMarker(ctx, spec.id, next);
@@ -292,6 +307,13 @@ async function copyStep(ctx: LocalContext, spec: LocalSpec, secrets: InstanceCre
       await Promise.all(sources.map((s) => s.client.call('CLIENT', 'UNPAUSE'))).catch(() => undefined);
       throw err;
     });
+    // Writes are held now (a flush is a write): one made since the copy began is the last thing to rule
+    // out. Then the old topology serves on and the next call starts the copy over (whyStartOver).
+    if ((await flushedSince(copy, byPort)) !== null) {
+      await writeMarker(ctx, spec.id, marker);
+      await Promise.all(sources.map((s) => s.client.call('CLIENT', 'UNPAUSE')));
+      return { progressing: `type change to ${spec.topology}: a database was emptied during the copy; copying again` };
+    }
     await writeMarker(ctx, spec.id, { from: marker.from, old: marker.old, phase: 'cutover' });
     await endWatchers(ctx, spec.id, marker.old);
     await stopAll(ctx, spec, secrets, marker.old, marker.from === 'cluster', signal);

@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { MARK_CHANNEL } from './keyspace-watcher.ts';
+import { readInfo } from './node-state.ts';
 import type { RetypeTarget } from './retype-target.ts';
 
 const SCAN_COUNT = 1_000;
@@ -19,6 +20,19 @@ export const CUTOVER_PAUSE_MS = 300_000;
 export interface RetypeSource {
   port: number;
   client: Redis;
+}
+
+/**
+ * How many times the source ran a command that empties or swaps a whole database (FLUSHALL, FLUSHDB,
+ * SWAPDB; in MULTI or scripts too), from INFO commandstats. Redis sends no per-key keyspace event for
+ * them, so the watchers cannot record what they removed: a count that moved during the copy means the
+ * keys copied so far may be gone at the source, and the copy starts over.
+ */
+export async function keyspaceWideCalls(source: Redis): Promise<number> {
+  const stats = await readInfo(source, 'commandstats');
+  let calls = 0;
+  for (const name of ['flushall', 'flushdb', 'swapdb']) calls += Number(/(?:^|,)calls=(\d+)/.exec(stats.get(`cmdstat_${name}`) ?? '')?.[1] ?? 0);
+  return calls;
 }
 
 /** Holds writes on every source (they wait; reads go on). */
