@@ -72,15 +72,21 @@ async function until<T>(what: string, read: () => Promise<T | null>, timeoutMs: 
   }
 }
 
+/** A running master-slave instance holding `kept`, and a tenant client that reconnects on its endpoint. */
+async function masterSlaveWithKey(): Promise<{ id: string; port: number; c: Redis }> {
+  const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: PASSWORD }) })).result.cacheInstanceId as string;
+  expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
+  const port = await portOf(id);
+  const c = new Redis({ host: '127.0.0.1', port, password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+  c.on('error', () => undefined);
+  clients.push(c);
+  await c.set('kept', 'yes');
+  return { id, port, c };
+}
+
 describe('what an unfinished restore leaves behind', () => {
   it('master-slave: client ports left closed are reopened by the repair, with the data kept', async () => {
-    const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: PASSWORD }) })).result.cacheInstanceId as string;
-    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
-    const port = await portOf(id);
-    const c = new Redis({ host: '127.0.0.1', port, password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
-    c.on('error', () => undefined);
-    clients.push(c);
-    await c.set('kept', 'yes');
+    const { id, c } = await masterSlaveWithKey();
     await c.call('WAIT', '1', '5000');
 
     // Both nodes closed as the restore closes them; the service gone with the restore (a crash).
@@ -101,13 +107,7 @@ describe('what an unfinished restore leaves behind', () => {
   }, 180_000);
 
   it('master-slave: a port closed under a running service is named by the health check and reopened by the repair', async () => {
-    const id = (await sdk.createCacheInstance({ cacheInstance: msSpec({ password: PASSWORD }) })).result.cacheInstanceId as string;
-    expect(await waitForStatus(sdk, id, ['running', 'error'], 60_000)).toBe('running');
-    const port = await portOf(id);
-    const c = new Redis({ host: '127.0.0.1', port, password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
-    c.on('error', () => undefined);
-    clients.push(c);
-    await c.set('kept', 'yes');
+    const { id, port } = await masterSlaveWithKey();
     // As a restore that another process gave up on leaves it: the master's client port closed (the
     // connection above stays open; a new one is refused until the repair reopens the port).
     await (await admin(id, port)).call('CONFIG', 'SET', 'port', '0');
