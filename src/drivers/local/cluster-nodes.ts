@@ -88,6 +88,26 @@ export function expandSlots(ranges: ReadonlyArray<[number, number]>): number[] {
 }
 
 export const isMaster = (e: ClusterNodeEntry): boolean => e.flags.has('master');
+
+/**
+ * Each slot's owner among the masters' own claims (`myself` of each node's view, with what the caller
+ * keeps for it). Two masters may both claim a slot for a while (one came back after its replica was
+ * promoted, or after a restore that failed, and gossip has not demoted it yet): the higher config epoch
+ * owns it, as in Redis; the other is demoted by gossip and loses its data.
+ */
+export function slotOwners<T>(claims: Iterable<readonly [ClusterNodeEntry, T]>): Map<number, T> {
+  const owners = new Map<number, T>();
+  const epochs = new Map<number, number>();
+  for (const [myself, owner] of claims) {
+    if (!isMaster(myself)) continue;
+    for (const slot of expandSlots(myself.slots)) {
+      if ((epochs.get(slot) ?? -1) >= myself.configEpoch) continue;
+      owners.set(slot, owner);
+      epochs.set(slot, myself.configEpoch);
+    }
+  }
+  return owners;
+}
 /** A node the viewer considers failed or unreachable (its slots are not served). */
 export const isFailing = (e: ClusterNodeEntry): boolean => e.flags.has('fail') || e.flags.has('noaddr') || e.flags.has('handshake');
 

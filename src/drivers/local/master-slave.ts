@@ -23,7 +23,7 @@ import { effectiveMaxClients, nodeCgroup, type LocalContext } from './local-cont
 import { writeNodeConf } from './node-conf.ts';
 import { nodeProblems } from './node-problems.ts';
 import { readNodeState, type NodeState } from './node-state.ts';
-import { reopenClientPort } from './reopen-client-port.ts';
+import { reopenClosedPorts } from './reopen-client-port.ts';
 import { downNode, toNodeObservation } from './node-observation.ts';
 import { isPortHeld, lastAofWriteMs, POLL_MS, sleep, startNode, waitUntilLoaded } from './redis-node.ts';
 import { plannedNodeConf, tlsPortOf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
@@ -151,9 +151,7 @@ async function ensurePresent(
   ensureNotForeign(ctx, r, replicaPlan.port);
   signal.throwIfAborted();
   // A restore that did not finish may have left a node without its client port: it gets it back first.
-  for (const [probe, p] of [[m, masterPlan.port], [r, replicaPlan.port]] as const) {
-    if (probe.kind === 'ours' && probe.state.tcpPort === 0) await reopenClientPort(ctx, spec, probe.client, p);
-  }
+  await reopenClosedPorts(ctx, spec, [[m, masterPlan.port], [r, replicaPlan.port]]);
 
   if (m.kind === 'free' && r.kind === 'free') {
     // Fresh create (or both died): start both at once; the replica links as soon as the master listens.

@@ -24,7 +24,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import { PermanentDriverError } from '../driver.ts';
 import { type LocalObservation, type LocalSpec } from './local-spec.ts';
-import { expandSlots, isClusterEnabled, isFailing, isMaster, readClusterView, slotCount, type ClusterView } from './cluster-nodes.ts';
+import { expandSlots, isClusterEnabled, isFailing, isMaster, readClusterView, slotCount, slotOwners, type ClusterView } from './cluster-nodes.ts';
 import { observeCluster } from './cluster-observe.ts';
 import { closeSlots, migrateSlots, SLOTS_PER_ROUND, type SlotNode } from './cluster-migrate.ts';
 import { planSlots, targetSlotCount, toRanges } from './cluster-slot-plan.ts';
@@ -36,7 +36,7 @@ import type { InstanceCredentials } from './internal-secrets.ts';
 import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './local-context.ts';
 import { writeNodeConf } from './node-conf.ts';
 import { readNodeState } from './node-state.ts';
-import { announceRealPorts, reopenClientPort } from './reopen-client-port.ts';
+import { announceRealPorts, reopenClosedPorts } from './reopen-client-port.ts';
 import { pausedTakeover } from './paused-takeover.ts';
 import { POLL_MS, sleep, startNode, stopNode, waitUntilLoaded } from './redis-node.ts';
 import { plannedNodeConf, type NodePlan, type TopologyHandler } from './topology-handler.ts';
@@ -182,9 +182,7 @@ async function startNodes(c: Cluster): Promise<void> {
   probes.forEach((probe, i) => ensureNotForeign(ctx, probe, nodes[i]!.port));
   c.signal.throwIfAborted();
   // A restore that did not finish may have left nodes without their client ports: they get them back first.
-  for (const [i, probe] of probes.entries()) {
-    if (probe.kind === 'ours' && probe.state.tcpPort === 0) await reopenClientPort(ctx, spec, probe.client, nodes[i]!.port);
-  }
+  await reopenClosedPorts(ctx, spec, probes.map((probe, i) => [probe, nodes[i]!.port] as const));
 
   for (const shard of c.shards) {
     const m = byPort.get(shard.master)!;
@@ -372,19 +370,18 @@ async function ensureRoles(c: Cluster): Promise<void> {
         // clients until this node has caught up; the paused takeover does the same without an election.
         if (!state.linkUp || !m.view.stateOk) continue;
         const sent = asked.get(`f${s.index}`);
-        if (sent === undefined && c.formedNow) {
-          // A cluster formed by this call fails every shard back at once: simultaneous elections split
-          // the masters' votes and one of them always ran out Redis's 5 s (bench:cluster: creates of 5.9 s
-          // instead of 0.5 s). The paused takeover needs no votes and loses no write either.
+        const takeOver = async (why: string): Promise<void> => {
           asked.set(`f${s.index}`, Date.now());
           const result = await pausedTakeover(r.client, m.client, c.signal).catch((err: unknown) => `failed: ${(err as Error).message}`);
-          c.log({ shard: s.index, port: s.master, result }, 'new cluster: shard handed to the spec master by a paused takeover');
-        } else if (sent !== undefined && Date.now() - sent > MANUAL_FAILOVER_WAIT_MS) {
-          // The coordinated one did not finish in Redis's own 5 s (its election refused: paused-takeover.ts).
-          asked.set(`f${s.index}`, Date.now());
-          const result = await pausedTakeover(r.client, m.client, c.signal).catch((err: unknown) => `failed: ${(err as Error).message}`);
-          c.log({ shard: s.index, port: s.master, result }, 'coordinated failover did not finish; shard handed back by a paused takeover');
-        } else if (sent === undefined && (await once(`f${s.index}`, () => m.client.call('CLUSTER', 'FAILOVER')))) {
+          c.log({ shard: s.index, port: s.master, result }, why);
+        };
+        // A cluster formed by this call fails every shard back at once: simultaneous elections split the
+        // masters' votes and one of them always ran out Redis's 5 s (bench:cluster: creates of 5.9 s instead
+        // of 0.5 s). The paused takeover needs no votes and loses no write either.
+        if (sent === undefined && c.formedNow) await takeOver('new cluster: shard handed to the spec master by a paused takeover');
+        // The coordinated one did not finish in Redis's own 5 s (its election refused: paused-takeover.ts).
+        else if (sent !== undefined && Date.now() - sent > MANUAL_FAILOVER_WAIT_MS) await takeOver('coordinated failover did not finish; shard handed back by a paused takeover');
+        else if (sent === undefined && (await once(`f${s.index}`, () => m.client.call('CLUSTER', 'FAILOVER')))) {
           c.log({ shard: s.index, port: s.master }, 'failing back to the spec master');
         }
         continue;
@@ -454,19 +451,8 @@ async function balanceSlots(c: Cluster): Promise<number> {
   }
   if (open.size > 0) await c.refresh();
 
-  // 4b. Who owns what, by each master's own claim.
-  const owners = new Map<number, string>();
-  // Two masters may both claim a slot for a while (one came back after its replica was promoted, or after
-  // a restore that failed, and gossip has not demoted it yet): the higher config epoch owns it, as in Redis.
-  const ownerEpoch = new Map<number, number>();
-  for (const node of c.live.values()) {
-    if (!isMaster(node.view.myself)) continue;
-    for (const slot of expandSlots(node.view.myself.slots)) {
-      if ((ownerEpoch.get(slot) ?? -1) >= node.view.myself.configEpoch) continue;
-      owners.set(slot, node.view.myself.id);
-      ownerEpoch.set(slot, node.view.myself.configEpoch);
-    }
-  }
+  // 4b. Who owns what, by each master's own claim (the higher config epoch where two claim a slot).
+  const owners = slotOwners([...c.live.values()].map((node) => [node.view.myself, node.view.myself.id] as const));
   // Slots served by a master that is not running (a removed shard that died) are still owned: the plan
   // would try to move them from a node that cannot answer, and fails loudly instead of dropping data.
   for (const node of c.live.values()) {

@@ -22,7 +22,7 @@ import { copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { PermanentDriverError } from '../driver.ts';
-import { readClusterView, expandSlots, isMaster, SLOT_COUNT } from './cluster-nodes.ts';
+import { isMaster, readClusterView, slotOwners, SLOT_COUNT } from './cluster-nodes.ts';
 import { instanceDir, nodePaths, type NodePaths } from './instance-paths.ts';
 import { readInternalSecrets, type InstanceCredentials } from './internal-secrets.ts';
 import { nodeCgroup, nodeCgroupRef, nodeSettings, type LocalContext } from './local-context.ts';
@@ -264,30 +264,19 @@ async function copyRestore(ctx: LocalContext, spec: LocalSpec, secrets: Instance
   let masters: Redis[];
   let ownerOf: (keys: Buffer[]) => Promise<Redis[]>;
   if (spec.topology === 'native-cluster') {
-    const byId = new Map<string, Redis>();
-    const owner = new Array<Redis | undefined>(SLOT_COUNT);
-    const ownerEpoch = new Array<number>(SLOT_COUNT).fill(-1);
-    for (const client of clients.values()) {
-      const view = await readClusterView(client);
-      if (!isMaster(view.myself)) continue;
-      byId.set(view.myself.id, client);
-      // Two masters may claim a slot for a while (a master killed, its replica promoted, the old one back
-      // and not yet told): the claim with the higher config epoch wins, as in Redis. The other is demoted
-      // by gossip and loses its data, keys copied into it included.
-      for (const slot of expandSlots(view.myself.slots)) {
-        if (view.myself.configEpoch <= ownerEpoch[slot]!) continue;
-        owner[slot] = client;
-        ownerEpoch[slot] = view.myself.configEpoch;
-      }
-    }
-    const missing = owner.findIndex((c) => c === undefined);
-    if (missing >= 0) throw new Error(`slot ${missing} of ${spec.id} has no running master; the restore waits for a whole cluster`);
-    masters = [...byId.values()];
+    // Keys go to each slot's owner by the masters' claims; where two claim a slot (a master killed, its
+    // replica promoted, the old one back and not yet told) the higher config epoch wins, and the other,
+    // demoted by gossip, loses its data, keys copied into it included.
+    const claims = await Promise.all([...clients.values()].map(async (client) => [(await readClusterView(client)).myself, client] as const));
+    const owner = slotOwners(claims);
+    const missing = Array.from({ length: SLOT_COUNT }, (_, slot) => slot).find((slot) => !owner.has(slot));
+    if (missing !== undefined) throw new Error(`slot ${missing} of ${spec.id} has no running master; the restore waits for a whole cluster`);
+    masters = claims.filter(([myself]) => isMaster(myself)).map(([, client]) => client);
     const any = masters[0]!;
     ownerOf = async (keys) => {
       const p = any.pipeline();
       for (const key of keys) p.call('CLUSTER', 'KEYSLOT', key);
-      return values((await p.exec()) as Reply[], 'CLUSTER KEYSLOT').map((slot) => owner[Number(slot)]!);
+      return values((await p.exec()) as Reply[], 'CLUSTER KEYSLOT').map((slot) => owner.get(Number(slot))!);
     };
   } else {
     const found: Redis[] = [];

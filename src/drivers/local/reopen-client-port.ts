@@ -4,6 +4,7 @@
  * did not answer, the service killed in between), and the port a cluster node announces on its bus.
  */
 import type { Redis } from 'ioredis';
+import type { NodeProbe } from './inspect-node.ts';
 import type { LocalContext } from './local-context.ts';
 import type { LocalSpec } from './local-spec.ts';
 
@@ -39,4 +40,9 @@ export async function reopenClientPort(ctx: LocalContext, spec: LocalSpec, clien
   await ctx.restoreMarkers.get(spec.id)?.release(port);
   await client.call('CONFIG', 'SET', 'port', String(port));
   if (by === 'repair') ctx.logger.warn({ instanceId: spec.id, port }, 'client port left closed by a restore that did not finish: reopened');
+}
+
+/** Every node of `probes` (each with its port) that a restore left without its client port gets it back. */
+export async function reopenClosedPorts(ctx: LocalContext, spec: LocalSpec, probes: ReadonlyArray<readonly [NodeProbe, number]>): Promise<void> {
+  for (const [probe, port] of probes) if (probe.kind === 'ours' && probe.state.tcpPort === 0) await reopenClientPort(ctx, spec, probe.client, port);
 }
