@@ -8,16 +8,16 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { RetypeMarker } from '../../src/drivers/local/cluster-retype.ts';
-import { clusterClient } from '../cluster/cluster-writer.ts';
 import { processesUnder } from '../drivers/local-harness.ts';
 import { waitForStatus } from '../helpers/test-service.ts';
 import { serviceProcessForFile } from './service-process-for-file.ts';
-import { proxyClient, ProxyWriter } from './proxy-writer.ts';
+import { proxyClient } from './proxy-writer.ts';
+import { checkSeeded, seedKeys } from './retype-data.ts';
+import { changeUnderWriter, type View } from './change-under-writer.ts';
 
 const KEYS = 5_000;
 const file = serviceProcessForFile('jcs-retype-steps-', '26500-26699', { JCS_RETYPE_STEP_MS: '1' });
 
-type View = { port: number; cacheInstanceType: string; shardNumber: number };
 const view = async (id: string): Promise<View> => (await file.sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as unknown as View;
 
 /** The service's log lines with this message, parsed. */
@@ -52,28 +52,8 @@ async function holdMidCopy(id: string): Promise<RetypeMarker> {
   throw new Error('the copy was never seen part-way');
 }
 
-async function checkData(port: number, acked: readonly string[], native = false): Promise<void> {
-  const c = native ? clusterClient('127.0.0.1', port, null) : proxyClient(port, undefined);
-  if (!native) await c.connect();
-  try {
-    for (let i = 0; i < KEYS; i += 500) {
-      const keys = Array.from({ length: 500 }, (_, j) => `s:${i + j}`);
-      // A native cluster takes a multi-key read of one slot only: one GET each there.
-      expect(native ? await Promise.all(keys.map((k) => c.get(k))) : await c.mget(...keys)).toEqual(keys.map((k) => `v${k.slice(2)}`));
-    }
-    for (let i = 0; i < KEYS; i += 3 * 97) {
-      const ttl = await c.pttl(`s:${i}`);
-      expect(ttl).toBeGreaterThan(60_000);
-      expect(ttl).toBeLessThanOrEqual(600_000);
-    }
-    expect(await c.pttl('s:1')).toBe(-1);
-    expect(await c.hgetall('h:1')).toEqual({ a: '1', b: '2' });
-    const got = await Promise.all(acked.map((k) => c.get(k)));
-    expect(acked.filter((k, i) => got[i] !== k.slice(k.lastIndexOf(':') + 1))).toEqual([]);
-  } finally {
-    c.disconnect();
-  }
-}
+const SHAPE = { keys: KEYS, collections: false, ttlEvery: 3 * 97 };
+const checkData = (port: number, acked: readonly string[], native = false): Promise<void> => checkSeeded(port, native, SHAPE, acked);
 
 describe('type change copy in steps', () => {
   let id = '';
@@ -81,32 +61,8 @@ describe('type change copy in steps', () => {
 
   /** Changes the class under a writer following the endpoint; `during` runs right after the change is asked for. */
   async function change(cacheInstanceClass: string, shardNumber: number | undefined, prefix: string, during: () => Promise<void>): Promise<View> {
-    const before = await view(id);
-    let port = before.port;
     // A write every ~2 ms: the keyspace grows while the copy runs, yet 1 ms steps still get through it.
-    const writer = new ProxyWriter(() => port, () => '', prefix, 2);
-    let polling = true;
-    const poll = (async () => {
-      while (polling) {
-        port = (await view(id).catch(() => before)).port;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
-    writer.start();
-    await new Promise((r) => setTimeout(r, 100));
-    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass, ...(shardNumber ? { shardNumber } : {}) });
-    await during();
-    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 90_000)).toBe('running');
-    const after = await view(id);
-    port = after.port;
-    const until = writer.acked.length + 20;
-    for (let i = 0; writer.acked.length < until && i < 500; i++) await new Promise((r) => setTimeout(r, 10));
-    await writer.stop();
-    polling = false;
-    await poll;
-    for (const k of writer.acked) acked.push(k);
-    console.log(`${before.cacheInstanceType} → ${after.cacheInstanceType}: ${writer.acked.length} acknowledged writes, longest gap ${writer.longestGapMs} ms`);
-    return after;
+    return changeUnderWriter({ sdk: file.sdk, id, view: () => view(id), before: await view(id), cacheInstanceClass, shardNumber, prefix, intervalMs: 2, timeoutMs: 90_000, during }, acked);
   }
 
   /** A new master-slave instance with the seeded keys; it becomes `id`. */
@@ -118,11 +74,7 @@ describe('type change copy in steps', () => {
     expect(await waitForStatus(file.sdk, id, ['running', 'error'], 30_000)).toBe('running');
     const seed = new Redis({ host: '127.0.0.1', port: (await view(id)).port });
     const p = seed.pipeline();
-    for (let i = 0; i < KEYS; i++) {
-      if (i % 3 === 0) p.set(`s:${i}`, `v${i}`, 'PX', 600_000);
-      else p.set(`s:${i}`, `v${i}`);
-    }
-    p.hset('h:1', { a: '1', b: '2' });
+    seedKeys(p, SHAPE);
     await p.exec();
     seed.disconnect();
   }

@@ -10,14 +10,14 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { leftovers, portOpen, processesUnder } from '../drivers/local-harness.ts';
 import { waitForStatus } from '../helpers/test-service.ts';
-import { clusterClient } from '../cluster/cluster-writer.ts';
 import { serviceProcessForFile } from './service-process-for-file.ts';
-import { proxyClient, ProxyWriter } from './proxy-writer.ts';
+import { proxyClient } from './proxy-writer.ts';
+import { checkSeeded, seedKeys } from './retype-data.ts';
+import { changeUnderWriter, type View } from './change-under-writer.ts';
 
 const KEYS = 3_000;
 const file = serviceProcessForFile('jcs-proxy-retype-', '30600-30799');
 
-type View = { port: number; cacheInstanceType: string; shardNumber: number };
 const view = async (id: string): Promise<View> => (await file.sdk.describeCacheInstance({ cacheInstanceId: id })).result.cacheInstance as unknown as View;
 
 const create = async (name: string, password?: string): Promise<string> => {
@@ -29,77 +29,23 @@ const create = async (name: string, password?: string): Promise<string> => {
   return id;
 };
 
-/** Reads keys through the endpoint the way its type needs (a cluster client for a native cluster). */
-async function reader(v: View): Promise<Pick<Redis, 'get' | 'pttl' | 'hgetall' | 'lrange' | 'zrange' | 'mget'> & { disconnect(): void }> {
-  if (v.cacheInstanceType === 'native-cluster') return clusterClient('127.0.0.1', v.port, null);
-  const c = proxyClient(v.port, undefined);
-  await c.connect();
-  return c;
-}
-
-async function checkData(v: View, acked: readonly string[]): Promise<void> {
-  const c = await reader(v);
-  try {
-    for (let i = 0; i < KEYS; i += 500) {
-      const keys = Array.from({ length: 500 }, (_, j) => `s:${i + j}`);
-      // One MGET per shard-less batch: a native cluster needs keys of one slot, so read one by one there.
-      const values = v.cacheInstanceType === 'native-cluster' ? await Promise.all(keys.map((k) => c.get(k))) : await c.mget(...keys);
-      expect(values).toEqual(keys.map((k) => `v${k.slice(2)}`));
-    }
-    for (let i = 0; i < KEYS; i += 300) {
-      // The deadline moved with the key (ABSTTL), not reset and not lost.
-      const ttl = await c.pttl(`s:${i}`);
-      expect(ttl).toBeGreaterThan(60_000);
-      expect(ttl).toBeLessThanOrEqual(600_000);
-    }
-    expect(await c.pttl('s:1')).toBe(-1);
-    expect(await c.hgetall('h:1')).toEqual({ a: '1', b: '2' });
-    expect(await c.lrange('l:1', 0, -1)).toEqual(['x', 'y', 'z']);
-    expect(await c.zrange('z:1', 0, -1)).toEqual(['one', 'two']);
-    const got = await Promise.all(acked.map((k) => c.get(k)));
-    expect(acked.filter((k, i) => got[i] !== k.slice(k.lastIndexOf(':') + 1))).toEqual([]);
-  } finally {
-    c.disconnect();
-  }
-}
+const SHAPE = { keys: KEYS, collections: true, ttlEvery: 300 };
+const checkData = (v: View, acked: readonly string[]): Promise<void> => checkSeeded(v.port, v.cacheInstanceType === 'native-cluster', SHAPE, acked);
 
 describe('type change to and from a proxy cluster', () => {
   let id = '';
   let current: View;
   const acked: string[] = [];
 
-  /** Changes the class under a writer that re-reads the endpoint; returns the new view. */
   /** Changes the class under the writer; `first` runs just before the change is asked for, `during` right after. */
   async function change(cacheInstanceClass: string, shardNumber: number | undefined, prefix: string, during?: () => Promise<void>, first?: () => void): Promise<View> {
     const before = current;
-    let port = before.port;
-    const writer = new ProxyWriter(() => port, () => '', prefix);
-    let polling = true;
-    const poll = (async () => {
-      while (polling) {
-        port = (await view(id).catch(() => before)).port;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
-    writer.start();
-    await new Promise((r) => setTimeout(r, 100));
-    first?.();
-    await file.sdk.modifyCacheInstanceClass({ cacheInstanceId: id, cacheInstanceClass, ...(shardNumber ? { shardNumber } : {}) });
-    await during?.();
-    expect(await waitForStatus(file.sdk, id, ['running', 'error'], 60_000)).toBe('running');
-    const after = await view(id);
-    port = after.port;
-    // Writes on the new endpoint too, before the writer stops.
-    const until = writer.acked.length + 20;
-    for (let i = 0; writer.acked.length < until && i < 500; i++) await new Promise((r) => setTimeout(r, 10));
-    await writer.stop();
-    polling = false;
-    await poll;
+    const after = await changeUnderWriter(
+      { sdk: file.sdk, id, view: () => view(id), before, cacheInstanceClass, shardNumber, prefix, intervalMs: 0, timeoutMs: 60_000, ...(first ? { first } : {}), ...(during ? { during } : {}) },
+      acked,
+    );
     expect(after.port).not.toBe(before.port);
     expect(await portOpen(before.port)).toBe(false);
-    // Not push(...): an unthrottled writer acknowledges 100k+ keys in a slow change, past the call-stack limit.
-    for (const k of writer.acked) acked.push(k);
-    console.log(`${before.cacheInstanceType} → ${after.cacheInstanceType}: ${writer.acked.length} acknowledged writes, longest gap ${writer.longestGapMs} ms`);
     current = after;
     return after;
   }
@@ -133,12 +79,7 @@ describe('type change to and from a proxy cluster', () => {
     current = await view(id);
     const seed = new Redis({ host: '127.0.0.1', port: current.port });
     const p = seed.pipeline();
-    // Every third key expires in 10 minutes.
-    for (let i = 0; i < KEYS; i++) {
-      if (i % 3 === 0) p.set(`s:${i}`, `v${i}`, 'PX', 600_000);
-      else p.set(`s:${i}`, `v${i}`);
-    }
-    p.hset('h:1', { a: '1', b: '2' }).rpush('l:1', 'x', 'y', 'z').zadd('z:1', 1, 'one', 2, 'two');
+    seedKeys(p, SHAPE);
     await p.exec();
     await seed.select(1);
     await seed.set('only-in-db1', 'x');
