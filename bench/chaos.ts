@@ -10,12 +10,11 @@
  * service log in chaos-service.log; CHAOS_PORTS (default 22000-22799) the instance port range. CHAOS_PG=N (`npm run chaos:pg`: 3) runs N service processes on one
  * throwaway PostgreSQL database instead (clients spread over them, service kills hit any one of them).
  */
-import { runChaos } from '../test/chaos/chaos-run.ts';
+import { chaosEnvOptions, runChaos } from '../test/chaos/chaos-run.ts';
 import { formatChaosReport } from '../test/chaos/chaos-report.ts';
 import { startPostgres } from '../test/helpers/postgres-server.ts';
 
 const seconds = Number(process.env.CHAOS_SECONDS ?? 360);
-const verbose = Boolean(process.env.CHAOS_VERBOSE);
 
 const pgProcesses = Number(process.env.CHAOS_PG ?? 0);
 const pg = pgProcesses > 0 ? await startPostgres() : null;
@@ -29,11 +28,9 @@ try {
   actors: 4,
   faultEveryMs: 1_200,
   opPauseMs: [20, 150],
-  clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,
-  proxyShare: process.env.CHAOS_PROXY === '0' ? 0 : 0.2,
   backups: { max: 12 },
   ...(pg ? { postgres: { url: await pg.createDatabase(), processes: pgProcesses } } : {}),
-  ...(verbose ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-service.log' } : {}),
+  ...chaosEnvOptions('chaos-service.log'),
   });
 } finally {
   await pg?.remove();

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { connectWhenUp } from '../helpers/connect-when-up.ts';
 import { sdkClient, type SdkBody, type SdkRedis } from '../helpers/sdk-client.ts';
 import { freePort, ServiceProcess } from '../helpers/service-process.ts';
 import { killInstanceProcesses, removeInstanceCgroups, TEST_AK, TEST_SK } from '../helpers/test-service.ts';
@@ -92,22 +93,9 @@ export function run(cmd: string, args: string[]): Promise<{ code: number; out: s
 export async function bareRedisOn(dir: string, rdbName: string): Promise<{ client: Redis; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', rdbName, '--appendonly', 'no', '--save', '', '--databases', '16', '--repl-diskless-sync-delay', '0'], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  let client: Redis | null = null;
-  while (!client) {
-    // No ready check: ioredis's waits out a loading server in whole seconds (loading_eta_seconds), which
-    // made a 0.6 s load read as 1.03 s; the loop below polls `loading` every 10 ms instead.
-    const c = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false });
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-      client = c;
-    } catch {
-      c.disconnect();
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error('bare redis-server did not start');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  // No ready check: ioredis's waits out a loading server in whole seconds (loading_eta_seconds), which
+  // made a 0.6 s load read as 1.03 s; the loop below polls `loading` every 10 ms instead.
+  const client = await connectWhenUp({ host: '127.0.0.1', port, enableReadyCheck: false }, child, 'bare redis-server', 10_000);
   // A just-started server answers LOADING until the RDB is in.
   while (((await client.info('persistence')).match(/loading:(\d)/)?.[1] ?? '0') === '1') await new Promise((r) => setTimeout(r, 10));
   return {

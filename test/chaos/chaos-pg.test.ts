@@ -5,7 +5,7 @@
  * node, twemproxy and freeze faults of chaos-run.test.ts; every invariant is checked at the end.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { runChaos } from './chaos-run.ts';
+import { chaosEnvOptions, runChaos } from './chaos-run.ts';
 import { formatChaosReport } from './chaos-report.ts';
 import { quietPortBlock } from './chaos-port-closed.ts';
 import { startPostgres, type PostgresServer } from '../helpers/postgres-server.ts';
@@ -29,11 +29,9 @@ describe('chaos in PostgreSQL mode (3 service processes, short form)', () => {
       minFaults: 16,
       maxDurationMs: 70_000,
       opPauseMs: [100, 400],
-      clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,
-      proxyShare: process.env.CHAOS_PROXY === '0' ? 0 : 0.2,
       backups: { max: 2 },
       postgres: { url: await pg.createDatabase(), processes: 3 },
-      ...(process.env.CHAOS_VERBOSE ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-pg-service.log' } : {}),
+      ...chaosEnvOptions('chaos-pg-service.log'),
     });
     console.log(formatChaosReport(report));
     expect(report.violations).toEqual([]);

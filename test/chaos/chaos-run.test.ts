@@ -7,7 +7,7 @@
  * the end.
  */
 import { describe, expect, it } from 'vitest';
-import { runChaos } from './chaos-run.ts';
+import { chaosEnvOptions, runChaos } from './chaos-run.ts';
 import { formatChaosReport } from './chaos-report.ts';
 import { quietPortBlock } from './chaos-port-closed.ts';
 
@@ -24,14 +24,10 @@ describe('chaos (short form)', () => {
       // machine a time-only run once injected 16.
       minFaults: 20,
       opPauseMs: [100, 400],
-      // One create in four is a 3-shard native cluster (CHAOS_CLUSTER=0: master-slave only).
-      clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,
-      // One in five a proxy cluster of 2 or 4 shards, resized between the two (CHAOS_PROXY=0: none).
-      proxyShare: process.env.CHAOS_PROXY === '0' ? 0 : 0.2,
       // Backups and restores in place under the same faults (chaos-backups.ts).
       backups: { max: 3 },
-      // CHAOS_VERBOSE=1 prints every fault and keeps the service log for a post-mortem.
-      ...(process.env.CHAOS_VERBOSE ? { log: (l: string) => console.log(l), serviceLogFile: 'chaos-service.log' } : {}),
+      // Native and proxy clusters in the mix; CHAOS_VERBOSE=1 keeps the service log.
+      ...chaosEnvOptions('chaos-service.log'),
     });
     console.log(formatChaosReport(report));
     expect(report.violations).toEqual([]);

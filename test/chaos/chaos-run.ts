@@ -147,6 +147,19 @@ const HOST = '127.0.0.1';
 const MiB_BY_CLASS: Record<string, number> = { 'redis.m.micro.basic': 1024, 'redis.m.small.basic': 2048 };
 const CLASSES = Object.keys(MiB_BY_CLASS);
 const CLUSTER_CLASSES = ['redis.o.1g.basic', 'redis.o.2g.basic'];
+/**
+ * The options every chaos run reads from the environment: the mix (one create in four a 3-shard native
+ * cluster, one in five a proxy cluster; CHAOS_CLUSTER=0 or CHAOS_PROXY=0 leaves a kind out) and, with
+ * CHAOS_VERBOSE=1, every fault printed and the service log kept in `serviceLogFile` for a post-mortem.
+ */
+export function chaosEnvOptions(serviceLogFile: string): Pick<ChaosOptions, 'clusterShare' | 'proxyShare' | 'log' | 'serviceLogFile'> {
+  return {
+    clusterShare: process.env.CHAOS_CLUSTER === '0' ? 0 : 0.25,
+    proxyShare: process.env.CHAOS_PROXY === '0' ? 0 : 0.2,
+    ...(process.env.CHAOS_VERBOSE ? { log: (l: string) => console.log(l), serviceLogFile } : {}),
+  };
+}
+
 const CLUSTER_SHARDS = 3;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRdb, niceSha256, SHA256_TOOLS } from '../../src/drivers/local/check-rdb.ts';
 import { PermanentDriverError } from '../../src/drivers/driver.ts';
+import { connectWhenUp } from '../helpers/connect-when-up.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'jcs-check-rdb-'));
 const rdb = join(dir, 'dump.rdb');
@@ -22,19 +22,8 @@ beforeAll(async () => {
   const socket = join(dir, 'redis.sock');
   const server = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--dir', dir, '--dbfilename', 'dump.rdb', '--appendonly', 'no', '--save', '', '--rdbcompression', 'no'], { stdio: 'ignore' });
   try {
-    let client: Redis | null = null;
-    for (let i = 0; !client; i++) {
-      const c = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      c.on('error', () => undefined);
-      try {
-        await c.connect();
-        client = c;
-      } catch {
-        c.disconnect();
-        if (i > 200) throw new Error('redis-server did not start');
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    // 200 tries 20 ms apart, as before.
+    const client = await connectWhenUp({ path: socket }, server, 'redis-server', 4_000);
     const p = client.pipeline();
     // Uncompressed (rdbcompression no): a value's text is in the file as is, for the flip below.
     for (let i = 0; i < 2_000; i++) p.set(`k${i}`, createHash('sha256').update(String(i)).digest('hex').repeat(4));
